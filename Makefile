@@ -1,0 +1,118 @@
+# pkt-record / pkt-analyze
+#   make            build both tools (eBPF objects, skeletons, binaries)
+#   make deps       install the Debian packages the build and tests need (root)
+#   make check      run every test; ends with "N passed, N failed[, N skipped]"
+#   make demo       record a ping across a demo topology and analyze it
+#   make bench      measure recording cost and analysis speed against peers
+#   make install    PREFIX=/usr/local DESTDIR=
+
+VERSION    := 0.1.0
+CC         ?= gcc
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+PREFIX     ?= /usr/local
+BUILD      := build
+ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' -e 's/s390x/s390/' -e 's/riscv64/riscv/')
+
+WARN       := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+CFLAGS     ?= -O2 -g
+CFLAGS     += $(WARN) -std=gnu11 -D_GNU_SOURCE -DPKT_VERSION='"$(VERSION)"' -Icommon -I$(BUILD)
+LDLIBS     := -lbpf -lelf -lz -lpcap -lzstd
+SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_HDR := $(wildcard common/*.h)
+RECORD_SRC := $(wildcard record/*.c)
+ANALYZE_SRC:= $(wildcard analyze/*.c)
+BPF_SRC    := $(wildcard bpf/*.bpf.c)
+BPF_OBJ    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRC))
+SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRC))
+UNIT_SRC   := $(wildcard tests/unit/*.c)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY:= $(patsubst tests/fuzz/%.c,$(BUILD)/replay_%,$(FUZZ_SRC))
+FUZZ_BIN   := $(patsubst tests/fuzz/%.c,$(BUILD)/%,$(FUZZ_SRC))
+
+COMMON_OBJ := $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRC))
+
+.PHONY: all deps check unit fuzz fuzz-replay demo bench install uninstall clean samples format
+
+all: pkt-record pkt-analyze
+
+deps:
+	@bash tests/install-deps.sh
+
+$(BUILD)/common/%.o: common/%.c $(COMMON_HDR) | $(BUILD)/common
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/common $(BUILD)/record $(BUILD)/analyze:
+	mkdir -p $@
+
+# eBPF: CO-RE object from the checked-in vmlinux subset, then a skeleton.
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) | $(BUILD)/common
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Wall -Werror -c $< -o $@.tmp
+	$(BPFTOOL) gen object $@ $@.tmp
+	rm -f $@.tmp
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+pkt-record: $(RECORD_SRC) $(wildcard record/*.h) $(COMMON_OBJ) $(SKELS) bpf/pktrec.h
+	$(CC) $(CFLAGS) -Ibpf -o $@ $(RECORD_SRC) $(COMMON_OBJ) $(LDLIBS)
+
+pkt-analyze: $(ANALYZE_SRC) $(wildcard analyze/*.h) $(COMMON_OBJ)
+	$(CC) $(CFLAGS) -o $@ $(ANALYZE_SRC) $(COMMON_OBJ) $(LDLIBS)
+
+# Unit tests run under AddressSanitizer + UndefinedBehaviorSanitizer.
+$(BUILD)/unit-tests: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(COMMON_SRC) $(COMMON_HDR) | $(BUILD)/common
+	$(CC) $(WARN) -std=gnu11 -D_GNU_SOURCE -DPKT_VERSION='"$(VERSION)"' -O1 -g $(SAN) -Icommon -Itests/unit \
+		-o $@ $(UNIT_SRC) $(COMMON_SRC) $(LDLIBS)
+
+# Fuzz targets: libFuzzer builds (make fuzz), and replay builds that run the
+# committed corpus under ASan+UBSan without libFuzzer (make check).
+$(BUILD)/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(COMMON_SRC) $(COMMON_HDR) | $(BUILD)/common
+	$(CC) $(WARN) -std=gnu11 -D_GNU_SOURCE -O1 -g $(SAN) -Icommon -o $@ $< tests/fuzz/replay_main.c $(COMMON_SRC) $(LDLIBS)
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(COMMON_HDR) | $(BUILD)/common
+	$(CLANG) -std=gnu11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Icommon -o $@ $< $(COMMON_SRC) $(LDLIBS)
+
+unit: $(BUILD)/unit-tests
+fuzz: $(FUZZ_BIN)
+fuzz-replay: $(FUZZ_REPLAY)
+
+check: deps all $(BUILD)/unit-tests $(FUZZ_REPLAY)
+	@bash tests/run.sh
+
+demo: deps all
+	@bash tests/demo.sh
+
+bench: deps all
+	@bash tests/bench.sh
+
+samples: all
+	@bash samples/record-samples.sh
+
+format:
+	clang-format -i $(COMMON_SRC) $(COMMON_HDR) $(RECORD_SRC) $(ANALYZE_SRC) $(BPF_SRC) bpf/pktrec.h $(UNIT_SRC) $(FUZZ_SRC)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 pkt-record pkt-analyze $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 docs/pkt-record.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 docs/pkt-analyze.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	if [ -f docs/pkt-record.bash-completion ]; then \
+		install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions && \
+		install -m 0644 docs/pkt-record.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pkt-record && \
+		install -m 0644 docs/pkt-analyze.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pkt-analyze; fi
+	if [ -f wireshark/pktrec.lua ]; then \
+		install -d $(DESTDIR)$(PREFIX)/lib/wireshark/plugins && \
+		install -m 0644 wireshark/pktrec.lua $(DESTDIR)$(PREFIX)/lib/wireshark/plugins/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/pkt-record $(DESTDIR)$(PREFIX)/bin/pkt-analyze \
+	      $(DESTDIR)$(PREFIX)/share/man/man8/pkt-record.8 $(DESTDIR)$(PREFIX)/share/man/man1/pkt-analyze.1 \
+	      $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pkt-record \
+	      $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pkt-analyze \
+	      $(DESTDIR)$(PREFIX)/lib/wireshark/plugins/pktrec.lua
+
+clean:
+	rm -rf $(BUILD) pkt-record pkt-analyze tests/out

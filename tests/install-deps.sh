@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install the Debian packages that the build, the tests, the demo and the
+# benchmark need. Idempotent: installs only what is missing.
+set -eu
+
+pkgs=(
+	clang llvm make gcc pkg-config
+	libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev libzstd-dev
+	iproute2 iputils-ping nftables tshark tcpdump iperf3 linux-perf
+	netcat-openbsd zstd python3 procps util-linux
+)
+# libFuzzer and the sanitizer runtimes come with clang's runtime package.
+pkgs+=(libclang-rt-dev)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing Debian packages: ${missing[*]}" >&2
+	echo "install-deps: run 'sudo make deps' or install them with apt-get" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer for it.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
