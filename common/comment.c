@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/* The EPB comment grammar: see comment.h and docs/format.md. */
+#include "comment.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int needs_escape(unsigned char c)
+{
+	return c <= 0x20 || c >= 0x7f || c == '%' || c == '=';
+}
+
+int pkt_comment_escape(char *dst, size_t cap, const char *src)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	if (!cap)
+		return -ENOSPC;
+	for (; *src; src++) {
+		unsigned char c = (unsigned char)*src;
+
+		if (needs_escape(c)) {
+			if (n + 3 >= cap)
+				goto nospace;
+			dst[n++] = '%';
+			dst[n++] = hex[c >> 4];
+			dst[n++] = hex[c & 15];
+		} else {
+			if (n + 1 >= cap)
+				goto nospace;
+			dst[n++] = (char)c;
+		}
+	}
+	dst[n] = '\0';
+	return (int)n;
+nospace:
+	dst[n] = '\0';
+	return -ENOSPC;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int pkt_comment_unescape(char *dst, size_t cap, const char *src, size_t srclen)
+{
+	size_t n = 0, i = 0;
+
+	if (!cap)
+		return -ENOSPC;
+	while (i < srclen && src[i]) {
+		char c = src[i];
+
+		if (c == '%' && i + 2 < srclen && hexval(src[i + 1]) >= 0 &&
+		    hexval(src[i + 2]) >= 0) {
+			c = (char)(hexval(src[i + 1]) << 4 | hexval(src[i + 2]));
+			i += 3;
+		} else {
+			i++;
+		}
+		if (n + 1 >= cap) {
+			dst[n] = '\0';
+			return -ENOSPC;
+		}
+		dst[n++] = c;
+	}
+	dst[n] = '\0';
+	return (int)n;
+}
+
+/* Appends to buf at *len; returns -ENOSPC when it would not fit. */
+static int append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*len >= cap)
+		return -ENOSPC;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= cap - *len) {
+		buf[*len] = '\0';
+		return -ENOSPC;
+	}
+	*len += (size_t)n;
+	return 0;
+}
+
+int pkt_comment_format(char *buf, size_t cap, const struct pkt_comment *c)
+{
+	char hook[PKT_HOOK_LEN * 3], ifname[PKT_IFNAME_LEN * 3], comm[PKT_COMM_LEN * 3];
+	char drop[PKT_DROP_LEN * 3];
+	size_t len = 0;
+
+	if (!cap)
+		return -ENOSPC;
+	buf[0] = '\0';
+	if (pkt_comment_escape(hook, sizeof(hook), c->hook) < 0 ||
+	    pkt_comment_escape(ifname, sizeof(ifname), c->ifname) < 0 ||
+	    pkt_comment_escape(comm, sizeof(comm), c->comm) < 0 ||
+	    pkt_comment_escape(drop, sizeof(drop), c->drop) < 0)
+		return -ENOSPC;
+	if (append(buf, cap, &len,
+		   "hook=%s netns=%" PRIu64 " if=%s ifindex=%" PRIu32 " skb=0x%" PRIx64
+		   " track=0x%" PRIx64 " cpu=%" PRIu32 " pid=%" PRIu32 " comm=%s",
+		   hook, c->netns, ifname[0] ? ifname : "-", c->ifindex, c->skb, c->track, c->cpu,
+		   c->pid, comm[0] ? comm : "-"))
+		return -ENOSPC;
+	if (drop[0] && append(buf, cap, &len, " drop=%s", drop))
+		return -ENOSPC;
+	if (c->l2_synth && append(buf, cap, &len, " l2=synth"))
+		return -ENOSPC;
+	if (c->extra[0] && append(buf, cap, &len, " %s", c->extra))
+		return -ENOSPC;
+	return (int)len;
+}
+
+static const char *const leading_keys[] = {"hook", "netns", "if",  "ifindex", "skb",
+					   "track", "cpu",   "pid", "comm"};
+#define N_LEADING (sizeof(leading_keys) / sizeof(leading_keys[0]))
+
+static int parse_u64(const char *s, size_t len, int base, uint64_t *out)
+{
+	char tmp[32];
+	char *end;
+
+	if (len == 0 || len >= sizeof(tmp))
+		return -EINVAL;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	if (tmp[0] == '-' || tmp[0] == '+' || tmp[0] == ' ')
+		return -EINVAL;
+	errno = 0;
+	*out = strtoull(tmp, &end, base);
+	if (errno || *end)
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_hex(const char *s, size_t len, uint64_t *out)
+{
+	if (len < 3 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		return -EINVAL;
+	return parse_u64(s + 2, len - 2, 16, out);
+}
+
+static int parse_u32(const char *s, size_t len, uint32_t *out)
+{
+	uint64_t v;
+
+	if (parse_u64(s, len, 10, &v) || v > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int pkt_comment_parse(const char *s, struct pkt_comment *c)
+{
+	size_t field = 0, extra_len = 0;
+	int bad = 0;
+
+	memset(c, 0, sizeof(*c));
+	while (*s) {
+		const char *tok, *eq, *val;
+		size_t toklen, keylen, vallen;
+
+		while (*s == ' ')
+			s++;
+		if (!*s)
+			break;
+		tok = s;
+		while (*s && *s != ' ')
+			s++;
+		toklen = (size_t)(s - tok);
+		eq = memchr(tok, '=', toklen);
+		if (!eq) {
+			bad = 1;
+			continue;
+		}
+		keylen = (size_t)(eq - tok);
+		val = eq + 1;
+		vallen = toklen - keylen - 1;
+
+		if (field < N_LEADING) {
+			const char *want = leading_keys[field];
+			int r = 0;
+			uint64_t v64;
+
+			if (strlen(want) != keylen || memcmp(want, tok, keylen) != 0) {
+				bad = 1;
+				field = N_LEADING; /* the rest is free-form */
+				goto optional;
+			}
+			switch (field) {
+			case 0:
+				r = pkt_comment_unescape(c->hook, sizeof(c->hook), val, vallen);
+				break;
+			case 1:
+				r = parse_u64(val, vallen, 10, &c->netns);
+				break;
+			case 2:
+				r = pkt_comment_unescape(c->ifname, sizeof(c->ifname), val, vallen);
+				break;
+			case 3:
+				r = parse_u32(val, vallen, &c->ifindex);
+				break;
+			case 4:
+				r = parse_hex(val, vallen, &c->skb);
+				break;
+			case 5:
+				r = parse_hex(val, vallen, &v64);
+				c->track = v64;
+				break;
+			case 6:
+				r = parse_u32(val, vallen, &c->cpu);
+				break;
+			case 7:
+				r = parse_u32(val, vallen, &c->pid);
+				break;
+			case 8:
+				r = pkt_comment_unescape(c->comm, sizeof(c->comm), val, vallen);
+				break;
+			}
+			if (r < 0)
+				bad = 1;
+			field++;
+			continue;
+		}
+optional:
+		if (keylen == 4 && memcmp(tok, "drop", 4) == 0) {
+			if (pkt_comment_unescape(c->drop, sizeof(c->drop), val, vallen) < 0)
+				bad = 1;
+		} else if (keylen == 2 && memcmp(tok, "l2", 2) == 0 && vallen == 5 &&
+			   memcmp(val, "synth", 5) == 0) {
+			c->l2_synth = 1;
+		} else if (extra_len + toklen + 2 <= sizeof(c->extra)) {
+			if (extra_len)
+				c->extra[extra_len++] = ' ';
+			memcpy(c->extra + extra_len, tok, toklen);
+			extra_len += toklen;
+			c->extra[extra_len] = '\0';
+		}
+	}
+	return (bad || field < N_LEADING) ? -EINVAL : 0;
+}
+
+int pkt_ifname_split(const char *idb_name, char *name, size_t cap, uint64_t *netns)
+{
+	const char *at = strrchr(idb_name, '@');
+	size_t len;
+
+	*netns = 0;
+	if (!cap)
+		return -ENOSPC;
+	if (!at || parse_u64(at + 1, strlen(at + 1), 10, netns) < 0) {
+		snprintf(name, cap, "%s", idb_name);
+		*netns = 0;
+		return -EINVAL;
+	}
+	len = (size_t)(at - idb_name);
+	if (len >= cap)
+		len = cap - 1;
+	memcpy(name, idb_name, len);
+	name[len] = '\0';
+	return 0;
+}
