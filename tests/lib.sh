@@ -53,6 +53,12 @@ need_root() {
 	return 0
 }
 
+# New interfaces in namespace $1 skip IPv6 duplicate address detection, so
+# link-local addresses (needed for neighbour discovery) work at once.
+no_dad() {
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
+}
+
 topo_create() {
 	local id=$(( ($$ + RANDOM) % 200 ))
 	RUN_ID=${RUN_ID:-$(printf '%04x' $(( (RANDOM << 1 ^ $$) & 0xffff )))}
@@ -68,6 +74,7 @@ topo_create() {
 		IP6_BR IP6_A IP6_B IP6_R IP6_R1 IP6_C
 
 	ip link add "$BR" type bridge || return 1
+	sysctl -qw "net.ipv6.conf.$BR.accept_dad=0"
 	ip link set "$BR" up
 	ip addr add "$IP_BR/24" dev "$BR"
 	ip -6 addr add "$IP6_BR/64" dev "$BR" nodad
@@ -76,6 +83,7 @@ topo_create() {
 		set -- $spec
 		suffix=$1 ns=$2 ip=$3 ip6=$4
 		ip netns add "$ns" || return 1
+		no_dad "$ns"
 		ip link add "pkv$RUN_ID$suffix" type veth peer name eth0 netns "$ns" || return 1
 		ip link set "pkv$RUN_ID$suffix" master "$BR" up
 		ip -n "$ns" link set lo up
@@ -84,6 +92,7 @@ topo_create() {
 		ip -n "$ns" link set eth0 up
 	done
 	ip netns add "$NS_C" || return 1
+	no_dad "$NS_C"
 	ip -n "$NS_R" link add eth1 type veth peer name eth0 netns "$NS_C" || return 1
 	ip -n "$NS_R" addr add "$IP_R1/24" dev eth1
 	ip -n "$NS_R" -6 addr add "$IP6_R1/64" dev eth1 nodad
@@ -101,11 +110,13 @@ topo_create() {
 	done
 	ip route add "198.18.$N1.0/24" via "$IP_R"
 	ip -6 route add "fd00:$N:2::/64" via "$IP6_R"
-	# Wait until the bridge ports forward (no STP by default, but carrier takes a moment).
-	local i
-	for i in $(seq 1 50); do
-		ip netns exec "$NS_A" ping -c1 -W1 -q "$IP_B" >/dev/null 2>&1 && break
-		sleep 0.1
+	# Wait until every path answers (carrier and neighbour tables take a moment).
+	local i dst
+	for dst in "$IP_B" "$IP_C" "$IP6_B" "$IP6_C"; do
+		for i in $(seq 1 50); do
+			ip netns exec "$NS_A" ping -c1 -W1 -q "$dst" >/dev/null 2>&1 && break
+			sleep 0.1
+		done
 	done
 	return 0
 }
@@ -116,6 +127,10 @@ topo_destroy() {
 	for ns in "$NS_A" "$NS_B" "$NS_R" "$NS_C"; do
 		ip netns del "$ns" 2>/dev/null
 	done
+	# Namespaces are torn down asynchronously: remove the root-side veths now.
+	ip link del "pkv${RUN_ID}a" 2>/dev/null
+	ip link del "pkv${RUN_ID}b" 2>/dev/null
+	ip link del "pkv${RUN_ID}r" 2>/dev/null
 	ip link del "$BR" 2>/dev/null
 	ip route del "198.18.$N1.0/24" 2>/dev/null
 	ip -6 route del "fd00:$N:2::/64" 2>/dev/null
