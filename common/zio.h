@@ -31,6 +31,7 @@ struct zout;
  * zout_close) unless ZOUT_KEEP_FD is passed in flags (used for stdout).
  */
 #define ZOUT_KEEP_FD 0x1
+#define ZOUT_FSYNC   0x2 /* zout_close fsyncs a regular file before closing it */
 int zout_open_fd(struct zout **out, int fd, int zstd_level, unsigned flags, char *err,
 		 size_t errlen);
 
@@ -54,7 +55,11 @@ const char *zout_error(const struct zout *out);
 
 struct zin;
 
-/* Wrap a file descriptor (file or pipe); reads the first bytes to detect zstd. */
+/*
+ * Wrap a file descriptor (file or pipe); reads the first bytes to detect zstd.
+ * The caller keeps the fd (zin_close does not close it); zin_open_path's fd
+ * is closed by zin_close.
+ */
 int zin_open_fd(struct zin **in, int fd, char *err, size_t errlen);
 /* Read from a memory buffer (not copied; must outlive the stream). */
 int zin_open_mem(struct zin **in, const void *buf, size_t len, char *err, size_t errlen);
