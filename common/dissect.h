@@ -35,6 +35,13 @@ struct pkt_l3l4 {
 	int has_dns;
 	uint16_t dns_id;
 	int dns_is_response;
+	/* Added after the first contract; appended to stay source-compatible. */
+	int is_arp;		/* this layer is ARP (family 4, src/dst = spa/tpa) */
+	uint16_t arp_op;
+	int has_nd_target;	/* ICMPv6 neighbor solicitation/advertisement */
+	uint8_t nd_target[16];
+	int l4_truncated;	/* L4 header announced but cut by the snapshot */
+	uint8_t tcp_hlen;	/* TCP header length in bytes */
 };
 
 struct pkt_info {
@@ -57,7 +64,11 @@ struct pkt_info {
 	struct pkt_l3l4 inner;
 };
 
-/* linktype: pcap LINKTYPE_* (1 Ethernet, 101/12 raw IP, 113 Linux SLL, 276 SLL2, 0 null) */
+/*
+ * linktype: pcap LINKTYPE_* (1 Ethernet, 101/12/14 raw IP, 113 Linux SLL, 276 SLL2, 0 null,
+ * 108 OpenBSD loop). Returns 0 (possibly with only some layers filled), -EINVAL for NULL
+ * arguments, -EPROTONOSUPPORT for a link type it does not know (out is then zeroed).
+ */
 int pkt_dissect(const uint8_t *data, size_t len, uint32_t linktype, struct pkt_info *out);
 
 /* The innermost L3/L4 layer (inner if present, else outer). */

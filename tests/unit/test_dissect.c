@@ -1,0 +1,544 @@
+// SPDX-License-Identifier: MIT
+/* Dissector tests on hand-built packets, whole and cut at every length. */
+#include "test.h"
+#include "dissect.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+/* Packet builder: big-endian appends into a fixed buffer. */
+struct pb {
+	uint8_t b[512];
+	size_t n;
+};
+
+static void put8(struct pb *p, unsigned v)
+{
+	p->b[p->n++] = (uint8_t)v;
+}
+
+static void put16(struct pb *p, unsigned v)
+{
+	put8(p, v >> 8);
+	put8(p, v);
+}
+
+static void put32(struct pb *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p, v & 0xffff);
+}
+
+static void putn(struct pb *p, const void *d, size_t n)
+{
+	memcpy(p->b + p->n, d, n);
+	p->n += n;
+}
+
+static void put_eth(struct pb *p, unsigned type)
+{
+	static const uint8_t dst[6] = {0x02, 0, 0, 0, 0, 2}, src[6] = {0x02, 0, 0, 0, 0, 1};
+
+	putn(p, dst, 6);
+	putn(p, src, 6);
+	put16(p, type);
+}
+
+/* IPv4 header; total length covers l4len bytes of payload. */
+static void put_ip4(struct pb *p, unsigned proto, uint32_t src, uint32_t dst, unsigned l4len,
+		    unsigned id)
+{
+	put8(p, 0x45);
+	put8(p, 0);
+	put16(p, 20 + l4len);
+	put16(p, id);
+	put16(p, 0x4000);
+	put8(p, 64);
+	put8(p, proto);
+	put16(p, 0);
+	put32(p, src);
+	put32(p, dst);
+}
+
+static const uint8_t ip6_a[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+static const uint8_t ip6_b[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+
+static void put_ip6(struct pb *p, unsigned nh, unsigned plen)
+{
+	put32(p, 0x60000000);
+	put16(p, plen);
+	put8(p, nh);
+	put8(p, 64);
+	putn(p, ip6_a, 16);
+	putn(p, ip6_b, 16);
+}
+
+static void put_icmp_echo(struct pb *p, unsigned type, unsigned id, unsigned seq)
+{
+	put8(p, type);
+	put8(p, 0);
+	put16(p, 0);
+	put16(p, id);
+	put16(p, seq);
+}
+
+static void put_tcp(struct pb *p, unsigned sport, unsigned dport, uint32_t seq, uint32_t ack,
+		    unsigned flags)
+{
+	put16(p, sport);
+	put16(p, dport);
+	put32(p, seq);
+	put32(p, ack);
+	put8(p, 5 << 4);
+	put8(p, flags);
+	put16(p, 65535);
+	put32(p, 0);
+}
+
+static void put_udp(struct pb *p, unsigned sport, unsigned dport, unsigned paylen)
+{
+	put16(p, sport);
+	put16(p, dport);
+	put16(p, 8 + paylen);
+	put16(p, 0);
+}
+
+#define IP_A 0x0a000001u
+#define IP_B 0x0a000002u
+
+/* Dissect every prefix of a packet: none may crash (ASan checks the reads). */
+static int all_prefixes_ok(const struct pb *p, uint32_t linktype)
+{
+	for (size_t n = 0; n <= p->n; n++) {
+		uint8_t *copy = malloc(n ? n : 1);
+		struct pkt_info pi;
+		char s[256];
+
+		memcpy(copy, p->b, n);
+		if (pkt_dissect(copy, n, linktype, &pi) != 0) {
+			free(copy);
+			return 0;
+		}
+		pkt_summary(&pi, s, sizeof(s));
+		free(copy);
+	}
+	return 1;
+}
+
+TEST(dissect_icmp_echo)
+{
+	struct pb p = {.n = 0};
+	struct pkt_info pi;
+	char s[160];
+
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 1, IP_A, IP_B, 8, 0x1234);
+	put_icmp_echo(&p, 8, 42, 7);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.has_eth, 1, "eth");
+	ASSERT_EQ(pi.outer.family, 4, "family");
+	ASSERT_EQ(pi.outer.ip_proto, 1, "proto");
+	ASSERT_EQ(pi.outer.ip_id, 0x1234, "ip id");
+	ASSERT_EQ(pi.outer.icmp_type, 8, "type");
+	ASSERT_EQ(pi.outer.icmp_id, 42, "id");
+	ASSERT_EQ(pi.outer.icmp_seq, 7, "seq");
+	ASSERT_STREQ(pkt_proto_name(&pi), "ICMP", "name");
+	pkt_summary(&pi, s, sizeof(s));
+	ASSERT_STREQ(s, "10.0.0.1 -> 10.0.0.2 ICMP echo-request id=42 seq=7", "summary");
+	pkt_addr_str(&pi.outer, 1, s, sizeof(s));
+	ASSERT_STREQ(s, "10.0.0.2", "dst");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
+}
+
+TEST(dissect_truncated_fills_what_fits)
+{
+	struct pb p = {.n = 0};
+	struct pkt_info pi;
+	char s[160];
+
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 6, IP_A, IP_B, 20, 1);
+	put_tcp(&p, 41000, 80, 1000, 0, 0x02);
+	/* cut inside the TCP header, after the ports */
+	ASSERT_EQ(pkt_dissect(p.b, 14 + 20 + 6, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.outer.family, 4, "L3 present");
+	ASSERT_EQ(pi.outer.has_l4, 0, "no L4");
+	ASSERT_EQ(pi.outer.l4_truncated, 1, "flagged");
+	ASSERT_EQ(pi.outer.dport, 80, "ports kept");
+	pkt_summary(&pi, s, sizeof(s));
+	ASSERT_STREQ(s, "10.0.0.1:41000 -> 10.0.0.2:80 TCP [truncated]", "summary");
+	/* cut inside the IP header: Ethernet only */
+	ASSERT_EQ(pkt_dissect(p.b, 20, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.has_eth, 1, "eth");
+	ASSERT_EQ(pi.outer.family, 0, "no L3");
+	ASSERT_EQ(pkt_dissect(p.b, 3, 1, &pi), 0, "dissect tiny");
+	ASSERT_EQ(pi.has_eth, 0, "no eth");
+	ASSERT_EQ(pkt_dissect(NULL, 0, 1, &pi), 0, "empty");
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 9999, &pi), -EPROTONOSUPPORT, "linktype");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
+}
+
+TEST(dissect_tcp_syn_and_data)
+{
+	struct pb p = {.n = 0};
+	struct pkt_info pi;
+	char s[160];
+
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 6, IP_A, IP_B, 20 + 5, 1);
+	put_tcp(&p, 41000, 80, 1000, 77, 0x18);
+	putn(&p, "hello", 5);
+	put16(&p, 0); /* Ethernet padding: not payload */
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.outer.has_l4, 1, "l4");
+	ASSERT_EQ(pi.outer.tcp_flags, 0x18, "flags");
+	ASSERT_EQ(pi.outer.tcp_seq, 1000, "seq");
+	ASSERT_EQ(pi.outer.tcp_ack, 77, "ack");
+	ASSERT_EQ(pi.outer.l4_payload_len, 5, "payload");
+	pkt_summary(&pi, s, sizeof(s));
+	ASSERT_STREQ(s, "10.0.0.1:41000 -> 10.0.0.2:80 TCP [P.] seq=1000 ack=77 len=5", "summary");
+}
+
+TEST(dissect_udp_dns)
+{
+	struct pb p = {.n = 0};
+	struct pkt_info pi;
+	char s[160];
+
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 17, IP_A, IP_B, 8 + 12, 1);
+	put_udp(&p, 5353, 53, 12);
+	put16(&p, 0xbeef);
+	put16(&p, 0x0100);
+	put32(&p, 0x00010000);
+	put32(&p, 0);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.outer.has_dns, 1, "dns");
+	ASSERT_EQ(pi.outer.dns_id, 0xbeef, "id");
+	ASSERT_EQ(pi.outer.dns_is_response, 0, "query");
+	ASSERT_EQ(pi.outer.l4_payload_len, 12, "len");
+	pkt_summary(&pi, s, sizeof(s));
+	ASSERT_STREQ(s, "10.0.0.1:5353 -> 10.0.0.2:53 UDP DNS query id=0xbeef", "summary");
+	p.b[14 + 20 + 8 + 2] |= 0x80;
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.outer.dns_is_response, 1, "response");
+	/* DNS header cut: UDP is still there, DNS is not */
+	ASSERT_EQ(pkt_dissect(p.b, p.n - 1, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.outer.has_l4, 1, "udp");
+	ASSERT_EQ(pi.outer.has_dns, 0, "no dns");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
+}
+
+TEST(dissect_arp)
+{
+	struct pb p = {.n = 0};
+	struct pkt_info pi;
+	char s[160];
+	static const uint8_t mac[6] = {0x02, 0, 0, 0, 0, 1};
+
+	put_eth(&p, 0x0806);
+	put16(&p, 1);
+	put16(&p, 0x0800);
+	put8(&p, 6);
+	put8(&p, 4);
+	put16(&p, 1);
+	putn(&p, mac, 6);
+	put32(&p, IP_A);
+	putn(&p, "\0\0\0\0\0\0", 6);
+	put32(&p, IP_B);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.is_arp, 1, "arp");
+	ASSERT_EQ(pi.arp_op, 1, "op");
+	ASSERT_EQ(pi.outer.family, 4, "family 4");
+	ASSERT_MEMEQ(pi.arp_sha, mac, 6, "sha");
+	ASSERT_EQ(pi.arp_tpa[3], 2, "tpa");
+	ASSERT_STREQ(pkt_proto_name(&pi), "ARP", "name");
+	pkt_summary(&pi, s, sizeof(s));
+	ASSERT_STREQ(s, "ARP who-has 10.0.0.2 tell 10.0.0.1", "summary");
+	p.b[14 + 7] = 2;
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	pkt_summary(&pi, s, sizeof(s));
+	ASSERT_STREQ(s, "ARP 10.0.0.1 is-at 02:00:00:00:00:01", "reply");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
+}
+
+TEST(dissect_vlan_qinq)
+{
+	struct pb p = {.n = 0};
+	struct pkt_info pi;
+
+	put_eth(&p, 0x88a8);
+	put16(&p, 100);
+	put16(&p, 0x8100);
+	put16(&p, 200);
+	put16(&p, 0x0800);
+	put_ip4(&p, 1, IP_A, IP_B, 8, 1);
+	put_icmp_echo(&p, 0, 1, 2);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.vlan_count, 2, "tags");
+	ASSERT_EQ(pi.vlan_id, 100, "outer vlan");
+	ASSERT_EQ(pi.ethertype, 0x0800, "ethertype");
+	ASSERT_EQ(pi.outer.icmp_type, 0, "echo reply");
+	ASSERT_EQ(pi.outer.icmp_seq, 2, "seq");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
+}
+
+TEST(dissect_ipv6_ext_headers)
+{
+	struct pb p = {.n = 0};
+	struct pkt_info pi;
+
+	put_eth(&p, 0x86dd);
+	put_ip6(&p, 0, 8 + 24 + 8 + 8 + 20);
+	/* hop-by-hop, 8 bytes */
+	put8(&p, 43);
+	put8(&p, 0);
+	put16(&p, 0);
+	put32(&p, 0);
+	/* routing, 24 bytes */
+	put8(&p, 44);
+	put8(&p, 2);
+	put16(&p, 0);
+	put32(&p, 0);
+	for (int i = 0; i < 4; i++)
+		put32(&p, 0);
+	/* fragment: first fragment, id 0x12345678 */
+	put8(&p, 60);
+	put8(&p, 0);
+	put16(&p, 0x0001);
+	put32(&p, 0x12345678);
+	/* destination options */
+	put8(&p, 6);
+	put8(&p, 0);
+	put16(&p, 0);
+	put32(&p, 0);
+	put_tcp(&p, 1, 2, 3, 4, 0x02);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.outer.family, 6, "v6");
+	ASSERT_EQ(pi.outer.ip_proto, 6, "tcp after ext");
+	ASSERT_EQ(pi.outer.ip_id, 0x5678, "frag id");
+	ASSERT_EQ(pi.outer.is_fragment, 0, "first fragment");
+	ASSERT_EQ(pi.outer.has_l4, 1, "l4");
+	ASSERT_EQ(pi.outer.dport, 2, "dport");
+	ASSERT_EQ(pi.outer.tcp_seq, 3, "seq");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
+	/* a later fragment has no L4 */
+	p.b[14 + 40 + 8 + 24 + 2] = 0x01;
+	p.b[14 + 40 + 8 + 24 + 3] = 0x00;
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.outer.is_fragment, 1, "fragment");
+	ASSERT_EQ(pi.outer.has_l4, 0, "no l4");
+}
+
+TEST(dissect_icmpv6_echo_and_nd)
+{
+	struct pb p = {.n = 0};
+	struct pkt_info pi;
+	char s[200];
+
+	put_eth(&p, 0x86dd);
+	put_ip6(&p, 58, 8);
+	put_icmp_echo(&p, 128, 5, 6);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.outer.icmp_type, 128, "type");
+	ASSERT_EQ(pi.outer.icmp_id, 5, "id");
+	ASSERT_STREQ(pkt_proto_name(&pi), "ICMPv6", "name");
+	pkt_summary(&pi, s, sizeof(s));
+	ASSERT_STREQ(s, "fd00::1 -> fd00::2 ICMPv6 echo-request id=5 seq=6", "summary");
+
+	p.n = 0;
+	put_eth(&p, 0x86dd);
+	put_ip6(&p, 58, 24);
+	put8(&p, 135);
+	put8(&p, 0);
+	put16(&p, 0);
+	put32(&p, 0);
+	putn(&p, ip6_b, 16);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.outer.has_nd_target, 1, "target");
+	ASSERT_MEMEQ(pi.outer.nd_target, ip6_b, 16, "target value");
+	pkt_summary(&pi, s, sizeof(s));
+	ASSERT_STREQ(s, "fd00::1 -> fd00::2 ICMPv6 neighbor-solicitation who-has fd00::2", "ns");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
+}
+
+TEST(dissect_vxlan)
+{
+	struct pb p = {.n = 0};
+	struct pkt_info pi;
+	char s[200];
+
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 17, 0xc0a80001, 0xc0a80002, 8 + 8 + 14 + 20 + 8, 9);
+	put_udp(&p, 40000, 4789, 8 + 14 + 20 + 8);
+	put32(&p, 0x08000000);
+	put32(&p, 42 << 8);
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 1, IP_A, IP_B, 8, 3);
+	put_icmp_echo(&p, 8, 1, 1);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_STREQ(pi.encap, "vxlan", "encap");
+	ASSERT_EQ(pi.encap_key, 42, "vni");
+	ASSERT_EQ(pi.has_inner, 1, "inner");
+	ASSERT_EQ(pi.inner.icmp_type, 8, "inner icmp");
+	ASSERT_TRUE(pkt_innermost(&pi) == &pi.inner, "innermost");
+	ASSERT_STREQ(pkt_proto_name(&pi), "ICMP", "name");
+	pkt_summary(&pi, s, sizeof(s));
+	ASSERT_STREQ(s,
+		     "vxlan 192.168.0.1 -> 192.168.0.2 vni=42: 10.0.0.1 -> 10.0.0.2 ICMP "
+		     "echo-request id=1 seq=1",
+		     "summary");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
+}
+
+TEST(dissect_gre)
+{
+	struct pb p = {.n = 0};
+	struct pkt_info pi;
+
+	/* GRE with key, carrying IPv6 */
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 47, 0xc0a80001, 0xc0a80002, 8 + 40 + 8, 9);
+	put16(&p, 0x2000);
+	put16(&p, 0x86dd);
+	put32(&p, 1234);
+	put_ip6(&p, 58, 8);
+	put_icmp_echo(&p, 129, 7, 8);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_STREQ(pi.encap, "gre", "encap");
+	ASSERT_EQ(pi.encap_key, 1234, "key");
+	ASSERT_EQ(pi.inner.family, 6, "inner v6");
+	ASSERT_EQ(pi.inner.icmp_type, 129, "echo reply");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
+
+	/* GRE TEB (gretap) carrying Ethernet + ARP */
+	p.n = 0;
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 47, 0xc0a80001, 0xc0a80002, 4 + 14 + 28, 9);
+	put16(&p, 0);
+	put16(&p, 0x6558);
+	put_eth(&p, 0x0806);
+	put16(&p, 1);
+	put16(&p, 0x0800);
+	put8(&p, 6);
+	put8(&p, 4);
+	put16(&p, 2);
+	putn(&p, "\2\0\0\0\0\1", 6);
+	put32(&p, IP_A);
+	putn(&p, "\2\0\0\0\0\2", 6);
+	put32(&p, IP_B);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.inner.is_arp, 1, "inner arp");
+	ASSERT_EQ(pi.inner.arp_op, 2, "op");
+	ASSERT_STREQ(pkt_proto_name(&pi), "ARP", "name");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
+}
+
+TEST(dissect_ipip_and_sit)
+{
+	struct pb p = {.n = 0};
+	struct pkt_info pi;
+
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 4, 0xc0a80001, 0xc0a80002, 20 + 8, 9);
+	put_ip4(&p, 17, IP_A, IP_B, 8, 10);
+	put_udp(&p, 1000, 2000, 0);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_STREQ(pi.encap, "ipip", "ipip");
+	ASSERT_EQ(pi.inner.dport, 2000, "inner udp");
+	ASSERT_EQ(pi.inner.ip_id, 10, "inner id");
+
+	p.n = 0;
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 41, 0xc0a80001, 0xc0a80002, 40 + 8, 9);
+	put_ip6(&p, 58, 8);
+	put_icmp_echo(&p, 128, 1, 1);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_STREQ(pi.encap, "sit", "sit");
+	ASSERT_EQ(pi.inner.family, 6, "inner v6");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
+}
+
+TEST(dissect_linktypes)
+{
+	struct pb ip = {.n = 0}, p = {.n = 0};
+	struct pkt_info pi;
+
+	put_ip4(&ip, 1, IP_A, IP_B, 8, 1);
+	put_icmp_echo(&ip, 8, 1, 1);
+	ASSERT_EQ(pkt_dissect(ip.b, ip.n, 101, &pi), 0, "raw 101");
+	ASSERT_EQ(pi.outer.icmp_type, 8, "raw");
+	ASSERT_EQ(pkt_dissect(ip.b, ip.n, 12, &pi), 0, "raw 12");
+	ASSERT_EQ(pi.outer.family, 4, "raw 12");
+	ASSERT_EQ(pkt_dissect(ip.b, ip.n, 14, &pi), 0, "raw 14");
+	ASSERT_EQ(pi.outer.family, 4, "raw 14");
+
+	/* SLL: packet type, arphrd, addr len, 8 bytes addr, protocol */
+	put16(&p, 0);
+	put16(&p, 1);
+	put16(&p, 6);
+	put32(&p, 0);
+	put32(&p, 0);
+	put16(&p, 0x0800);
+	putn(&p, ip.b, ip.n);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 113, &pi), 0, "sll");
+	ASSERT_EQ(pi.outer.icmp_id, 1, "sll icmp");
+	ASSERT_TRUE(all_prefixes_ok(&p, 113), "prefixes sll");
+
+	/* SLL2: protocol, reserved, ifindex, arphrd, type, addr len, 8 bytes addr */
+	p.n = 0;
+	put16(&p, 0x0800);
+	put16(&p, 0);
+	put32(&p, 3);
+	put16(&p, 1);
+	put8(&p, 0);
+	put8(&p, 6);
+	put32(&p, 0);
+	put32(&p, 0);
+	putn(&p, ip.b, ip.n);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 276, &pi), 0, "sll2");
+	ASSERT_EQ(pi.outer.icmp_type, 8, "sll2 icmp");
+	ASSERT_TRUE(all_prefixes_ok(&p, 276), "prefixes sll2");
+
+	/* null: AF_INET in little-endian, then AF_INET6 (30) in big-endian */
+	p.n = 0;
+	putn(&p, "\2\0\0\0", 4);
+	putn(&p, ip.b, ip.n);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 0, &pi), 0, "null");
+	ASSERT_EQ(pi.outer.family, 4, "null v4");
+	p.n = 0;
+	put32(&p, 30);
+	put_ip6(&p, 59, 0);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 0, &pi), 0, "null v6");
+	ASSERT_EQ(pi.outer.family, 6, "null v6");
+	ASSERT_STREQ(pkt_proto_name(&pi), "IPv6", "no next header");
+	ASSERT_TRUE(all_prefixes_ok(&p, 0), "prefixes null");
+}
+
+TEST(dissect_random_bytes_no_crash)
+{
+	uint8_t buf[256];
+	uint32_t x = 12345;
+	static const uint32_t linktypes[] = {0, 1, 12, 14, 101, 108, 113, 276};
+
+	for (int round = 0; round < 20000; round++) {
+		size_t n = (size_t)(round % 256);
+		struct pkt_info pi;
+		char s[64];
+
+		for (size_t i = 0; i < n; i++) {
+			x = x * 1103515245 + 12345;
+			buf[i] = (uint8_t)(x >> 16);
+		}
+		/* bias towards protocols that go deep */
+		if (n > 14) {
+			buf[12] = 0x08;
+			buf[13] = (round & 1) ? 0x00 : 0x06;
+			buf[14] = (round & 2) ? 0x45 : 0x60;
+		}
+		pkt_dissect(buf, n, linktypes[round % 8], &pi);
+		pkt_summary(&pi, s, sizeof(s));
+		pkt_summary(&pi, s, 0);
+	}
+	ASSERT_TRUE(1, "survived");
+}
