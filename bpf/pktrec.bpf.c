@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * pktrec: one ring-buffer event per hit of the net: tracepoints (and
+ * skb:kfree_skb), with a tracking id per sk_buff so that every hop of one
+ * packet carries the same id.
+ *
+ * tp_btf programs: no tracefs; arguments typed from the kernel's BTF.
+ */
+#include "vmlinux_min.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "pktrec.h"
+
+#define ARPHRD_ETHER	1
+#define ARPHRD_LOOPBACK 772
+#define ETH_HLEN	14
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Tunables, set by pkt-record before load. */
+const volatile __u32 snaplen = PKTREC_DEF_SNAP;
+const volatile __u32 record_mask = 0;	      /* bit per enum pktrec_hook: emit events */
+const volatile bool has_drop_reason = false;  /* kfree_skb's 3rd argument is the reason */
+const volatile __u64 filter_netns = 0;	      /* 0: any namespace */
+const volatile __u32 n_ifnames = 0;	      /* 0: any interface */
+const volatile char ifnames[PKTREC_MAX_IFNAMES][PKTREC_IFNAMSIZ] = {};
+const volatile __u64 track_timeout_ns = 0;    /* 0: never expire a tracking entry */
+
+struct track_val {
+	__u64 id;
+	__u64 last_ts;
+};
+
+/* skb address -> tracking id. Deleted when the skb is freed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct track_val);
+} tracks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024); /* resized by --buffer-size */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HOOK_MAX);
+	__type(key, __u32);
+	__type(value, struct pktrec_stats);
+} stats SEC(".maps");
+
+/* per-CPU id counter: ids are (cpu << 48) | n, unique without atomics */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} track_ctr SEC(".maps");
+
+static __always_inline bool hook_is_tx(int hook)
+{
+	return hook == HOOK_NET_DEV_QUEUE || hook == HOOK_NET_DEV_START_XMIT;
+}
+
+static __always_inline bool name_matches(const char *name)
+{
+	for (__u32 i = 0; i < PKTREC_MAX_IFNAMES; i++) {
+		if (i >= n_ifnames)
+			break;
+		bool eq = true;
+		for (int j = 0; j < PKTREC_IFNAMSIZ; j++) {
+			if (name[j] != ifnames[i][j]) {
+				eq = false;
+				break;
+			}
+			if (!name[j])
+				break;
+		}
+		if (eq)
+			return true;
+	}
+	return false;
+}
+
+static __always_inline __u64 new_track_id(void)
+{
+	__u32 zero = 0;
+	__u64 *ctr = bpf_map_lookup_elem(&track_ctr, &zero);
+	if (!ctr)
+		return 0;
+	*ctr += 1;
+	return ((__u64)bpf_get_smp_processor_id() << 48) | (*ctr & 0xffffffffffffULL);
+}
+
+static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 key = (__u64)skb;
+	bool is_free = hook == HOOK_KFREE_SKB || hook == HOOK_CONSUME_SKB;
+	char name[PKTREC_IFNAMSIZ] = {};
+	struct net_device *dev;
+	__u64 netns = 0;
+	__u32 ifindex = 0;
+
+	if (!skb)
+		return 0;
+	if (!(record_mask & (1u << hook))) {
+		if (is_free)
+			bpf_map_delete_elem(&tracks, &key);
+		return 0;
+	}
+
+	dev = BPF_CORE_READ(skb, dev);
+	if (dev) {
+		netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+		ifindex = BPF_CORE_READ(dev, ifindex);
+		bpf_core_read(name, sizeof(name), &dev->name);
+	} else {
+		struct sock *sk = BPF_CORE_READ(skb, sk);
+		if (sk)
+			netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	}
+
+	if ((filter_netns && netns != filter_netns) || (n_ifnames && !name_matches(name))) {
+		if (is_free)
+			bpf_map_delete_elem(&tracks, &key);
+		return 0;
+	}
+
+	/* tracking id */
+	__u64 track = 0;
+	bool fresh = false;
+	struct track_val *tv = bpf_map_lookup_elem(&tracks, &key);
+	if (tv && (!track_timeout_ns || now - tv->last_ts <= track_timeout_ns)) {
+		track = tv->id;
+		tv->last_ts = now;
+	} else {
+		struct track_val nv = { .id = new_track_id(), .last_ts = now };
+		track = nv.id;
+		fresh = true;
+		if (!is_free)
+			bpf_map_update_elem(&tracks, &key, &nv, BPF_ANY);
+	}
+	if (is_free && !fresh)
+		bpf_map_delete_elem(&tracks, &key);
+
+	__u32 hk = hook;
+	struct pktrec_stats *st = bpf_map_lookup_elem(&stats, &hk);
+	if (st)
+		st->hits++;
+
+	struct pktrec_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		if (st)
+			st->lost++;
+		return 0;
+	}
+
+	e->ts_ns = now;
+	e->skb = key;
+	e->track = track;
+	e->netns = netns;
+	e->ifindex = ifindex;
+	e->pid = (__u32)bpf_get_current_pid_tgid(); /* thread id */
+	e->cpu = bpf_get_smp_processor_id();
+	e->drop_reason = reason;
+	e->hook = hook;
+	e->flags = fresh ? PKTREC_F_NEW_TRACK : 0;
+	if (!dev)
+		e->flags |= PKTREC_F_NO_DEV;
+	if (hook == HOOK_KFREE_SKB && has_drop_reason)
+		e->flags |= PKTREC_F_HAS_DROP;
+	__builtin_memcpy(e->ifname, name, sizeof(name));
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+
+	/* Where the header snapshot starts */
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	unsigned char *data = BPF_CORE_READ(skb, data);
+	__u16 mac = BPF_CORE_READ(skb, mac_header);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u32 tail = BPF_CORE_READ(skb, tail);
+	__u32 len = BPF_CORE_READ(skb, len);
+	__u16 type = dev ? BPF_CORE_READ(dev, type) : 0;
+	bool eth = type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK;
+	bool mac_ok = mac != (__u16)~0U;
+	__u64 doff = data - head;
+	__u64 start;
+	bool synth;
+
+	if (hook_is_tx(hook)) {
+		/* dev_queue_xmit: the link-layer header is pushed, data points at it */
+		start = doff;
+		synth = !eth;
+	} else if (mac_ok && eth && (__u32)mac + ETH_HLEN <= tail) {
+		start = mac;
+		synth = false;
+	} else if (hook == HOOK_KFREE_SKB && nh && nh != (__u16)~0U && nh < tail) {
+		/* dropped somewhere in L3/L4: data may be past the IP header */
+		start = nh;
+		synth = true;
+	} else {
+		start = doff;
+		synth = true;
+	}
+	if (mac_ok)
+		e->flags |= PKTREC_F_MAC_SET;
+	if (synth)
+		e->flags |= PKTREC_F_L2_SYNTH;
+
+	e->protocol = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	e->len = len;
+	if (start <= doff)
+		e->orig_len = len + (__u32)(doff - start);
+	else
+		e->orig_len = len > (__u32)(start - doff) ? len - (__u32)(start - doff) : 0;
+
+	__u64 n = 0;
+	if (start < tail)
+		n = tail - start;
+	if (n > snaplen)
+		n = snaplen;
+	if (n > e->orig_len)
+		n = e->orig_len;
+	/* keep clang from folding the bound into 32-bit compares the verifier cannot follow */
+	asm volatile("" : "+r"(n));
+	if (n > PKTREC_MAX_SNAP)
+		n = PKTREC_MAX_SNAP;
+	if (n && bpf_probe_read_kernel(e->data, n, head + start))
+		n = 0;
+	e->snap_len = n;
+
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/net_dev_queue")
+int BPF_PROG(net_dev_queue, struct sk_buff *skb)
+{
+	return handle(skb, HOOK_NET_DEV_QUEUE, 0);
+}
+
+SEC("tp_btf/net_dev_start_xmit")
+int BPF_PROG(net_dev_start_xmit, struct sk_buff *skb)
+{
+	return handle(skb, HOOK_NET_DEV_START_XMIT, 0);
+}
+
+SEC("tp_btf/netif_rx")
+int BPF_PROG(netif_rx, struct sk_buff *skb)
+{
+	return handle(skb, HOOK_NETIF_RX, 0);
+}
+
+SEC("tp_btf/netif_receive_skb")
+int BPF_PROG(netif_receive_skb, struct sk_buff *skb)
+{
+	return handle(skb, HOOK_NETIF_RECEIVE_SKB, 0);
+}
+
+SEC("tp_btf/napi_gro_receive_entry")
+int BPF_PROG(napi_gro_receive_entry, struct sk_buff *skb)
+{
+	return handle(skb, HOOK_NAPI_GRO_RECEIVE_ENTRY, 0);
+}
+
+SEC("tp_btf/netif_receive_skb_entry")
+int BPF_PROG(netif_receive_skb_entry, struct sk_buff *skb)
+{
+	return handle(skb, HOOK_NETIF_RECEIVE_SKB_ENTRY, 0);
+}
+
+/*
+ * kfree_skb(skb, location)                 before 5.17
+ * kfree_skb(skb, location, reason)         5.17+
+ * kfree_skb(skb, location, reason, rx_sk)  6.12+
+ * The reason is read as the 3rd argument only when user space found it in
+ * the kernel's BTF (has_drop_reason): the verifier drops the dead branch.
+ */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(kfree_skb, struct sk_buff *skb)
+{
+	__u32 reason = 0;
+
+	if (has_drop_reason)
+		reason = (__u32)ctx[2];
+	return handle(skb, HOOK_KFREE_SKB, reason);
+}
+
+SEC("tp_btf/consume_skb")
+int BPF_PROG(consume_skb, struct sk_buff *skb)
+{
+	return handle(skb, HOOK_CONSUME_SKB, 0);
+}
+
+/*
+ * Frees that bypass skb:kfree_skb / skb:consume_skb (__kfree_skb from TCP's
+ * receive path, GRO's stolen heads, the NAPI skb cache) would leave a stale
+ * entry whose address the next sk_buff reuses, merging two packets under one
+ * id. These optional fentry hooks clear the entry at the real free; user
+ * space loads them only when the kernel's BTF has the functions.
+ */
+SEC("fentry/kfree_skbmem")
+int BPF_PROG(free_skbmem, struct sk_buff *skb)
+{
+	__u64 key = (__u64)skb;
+
+	bpf_map_delete_elem(&tracks, &key);
+	return 0;
+}
+
+SEC("fentry/napi_skb_cache_put")
+int BPF_PROG(free_napi_cache, struct sk_buff *skb)
+{
+	__u64 key = (__u64)skb;
+
+	bpf_map_delete_elem(&tracks, &key);
+	return 0;
+}

@@ -1,0 +1,886 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pkt-record: follow every packet through the Linux network stack into
+ * pcapng. Loads bpf/pktrec.bpf.c (tp_btf programs on the net: and skb:
+ * tracepoints), reads events from a BPF ring buffer, and writes them as
+ * pcapng EPBs (see docs/format.md) or prints one line per event.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#include "comment.h"
+#include "pcapng.h"
+#include "record.h"
+#include "pktrec.skel.h"
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+#define NSEC 1000000000ULL
+
+const struct hook_def hook_defs[HOOK_MAX] = {
+	[HOOK_NET_DEV_QUEUE] = {"net:net_dev_queue", "net_dev_queue", PCAPNG_DIR_OUTBOUND, true},
+	[HOOK_NET_DEV_START_XMIT] = {"net:net_dev_start_xmit", "net_dev_start_xmit",
+				     PCAPNG_DIR_OUTBOUND, true},
+	[HOOK_NETIF_RX] = {"net:netif_rx", "netif_rx", PCAPNG_DIR_INBOUND, true},
+	[HOOK_NETIF_RECEIVE_SKB] = {"net:netif_receive_skb", "netif_receive_skb",
+				    PCAPNG_DIR_INBOUND, true},
+	[HOOK_NAPI_GRO_RECEIVE_ENTRY] = {"net:napi_gro_receive_entry", "napi_gro_receive_entry",
+					 PCAPNG_DIR_INBOUND, true},
+	[HOOK_NETIF_RECEIVE_SKB_ENTRY] = {"net:netif_receive_skb_entry",
+					  "netif_receive_skb_entry", PCAPNG_DIR_INBOUND, true},
+	[HOOK_KFREE_SKB] = {"skb:kfree_skb", "kfree_skb", PCAPNG_DIR_UNKNOWN, true},
+	[HOOK_CONSUME_SKB] = {"skb:consume_skb", "consume_skb", PCAPNG_DIR_UNKNOWN, false},
+};
+
+static struct opts {
+	const char *output; /* NULL: live print */
+	int zstd_level;
+	bool force;
+	const char *ifnames[PKTREC_MAX_IFNAMES];
+	int n_ifnames;
+	const char *netns_arg;
+	uint64_t netns;
+	uint32_t hook_mask;
+	uint32_t snaplen;
+	uint64_t count;
+	double duration;
+	uint64_t rotate_mb;
+	unsigned rotate_files;
+	bool quiet, verbose, list_events;
+	uint64_t buffer_mb;
+	char *filter;
+} opt = {
+	.zstd_level = 1,
+	.snaplen = PKTREC_DEF_SNAP,
+	.buffer_mb = 16,
+};
+
+/* runtime state */
+static volatile sig_atomic_t exiting;
+static struct {
+	int64_t mono_to_real;
+	char hostname[256];
+	struct recout *out;
+	struct trackset *matched;
+	bool have_filter;
+	bool stop;	 /* -c reached or write error */
+	int write_error;
+	char errmsg[512];
+	uint64_t recorded, filtered, skipped;
+	uint64_t poll_batch;
+} g;
+
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pkt-record: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'pkt-record --help' for more information.\n", stderr);
+	exit(2);
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pkt-record: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void usage(void)
+{
+	printf("Usage: pkt-record [-o FILE] [options] [pcap-filter expression]\n"
+	       "\n"
+	       "Record every hop of every packet through the kernel's network stack\n"
+	       "(net: and skb: tracepoints, via eBPF) into pcapng, or print them live.\n"
+	       "\n"
+	       "  -o, -w FILE           write pcapng to FILE ('-' = stdout); without it, print\n"
+	       "                        one line per event\n"
+	       "      --compress MODE   none | zstd | zstd:N (default zstd level 1)\n"
+	       "      --force           overwrite an existing output file\n"
+	       "  -i IFNAME             only this interface name, any namespace (repeatable, max %d)\n"
+	       "      --netns NS        only this network namespace: inode, /run/netns name or path\n"
+	       "  -e, --events LIST     comma-separated hooks (see --list-events)\n"
+	       "      --list-events     list the hooks and whether this kernel has them\n"
+	       "  -s, --snaplen BYTES   header bytes per event from the MAC header (default %d,\n"
+	       "                        max %d; 0 = max)\n"
+	       "  -c, --count N         stop after N events recorded\n"
+	       "  -G, --duration SECS   stop after SECS seconds\n"
+	       "  -C MB                 rotate when a file reaches MB megabytes (uncompressed):\n"
+	       "                        FILE, FILE.1, FILE.2, ...\n"
+	       "  -W N                  with -C: at most N files, reusing the oldest\n"
+	       "      --buffer-size MB  BPF ring buffer size (default 16)\n"
+	       "  -q                    quiet: no start message, status or summary\n"
+	       "  -v                    verbose: libbpf messages and hook details\n"
+	       "  -h, --help            this help\n"
+	       "      --version         version\n"
+	       "\n"
+	       "A packet that matched the filter once stays recorded at every later hop.\n"
+	       "Needs CAP_BPF and CAP_PERFMON (root) and a kernel with BTF.\n"
+	       "\n"
+	       "Exit status: 0 recording ended normally, 1 error (privileges, BTF, hook,\n"
+	       "filter, output), 2 usage error.\n",
+	       PKTREC_MAX_IFNAMES, PKTREC_DEF_SNAP, PKTREC_MAX_SNAP);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!opt.verbose && level != LIBBPF_WARN)
+		return 0;
+	if (!opt.verbose)
+		return 0; /* no libbpf noise unless -v; we print our own one-line errors */
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+static uint64_t now_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
+}
+
+/* bpf_ktime_get_ns() is CLOCK_MONOTONIC: offset to CLOCK_REALTIME, best of a few samples. */
+static int64_t mono_to_real_offset(void)
+{
+	int64_t best = 0;
+	uint64_t best_gap = UINT64_MAX;
+
+	for (int i = 0; i < 5; i++) {
+		uint64_t r1 = now_ns(CLOCK_REALTIME), m = now_ns(CLOCK_MONOTONIC);
+		uint64_t r2 = now_ns(CLOCK_REALTIME);
+		if (r2 - r1 < best_gap) {
+			best_gap = r2 - r1;
+			best = (int64_t)(r1 + (r2 - r1) / 2) - (int64_t)m;
+		}
+	}
+	return best;
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 0);
+	if (errno || *end)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+static int hook_by_name(const char *name)
+{
+	for (int i = 0; i < HOOK_MAX; i++) {
+		const char *colon = strchr(hook_defs[i].name, ':');
+		if (!strcmp(name, hook_defs[i].name) || !strcmp(name, colon + 1))
+			return i;
+	}
+	return -1;
+}
+
+static void parse_events(const char *list)
+{
+	char *copy = strdup(list), *save = NULL, *tok;
+
+	if (!copy)
+		die("out of memory");
+	opt.hook_mask = 0;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		if (!*tok)
+			continue;
+		if (!strcmp(tok, "all")) {
+			opt.hook_mask |= (1u << HOOK_MAX) - 1;
+			continue;
+		}
+		int h = hook_by_name(tok);
+		if (h < 0)
+			die("unknown hook '%s' (see --list-events)", tok);
+		opt.hook_mask |= 1u << h;
+	}
+	free(copy);
+	if (!opt.hook_mask)
+		die("no hook selected with -e");
+}
+
+static int list_events(void)
+{
+	char err[256];
+	bool btf = btfinfo_load(err, sizeof(err)) == 0;
+
+	printf("%-30s %-8s %s\n", "HOOK", "DEFAULT", "THIS KERNEL");
+	for (int i = 0; i < HOOK_MAX; i++) {
+		const char *state = !btf ? "unknown (no BTF)"
+				    : btfinfo_tp_nargs(hook_defs[i].tp) >= 0 ? "available"
+									     : "missing";
+		printf("%-30s %-8s %s\n", hook_defs[i].name, hook_defs[i].dflt ? "yes" : "no",
+		       state);
+	}
+	return 0;
+}
+
+static void resolve_netns(void)
+{
+	uint64_t v;
+	struct stat st;
+	char path[PATH_MAX];
+
+	if (!opt.netns_arg)
+		return;
+	if (parse_u64(opt.netns_arg, &v) == 0) {
+		opt.netns = v;
+		return;
+	}
+	if (strchr(opt.netns_arg, '/'))
+		snprintf(path, sizeof(path), "%s", opt.netns_arg);
+	else
+		snprintf(path, sizeof(path), "/run/netns/%s", opt.netns_arg);
+	if (stat(path, &st) < 0)
+		die("--netns %s: %s: %s", opt.netns_arg, path, strerror(errno));
+	opt.netns = st.st_ino;
+}
+
+static void check_caps(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		die("capget: %s", strerror(errno));
+#define HAS(c) (data[(c) / 32].effective & (1u << ((c) % 32)))
+	if (HAS(CAP_SYS_ADMIN))
+		return;
+	bool bpf = HAS(CAP_BPF), perf = HAS(CAP_PERFMON);
+	if (!bpf && !perf)
+		die("missing CAP_BPF and CAP_PERFMON: run as root");
+	if (!bpf)
+		die("missing CAP_BPF: run as root");
+	if (!perf)
+		die("missing CAP_PERFMON: run as root");
+#undef HAS
+}
+
+static void compile_filter(void)
+{
+	char err[512];
+
+	if (!opt.filter)
+		return;
+	if (filter_compile(opt.filter, opt.snaplen, err, sizeof(err)))
+		die("bad filter expression '%s': %s", opt.filter, err);
+	g.have_filter = true;
+	g.matched = trackset_new();
+	if (!g.matched)
+		die("out of memory");
+}
+
+/* Build the packet as written: the snapshot, or a synthetic Ethernet header + the snapshot. */
+static uint32_t build_packet(const struct pktrec_event *e, uint8_t *pkt, uint32_t *origlen)
+{
+	uint32_t snap = e->snap_len > PKTREC_MAX_SNAP ? PKTREC_MAX_SNAP : e->snap_len;
+	uint32_t n;
+
+	if (e->flags & PKTREC_F_L2_SYNTH) {
+		uint16_t proto = e->protocol;
+		if ((proto == 0 || proto == 0x0003 /* ETH_P_ALL */) && snap) {
+			if (e->data[0] >> 4 == 4)
+				proto = 0x0800;
+			else if (e->data[0] >> 4 == 6)
+				proto = 0x86dd;
+		}
+		memset(pkt, 0, 12);
+		pkt[12] = (uint8_t)(proto >> 8);
+		pkt[13] = (uint8_t)proto;
+		memcpy(pkt + 14, e->data, snap);
+		n = snap + 14;
+		*origlen = e->orig_len + 14;
+	} else {
+		memcpy(pkt, e->data, snap);
+		n = snap;
+		*origlen = e->orig_len;
+	}
+	if (n > opt.snaplen)
+		n = opt.snaplen;
+	if (*origlen < n)
+		*origlen = n;
+	return n;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	const struct pktrec_event *e = data;
+	uint8_t pkt[PKTREC_MAX_SNAP + 14];
+	uint32_t caplen, origlen;
+	const char *drop = NULL;
+	char dropbuf[32];
+	bool is_free;
+
+	(void)ctx;
+	if (size < sizeof(*e) || e->hook >= HOOK_MAX)
+		return 0;
+	if (g.stop) {
+		g.skipped++;
+		return 0;
+	}
+	is_free = e->hook == HOOK_KFREE_SKB || e->hook == HOOK_CONSUME_SKB;
+	caplen = build_packet(e, pkt, &origlen);
+
+	if (g.have_filter) {
+		uint64_t now = e->ts_ns;
+		if (!trackset_has(g.matched, e->track, now)) {
+			if (!filter_match(pkt, caplen, origlen)) {
+				g.filtered++;
+				goto next;
+			}
+			if (!is_free)
+				trackset_add(g.matched, e->track, now);
+		} else if (is_free) {
+			trackset_del(g.matched, e->track);
+		}
+	}
+
+	if (e->flags & PKTREC_F_HAS_DROP) {
+		drop = btfinfo_drop_reason(e->drop_reason);
+		if (!drop) {
+			snprintf(dropbuf, sizeof(dropbuf), "0x%x", e->drop_reason);
+			drop = dropbuf;
+		}
+	}
+	uint64_t wall = (uint64_t)((int64_t)e->ts_ns + g.mono_to_real);
+
+	if (!g.out) {
+		live_print(e, pkt, caplen, wall, drop);
+	} else {
+		struct pkt_comment c;
+		char comment[512];
+		memset(&c, 0, sizeof(c));
+		snprintf(c.hook, sizeof(c.hook), "%s", hook_defs[e->hook].name);
+		c.netns = e->netns;
+		memcpy(c.ifname, e->ifname, PKTREC_IFNAMSIZ);
+		c.ifname[PKTREC_IFNAMSIZ] = '\0';
+		c.ifindex = e->ifindex;
+		c.skb = e->skb;
+		c.track = e->track;
+		c.cpu = e->cpu;
+		c.pid = e->pid;
+		memcpy(c.comm, e->comm, PKTREC_COMM_LEN);
+		c.comm[PKTREC_COMM_LEN] = '\0';
+		if (drop)
+			snprintf(c.drop, sizeof(c.drop), "%s", drop);
+		c.l2_synth = !!(e->flags & PKTREC_F_L2_SYNTH);
+		if (!c.l2_synth && caplen >= 14 && e->protocol > 0x0600) {
+			uint16_t et = (uint16_t)(pkt[12] << 8 | pkt[13]);
+			if (et != e->protocol && et != 0x8100 && et != 0x88a8)
+				snprintf(c.extra, sizeof(c.extra), "proto=0x%04x", e->protocol);
+		}
+		if (pkt_comment_format(comment, sizeof(comment), &c) < 0)
+			comment[0] = '\0';
+		struct recout_pkt p = {
+			.netns = e->netns,
+			.ifindex = e->ifindex,
+			.ifname = c.ifname,
+			.ts_ns = wall,
+			.data = pkt,
+			.caplen = caplen,
+			.origlen = origlen,
+			.dir = hook_defs[e->hook].dir,
+			.packetid = e->track,
+			.comment = comment[0] ? comment : NULL,
+		};
+		int rc = recout_write(g.out, &p, g.errmsg, sizeof(g.errmsg));
+		if (rc) {
+			g.write_error = rc;
+			g.stop = true;
+			return 0;
+		}
+	}
+	g.recorded++;
+	if (opt.count && g.recorded >= opt.count)
+		g.stop = true;
+next:
+	/* Give the main loop a chance to flush and check timers under a flood. */
+	if (++g.poll_batch >= 16384) {
+		g.poll_batch = 0;
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+static void read_stats(struct pktrec_bpf *skel, uint64_t *hits, uint64_t *lost)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(skel->maps.stats);
+
+	*hits = *lost = 0;
+	if (ncpu <= 0 || fd < 0)
+		return;
+	struct pktrec_stats *v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return;
+	for (uint32_t k = 0; k < HOOK_MAX; k++) {
+		if (bpf_map_lookup_elem(fd, &k, v))
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			*hits += v[c].hits;
+			*lost += v[c].lost;
+		}
+	}
+	free(v);
+}
+
+static void parse_args(int argc, char **argv)
+{
+	enum { OPT_COMPRESS = 256, OPT_FORCE, OPT_NETNS, OPT_LIST, OPT_BUFSZ, OPT_VERSION };
+	static const struct option longopts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"compress", required_argument, NULL, OPT_COMPRESS},
+		{"force", no_argument, NULL, OPT_FORCE},
+		{"interface", required_argument, NULL, 'i'},
+		{"netns", required_argument, NULL, OPT_NETNS},
+		{"events", required_argument, NULL, 'e'},
+		{"list-events", no_argument, NULL, OPT_LIST},
+		{"snaplen", required_argument, NULL, 's'},
+		{"count", required_argument, NULL, 'c'},
+		{"duration", required_argument, NULL, 'G'},
+		{"buffer-size", required_argument, NULL, OPT_BUFSZ},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{0},
+	};
+	const char *events = NULL;
+	uint64_t v;
+	int c;
+
+	for (int i = 0; i < HOOK_MAX; i++)
+		if (hook_defs[i].dflt)
+			opt.hook_mask |= 1u << i;
+
+	while ((c = getopt_long(argc, argv, "+o:w:i:e:s:c:G:C:W:qvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+		case 'w':
+			opt.output = optarg;
+			break;
+		case OPT_COMPRESS:
+			if (!strcmp(optarg, "none"))
+				opt.zstd_level = 0;
+			else if (!strcmp(optarg, "zstd"))
+				opt.zstd_level = 1;
+			else if (!strncmp(optarg, "zstd:", 5) && parse_u64(optarg + 5, &v) == 0 &&
+				 v >= 1 && v <= 22)
+				opt.zstd_level = (int)v;
+			else
+				die_usage("--compress: expected none, zstd or zstd:1..22, got '%s'",
+					  optarg);
+			break;
+		case OPT_FORCE:
+			opt.force = true;
+			break;
+		case 'i':
+			if (opt.n_ifnames >= PKTREC_MAX_IFNAMES)
+				die_usage("at most %d -i options", PKTREC_MAX_IFNAMES);
+			if (!*optarg || strlen(optarg) >= PKTREC_IFNAMSIZ)
+				die_usage("-i: bad interface name '%s'", optarg);
+			opt.ifnames[opt.n_ifnames++] = optarg;
+			break;
+		case OPT_NETNS:
+			opt.netns_arg = optarg;
+			break;
+		case 'e':
+			events = optarg;
+			break;
+		case OPT_LIST:
+			opt.list_events = true;
+			break;
+		case 's':
+			if (parse_u64(optarg, &v))
+				die_usage("-s: bad snaplen '%s'", optarg);
+			if (v == 0 || v > PKTREC_MAX_SNAP)
+				v = PKTREC_MAX_SNAP;
+			if (v < 14)
+				die_usage("-s: snaplen must be at least 14");
+			opt.snaplen = (uint32_t)v;
+			break;
+		case 'c':
+			if (parse_u64(optarg, &v) || v == 0)
+				die_usage("-c: bad count '%s'", optarg);
+			opt.count = v;
+			break;
+		case 'G': {
+			char *end;
+			errno = 0;
+			double d = strtod(optarg, &end);
+			if (errno || *end || !(d > 0))
+				die_usage("-G: bad duration '%s'", optarg);
+			opt.duration = d;
+			break;
+		}
+		case 'C':
+			if (parse_u64(optarg, &v) || v == 0)
+				die_usage("-C: bad size '%s'", optarg);
+			opt.rotate_mb = v;
+			break;
+		case 'W':
+			if (parse_u64(optarg, &v) || v == 0 || v > 100000)
+				die_usage("-W: bad file count '%s'", optarg);
+			opt.rotate_files = (unsigned)v;
+			break;
+		case OPT_BUFSZ:
+			if (parse_u64(optarg, &v) || v == 0 || v > 1024)
+				die_usage("--buffer-size: expected 1..1024 MB, got '%s'", optarg);
+			opt.buffer_mb = v;
+			break;
+		case 'q':
+			opt.quiet = true;
+			break;
+		case 'v':
+			opt.verbose = true;
+			break;
+		case 'h':
+			usage();
+			exit(0);
+		case OPT_VERSION:
+			printf("pkt-record %s\n", PKT_VERSION);
+			exit(0);
+		default:
+			fputs("Try 'pkt-record --help' for more information.\n", stderr);
+			exit(2);
+		}
+	}
+	if (optind < argc) {
+		size_t len = 0;
+		for (int i = optind; i < argc; i++)
+			len += strlen(argv[i]) + 1;
+		opt.filter = calloc(1, len + 1);
+		if (!opt.filter)
+			die("out of memory");
+		for (int i = optind; i < argc; i++) {
+			if (i > optind)
+				strcat(opt.filter, " ");
+			strcat(opt.filter, argv[i]);
+		}
+	}
+	if (opt.rotate_files && !opt.rotate_mb)
+		die_usage("-W needs -C");
+	if (opt.rotate_mb && (!opt.output || !strcmp(opt.output, "-")))
+		die_usage("-C needs -o FILE (not stdout)");
+	if (events)
+		parse_events(events);
+}
+
+static void print_status(uint64_t lost, bool final)
+{
+	if (opt.quiet || !isatty(STDERR_FILENO))
+		return;
+	if (final) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	fprintf(stderr, "\rpkt-record: %" PRIu64 " events, %" PRIu64 " lost", g.recorded, lost);
+	if (g.out)
+		fprintf(stderr, ", %" PRIu64 " bytes", recout_bytes_out(g.out));
+	fputs("\033[K", stderr);
+}
+
+int main(int argc, char **argv)
+{
+	struct pktrec_bpf *skel = NULL;
+	struct ring_buffer *rb = NULL;
+	struct bpf_link *links[HOOK_MAX + 2] = {0};
+	char err[512];
+	int rc = 1, nhooks = 0;
+	bool fentry = true;
+	char hooknames[512] = "";
+	char shb_comment[1024];
+
+	parse_args(argc, argv);
+	libbpf_set_print(libbpf_print);
+	if (opt.list_events)
+		return list_events();
+
+	check_caps();
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+		die("this kernel has no BTF (/sys/kernel/btf/vmlinux missing): "
+		    "CONFIG_DEBUG_INFO_BTF=y is needed");
+	if (btfinfo_load(err, sizeof(err)))
+		die("%s", err);
+	for (int i = 0; i < HOOK_MAX; i++) {
+		if ((opt.hook_mask & (1u << i)) && btfinfo_tp_nargs(hook_defs[i].tp) < 0)
+			die("hook %s: this kernel has no such tracepoint", hook_defs[i].name);
+	}
+	resolve_netns();
+	compile_filter();
+	if (gethostname(g.hostname, sizeof(g.hostname) - 1) < 0)
+		strcpy(g.hostname, "localhost");
+	g.mono_to_real = mono_to_real_offset();
+
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	/* Output first: a bad path is reported before anything is loaded. */
+	if (opt.output) {
+		char host[PKT_EXTRA_LEN], filt[800];
+		pkt_comment_escape(host, sizeof(host), g.hostname);
+		snprintf(shb_comment, sizeof(shb_comment), "host=%s", host);
+		if (opt.filter && pkt_comment_escape(filt, sizeof(filt), opt.filter) >= 0)
+			snprintf(shb_comment + strlen(shb_comment),
+				 sizeof(shb_comment) - strlen(shb_comment), " filter=%s", filt);
+		struct recout_cfg cfg = {
+			.path = opt.output,
+			.zstd_level = opt.zstd_level,
+			.force = opt.force,
+			.rotate_bytes = opt.rotate_mb * 1000000ULL,
+			.rotate_files = opt.rotate_files,
+			.snaplen = opt.snaplen,
+			.hostname = g.hostname,
+			.shb_comment = shb_comment,
+		};
+		if (recout_open(&g.out, &cfg, now_ns(CLOCK_REALTIME), err, sizeof(err)))
+			die("%s", err);
+	}
+
+	bool has_reason = btfinfo_tp_nargs("kfree_skb") >= 3;
+	bool fentry_ok = btfinfo_has_func("kfree_skbmem") && btfinfo_has_func("napi_skb_cache_put");
+	int err_load = 0;
+	fentry = fentry_ok;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		skel = pktrec_bpf__open();
+		if (!skel) {
+			snprintf(err, sizeof(err), "cannot open the BPF object: %s", strerror(errno));
+			goto cleanup;
+		}
+		skel->rodata->snaplen = opt.snaplen;
+		skel->rodata->record_mask = opt.hook_mask;
+		skel->rodata->has_drop_reason = has_reason;
+		skel->rodata->filter_netns = opt.netns;
+		skel->rodata->n_ifnames = (uint32_t)opt.n_ifnames;
+		for (int i = 0; i < opt.n_ifnames; i++)
+			strncpy((char *)skel->rodata->ifnames[i], opt.ifnames[i], PKTREC_IFNAMSIZ - 1);
+		/* Without the fentry cleanup, expire ids after 1 s so address reuse cannot merge packets. */
+		skel->rodata->track_timeout_ns = fentry ? 0 : NSEC;
+
+		struct bpf_program *progs[HOOK_MAX] = {
+			[HOOK_NET_DEV_QUEUE] = skel->progs.net_dev_queue,
+			[HOOK_NET_DEV_START_XMIT] = skel->progs.net_dev_start_xmit,
+			[HOOK_NETIF_RX] = skel->progs.netif_rx,
+			[HOOK_NETIF_RECEIVE_SKB] = skel->progs.netif_receive_skb,
+			[HOOK_NAPI_GRO_RECEIVE_ENTRY] = skel->progs.napi_gro_receive_entry,
+			[HOOK_NETIF_RECEIVE_SKB_ENTRY] = skel->progs.netif_receive_skb_entry,
+			[HOOK_KFREE_SKB] = skel->progs.kfree_skb,
+			[HOOK_CONSUME_SKB] = skel->progs.consume_skb,
+		};
+		for (int i = 0; i < HOOK_MAX; i++) {
+			bool is_free = i == HOOK_KFREE_SKB || i == HOOK_CONSUME_SKB;
+			/* the free hooks always run: they end tracking ids */
+			bool want = (opt.hook_mask & (1u << i)) ||
+				    (is_free && btfinfo_tp_nargs(hook_defs[i].tp) >= 0);
+			bpf_program__set_autoload(progs[i], want);
+		}
+		bpf_program__set_autoload(skel->progs.free_skbmem, fentry);
+		bpf_program__set_autoload(skel->progs.free_napi_cache, fentry);
+
+		uint64_t rbsz = 4096;
+		while (rbsz < opt.buffer_mb * 1024 * 1024)
+			rbsz <<= 1;
+		err_load = bpf_map__set_max_entries(skel->maps.events, (uint32_t)rbsz);
+		if (err_load) {
+			snprintf(err, sizeof(err), "ring buffer size: %s", strerror(-err_load));
+			goto cleanup;
+		}
+		err_load = pktrec_bpf__load(skel);
+		if (!err_load)
+			break;
+		pktrec_bpf__destroy(skel);
+		skel = NULL;
+		if (!fentry)
+			break;
+		if (opt.verbose)
+			fprintf(stderr, "pkt-record: loading without the fentry cleanup hooks\n");
+		fentry = false;
+	}
+	if (err_load) {
+		snprintf(err, sizeof(err), "cannot load the BPF programs: %s%s", strerror(-err_load),
+			 opt.verbose ? "" : " (-v for details)");
+		goto cleanup;
+	}
+
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, NULL, NULL);
+	if (!rb) {
+		snprintf(err, sizeof(err), "cannot create the ring buffer: %s", strerror(errno));
+		goto cleanup;
+	}
+
+	/* attach one by one: a clear message names the hook that failed */
+	struct bpf_program *all[HOOK_MAX + 2] = {
+		skel->progs.net_dev_queue,	    skel->progs.net_dev_start_xmit,
+		skel->progs.netif_rx,		    skel->progs.netif_receive_skb,
+		skel->progs.napi_gro_receive_entry, skel->progs.netif_receive_skb_entry,
+		skel->progs.kfree_skb,		    skel->progs.consume_skb,
+		skel->progs.free_skbmem,	    skel->progs.free_napi_cache,
+	};
+	for (int i = 0; i < HOOK_MAX + 2; i++) {
+		if (!bpf_program__autoload(all[i]))
+			continue;
+		links[i] = bpf_program__attach(all[i]);
+		if (!links[i]) {
+			int e = errno;
+			if (i >= HOOK_MAX) { /* optional cleanup hook */
+				if (opt.verbose)
+					fprintf(stderr, "pkt-record: fentry %s: %s\n",
+						bpf_program__name(all[i]), strerror(e));
+				continue;
+			}
+			snprintf(err, sizeof(err), "cannot attach %s: %s", hook_defs[i].name,
+				 strerror(e));
+			goto cleanup;
+		}
+		if (i < HOOK_MAX && (opt.hook_mask & (1u << i))) {
+			nhooks++;
+			snprintf(hooknames + strlen(hooknames), sizeof(hooknames) - strlen(hooknames),
+				 "%s%s", hooknames[0] ? " " : "", hook_defs[i].name);
+		}
+	}
+
+	if (!opt.quiet)
+		fprintf(stderr, "pkt-record: recording on %d hooks (%s)%s%s%s to %s\n", nhooks,
+			hooknames, opt.filter ? ", filter '" : "", opt.filter ? opt.filter : "",
+			opt.filter ? "'" : "",
+			!opt.output ? "stdout (live)" : strcmp(opt.output, "-") ? opt.output : "stdout");
+	if (!g.out)
+		live_header();
+
+	uint64_t start = now_ns(CLOCK_MONOTONIC), last_tick = start;
+	uint64_t deadline = opt.duration > 0 ? start + (uint64_t)(opt.duration * 1e9) : 0;
+	uint64_t hits = 0, lost = 0;
+
+	while (!exiting && !g.stop) {
+		int n = ring_buffer__poll(rb, 100);
+		if (n < 0 && n != -EINTR && n != -EAGAIN) {
+			snprintf(err, sizeof(err), "reading the ring buffer: %s", strerror(-n));
+			goto cleanup;
+		}
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+		if (now - last_tick >= NSEC) {
+			last_tick = now;
+			read_stats(skel, &hits, &lost);
+			if (g.out) {
+				recout_set_lost(g.out, lost);
+				if (recout_flush(g.out, g.errmsg, sizeof(g.errmsg))) {
+					g.write_error = -EIO;
+					break;
+				}
+			} else {
+				fflush(stdout);
+			}
+			print_status(lost, false);
+		}
+		if (deadline && now >= deadline)
+			break;
+	}
+
+	/* Stop the hooks, then take what is still in the ring buffer. */
+	for (int i = 0; i < HOOK_MAX + 2; i++) {
+		bpf_link__destroy(links[i]);
+		links[i] = NULL;
+	}
+	if (!g.stop)
+		ring_buffer__consume(rb);
+	read_stats(skel, &hits, &lost);
+	print_status(lost, true);
+	fflush(stdout);
+
+	rc = 0;
+	uint64_t bytes = 0;
+	if (g.out) {
+		recout_set_lost(g.out, lost);
+		if (!g.write_error) {
+			if (recout_close(g.out, now_ns(CLOCK_REALTIME), &bytes, err, sizeof(err))) {
+				fprintf(stderr, "pkt-record: %s\n", err);
+				rc = 1;
+			}
+		} else {
+			/* close what we can so the file stays valid up to the error */
+			char e2[256];
+			recout_close(g.out, now_ns(CLOCK_REALTIME), &bytes, e2, sizeof(e2));
+			fprintf(stderr, "pkt-record: write error: %s\n", g.errmsg);
+			rc = 1;
+		}
+		g.out = NULL;
+	}
+	if (!opt.quiet) {
+		if (opt.output)
+			fprintf(stderr,
+				"pkt-record: %" PRIu64 " events recorded, %" PRIu64 " lost, %" PRIu64
+				" bytes written to %s\n",
+				g.recorded, lost, bytes, strcmp(opt.output, "-") ? opt.output : "stdout");
+		else
+			fprintf(stderr, "pkt-record: %" PRIu64 " events recorded, %" PRIu64 " lost\n",
+				g.recorded, lost);
+		if (opt.verbose)
+			fprintf(stderr,
+				"pkt-record: %" PRIu64 " hits, %" PRIu64 " filtered out, %" PRIu64
+				" not written after the stop\n",
+				hits, g.filtered, g.skipped);
+	}
+	goto out;
+
+cleanup:
+	fprintf(stderr, "pkt-record: %s\n", err);
+	rc = 1;
+	recout_abort(g.out);
+	g.out = NULL;
+out:
+	for (int i = 0; i < HOOK_MAX + 2; i++)
+		bpf_link__destroy(links[i]);
+	ring_buffer__free(rb);
+	pktrec_bpf__destroy(skel);
+	trackset_free(g.matched);
+	filter_free();
+	btfinfo_free();
+	free(opt.filter);
+	return rc;
+}

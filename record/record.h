@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/* pkt-record internals shared by the files in record/. */
+#ifndef PKT_RECORD_H
+#define PKT_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "pktrec.h"
+
+/* ---- hooks (pkt-record.c) ---- */
+struct hook_def {
+	const char *name; /* "net:netif_rx" */
+	const char *tp;	  /* tracepoint name, "netif_rx" */
+	int dir;	  /* PCAPNG_DIR_* */
+	bool dflt;	  /* recorded by default */
+};
+extern const struct hook_def hook_defs[HOOK_MAX];
+
+/* ---- kernel BTF facts (btfinfo.c) ---- */
+int btfinfo_load(char *err, size_t errlen);
+/* number of tracepoint arguments (without the ctx pointer), -1 if absent */
+int btfinfo_tp_nargs(const char *tp);
+bool btfinfo_has_func(const char *fn);
+/* drop reason name without the SKB_DROP_REASON_ prefix, NULL if unknown */
+const char *btfinfo_drop_reason(uint32_t reason);
+void btfinfo_free(void);
+
+/* ---- set of tracking ids that matched the filter (trackset.c) ---- */
+struct trackset;
+struct trackset *trackset_new(void);
+bool trackset_has(struct trackset *s, uint64_t id, uint64_t now);
+int trackset_add(struct trackset *s, uint64_t id, uint64_t now);
+void trackset_del(struct trackset *s, uint64_t id);
+void trackset_free(struct trackset *s);
+
+/* ---- pcap-filter on snapshots (filter.c) ---- */
+int filter_compile(const char *expr, uint32_t snaplen, char *err, size_t errlen);
+bool filter_match(const uint8_t *pkt, uint32_t caplen, uint32_t origlen);
+void filter_free(void);
+
+/* ---- live output (live.c) ---- */
+void live_header(void);
+void live_print(const struct pktrec_event *e, const uint8_t *pkt, uint32_t caplen,
+		uint64_t wall_ns, const char *drop);
+
+/* ---- pcapng output with rotation (output.c) ---- */
+struct recout_cfg {
+	const char *path;   /* "-" for stdout */
+	int zstd_level;	    /* 0 = plain */
+	bool force;
+	uint64_t rotate_bytes; /* 0 = no rotation */
+	unsigned rotate_files; /* 0 = unlimited */
+	uint32_t snaplen;
+	const char *hostname;
+	const char *shb_comment;
+};
+
+struct recout_pkt {
+	uint64_t netns;
+	uint32_t ifindex;
+	const char *ifname;
+	uint64_t ts_ns; /* wall clock */
+	const uint8_t *data;
+	uint32_t caplen, origlen;
+	int dir;
+	uint64_t packetid;
+	const char *comment;
+};
+
+struct recout;
+int recout_open(struct recout **o, const struct recout_cfg *cfg, uint64_t start_ns, char *err,
+		size_t errlen);
+int recout_write(struct recout *o, const struct recout_pkt *p, char *err, size_t errlen);
+int recout_flush(struct recout *o, char *err, size_t errlen);
+/* lost: total events lost so far (for the ISBs) */
+void recout_set_lost(struct recout *o, uint64_t lost);
+/* Writes the ISBs and closes. Frees o. *bytes: total bytes written to all files. */
+int recout_close(struct recout *o, uint64_t end_ns, uint64_t *bytes, char *err, size_t errlen);
+/* Undo a file created but never written to (setup failed). */
+void recout_abort(struct recout *o);
+uint64_t recout_bytes_out(const struct recout *o);
+unsigned recout_files(const struct recout *o);
+
+#endif
