@@ -60,7 +60,7 @@ test_record_options() {
 	fake_pkt_record
 	assert_eq "$(complete_line "$REC_COMP" 'pkt-record --comp' | lines)" "--compress" "--comp" || return 1
 	assert_eq "$(complete_line "$REC_COMP" 'pkt-record --l' | lines)" "--list-events" "--l" || return 1
-	assert_eq "$(complete_line "$REC_COMP" 'pkt-record -' | wc -l)" 24 "all options" || return 1
+	assert_eq "$(complete_line "$REC_COMP" 'pkt-record -' | wc -l)" 25 "all options" || return 1
 	assert_eq "$(complete_line "$REC_COMP" 'pkt-record -c ' | lines)" "" "-c takes a number"
 }
 
@@ -101,7 +101,8 @@ test_record_events_default_list() {
 }
 
 test_record_events_from_list_events() {
-	fake_pkt_record "$(printf 'HOOK                      AVAILABLE\nnet:netif_rx              yes\nskb:kfree_skb             yes\nnet:napi_gro_frags_entry  no\n')"
+	# the format of pkt-record --list-events
+	fake_pkt_record "$(printf 'HOOK                           DEFAULT  THIS KERNEL\nnet:netif_rx                   yes      available\nskb:kfree_skb                  yes      available\nnet:napi_gro_frags_entry       no       missing\n')"
 	assert_eq "$(complete_line "$REC_COMP" 'pkt-record -e ' | lines)" \
 		"net:napi_gro_frags_entry net:netif_rx skb:kfree_skb" "-e from --list-events"
 }
@@ -115,7 +116,7 @@ test_analyze_options() {
 	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze --format ' | lines)" "json text" "--format" || return 1
 	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze --format=j' | lines)" "json" "--format=j" || return 1
 	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze --st' | lines)" "--stats" "--st" || return 1
-	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze -' | wc -l)" 11 "all options" || return 1
+	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze -' | wc -l)" 12 "all options" || return 1
 	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze --compress zstd:' | wc -l)" 19 "--compress zstd:"
 }
 
