@@ -164,7 +164,7 @@ struct pcapng_record {
 	int has_comment;
 	char comment[PCAPNG_MAX_COMMENT];
 
-	/* PCAPNG_REC_STATS */
+	/* PCAPNG_REC_STATS; starttime/endtime converted to ns like ts_ns */
 	int has_ifrecv, has_ifdrop, has_osdrop, has_starttime, has_endtime;
 	uint64_t ifrecv, ifdrop, osdrop, starttime, endtime;
 
@@ -176,7 +176,12 @@ struct pcapng_record {
 
 struct pcapng_reader;
 
-/* Takes ownership of in (closed by pcapng_reader_close). Reads the first SHB. */
+/*
+ * Takes ownership of in (closed by pcapng_reader_close, or at once if the
+ * open fails). Reads and validates the first SHB; the first pcapng_next()
+ * still returns it as PCAPNG_REC_SECTION. A file cut inside its first SHB
+ * opens fine and pcapng_next() reports PCAPNG_TRUNCATED.
+ */
 int pcapng_reader_open(struct pcapng_reader **r, struct zin *in, char *err, size_t errlen);
 /* Opens a path ("-" is stdin), plain or zstd. */
 int pcapng_reader_open_path(struct pcapng_reader **r, const char *path, char *err,
