@@ -74,7 +74,7 @@ local ef = {
 p.experts = { ef.drop, ef.malformed }
 
 p.prefs.info = Pref.bool("Prefix the Info column", false,
-	"Prefix the Info column with [netns ifname hook track]")
+	"Prefix the Info column with [NETNS IFNAME HOOK]")
 
 -- The packet comment field: frame.comment in Wireshark >= 1.12 (4.x
 -- included), pkt_comment in some older builds. Take whatever exists.

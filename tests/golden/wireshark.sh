@@ -196,3 +196,11 @@ test_plugin_loads_from_personal_dir() {
 	rm -rf "$home"
 	assert_eq "$out" "1 2 " "personal plugin dir"
 }
+
+test_info_column_preference() {
+	local out
+	out=$(ws_tshark -o pktrec.info:TRUE -Y 'frame.number == 2' -T fields -e _ws.col.Info)
+	assert_match "$out" '^\[4026532328 eth0 net:netif_rx\] Echo \(ping\) request' "Info with pktrec.info on" || return 1
+	out=$(ws_tshark -Y 'frame.number == 2' -T fields -e _ws.col.Info)
+	assert_match "$out" '^Echo \(ping\) request' "Info untouched by default"
+}
