@@ -11,6 +11,9 @@ CC         ?= gcc
 CLANG      ?= clang
 BPFTOOL    ?= bpftool
 PREFIX     ?= /usr/local
+# Wireshark reads Lua plugins only from its own folders (not from PREFIX):
+# ask the installed Wireshark, fall back to the upstream default layout.
+WIRESHARK_PLUGINDIR ?= $(or $(shell tshark -G folders 2>/dev/null | sed -n 's/^Global Lua Plugins:[[:space:]]*//p'),$(PREFIX)/lib/wireshark/plugins)
 BUILD      := build
 ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' -e 's/s390x/s390/' -e 's/riscv64/riscv/')
 
@@ -104,15 +107,15 @@ install: all
 		install -m 0644 docs/pkt-record.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pkt-record && \
 		install -m 0644 docs/pkt-analyze.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pkt-analyze; fi
 	if [ -f wireshark/pktrec.lua ]; then \
-		install -d $(DESTDIR)$(PREFIX)/lib/wireshark/plugins && \
-		install -m 0644 wireshark/pktrec.lua $(DESTDIR)$(PREFIX)/lib/wireshark/plugins/; fi
+		install -d $(DESTDIR)$(WIRESHARK_PLUGINDIR) && \
+		install -m 0644 wireshark/pktrec.lua $(DESTDIR)$(WIRESHARK_PLUGINDIR)/; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/pkt-record $(DESTDIR)$(PREFIX)/bin/pkt-analyze \
 	      $(DESTDIR)$(PREFIX)/share/man/man8/pkt-record.8 $(DESTDIR)$(PREFIX)/share/man/man1/pkt-analyze.1 \
 	      $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pkt-record \
 	      $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pkt-analyze \
-	      $(DESTDIR)$(PREFIX)/lib/wireshark/plugins/pktrec.lua
+	      $(DESTDIR)$(WIRESHARK_PLUGINDIR)/pktrec.lua
 
 clean:
 	rm -rf $(BUILD) pkt-record pkt-analyze tests/out
