@@ -873,14 +873,16 @@ static int parse_spb(struct pcapng_reader *r, struct cur *c, uint64_t off,
 	rc = check_if(r, off, "simple packet block", 0);
 	if (rc)
 		return rc;
-	/* no caplen field: min(original length, snaplen of interface 0, room) */
+	/* no caplen field: min(original length, snaplen of interface 0) */
 	room = c->len - c->pos;
 	snap = r->ifs[0].snaplen;
 	rec->caplen = rec->origlen;
 	if (snap && rec->caplen > snap)
 		rec->caplen = snap;
 	if (rec->caplen > room)
-		rec->caplen = (uint32_t)room;
+		return rd_fail(r, -EBADMSG,
+			       "block at offset %llu: simple packet block holds %zu bytes, needs %u",
+			       (unsigned long long)off, room, rec->caplen);
 	rec->data = c->p + c->pos;
 	rec->if_id = 0;
 	rec->kind = PCAPNG_REC_PACKET;
@@ -1300,6 +1302,15 @@ int pcapng_reader_open(struct pcapng_reader **rp, struct zin *in, char *err, siz
 	if (rc < 0)
 		goto fail;
 	if (rc) {
+		static const uint8_t shb[4] = {0x0A, 0x0D, 0x0D, 0x0A};
+
+		/* a cut zstd frame or the start of an SHB: truncated, not foreign */
+		if (r->in_err == -EPIPE || (r->wlen && !memcmp(r->win, shb, r->wlen))) {
+			truncated(r, 0, r->wlen, "at least 8");
+			free(rec);
+			*rp = r;
+			return 0;
+		}
 		rc = rd_fail(r, -EBADMSG, "not a pcapng file (%s)",
 			     r->wlen ? "too short" : "empty input");
 		goto fail;

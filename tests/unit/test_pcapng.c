@@ -1236,3 +1236,56 @@ TEST(pcapng_build_errors)
 	}
 	free(huge);
 }
+
+TEST(pcapng_cut_before_first_block)
+{
+	/* 3 bytes of an SHB, or a zstd frame cut before any output: truncated */
+	char err[PCAPNG_ERRLEN];
+	struct pcapng_reader *r;
+	struct pcapng_record rec;
+	size_t len;
+	uint8_t *z = sample_bytes(3, &len);
+
+	ASSERT_OK(pcapng_reader_open_mem(&r, "\x0a\x0d\x0d", 3, err, sizeof(err)), err);
+	ASSERT_EQ(pcapng_next(r, &rec), PCAPNG_TRUNCATED, "SHB prefix");
+	ASSERT_TRUE(strstr(pcapng_reader_error(r), "truncated block at offset 0 (have 3 of") != NULL,
+		    pcapng_reader_error(r));
+	pcapng_reader_close(r);
+	ASSERT_TRUE(z != NULL, "sample");
+	ASSERT_OK(pcapng_reader_open_mem(&r, z, 20, err, sizeof(err)), err);
+	ASSERT_EQ(pcapng_next(r, &rec), PCAPNG_TRUNCATED, "zstd cut in the first frame");
+	ASSERT_TRUE(strstr(pcapng_reader_error(r), "zstd stream ends inside a frame") != NULL,
+		    pcapng_reader_error(r));
+	pcapng_reader_close(r);
+	free(z);
+}
+
+TEST(pcapng_spb_needs_room)
+{
+	struct bb *b = bb_new(0);
+	struct pcapng_reader *r;
+	struct pcapng_record rec;
+	char err[PCAPNG_ERRLEN];
+	size_t off;
+
+	ASSERT_TRUE(b, "alloc");
+	bb_shb(b, NULL);
+	bb_idb(b, 1, 0, "nosnap", 9, 0);
+	off = b->len;
+	bb_begin(b, PCAPNG_BT_SPB);
+	bb_u32(b, 100); /* claims 100 bytes, holds 8 */
+	bb_raw(b, "12345678", 8);
+	bb_end(b);
+	ASSERT_OK(open_bb(&r, b, err, sizeof(err)), err);
+	ASSERT_EQ(pcapng_next(r, &rec), 0, "SHB");
+	ASSERT_EQ(pcapng_next(r, &rec), 0, "IDB");
+	ASSERT_EQ(pcapng_next(r, &rec), -EBADMSG, "SPB too small");
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "block at offset %zu: simple packet block", off);
+		ASSERT_TRUE(strstr(pcapng_reader_error(r), want) != NULL, pcapng_reader_error(r));
+	}
+	pcapng_reader_close(r);
+	free(b);
+}
