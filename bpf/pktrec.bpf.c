@@ -26,12 +26,47 @@ const volatile bool has_drop_reason = false;  /* kfree_skb's 3rd argument is the
 const volatile __u64 filter_netns = 0;	      /* 0: any namespace */
 const volatile __u32 n_ifnames = 0;	      /* 0: any interface */
 const volatile char ifnames[PKTREC_MAX_IFNAMES][PKTREC_IFNAMSIZ] = {};
-const volatile __u64 track_timeout_ns = 0;    /* 0: never expire a tracking entry */
+
+/*
+ * Set by user space after attach: 0 when a cleanup hook at the real free
+ * runs; otherwise expire entries after this long and treat a changed
+ * skb->head as a new packet (weaker, see the cleanup hooks at the end).
+ */
+__u64 track_timeout_ns = 1000000000ULL;
 
 struct track_val {
 	__u64 id;
 	__u64 last_ts;
+	/* fallback mode only (no cleanup hook): where the last hit was */
+	__u64 head; /* skb->head when the id was given */
+	__u64 netns;
+	__u32 ifindex;
+	__u32 hook;
 };
+
+static __always_inline bool hook_is_entry(int hook)
+{
+	return hook == HOOK_NET_DEV_QUEUE || hook == HOOK_NETIF_RX ||
+	       hook == HOOK_NAPI_GRO_RECEIVE_ENTRY || hook == HOOK_NETIF_RECEIVE_SKB_ENTRY;
+}
+
+/*
+ * Fallback mode: is this hit plausibly the same packet as the entry's last
+ * hit? One skb keeps its head; it enters a device (queue/rx entry hooks) at
+ * most once in a row; and it is queued for transmit only in the namespace
+ * where it was last seen (it changes namespace on receive: veth, tunnels).
+ */
+static __always_inline bool same_packet(const struct track_val *tv, __u64 head, __u64 netns,
+					__u32 ifindex, int hook)
+{
+	if (tv->head != head)
+		return false;
+	if (hook_is_entry(hook) && tv->netns == netns && tv->ifindex == ifindex)
+		return false;
+	if (hook == HOOK_NET_DEV_QUEUE && tv->netns != netns)
+		return false;
+	return true;
+}
 
 /* skb address -> tracking id. Deleted when the skb is freed. */
 struct {
@@ -134,12 +169,25 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 	/* tracking id */
 	__u64 track = 0;
 	bool fresh = false;
+	__u64 timeout = track_timeout_ns;
+	__u64 headp = (__u64)BPF_CORE_READ(skb, head);
 	struct track_val *tv = bpf_map_lookup_elem(&tracks, &key);
-	if (tv && (!track_timeout_ns || now - tv->last_ts <= track_timeout_ns)) {
+	if (tv && (!timeout || (now - tv->last_ts <= timeout &&
+				same_packet(tv, headp, netns, ifindex, hook)))) {
 		track = tv->id;
 		tv->last_ts = now;
+		tv->netns = netns;
+		tv->ifindex = ifindex;
+		tv->hook = hook;
 	} else {
-		struct track_val nv = { .id = new_track_id(), .last_ts = now };
+		struct track_val nv = {
+			.id = new_track_id(),
+			.last_ts = now,
+			.head = headp,
+			.netns = netns,
+			.ifindex = ifindex,
+			.hook = hook,
+		};
 		track = nv.id;
 		fresh = true;
 		if (!is_free)
@@ -300,8 +348,10 @@ int BPF_PROG(consume_skb, struct sk_buff *skb)
  * Frees that bypass skb:kfree_skb / skb:consume_skb (__kfree_skb from TCP's
  * receive path, GRO's stolen heads, the NAPI skb cache) would leave a stale
  * entry whose address the next sk_buff reuses, merging two packets under one
- * id. These optional fentry hooks clear the entry at the real free; user
- * space loads them only when the kernel's BTF has the functions.
+ * id. These optional hooks clear the entry at the real free: fentry, or
+ * kprobes where fentry programs cannot be loaded; user space loads them only
+ * when the kernel's BTF has the functions, and goes on without them (then
+ * with a time-out on tracking entries) if neither kind loads.
  */
 SEC("fentry/kfree_skbmem")
 int BPF_PROG(free_skbmem, struct sk_buff *skb)
@@ -320,3 +370,23 @@ int BPF_PROG(free_napi_cache, struct sk_buff *skb)
 	bpf_map_delete_elem(&tracks, &key);
 	return 0;
 }
+
+#ifdef PKTREC_HAVE_KPROBE
+SEC("kprobe/kfree_skbmem")
+int BPF_KPROBE(kp_free_skbmem, struct sk_buff *skb)
+{
+	__u64 key = (__u64)skb;
+
+	bpf_map_delete_elem(&tracks, &key);
+	return 0;
+}
+
+SEC("kprobe/napi_skb_cache_put")
+int BPF_KPROBE(kp_free_napi_cache, struct sk_buff *skb)
+{
+	__u64 key = (__u64)skb;
+
+	bpf_map_delete_elem(&tracks, &key);
+	return 0;
+}
+#endif

@@ -38,6 +38,26 @@ enum {
 	BPF_EXIST = 2,
 };
 
+/*
+ * Registers as bpf_tracing.h sees them for kprobes when built without the
+ * kernel's headers (the uapi layout, which is what a kprobe's ctx is).
+ */
+#if defined(__TARGET_ARCH_x86)
+struct pt_regs {
+	unsigned long r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8;
+	unsigned long rax, rcx, rdx, rsi, rdi, orig_rax, rip, cs, eflags, rsp, ss;
+};
+#define PKTREC_HAVE_KPROBE 1
+#elif defined(__TARGET_ARCH_arm64)
+struct user_pt_regs {
+	__u64 regs[31];
+	__u64 sp;
+	__u64 pc;
+	__u64 pstate;
+};
+#define PKTREC_HAVE_KPROBE 1
+#endif
+
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
 struct ns_common {

@@ -90,7 +90,7 @@ static int open_file(struct recout *o, uint64_t start_ns, char *err, size_t errl
 	}
 	if (!o->path_cur)
 		return -ENOMEM;
-	rc = zout_open_fd(&o->z, fd, o->cfg.zstd_level, fd == STDOUT_FILENO ? ZOUT_KEEP_FD : 0,
+	rc = zout_open_fd(&o->z, fd, o->cfg.zstd_level, fd == STDOUT_FILENO ? ZOUT_KEEP_FD : ZOUT_FSYNC,
 			  zerr, sizeof(zerr));
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", o->path_cur, zerr);
@@ -300,6 +300,7 @@ static int close_file(struct recout *o, uint64_t end_ns, char *err, size_t errle
 		rc = write_isbs(o, end_ns, err, errlen);
 	pcapng_writer_free(o->w);
 	o->w = NULL;
+	zout_flush(o->z); /* count the last frame; errors are reported by zout_close */
 	o->bytes_done += zout_bytes_out(o->z);
 	rc2 = zout_close(o->z, zerr, sizeof(zerr));
 	o->z = NULL;

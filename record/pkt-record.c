@@ -35,6 +35,7 @@
 #endif
 
 #define NSEC 1000000000ULL
+#define NLINKS (HOOK_MAX + 4) /* the hooks and the optional cleanup programs */
 
 const struct hook_def hook_defs[HOOK_MAX] = {
 	[HOOK_NET_DEV_QUEUE] = {"net:net_dev_queue", "net_dev_queue", PCAPNG_DIR_OUTBOUND, true},
@@ -627,10 +628,9 @@ int main(int argc, char **argv)
 {
 	struct pktrec_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
-	struct bpf_link *links[HOOK_MAX + 2] = {0};
+	struct bpf_link *links[NLINKS] = {0};
 	char err[512];
 	int rc = 1, nhooks = 0;
-	bool fentry = true;
 	char hooknames[512] = "";
 	char shb_comment[1024];
 
@@ -684,10 +684,18 @@ int main(int argc, char **argv)
 	}
 
 	bool has_reason = btfinfo_tp_nargs("kfree_skb") >= 3;
-	bool fentry_ok = btfinfo_has_func("kfree_skbmem") && btfinfo_has_func("napi_skb_cache_put");
+	/*
+	 * Cleanup of tracking entries at the real free (see pktrec.bpf.c):
+	 * fentry, else kprobes, else none (tracking entries then expire).
+	 */
+	static const char *const cleanup_progs[2][2] = {
+		{"free_skbmem", "free_napi_cache"},
+		{"kp_free_skbmem", "kp_free_napi_cache"},
+	};
+	static const char *const cleanup_names[] = {"fentry", "kprobe", "none"};
+	int cleanup = btfinfo_has_func("kfree_skbmem") ? 0 : 2;
 	int err_load = 0;
-	fentry = fentry_ok;
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (;;) {
 		skel = pktrec_bpf__open();
 		if (!skel) {
 			snprintf(err, sizeof(err), "cannot open the BPF object: %s", strerror(errno));
@@ -700,8 +708,6 @@ int main(int argc, char **argv)
 		skel->rodata->n_ifnames = (uint32_t)opt.n_ifnames;
 		for (int i = 0; i < opt.n_ifnames; i++)
 			strncpy((char *)skel->rodata->ifnames[i], opt.ifnames[i], PKTREC_IFNAMSIZ - 1);
-		/* Without the fentry cleanup, expire ids after 1 s so address reuse cannot merge packets. */
-		skel->rodata->track_timeout_ns = fentry ? 0 : NSEC;
 
 		struct bpf_program *progs[HOOK_MAX] = {
 			[HOOK_NET_DEV_QUEUE] = skel->progs.net_dev_queue,
@@ -720,8 +726,17 @@ int main(int argc, char **argv)
 				    (is_free && btfinfo_tp_nargs(hook_defs[i].tp) >= 0);
 			bpf_program__set_autoload(progs[i], want);
 		}
-		bpf_program__set_autoload(skel->progs.free_skbmem, fentry);
-		bpf_program__set_autoload(skel->progs.free_napi_cache, fentry);
+		for (int k = 0; k < 2; k++)
+			for (int j = 0; j < 2; j++) {
+				struct bpf_program *p =
+					bpf_object__find_program_by_name(skel->obj, cleanup_progs[k][j]);
+				bool want = k == cleanup &&
+					    (j == 0 || btfinfo_has_func("napi_skb_cache_put"));
+				if (p)
+					bpf_program__set_autoload(p, want);
+				else if (k == cleanup)
+					cleanup = 2; /* not built for this architecture */
+			}
 
 		uint64_t rbsz = 4096;
 		while (rbsz < opt.buffer_mb * 1024 * 1024)
@@ -736,11 +751,12 @@ int main(int argc, char **argv)
 			break;
 		pktrec_bpf__destroy(skel);
 		skel = NULL;
-		if (!fentry)
+		if (cleanup == 2)
 			break;
+		cleanup++;
 		if (opt.verbose)
-			fprintf(stderr, "pkt-record: loading without the fentry cleanup hooks\n");
-		fentry = false;
+			fprintf(stderr, "pkt-record: retrying with tracking cleanup: %s\n",
+				cleanup_names[cleanup]);
 	}
 	if (err_load) {
 		snprintf(err, sizeof(err), "cannot load the BPF programs: %s%s", strerror(-err_load),
@@ -755,23 +771,27 @@ int main(int argc, char **argv)
 	}
 
 	/* attach one by one: a clear message names the hook that failed */
-	struct bpf_program *all[HOOK_MAX + 2] = {
+	struct bpf_program *all[NLINKS] = {
 		skel->progs.net_dev_queue,	    skel->progs.net_dev_start_xmit,
 		skel->progs.netif_rx,		    skel->progs.netif_receive_skb,
 		skel->progs.napi_gro_receive_entry, skel->progs.netif_receive_skb_entry,
 		skel->progs.kfree_skb,		    skel->progs.consume_skb,
-		skel->progs.free_skbmem,	    skel->progs.free_napi_cache,
 	};
-	for (int i = 0; i < HOOK_MAX + 2; i++) {
-		if (!bpf_program__autoload(all[i]))
+	for (int k = 0, i = HOOK_MAX; k < 2; k++)
+		for (int j = 0; j < 2; j++)
+			all[i++] = bpf_object__find_program_by_name(skel->obj, cleanup_progs[k][j]);
+	for (int i = 0; i < NLINKS; i++) {
+		if (!all[i] || !bpf_program__autoload(all[i]))
 			continue;
 		links[i] = bpf_program__attach(all[i]);
 		if (!links[i]) {
 			int e = errno;
 			if (i >= HOOK_MAX) { /* optional cleanup hook */
 				if (opt.verbose)
-					fprintf(stderr, "pkt-record: fentry %s: %s\n",
+					fprintf(stderr, "pkt-record: cleanup hook %s: %s\n",
 						bpf_program__name(all[i]), strerror(e));
+				if (i == HOOK_MAX + 2 * (cleanup == 1 ? 1 : 0))
+					cleanup = 2; /* the main one (kfree_skbmem) is missing */
 				continue;
 			}
 			snprintf(err, sizeof(err), "cannot attach %s: %s", hook_defs[i].name,
@@ -785,6 +805,14 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/*
+	 * Without a hook at the real free, an skb freed silently (TCP receive,
+	 * GRO) leaves its entry: expire entries and compare skb->head.
+	 */
+	skel->data->track_timeout_ns = cleanup < 2 ? 0 : NSEC;
+	if (opt.verbose)
+		fprintf(stderr, "pkt-record: tracking cleanup at free: %s, drop reasons: %s\n",
+			cleanup_names[cleanup], has_reason ? "yes" : "no");
 	if (!opt.quiet)
 		fprintf(stderr, "pkt-record: recording on %d hooks (%s)%s%s%s to %s\n", nhooks,
 			hooknames, opt.filter ? ", filter '" : "", opt.filter ? opt.filter : "",
@@ -823,7 +851,7 @@ int main(int argc, char **argv)
 	}
 
 	/* Stop the hooks, then take what is still in the ring buffer. */
-	for (int i = 0; i < HOOK_MAX + 2; i++) {
+	for (int i = 0; i < NLINKS; i++) {
 		bpf_link__destroy(links[i]);
 		links[i] = NULL;
 	}
@@ -874,7 +902,7 @@ cleanup:
 	recout_abort(g.out);
 	g.out = NULL;
 out:
-	for (int i = 0; i < HOOK_MAX + 2; i++)
+	for (int i = 0; i < NLINKS; i++)
 		bpf_link__destroy(links[i]);
 	ring_buffer__free(rb);
 	pktrec_bpf__destroy(skel);
