@@ -11,6 +11,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The formatter writes an empty value as "-" (a key never has an empty value). */
+static int same_value(const char *a, const char *b)
+{
+	return !strcmp(a, b) || (!a[0] && !strcmp(b, "-")) || (!b[0] && !strcmp(a, "-"));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size + 1);
@@ -25,8 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pkt_comment_parse(s, &c) == 0) {
 		if (pkt_comment_format(buf, sizeof(buf), &c) >= 0) {
 			if (pkt_comment_parse(buf, &again) != 0 || again.netns != c.netns ||
-			    again.track != c.track || strcmp(again.hook, c.hook) != 0 ||
-			    strcmp(again.ifname, c.ifname) != 0)
+			    again.track != c.track || !same_value(again.hook, c.hook) ||
+			    !same_value(again.ifname, c.ifname))
 				abort(); /* round trip broke: a real bug */
 		}
 	}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/* pkt-analyze: shared state between the input side (main.c) and the printers (output.c). */
+#ifndef PKT_ANALYZE_H
+#define PKT_ANALYZE_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "comment.h"
+#include "dissect.h"
+#include "flow.h"
+
+enum out_format { FMT_TEXT, FMT_JSON };
+enum out_mode { MODE_PAIRS, MODE_EVENTS, MODE_STATS, MODE_NONE };
+
+/* One hit, read and dissected, waiting for its turn in the merge by time. */
+struct event {
+	uint32_t source;      /* input file index */
+	const char *file;     /* its path */
+	uint64_t offset;      /* block offset in the (decompressed) file */
+	uint64_t ts_ns;
+	uint32_t linktype;
+	uint32_t section, if_id;
+	int ours;	      /* the comment followed pkt-record's grammar */
+	struct pkt_comment c; /* from the comment, or filled from the IDB */
+	int has_netns;
+	int has_track;
+	uint64_t track;
+	int has_flags;
+	uint32_t flags;
+	int has_packetid;
+	uint64_t packetid;
+	int has_dropcount;
+	uint64_t dropcount;
+	uint8_t dir;
+	uint32_t caplen, origlen;
+	uint8_t *data; /* owned, caplen bytes */
+	size_t data_cap;
+	int has_comment;
+	char comment[1024];
+	char if_rawname[128];
+	char if_description[256];
+	uint32_t snaplen;
+	struct pkt_info pi;
+	char summary[FLOW_SUMMARY_LEN];
+};
+
+struct totals {
+	uint64_t files, events, filtered, lost, warnings;
+	uint64_t first_ts, last_ts;
+	int have_ts;
+};
+
+struct output {
+	FILE *f;
+	enum out_format format;
+	enum out_mode mode;
+	int color;
+	int quiet;
+	uint64_t base_ts; /* time offsets count from the first event */
+	int have_base;
+};
+
+/* output.c */
+void out_event(struct output *o, const struct event *ev, uint64_t event_no, uint64_t packet_id);
+void out_events_header(struct output *o);
+void out_packet(struct output *o, const struct flow_packet *p);
+void out_pair(struct output *o, const struct flow_pair *pr);
+void out_unanswered(struct output *o, const struct flow_packet *req, const char *kind);
+void out_release(struct output *o, const struct flow_packet *p);
+void out_summary(struct output *o, const struct totals *t, const struct flow_stats *fs);
+void json_string(FILE *f, const char *s);
+
+#endif

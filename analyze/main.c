@@ -1,0 +1,785 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pkt-analyze: read pcapng captures (pkt-record's or anyone's), rebuild each
+ * packet's path and pair requests with replies.
+ *
+ * Several inputs are merged by timestamp so that captures of several hosts or
+ * rotated files line up; each input holds one event read ahead.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "analyze.h"
+#include "pcapng.h"
+#include "zio.h"
+
+#ifndef PKT_VERSION
+#define PKT_VERSION "unknown"
+#endif
+
+#define EXIT_USAGE 2
+
+struct input {
+	const char *path;
+	uint32_t index;
+	struct pcapng_reader *r;
+	struct pcapng_record rec;
+	struct event ev;
+	int has_ev;
+	int done;
+	uint64_t last_ts;
+	uint64_t last_error_offset;
+	int errors;
+};
+
+/* Per (input, section, interface): the output IDB and the loss counters. */
+struct iface_slot {
+	uint32_t source, section, if_id;
+	int has_out;
+	uint32_t out_id;
+	uint64_t ifdrop, osdrop;
+};
+
+struct filter {
+	int linktype;
+	int ok;
+	struct bpf_program prog;
+};
+
+struct app {
+	struct output out;
+	struct totals tot;
+	int quiet;
+	int exit_code;
+	const char *filter_expr;
+	struct filter *filters;
+	size_t nfilters;
+	const char *write_path;
+	int compress_level; /* -1: from the name, 0: none, 1..22 zstd */
+	struct zout *wout;
+	struct pcapng_writer *writer;
+	int write_failed;
+	struct iface_slot *ifaces;
+	size_t nifaces, ifaces_cap;
+	struct flow *flow;
+	uint64_t packet_window_ns, pair_window_ns;
+};
+
+__attribute__((format(printf, 2, 3))) static void warnx_(struct app *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	a->tot.warnings++;
+	if (a->quiet)
+		return;
+	fflush(stdout);
+	fputs("pkt-analyze: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+__attribute__((format(printf, 2, 3))) static void errorx(struct app *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	a->exit_code = 1;
+	fflush(stdout);
+	fputs("pkt-analyze: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: pkt-analyze [options] FILE...\n"
+		"Reconstruct packet paths and request/reply pairs from pcapng captures\n"
+		"(pkt-record's, or any writer's; plain or zstd; \"-\" is stdin).\n"
+		"\n"
+		"Output (default: each request/reply pair, hop by hop):\n"
+		"      --format text|json   text tables (default) or JSON Lines\n"
+		"      --events             the raw event list, one line per hit\n"
+		"      --stats              the summary only\n"
+		"  -q, --quiet              no warnings, no summary in text output\n"
+		"Selection and export:\n"
+		"  -Y, --filter EXPR        analyze only hits matching a pcap-filter expression\n"
+		"      --write OUT          export the selected hits as pcapng (\"-\": stdout)\n"
+		"      --compress none|zstd|zstd:N\n"
+		"                           compression of --write (default: zstd if OUT ends\n"
+		"                           in .zst, else none)\n"
+		"Tuning:\n"
+		"      --window SECONDS     a packet idle this long is complete (default 2)\n"
+		"      --pair-window SECONDS\n"
+		"                           how long a request waits for its reply (default 3)\n"
+		"  -h, --help               this help\n"
+		"      --version            print the version\n"
+		"\n"
+		"Exit status: 0 success (also with a truncated file), 1 unreadable, corrupt\n"
+		"input or I/O error, 2 usage error.\n");
+}
+
+/* ------------------------------------------------------------ interfaces */
+
+static struct iface_slot *iface_slot(struct app *a, uint32_t source, uint32_t section,
+				     uint32_t if_id)
+{
+	for (size_t i = 0; i < a->nifaces; i++) {
+		struct iface_slot *s = &a->ifaces[i];
+
+		if (s->source == source && s->section == section && s->if_id == if_id)
+			return s;
+	}
+	if (a->nifaces == a->ifaces_cap) {
+		size_t cap = a->ifaces_cap ? a->ifaces_cap * 2 : 16;
+		struct iface_slot *n = realloc(a->ifaces, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		a->ifaces = n;
+		a->ifaces_cap = cap;
+	}
+	struct iface_slot *s = &a->ifaces[a->nifaces++];
+
+	memset(s, 0, sizeof(*s));
+	s->source = source;
+	s->section = section;
+	s->if_id = if_id;
+	return s;
+}
+
+/* ------------------------------------------------------------ filter */
+
+/* pcap's DLT numbers differ from LINKTYPE numbers for raw IP only (here). */
+static int linktype_to_dlt(uint32_t linktype)
+{
+	if (linktype == 101)
+		return DLT_RAW;
+	return (int)linktype;
+}
+
+static struct filter *filter_for(struct app *a, uint32_t linktype)
+{
+	for (size_t i = 0; i < a->nfilters; i++)
+		if (a->filters[i].linktype == (int)linktype)
+			return &a->filters[i];
+	struct filter *n = realloc(a->filters, (a->nfilters + 1) * sizeof(*n));
+
+	if (!n)
+		return NULL;
+	a->filters = n;
+	struct filter *flt = &a->filters[a->nfilters++];
+
+	memset(flt, 0, sizeof(*flt));
+	flt->linktype = (int)linktype;
+	pcap_t *p = pcap_open_dead(linktype_to_dlt(linktype), 262144);
+
+	if (p) {
+		flt->ok = pcap_compile(p, &flt->prog, a->filter_expr, 1, PCAP_NETMASK_UNKNOWN) == 0;
+		if (!flt->ok)
+			warnx_(a, "filter: %s (link type %u): hits on it are left out", pcap_geterr(p),
+			       linktype);
+		pcap_close(p);
+	}
+	return flt;
+}
+
+static int filter_match(struct app *a, const struct event *ev)
+{
+	if (!a->filter_expr)
+		return 1;
+	struct filter *flt = filter_for(a, ev->linktype);
+
+	if (!flt || !flt->ok)
+		return 0;
+	struct pcap_pkthdr h = {
+		.ts = {.tv_sec = (time_t)(ev->ts_ns / 1000000000),
+		       .tv_usec = (suseconds_t)(ev->ts_ns % 1000000000 / 1000)},
+		.caplen = ev->caplen,
+		.len = ev->origlen < ev->caplen ? ev->caplen : ev->origlen,
+	};
+
+	return pcap_offline_filter(&flt->prog, &h, ev->data) != 0;
+}
+
+/* ------------------------------------------------------------ reading */
+
+/* Copy a string, cut to fit (foreign names may be longer than ours). */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void event_from_record(struct input *in, struct event *ev)
+{
+	const struct pcapng_record *rec = &in->rec;
+	const struct pcapng_interface *itf = pcapng_interface(in->r, rec->if_id);
+
+	uint8_t *data = ev->data;
+	size_t data_cap = ev->data_cap;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->data = data;
+	ev->data_cap = data_cap;
+	ev->source = in->index;
+	ev->file = in->path;
+	ev->offset = rec->offset;
+	ev->ts_ns = rec->has_ts ? rec->ts_ns : in->last_ts; /* SPB: no timestamp */
+	in->last_ts = ev->ts_ns;
+	ev->section = rec->section;
+	ev->if_id = rec->if_id;
+	ev->linktype = itf ? itf->linktype : PCAPNG_LINKTYPE_ETHERNET;
+	ev->snaplen = itf ? itf->snaplen : 0;
+	if (itf) {
+		copy_str(ev->if_rawname, sizeof(ev->if_rawname), itf->name);
+		copy_str(ev->if_description, sizeof(ev->if_description), itf->description);
+	}
+	ev->caplen = rec->caplen;
+	ev->origlen = rec->origlen;
+	if (ev->caplen > ev->data_cap) {
+		uint8_t *n = realloc(ev->data, ev->caplen);
+
+		if (!n) {
+			ev->caplen = 0; /* dissect nothing rather than fail the file */
+		} else {
+			ev->data = n;
+			ev->data_cap = ev->caplen;
+		}
+	}
+	if (ev->caplen)
+		memcpy(ev->data, rec->data, ev->caplen);
+	ev->has_flags = rec->has_flags;
+	ev->flags = rec->flags;
+	ev->dir = rec->has_flags ? (uint8_t)(rec->flags & 3) : PCAPNG_DIR_UNKNOWN;
+	ev->has_packetid = rec->has_packetid;
+	ev->packetid = rec->packetid;
+	ev->has_dropcount = rec->has_dropcount;
+	ev->dropcount = rec->dropcount;
+	ev->has_comment = rec->has_comment;
+	if (rec->has_comment)
+		copy_str(ev->comment, sizeof(ev->comment), rec->comment);
+
+	if (rec->has_comment && pkt_comment_parse(rec->comment, &ev->c) == 0) {
+		ev->ours = 1;
+		ev->has_netns = 1;
+		ev->has_track = 1;
+		ev->track = ev->c.track;
+		if (!strcmp(ev->c.ifname, "-"))
+			ev->c.ifname[0] = '\0';
+	} else {
+		/* A foreign capture: one event per frame, on the interface of its IDB. */
+		memset(&ev->c, 0, sizeof(ev->c));
+		if (itf && itf->name[0] &&
+		    pkt_ifname_split(itf->name, ev->c.ifname, sizeof(ev->c.ifname), &ev->c.netns) == 0)
+			ev->has_netns = 1;
+		else if (itf && itf->name[0])
+			copy_str(ev->c.ifname, sizeof(ev->c.ifname), itf->name);
+		else
+			snprintf(ev->c.ifname, sizeof(ev->c.ifname), "if%u", rec->if_id);
+		if (rec->has_packetid) {
+			ev->has_track = 1;
+			ev->track = rec->packetid;
+		}
+	}
+	if (pkt_dissect(ev->data, ev->caplen, ev->linktype, &ev->pi) == 0)
+		pkt_summary(&ev->pi, ev->summary, sizeof(ev->summary));
+	else
+		snprintf(ev->summary, sizeof(ev->summary), "link type %u", ev->linktype);
+}
+
+/* Read until the next selected hit of this input; returns 1 when one is ready. */
+static int input_fill(struct app *a, struct input *in)
+{
+	while (!in->done) {
+		int rc = pcapng_next(in->r, &in->rec);
+
+		if (rc == 0) {
+			switch (in->rec.kind) {
+			case PCAPNG_REC_PACKET:
+				event_from_record(in, &in->ev);
+				if (!filter_match(a, &in->ev)) {
+					a->tot.filtered++;
+					continue;
+				}
+				in->has_ev = 1;
+				return 1;
+			case PCAPNG_REC_STATS: {
+				/* ISB counters are totals since the start: keep the last. */
+				struct iface_slot *s =
+					iface_slot(a, in->index, in->rec.section, in->rec.if_id);
+
+				if (s && in->rec.has_ifdrop)
+					s->ifdrop = in->rec.ifdrop;
+				if (s && in->rec.has_osdrop)
+					s->osdrop = in->rec.osdrop;
+				continue;
+			}
+			default:
+				continue;
+			}
+		}
+		if (rc == PCAPNG_EOF) {
+			in->done = 1;
+			break;
+		}
+		if (rc == PCAPNG_TRUNCATED) {
+			warnx_(a, "%s: %s (analyzed up to the cut)", in->path,
+			       pcapng_reader_error(in->r));
+			in->done = 1;
+			break;
+		}
+		if (rc == -EBADMSG) {
+			uint64_t skipped = 0, at = pcapng_reader_offset(in->r);
+
+			errorx(a, "%s: %s", in->path, pcapng_reader_error(in->r));
+			/* Guard against a reader that would not move forward. */
+			if (++in->errors > 1 && at == in->last_error_offset) {
+				in->done = 1;
+				break;
+			}
+			in->last_error_offset = at;
+			int rs = pcapng_resync(in->r, &skipped);
+
+			if (rs == 0) {
+				warnx_(a, "%s: skipped %" PRIu64 " bytes of corrupt data, resumed at offset %" PRIu64,
+				       in->path, skipped, pcapng_reader_offset(in->r));
+				continue;
+			}
+			if (rs == PCAPNG_EOF)
+				warnx_(a, "%s: no valid block after offset %" PRIu64 ", %" PRIu64 " bytes skipped",
+				       in->path, at, skipped);
+			else
+				errorx(a, "%s: %s", in->path, pcapng_reader_error(in->r));
+			in->done = 1;
+			break;
+		}
+		errorx(a, "%s: %s", in->path, pcapng_reader_error(in->r));
+		in->done = 1;
+	}
+	in->has_ev = 0;
+	return 0;
+}
+
+/* ------------------------------------------------------------ export */
+
+static int writer_open(struct app *a)
+{
+	char err[256];
+	int level = a->compress_level;
+	size_t n = strlen(a->write_path);
+	int fd;
+
+	if (level < 0)
+		level = n > 4 && !strcmp(a->write_path + n - 4, ".zst") ? 3 : 0;
+	if (!strcmp(a->write_path, "-"))
+		fd = STDOUT_FILENO;
+	else
+		fd = open(a->write_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		errorx(a, "%s: %s", a->write_path, strerror(errno));
+		return -1;
+	}
+	if (zout_open_fd(&a->wout, fd, level, fd == STDOUT_FILENO ? ZOUT_KEEP_FD : 0, err,
+			 sizeof(err)) < 0) {
+		errorx(a, "%s: %s", a->write_path, err);
+		if (fd != STDOUT_FILENO)
+			close(fd);
+		return -1;
+	}
+	struct utsname u;
+	char os[200] = "";
+
+	if (uname(&u) == 0)
+		snprintf(os, sizeof(os), "%s %s", u.sysname, u.release);
+	struct pcapng_shb_info shb = {
+		.userappl = "pkt-analyze " PKT_VERSION,
+		.os = os,
+		.comment = "exported by pkt-analyze --write",
+	};
+
+	if (pcapng_writer_open(&a->writer, a->wout, &shb, err, sizeof(err)) < 0) {
+		errorx(a, "%s: %s", a->write_path, err);
+		zout_close(a->wout, NULL, 0);
+		a->wout = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void write_event(struct app *a, const struct event *ev)
+{
+	if (!a->writer || a->write_failed)
+		return;
+	struct iface_slot *s = iface_slot(a, ev->source, ev->section, ev->if_id);
+
+	if (!s)
+		return;
+	if (!s->has_out) {
+		struct pcapng_idb_info idb = {
+			.linktype = (uint16_t)ev->linktype,
+			.snaplen = ev->snaplen,
+			.name = ev->if_rawname[0] ? ev->if_rawname : NULL,
+			.description = ev->if_description[0] ? ev->if_description : NULL,
+			.tsresol = 9,
+		};
+
+		if (pcapng_write_idb(a->writer, &idb, &s->out_id) < 0)
+			goto fail;
+		s->has_out = 1;
+	}
+	struct pcapng_epb_info epb = {
+		.if_id = s->out_id,
+		.ts = ev->ts_ns,
+		.data = ev->data,
+		.caplen = ev->caplen,
+		.origlen = ev->origlen,
+		.comment = ev->has_comment ? ev->comment : NULL,
+		.has_flags = ev->has_flags,
+		.flags = ev->flags,
+		.has_packetid = ev->has_packetid,
+		.packetid = ev->packetid,
+		.has_dropcount = ev->has_dropcount,
+		.dropcount = ev->dropcount,
+	};
+
+	if (pcapng_write_epb(a->writer, &epb) < 0)
+		goto fail;
+	return;
+fail:
+	errorx(a, "%s: %s", a->write_path, pcapng_writer_error(a->writer));
+	a->write_failed = 1;
+}
+
+static void writer_close(struct app *a)
+{
+	char err[256] = "";
+
+	if (!a->wout)
+		return;
+	pcapng_writer_free(a->writer);
+	a->writer = NULL;
+	if (zout_close(a->wout, err, sizeof(err)) < 0)
+		errorx(a, "%s: %s", a->write_path, err[0] ? err : "write failed");
+	a->wout = NULL;
+}
+
+/* ------------------------------------------------------------ flow callbacks */
+
+static void cb_packet(const struct flow_packet *p, void *ctx)
+{
+	out_packet(&((struct app *)ctx)->out, p);
+}
+
+static void cb_pair(const struct flow_pair *pr, void *ctx)
+{
+	out_pair(&((struct app *)ctx)->out, pr);
+}
+
+static void cb_unanswered(const struct flow_packet *req, const char *kind, void *ctx)
+{
+	out_unanswered(&((struct app *)ctx)->out, req, kind);
+}
+
+static void cb_release(const struct flow_packet *p, void *ctx)
+{
+	out_release(&((struct app *)ctx)->out, p);
+}
+
+/* ------------------------------------------------------------ main */
+
+static int parse_seconds(const char *s, uint64_t *ns)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > 86400.0 * 365)
+		return -1;
+	*ns = (uint64_t)(v * 1e9);
+	return 0;
+}
+
+static int parse_compress(const char *s, int *level)
+{
+	char *end;
+
+	if (!strcmp(s, "none")) {
+		*level = 0;
+		return 0;
+	}
+	if (!strcmp(s, "zstd")) {
+		*level = 3;
+		return 0;
+	}
+	if (strncmp(s, "zstd:", 5))
+		return -1;
+	long v = strtol(s + 5, &end, 10);
+
+	if (end == s + 5 || *end || v < 1 || v > 22)
+		return -1;
+	*level = (int)v;
+	return 0;
+}
+
+enum {
+	OPT_FORMAT = 256,
+	OPT_STATS,
+	OPT_EVENTS,
+	OPT_WRITE,
+	OPT_COMPRESS,
+	OPT_VERSION,
+	OPT_WINDOW,
+	OPT_PAIR_WINDOW,
+};
+
+static int bad_usage(const char *fmt, const char *arg)
+{
+	fputs("pkt-analyze: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("\nTry 'pkt-analyze --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"stats", no_argument, NULL, OPT_STATS},
+		{"events", no_argument, NULL, OPT_EVENTS},
+		{"filter", required_argument, NULL, 'Y'},
+		{"write", required_argument, NULL, OPT_WRITE},
+		{"compress", required_argument, NULL, OPT_COMPRESS},
+		{"window", required_argument, NULL, OPT_WINDOW},
+		{"pair-window", required_argument, NULL, OPT_PAIR_WINDOW},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	struct app a;
+	int c;
+
+	memset(&a, 0, sizeof(a));
+	a.out.f = stdout;
+	a.out.format = FMT_TEXT;
+	a.out.mode = MODE_PAIRS;
+	a.compress_level = -1;
+	while ((c = getopt_long(argc, argv, "Y:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "text"))
+				a.out.format = FMT_TEXT;
+			else if (!strcmp(optarg, "json"))
+				a.out.format = FMT_JSON;
+			else
+				return bad_usage("--format: '%s' is not text or json", optarg);
+			break;
+		case OPT_STATS:
+			a.out.mode = MODE_STATS;
+			break;
+		case OPT_EVENTS:
+			a.out.mode = MODE_EVENTS;
+			break;
+		case 'Y':
+			a.filter_expr = optarg;
+			break;
+		case OPT_WRITE:
+			a.write_path = optarg;
+			break;
+		case OPT_COMPRESS:
+			if (parse_compress(optarg, &a.compress_level))
+				return bad_usage("--compress: '%s' is not none, zstd or zstd:1..22",
+						 optarg);
+			break;
+		case OPT_WINDOW:
+			if (parse_seconds(optarg, &a.packet_window_ns))
+				return bad_usage("--window: '%s' is not a positive number of seconds",
+						 optarg);
+			break;
+		case OPT_PAIR_WINDOW:
+			if (parse_seconds(optarg, &a.pair_window_ns))
+				return bad_usage(
+					"--pair-window: '%s' is not a positive number of seconds",
+					optarg);
+			break;
+		case 'q':
+			a.quiet = 1;
+			a.out.quiet = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			printf("pkt-analyze %s\n", PKT_VERSION);
+			return 0;
+		default:
+			fputs("Try 'pkt-analyze --help'.\n", stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return bad_usage("%s", "no input file");
+	if (a.compress_level >= 0 && !a.write_path)
+		return bad_usage("%s", "--compress applies to --write");
+	if (a.filter_expr) {
+		/* Check the expression once, on Ethernet, before reading anything. */
+		pcap_t *p = pcap_open_dead(DLT_EN10MB, 262144);
+		struct bpf_program prog;
+
+		if (!p)
+			return bad_usage("%s", "libpcap: cannot compile filters");
+		if (pcap_compile(p, &prog, a.filter_expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+			fprintf(stderr, "pkt-analyze: -Y: %s\n", pcap_geterr(p));
+			pcap_close(p);
+			return EXIT_USAGE;
+		}
+		pcap_freecode(&prog);
+		pcap_close(p);
+	}
+	if (a.write_path && !strcmp(a.write_path, "-"))
+		a.out.mode = MODE_NONE; /* stdout carries the pcapng */
+	a.out.color = a.out.format == FMT_TEXT && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+
+	int ninputs = argc - optind, stdin_used = 0;
+	struct input *inputs = calloc((size_t)ninputs, sizeof(*inputs));
+
+	if (!inputs) {
+		errorx(&a, "out of memory");
+		return 1;
+	}
+	for (int i = 0; i < ninputs; i++) {
+		struct input *in = &inputs[i];
+		char err[PCAPNG_ERRLEN];
+
+		in->path = argv[optind + i];
+		in->index = (uint32_t)i;
+		if (!strcmp(in->path, "-") && stdin_used++) {
+			errorx(&a, "-: standard input can be read only once");
+			in->done = 1;
+			continue;
+		}
+		if (pcapng_reader_open_path(&in->r, in->path, err, sizeof(err)) < 0) {
+			errorx(&a, "%s: %s", in->path, err);
+			in->r = NULL;
+			in->done = 1;
+			continue;
+		}
+		a.tot.files++;
+	}
+	if (a.write_path && writer_open(&a) < 0) {
+		for (int i = 0; i < ninputs; i++)
+			pcapng_reader_close(inputs[i].r);
+		free(inputs);
+		return 1;
+	}
+
+	struct flow_config cfg = {
+		.packet_window_ns = a.packet_window_ns,
+		.pair_window_ns = a.pair_window_ns,
+	};
+	struct flow_callbacks cb = {
+		.packet = cb_packet,
+		.pair = cb_pair,
+		.unanswered = cb_unanswered,
+		.release = cb_release,
+		.ctx = &a,
+	};
+
+	a.flow = flow_new(&cfg, &cb);
+	if (!a.flow) {
+		errorx(&a, "out of memory");
+		return 1;
+	}
+	if (a.out.mode == MODE_EVENTS)
+		out_events_header(&a.out);
+	for (int i = 0; i < ninputs; i++)
+		if (!inputs[i].done)
+			input_fill(&a, &inputs[i]);
+
+	/* Merge by time: always take the input whose next hit is the oldest. */
+	for (;;) {
+		struct input *next = NULL;
+
+		for (int i = 0; i < ninputs; i++)
+			if (inputs[i].has_ev && (!next || inputs[i].ev.ts_ns < next->ev.ts_ns))
+				next = &inputs[i];
+		if (!next)
+			break;
+		struct event *ev = &next->ev;
+		struct flow_event fe = {
+			.ts_ns = ev->ts_ns,
+			.source = ev->source,
+			.has_track = ev->has_track,
+			.track = ev->track,
+			.hook = ev->ours ? ev->c.hook : "",
+			.has_netns = ev->has_netns,
+			.netns = ev->c.netns,
+			.ifname = ev->c.ifname,
+			.dir = ev->dir,
+			.drop = ev->c.drop,
+			.len = ev->origlen,
+			.pi = &ev->pi,
+			.summary = ev->summary,
+		};
+		uint64_t packet_id = 0;
+		uint64_t event_no = a.tot.events;
+
+		if (!a.tot.have_ts) {
+			a.tot.first_ts = a.tot.last_ts = ev->ts_ns;
+			a.tot.have_ts = 1;
+		}
+		if (ev->ts_ns < a.tot.first_ts)
+			a.tot.first_ts = ev->ts_ns;
+		if (ev->ts_ns > a.tot.last_ts)
+			a.tot.last_ts = ev->ts_ns;
+		a.tot.events++;
+		write_event(&a, ev);
+		if (a.out.mode == MODE_EVENTS && a.out.format == FMT_TEXT) {
+			/* The plain event list needs no packet tracking. */
+			out_event(&a.out, ev, event_no, 0);
+		} else {
+			if (flow_add_event(a.flow, &fe, &packet_id) < 0) {
+				errorx(&a, "out of memory");
+				break;
+			}
+			out_event(&a.out, ev, event_no, packet_id);
+		}
+		input_fill(&a, next);
+	}
+	flow_finish(a.flow);
+	for (size_t i = 0; i < a.nifaces; i++)
+		a.tot.lost += a.ifaces[i].ifdrop + a.ifaces[i].osdrop;
+	out_summary(&a.out, &a.tot, flow_stats(a.flow));
+	writer_close(&a);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		errorx(&a, "standard output: %s", strerror(errno));
+
+	flow_free(a.flow);
+	for (int i = 0; i < ninputs; i++) {
+		pcapng_reader_close(inputs[i].r);
+		free(inputs[i].ev.data);
+	}
+	free(inputs);
+	for (size_t i = 0; i < a.nfilters; i++)
+		if (a.filters[i].ok)
+			pcap_freecode(&a.filters[i].prog);
+	free(a.filters);
+	free(a.ifaces);
+	return a.exit_code;
+}

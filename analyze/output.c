@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: MIT
+/* pkt-analyze printers: text tables (80 columns) and JSON Lines. */
+#include "analyze.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include "pcapng.h"
+
+#define TEXT_WIDTH 80
+
+#define C_BOLD	"\033[1m"
+#define C_RED	"\033[31m"
+#define C_GREEN "\033[32m"
+#define C_DIM	"\033[2m"
+#define C_OFF	"\033[0m"
+
+static const char *col(const struct output *o, const char *code)
+{
+	return o->color ? code : "";
+}
+
+/* ------------------------------------------------------------ JSON */
+
+void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			/* Control bytes and non-UTF-8 bytes: escape, so every line is valid JSON. */
+			if (*p < 0x20 || *p >= 0x7f)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static void json_key_str(FILE *f, const char *key, const char *val)
+{
+	fprintf(f, ",\"%s\":", key);
+	if (val)
+		json_string(f, val);
+	else
+		fputs("null", f);
+}
+
+static void json_key_u64(FILE *f, const char *key, int present, uint64_t v)
+{
+	if (present)
+		fprintf(f, ",\"%s\":%" PRIu64, key, v);
+	else
+		fprintf(f, ",\"%s\":null", key);
+}
+
+static const char *dir_name(uint8_t dir)
+{
+	switch (dir) {
+	case PCAPNG_DIR_INBOUND:
+		return "in";
+	case PCAPNG_DIR_OUTBOUND:
+		return "out";
+	default:
+		return NULL;
+	}
+}
+
+static void json_addrs(FILE *f, const struct pkt_l3l4 *l)
+{
+	char a[PKT_ADDRSTRLEN], b[PKT_ADDRSTRLEN];
+
+	pkt_addr_str(l, 0, a, sizeof(a));
+	pkt_addr_str(l, 1, b, sizeof(b));
+	json_key_str(f, "src", a[0] ? a : NULL);
+	json_key_str(f, "dst", b[0] ? b : NULL);
+	if ((l->ip_proto == 6 || l->ip_proto == 17) && (l->has_l4 || l->sport || l->dport) &&
+	    !l->is_arp && !l->is_fragment)
+		fprintf(f, ",\"sport\":%u,\"dport\":%u", l->sport, l->dport);
+}
+
+static void json_event(struct output *o, const struct event *ev, uint64_t event_no,
+		       uint64_t packet_id)
+{
+	FILE *f = o->f;
+	char skb[24];
+
+	fprintf(f, "{\"type\":\"event\",\"n\":%" PRIu64 ",\"ts_ns\":%" PRIu64, event_no, ev->ts_ns);
+	json_key_str(f, "file", ev->file);
+	fprintf(f, ",\"offset\":%" PRIu64, ev->offset);
+	json_key_str(f, "hook", ev->ours ? ev->c.hook : NULL);
+	fprintf(f, ",\"netns\":%" PRIu64, ev->has_netns ? ev->c.netns : 0);
+	json_key_str(f, "ifname", ev->c.ifname);
+	json_key_u64(f, "ifindex", ev->ours, ev->c.ifindex);
+	json_key_str(f, "dir", dir_name(ev->dir));
+	json_key_u64(f, "track", ev->has_track, ev->track);
+	snprintf(skb, sizeof(skb), "0x%" PRIx64, ev->c.skb);
+	json_key_str(f, "skb", ev->ours ? skb : NULL);
+	json_key_u64(f, "cpu", ev->ours, ev->c.cpu);
+	json_key_u64(f, "pid", ev->ours, ev->c.pid);
+	json_key_str(f, "comm", ev->ours ? ev->c.comm : NULL);
+	json_key_str(f, "drop", ev->c.drop[0] ? ev->c.drop : NULL);
+	if (ev->c.l2_synth)
+		fputs(",\"l2_synth\":true", f);
+	fprintf(f, ",\"len\":%u,\"caplen\":%u,\"linktype\":%u", ev->origlen, ev->caplen,
+		ev->linktype);
+	json_key_str(f, "proto", pkt_proto_name(&ev->pi));
+	json_addrs(f, pkt_innermost(&ev->pi));
+	if (ev->pi.encap)
+		json_key_str(f, "encap", ev->pi.encap);
+	json_key_str(f, "summary", ev->summary);
+	if (packet_id)
+		fprintf(f, ",\"packet\":%" PRIu64, packet_id);
+	fputs("}\n", f);
+}
+
+/* ------------------------------------------------------------ text helpers */
+
+static void fmt_offset(const struct output *o, uint64_t ts, char *buf, size_t cap)
+{
+	int64_t d = (int64_t)(ts - o->base_ts);
+	uint64_t a = d < 0 ? (uint64_t)-d : (uint64_t)d;
+
+	snprintf(buf, cap, "%c%" PRIu64 ".%06" PRIu64 "s", d < 0 ? '-' : '+', a / 1000000000,
+		 a % 1000000000 / 1000);
+}
+
+/* Human duration: 850ns, 12.3us, 1.234ms, 2.500s */
+static void fmt_dur(int64_t ns, char *buf, size_t cap)
+{
+	const char *sign = ns < 0 ? "-" : "";
+	uint64_t a = ns < 0 ? (uint64_t)-ns : (uint64_t)ns;
+
+	if (a < 1000)
+		snprintf(buf, cap, "%s%" PRIu64 "ns", sign, a);
+	else if (a < 1000000)
+		snprintf(buf, cap, "%s%.1fus", sign, (double)a / 1e3);
+	else if (a < 1000000000)
+		snprintf(buf, cap, "%s%.3fms", sign, (double)a / 1e6);
+	else
+		snprintf(buf, cap, "%s%.3fs", sign, (double)a / 1e9);
+}
+
+/* Hook without the tracepoint category and the "_entry" suffix: fits the column. */
+static void short_hook(const char *hook, char *buf, size_t cap)
+{
+	const char *colon = strchr(hook, ':');
+	const char *name = colon ? colon + 1 : hook;
+	size_t n = strlen(name);
+
+	if (!hook[0]) {
+		snprintf(buf, cap, "-");
+		return;
+	}
+	if (n > 6 && !strcmp(name + n - 6, "_entry"))
+		n -= 6;
+	snprintf(buf, cap, "%.*s", (int)n, name);
+}
+
+static void fmt_netns(int has, uint64_t netns, char *buf, size_t cap)
+{
+	if (has && netns)
+		snprintf(buf, cap, "%" PRIu64, netns);
+	else
+		snprintf(buf, cap, "-");
+}
+
+/* Print s indented, cut to the text width. */
+static void print_fitted(struct output *o, const char *indent, const char *s)
+{
+	int room = TEXT_WIDTH - (int)strlen(indent);
+	int n = (int)strlen(s);
+
+	if (n > room && room > 3)
+		fprintf(o->f, "%s%.*s...\n", indent, room - 3, s);
+	else
+		fprintf(o->f, "%s%s\n", indent, s);
+}
+
+static int same_addrs(const struct pkt_l3l4 *a, const struct pkt_l3l4 *b)
+{
+	return a->family == b->family && !memcmp(a->src, b->src, 16) &&
+	       !memcmp(a->dst, b->dst, 16) && a->sport == b->sport && a->dport == b->dport;
+}
+
+static void print_hops(struct output *o, const struct flow_packet *p)
+{
+	for (size_t i = 0; i < p->nhops; i++) {
+		const struct flow_hop *h = &p->hops[i];
+		char off[32], ns[24], hook[PKT_HOOK_LEN], lat[24] = "";
+		const char *dir = dir_name(h->dir);
+
+		fmt_offset(o, h->ts_ns, off, sizeof(off));
+		fmt_netns(h->has_netns, h->netns, ns, sizeof(ns));
+		short_hook(h->hook, hook, sizeof(hook));
+		if (i > 0) {
+			lat[0] = '+';
+			fmt_dur((int64_t)(h->ts_ns - p->hops[i - 1].ts_ns), lat + 1, sizeof(lat) - 1);
+		}
+		char line[160];
+		int n = snprintf(line, sizeof(line), "    %-11s %-10s %-15.15s %-20.20s %-3s %s", off,
+				 ns, h->ifname, hook, dir ? dir : "", lat);
+
+		while (n > 0 && n < (int)sizeof(line) && line[n - 1] == ' ')
+			line[--n] = '\0';
+		fprintf(o->f, "%s\n", line);
+		/* NAT or a tunnel changed what the packet looks like at this hop */
+		if (i > 0 && (!same_addrs(&h->l, &p->hops[i - 1].l) || h->encap != p->hops[i - 1].encap))
+			print_fitted(o, "      = ", h->summary);
+		if (flow_hop_is_drop(h))
+			fprintf(o->f, "      %sdropped: %s%s\n", col(o, C_RED),
+				h->drop[0] ? h->drop : "(no reason given)", col(o, C_OFF));
+	}
+}
+
+static void print_packet_head(struct output *o, const char *role, const struct flow_packet *p)
+{
+	char head[64];
+
+	if (p->ntracks > 1)
+		snprintf(head, sizeof(head), "  %-8s track 0x%" PRIx64 "+%d: ", role, p->track,
+			 p->ntracks - 1);
+	else if (p->has_track)
+		snprintf(head, sizeof(head), "  %-8s track 0x%" PRIx64 ": ", role, p->track);
+	else
+		snprintf(head, sizeof(head), "  %-8s #%" PRIu64 ": ", role, p->id);
+	char line[256];
+
+	snprintf(line, sizeof(line), "%s%s", head, p->summary);
+	print_fitted(o, "", line);
+}
+
+/* Where a packet that got no further was last seen. */
+static void print_last_seen(struct output *o, const struct flow_packet *p)
+{
+	if (!p->nhops || p->dropped)
+		return;
+	const struct flow_hop *h = &p->hops[p->nhops - 1];
+	char hook[PKT_HOOK_LEN], ns[24];
+
+	short_hook(h->hook, hook, sizeof(hook));
+	fmt_netns(h->has_netns, h->netns, ns, sizeof(ns));
+	if (h->hook[0])
+		fprintf(o->f, "      %slast seen on %s (netns %s) at %s%s\n", col(o, C_RED), h->ifname,
+			ns, hook, col(o, C_OFF));
+	else
+		fprintf(o->f, "      %slast seen on %s%s\n", col(o, C_RED), h->ifname, col(o, C_OFF));
+}
+
+static const char *kind_title(const char *kind)
+{
+	static const struct {
+		const char *kind, *title;
+	} titles[] = {
+		{"icmp-echo", "ICMP echo"},	   {"icmpv6-echo", "ICMPv6 echo"},
+		{"arp", "ARP"},			   {"ndp", "ICMPv6 neighbor discovery"},
+		{"tcp-handshake", "TCP handshake"}, {"tcp-data", "TCP data/ACK"},
+		{"dns", "DNS"},			   {"udp", "UDP request/response"},
+	};
+
+	for (size_t i = 0; i < sizeof(titles) / sizeof(titles[0]); i++)
+		if (!strcmp(kind, titles[i].kind))
+			return titles[i].title;
+	return kind;
+}
+
+/* ------------------------------------------------------------ callbacks */
+
+void out_events_header(struct output *o)
+{
+	if (o->format != FMT_TEXT)
+		return;
+	fprintf(o->f, "%s%-11s %-10s %6s %-15s %-18s %-3s %s%s\n", col(o, C_BOLD), "TIME", "NETNS",
+		"PID", "INTERFACE", "HOOK", "DIR", "ADDRESSES", col(o, C_OFF));
+}
+
+void out_event(struct output *o, const struct event *ev, uint64_t event_no, uint64_t packet_id)
+{
+	if (!o->have_base) {
+		o->base_ts = ev->ts_ns;
+		o->have_base = 1;
+	}
+	if (o->mode != MODE_EVENTS && !(o->mode == MODE_PAIRS && o->format == FMT_JSON))
+		return;
+	if (o->format == FMT_JSON) {
+		json_event(o, ev, event_no, packet_id);
+		return;
+	}
+	char off[32], ns[24], hook[PKT_HOOK_LEN], pid[16];
+	const char *dir = dir_name(ev->dir);
+
+	fmt_offset(o, ev->ts_ns, off, sizeof(off));
+	fmt_netns(ev->has_netns, ev->c.netns, ns, sizeof(ns));
+	short_hook(ev->ours ? ev->c.hook : "", hook, sizeof(hook));
+	if (ev->ours)
+		snprintf(pid, sizeof(pid), "%u", ev->c.pid);
+	else
+		snprintf(pid, sizeof(pid), "-");
+	fprintf(o->f, "%-11s %-10s %6s %-15.15s %-18.18s %-3s %s", off, ns, pid, ev->c.ifname, hook,
+		dir ? dir : "", ev->summary);
+	if (ev->c.drop[0])
+		fprintf(o->f, " %sdrop=%s%s", col(o, C_RED), ev->c.drop, col(o, C_OFF));
+	fputc('\n', o->f);
+}
+
+void out_packet(struct output *o, const struct flow_packet *p)
+{
+	if (o->mode != MODE_PAIRS || o->format != FMT_JSON)
+		return;
+	FILE *f = o->f;
+	const struct pkt_l3l4 *l = pkt_innermost(&p->pi);
+
+	fprintf(f, "{\"type\":\"packet\",\"id\":%" PRIu64, p->id);
+	json_key_u64(f, "track", p->has_track, p->track);
+	fputs(",\"tracks\":[", f);
+	for (int i = 0; i < p->ntracks; i++)
+		fprintf(f, "%s%" PRIu64, i ? "," : "", p->tracks[i]);
+	fputs("]", f);
+	fprintf(f, ",\"first_ts_ns\":%" PRIu64 ",\"last_ts_ns\":%" PRIu64 ",\"duration_ns\":%" PRIu64,
+		p->first_ts, p->last_ts, p->last_ts - p->first_ts);
+	json_key_str(f, "proto", pkt_proto_name(&p->pi));
+	json_addrs(f, l);
+	json_key_str(f, "summary", p->summary);
+	fprintf(f, ",\"dropped\":%s", p->dropped ? "true" : "false");
+	json_key_str(f, "drop", p->dropped ? p->drop : NULL);
+	fprintf(f, ",\"nhops\":%zu,\"hops\":[", p->nhops);
+	for (size_t i = 0; i < p->nhops; i++) {
+		const struct flow_hop *h = &p->hops[i];
+
+		fprintf(f, "%s{\"ts_ns\":%" PRIu64 ",\"delta_ns\":%" PRId64, i ? "," : "", h->ts_ns,
+			i ? (int64_t)(h->ts_ns - p->hops[i - 1].ts_ns) : (int64_t)0);
+		json_key_str(f, "hook", h->hook[0] ? h->hook : NULL);
+		fprintf(f, ",\"netns\":%" PRIu64, h->has_netns ? h->netns : 0);
+		json_key_str(f, "ifname", h->ifname);
+		json_key_str(f, "dir", dir_name(h->dir));
+		json_key_str(f, "drop", flow_hop_is_drop(h) ? (h->drop[0] ? h->drop : "unknown")
+							   : NULL);
+		json_addrs(f, &h->l);
+		fprintf(f, ",\"event\":%" PRIu64 "}", h->event_no);
+	}
+	fputs("]}\n", f);
+}
+
+void out_pair(struct output *o, const struct flow_pair *pr)
+{
+	if (o->mode != MODE_PAIRS)
+		return;
+	FILE *f = o->f;
+
+	if (o->format == FMT_JSON) {
+		fprintf(f, "{\"type\":\"pair\"");
+		json_key_str(f, "kind", pr->kind);
+		json_key_u64(f, "request", pr->request->has_track, pr->request->track);
+		json_key_u64(f, "reply", pr->reply->has_track, pr->reply->track);
+		fprintf(f,
+			",\"request_packet\":%" PRIu64 ",\"reply_packet\":%" PRIu64
+			",\"rtt_ns\":%" PRId64,
+			pr->request->id, pr->reply->id, pr->rtt_ns);
+		json_addrs(f, pkt_innermost(&pr->request->pi));
+		json_key_str(f, "request_summary", pr->request->summary);
+		json_key_str(f, "reply_summary", pr->reply->summary);
+		fprintf(f, ",\"request_dropped\":%s,\"reply_dropped\":%s}\n",
+			pr->request->dropped ? "true" : "false",
+			pr->reply->dropped ? "true" : "false");
+		return;
+	}
+	char rtt[24];
+
+	fmt_dur(pr->rtt_ns, rtt, sizeof(rtt));
+	fprintf(f, "%s%s%s  rtt %s%s%s\n", col(o, C_BOLD), kind_title(pr->kind), col(o, C_OFF),
+		col(o, C_GREEN), rtt, col(o, C_OFF));
+	print_packet_head(o, "request", pr->request);
+	print_hops(o, pr->request);
+	print_packet_head(o, "reply", pr->reply);
+	print_hops(o, pr->reply);
+	fputc('\n', f);
+}
+
+void out_unanswered(struct output *o, const struct flow_packet *req, const char *kind)
+{
+	if (o->mode != MODE_PAIRS)
+		return;
+	FILE *f = o->f;
+
+	if (o->format == FMT_JSON) {
+		const struct flow_hop *last = req->nhops ? &req->hops[req->nhops - 1] : NULL;
+
+		fprintf(f, "{\"type\":\"unanswered\"");
+		json_key_str(f, "kind", kind);
+		json_key_u64(f, "request", req->has_track, req->track);
+		fprintf(f, ",\"request_packet\":%" PRIu64 ",\"ts_ns\":%" PRIu64, req->id,
+			req->first_ts);
+		json_addrs(f, pkt_innermost(&req->pi));
+		json_key_str(f, "summary", req->summary);
+		fprintf(f, ",\"dropped\":%s", req->dropped ? "true" : "false");
+		json_key_str(f, "drop", req->dropped ? req->drop : NULL);
+		if (last) {
+			json_key_str(f, "last_ifname", last->ifname);
+			json_key_str(f, "last_hook", last->hook[0] ? last->hook : NULL);
+			fprintf(f, ",\"last_netns\":%" PRIu64, last->has_netns ? last->netns : 0);
+		}
+		fputs("}\n", f);
+		return;
+	}
+	fprintf(f, "%s%s%s  %sno reply%s\n", col(o, C_BOLD), kind_title(kind), col(o, C_OFF),
+		col(o, C_RED), col(o, C_OFF));
+	print_packet_head(o, "request", req);
+	print_hops(o, req);
+	print_last_seen(o, req);
+	fputc('\n', f);
+}
+
+void out_release(struct output *o, const struct flow_packet *p)
+{
+	/* Dropped packets outside any pair still deserve a block in the text view. */
+	if (o->mode != MODE_PAIRS || o->format != FMT_TEXT || !p->dropped ||
+	    p->requests_answered || p->replies || p->unanswered)
+		return;
+	fprintf(o->f, "%sDropped packet%s\n", col(o, C_BOLD), col(o, C_OFF));
+	print_packet_head(o, "packet", p);
+	print_hops(o, p);
+	fputc('\n', o->f);
+}
+
+void out_summary(struct output *o, const struct totals *t, const struct flow_stats *fs)
+{
+	FILE *f = o->f;
+
+	if (o->mode == MODE_NONE)
+		return;
+	if (o->format == FMT_JSON) {
+		if (o->mode == MODE_EVENTS)
+			return;
+		fprintf(f,
+			"{\"type\":\"summary\",\"files\":%" PRIu64 ",\"events\":%" PRIu64
+			",\"packets\":%" PRIu64 ",\"pairs\":%" PRIu64 ",\"unanswered\":%" PRIu64
+			",\"dropped\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"warnings\":%" PRIu64
+			",\"filtered\":%" PRIu64,
+			t->files, t->events, fs->packets, fs->pairs, fs->unanswered, fs->dropped,
+			t->lost, t->warnings, t->filtered);
+		json_key_u64(f, "first_ts_ns", t->have_ts, t->first_ts);
+		json_key_u64(f, "last_ts_ns", t->have_ts, t->last_ts);
+		fputs("}\n", f);
+		return;
+	}
+	if (o->mode == MODE_EVENTS || (o->quiet && o->mode != MODE_STATS))
+		return;
+	char span[24] = "0ns";
+
+	if (t->have_ts)
+		fmt_dur((int64_t)(t->last_ts - t->first_ts), span, sizeof(span));
+	fprintf(f, "%sSummary%s: %" PRIu64 " events in %" PRIu64 " packets over %s",
+		col(o, C_BOLD), col(o, C_OFF), t->events, fs->packets, span);
+	if (t->filtered)
+		fprintf(f, " (%" PRIu64 " filtered out)", t->filtered);
+	fprintf(f, "\n  %" PRIu64 " pairs, %" PRIu64 " unanswered, %" PRIu64 " dropped, %" PRIu64
+		   " lost, %" PRIu64 " warnings\n",
+		fs->pairs, fs->unanswered, fs->dropped, t->lost, t->warnings);
+}
