@@ -83,7 +83,8 @@ static int run_dir(const char *dir, unsigned long *count)
 	}
 	closedir(d);
 	/* a stable order makes a failure reproducible */
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		if (!rc && run_file(names[i], count) < 0)
 			rc = -1;

@@ -1289,3 +1289,31 @@ TEST(pcapng_spb_needs_room)
 	pcapng_reader_close(r);
 	free(b);
 }
+
+/*
+ * tests/out/unit-writer-frames.pcapng.zst: the sample with a flush after
+ * every block (one zstd frame each), and unit-writer-cut.pcapng.zst: the
+ * same cut right after the 10th flush, as kill -9 would leave it (6 packets).
+ * The golden tests open both with tshark.
+ */
+TEST(writer_sample_frames)
+{
+	char path[1100];
+	size_t len, flush_at[64];
+	int nflush;
+	uint8_t *f = sample_frames(&len, flush_at, &nflush);
+
+	ASSERT_TRUE(f != NULL && nflush == 17, "sample frames");
+	for (int cut = 0; cut < 2; cut++) {
+		size_t n = cut ? flush_at[9] : len;
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "%s/tests/out/unit-writer-%s.pcapng.zst", top_dir(),
+			 cut ? "cut" : "frames");
+		fp = fopen(path, "wb");
+		ASSERT_TRUE(fp != NULL, path);
+		ASSERT_EQ(fwrite(f, 1, n, fp), n, "fwrite");
+		ASSERT_EQ(fclose(fp), 0, "fclose");
+	}
+	free(f);
+}
