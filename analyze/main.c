@@ -471,6 +471,23 @@ static void writer_close(struct app *a)
 
 	if (!a->wout)
 		return;
+	/* Carry the recorder's loss counters over, so --stats on the export still says lost. */
+	for (size_t i = 0; a->writer && !a->write_failed && i < a->nifaces; i++) {
+		const struct iface_slot *s = &a->ifaces[i];
+		struct pcapng_isb_info isb = {
+			.if_id = s->out_id,
+			.ts = a->tot.last_ts,
+			.has_ifdrop = 1,
+			.ifdrop = s->ifdrop,
+			.has_osdrop = s->osdrop != 0,
+			.osdrop = s->osdrop,
+		};
+
+		if (s->has_out && pcapng_write_isb(a->writer, &isb) < 0) {
+			errorx(a, "%s: %s", a->write_path, pcapng_writer_error(a->writer));
+			break;
+		}
+	}
 	pcapng_writer_free(a->writer);
 	a->writer = NULL;
 	if (zout_close(a->wout, err, sizeof(err)) < 0)

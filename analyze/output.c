@@ -453,6 +453,7 @@ void out_summary(struct output *o, const struct totals *t, const struct flow_sta
 			",\"filtered\":%" PRIu64,
 			t->files, t->events, fs->packets, fs->pairs, fs->unanswered, fs->dropped,
 			t->lost, t->warnings, t->filtered);
+		fprintf(f, ",\"packets_in_flight_max\":%" PRIu64, fs->in_flight_max);
 		json_key_u64(f, "first_ts_ns", t->have_ts, t->first_ts);
 		json_key_u64(f, "last_ts_ns", t->have_ts, t->last_ts);
 		fputs("}\n", f);
