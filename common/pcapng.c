@@ -514,7 +514,9 @@ static int fill(struct pcapng_reader *r, size_t need)
 		} else if (n < 0) {
 			r->in_err = (int)n;
 			if (n != -EPIPE) /* -EPIPE is a truncation, reported by the caller */
-				return rd_fail(r, (int)n, "%s", zin_error(r->in));
+				return rd_fail(r, (int)n, "read error at offset %llu: %s",
+					       (unsigned long long)(r->woff + r->wlen),
+					       zin_error(r->in));
 		} else {
 			r->wlen += (size_t)n;
 		}
