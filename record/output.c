@@ -35,6 +35,8 @@ struct recout {
 	unsigned files;	     /* files opened so far */
 	bool wrapped;
 	bool section_started;
+	int fd_keep;	     /* dup of the current file's fd (-1 for stdout): to cut it back */
+	off_t good_off;	     /* file size after the last successful flush */
 	uint64_t bytes_done; /* bytes written to files already closed */
 	uint64_t file_start_ns, last_ts;
 	uint64_t lost, lost_at_file_start;
@@ -90,12 +92,17 @@ static int open_file(struct recout *o, uint64_t start_ns, char *err, size_t errl
 	}
 	if (!o->path_cur)
 		return -ENOMEM;
+	o->fd_keep = fd == STDOUT_FILENO ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	o->good_off = 0;
 	rc = zout_open_fd(&o->z, fd, o->cfg.zstd_level, fd == STDOUT_FILENO ? ZOUT_KEEP_FD : ZOUT_FSYNC,
 			  zerr, sizeof(zerr));
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", o->path_cur, zerr);
 		if (fd != STDOUT_FILENO)
 			close(fd);
+		if (o->fd_keep >= 0)
+			close(o->fd_keep);
+		o->fd_keep = -1;
 		return rc;
 	}
 	o->files++;
@@ -140,6 +147,7 @@ int recout_open(struct recout **out, const struct recout_cfg *cfg, uint64_t star
 	if (!o)
 		return -ENOMEM;
 	o->cfg = *cfg;
+	o->fd_keep = -1;
 	if (uname(&u) == 0) {
 		snprintf(o->os, sizeof(o->os), "%s %s", u.sysname, u.release);
 		snprintf(o->machine, sizeof(o->machine), "%s", u.machine);
@@ -304,6 +312,9 @@ static int close_file(struct recout *o, uint64_t end_ns, char *err, size_t errle
 	o->bytes_done += zout_bytes_out(o->z);
 	rc2 = zout_close(o->z, zerr, sizeof(zerr));
 	o->z = NULL;
+	if (o->fd_keep >= 0)
+		close(o->fd_keep);
+	o->fd_keep = -1;
 	if (rc2 && !rc) {
 		snprintf(err, errlen, "%s: %s", o->path_cur, zerr[0] ? zerr : strerror(-rc2));
 		rc = rc2;
@@ -375,8 +386,14 @@ int recout_flush(struct recout *o, char *err, size_t errlen)
 	if (rc) {
 		const char *m = zout_error(o->z);
 		snprintf(err, errlen, "%s: %s", o->path_cur, m && m[0] ? m : strerror(-rc));
+		return rc;
 	}
-	return rc;
+	if (o->fd_keep >= 0) {
+		off_t off = lseek(o->fd_keep, 0, SEEK_CUR);
+		if (off >= 0)
+			o->good_off = off;
+	}
+	return 0;
 }
 
 void recout_set_lost(struct recout *o, uint64_t lost)
@@ -400,6 +417,36 @@ int recout_close(struct recout *o, uint64_t end_ns, uint64_t *bytes, char *err, 
 	return rc;
 }
 
+int recout_close_after_error(struct recout *o, uint64_t *bytes)
+{
+	char zerr[ZIO_ERRLEN];
+	int rc = 0;
+
+	if (!o)
+		return 0;
+	pcapng_writer_free(o->w);
+	o->w = NULL;
+	if (o->z) {
+		zout_close(o->z, zerr, sizeof(zerr));
+		o->z = NULL;
+	}
+	if (o->fd_keep >= 0) {
+		/* a partly written block or frame would make the end unreadable */
+		if (ftruncate(o->fd_keep, o->good_off) < 0)
+			rc = -errno;
+		close(o->fd_keep);
+		o->fd_keep = -1;
+	}
+	o->bytes_done += (uint64_t)o->good_off;
+	if (bytes)
+		*bytes = o->bytes_done;
+	free(o->ifs);
+	free(o->order);
+	free(o->path_cur);
+	free(o);
+	return rc;
+}
+
 void recout_abort(struct recout *o)
 {
 	char zerr[ZIO_ERRLEN];
@@ -408,6 +455,8 @@ void recout_abort(struct recout *o)
 		return;
 	pcapng_writer_free(o->w);
 	zout_close(o->z, zerr, sizeof(zerr));
+	if (o->fd_keep >= 0)
+		close(o->fd_keep);
 	if (o->files == 1 && !o->section_started && strcmp(o->cfg.path, "-"))
 		unlink(o->path_cur);
 	free(o->ifs);

@@ -871,9 +871,8 @@ int main(int argc, char **argv)
 				rc = 1;
 			}
 		} else {
-			/* close what we can so the file stays valid up to the error */
-			char e2[256];
-			recout_close(g.out, now_ns(CLOCK_REALTIME), &bytes, e2, sizeof(e2));
+			/* stop writing; the file is cut back to the last flush and stays valid */
+			recout_close_after_error(g.out, &bytes);
 			fprintf(stderr, "pkt-record: write error: %s\n", g.errmsg);
 			rc = 1;
 		}

@@ -78,6 +78,11 @@ int recout_flush(struct recout *o, char *err, size_t errlen);
 void recout_set_lost(struct recout *o, uint64_t lost);
 /* Writes the ISBs and closes. Frees o. *bytes: total bytes written to all files. */
 int recout_close(struct recout *o, uint64_t end_ns, uint64_t *bytes, char *err, size_t errlen);
+/*
+ * After a write error (disk full): close without writing more and cut the
+ * file back to the end of the last successful flush, so it stays readable.
+ */
+int recout_close_after_error(struct recout *o, uint64_t *bytes);
 /* Undo a file created but never written to (setup failed). */
 void recout_abort(struct recout *o);
 uint64_t recout_bytes_out(const struct recout *o);

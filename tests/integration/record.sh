@@ -387,3 +387,33 @@ test_rotation() {
 	[ ! -e "$f.3" ] || { fail "-W 3 wrote a fourth file"; return 1; }
 	return 0
 }
+
+# full disk: stop, exit 1 with the cause, and the file stays readable up to the last flush
+test_disk_full_keeps_valid_file() {
+	need_root || return $?
+	_need_tools || return $?
+	topo_create || return 1
+	local dir f rc err n
+	dir=$(mktemp -d)
+	mount -t tmpfs -o size=2m tmpfs "$dir" || { rmdir "$dir"; skip "cannot mount tmpfs"; return 77; }
+	f=$dir/full.pcapng
+	ip netns exec "$NS_B" timeout 10 nc -l -p 8080 >/dev/null 2>&1 &
+	ip netns exec "$NS_A" ping -c 15 -i 0.1 "$IP_B" >/dev/null &
+	"$PKT_RECORD" -o "$f" --compress none 2>"$dir.err" &
+	local pid=$!
+	sleep 2.2   # a flush of the pings
+	ip netns exec "$NS_A" bash -c "head -c 100000000 /dev/zero | timeout 5 nc -q0 -w2 $IP_B 8080"
+	for n in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -INT "$pid" 2>/dev/null
+	wait "$pid"; rc=$?
+	err=$(cat "$dir.err"); rm -f "$dir.err"
+	n=$(tcpdump -nr "$f" 2>/dev/null | wc -l)
+	local tcpdump_rc
+	tcpdump -nr "$f" >/dev/null 2>&1; tcpdump_rc=$?
+	umount "$dir"; rmdir "$dir"
+	assert_eq "$rc" 1 "exit status on a full disk" || return 1
+	assert_match "$err" "No space left on device" "message names the cause" || return 1
+	assert_eq "$tcpdump_rc" 0 "tcpdump reads the file cut at the last flush" || return 1
+	assert_ge "$n" 20 "packets kept" || return 1
+	return 0
+}
