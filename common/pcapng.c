@@ -22,23 +22,23 @@
 #include <string.h>
 
 /* option codes */
-#define OPT_ENDOFOPT	0
-#define OPT_COMMENT	1
-#define SHB_HARDWARE	2
-#define SHB_OS		3
-#define SHB_USERAPPL	4
-#define IF_NAME		2
-#define IF_DESCRIPTION	3
-#define IF_TSRESOL	9
-#define IF_TSOFFSET	14
-#define EPB_FLAGS	2
-#define EPB_DROPCOUNT	4
-#define EPB_PACKETID	5
-#define ISB_STARTTIME	2
-#define ISB_ENDTIME	3
-#define ISB_IFRECV	4
-#define ISB_IFDROP	5
-#define ISB_OSDROP	7
+#define OPT_ENDOFOPT   0
+#define OPT_COMMENT    1
+#define SHB_HARDWARE   2
+#define SHB_OS	       3
+#define SHB_USERAPPL   4
+#define IF_NAME	       2
+#define IF_DESCRIPTION 3
+#define IF_TSRESOL     9
+#define IF_TSOFFSET    14
+#define EPB_FLAGS      2
+#define EPB_DROPCOUNT  4
+#define EPB_PACKETID   5
+#define ISB_STARTTIME  2
+#define ISB_ENDTIME    3
+#define ISB_IFRECV     4
+#define ISB_IFDROP     5
+#define ISB_OSDROP     7
 
 #define PCAPNG_MAX_IFACES 65536u /* per section; more is hostile input */
 #define OPT_MAX_LEN	  0xFFFFu
@@ -49,7 +49,7 @@ static inline size_t pad4(size_t n)
 }
 
 static void set_err(char *dst, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void set_err(char *dst, size_t len, const char *fmt, ...)
 {
@@ -297,8 +297,11 @@ static int w_emit(struct pcapng_writer *w, int len, const char *what)
 	int rc;
 
 	if (len < 0) {
-		set_err(w->msg, sizeof(w->msg), "cannot build %s: %s", what,
-			len == -ENOSPC ? "block too large" : "invalid field (option over 65535 bytes or block over the maximum size)");
+		set_err(
+		    w->msg, sizeof(w->msg), "cannot build %s: %s", what,
+		    len == -ENOSPC
+			? "block too large"
+			: "invalid field (option over 65535 bytes or block over the maximum size)");
 		return len;
 	}
 	rc = zout_write(w->out, w->buf, (size_t)len);
@@ -336,8 +339,7 @@ int pcapng_writer_open(struct pcapng_writer **wp, struct zout *out,
 	return 0;
 }
 
-int pcapng_write_idb(struct pcapng_writer *w, const struct pcapng_idb_info *idb,
-		     uint32_t *if_id)
+int pcapng_write_idb(struct pcapng_writer *w, const struct pcapng_idb_info *idb, uint32_t *if_id)
 {
 	int rc;
 
@@ -345,7 +347,8 @@ int pcapng_write_idb(struct pcapng_writer *w, const struct pcapng_idb_info *idb,
 		return -EINVAL;
 	rc = w_reserve(w, 48 + str_opt_size(idb->name) + str_opt_size(idb->description));
 	if (!rc)
-		rc = w_emit(w, pcapng_build_idb(w->buf, w->cap, idb), "interface description block");
+		rc =
+		    w_emit(w, pcapng_build_idb(w->buf, w->cap, idb), "interface description block");
 	if (rc)
 		return rc;
 	if (if_id)
@@ -410,8 +413,8 @@ void pcapng_writer_free(struct pcapng_writer *w)
 
 /* ------------------------------------------------------------------ reader */
 
-#define WIN_CHUNK     (64u * 1024)
-#define WIN_MAX	      (PCAPNG_MAX_BLOCK + WIN_CHUNK)
+#define WIN_CHUNK (64u * 1024)
+#define WIN_MAX	  (PCAPNG_MAX_BLOCK + WIN_CHUNK)
 /* memmove budget of one resync before it stops waiting for far trailers */
 #define RESYNC_BUDGET (16ull * PCAPNG_MAX_BLOCK)
 
@@ -439,7 +442,7 @@ struct pcapng_reader {
 };
 
 static int rd_fail(struct pcapng_reader *r, int e, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int rd_fail(struct pcapng_reader *r, int e, const char *fmt, ...)
 {
@@ -502,8 +505,8 @@ static int fill(struct pcapng_reader *r, size_t need)
 					ncap = WIN_MAX;
 				nw = realloc(r->win, ncap);
 				if (!nw)
-					return rd_fail(r, -ENOMEM, "out of memory for a %zu-byte window",
-						       ncap);
+					return rd_fail(r, -ENOMEM,
+						       "out of memory for a %zu-byte window", ncap);
 				r->win = nw;
 				r->wcap = ncap;
 			}
@@ -594,8 +597,9 @@ static int next_opt(struct pcapng_reader *r, struct cur *c, uint64_t off, struct
 	if (c->pos == c->len)
 		return 0;
 	if (c_u16(c, &o->code) || c_u16(c, &o->len))
-		return rd_fail(r, -EBADMSG, "block at offset %llu: %zu stray bytes after the options",
-			       (unsigned long long)off, c->len - (c->pos > c->len ? c->len : c->pos));
+		return rd_fail(
+		    r, -EBADMSG, "block at offset %llu: %zu stray bytes after the options",
+		    (unsigned long long)off, c->len - (c->pos > c->len ? c->len : c->pos));
 	if (o->code == 0)
 		return 0; /* opt_endofopt: whatever follows is ignored */
 	if (c_bytes(c, pad4(o->len), &v))
@@ -706,8 +710,7 @@ static int parse_idb(struct pcapng_reader *r, struct cur *c, uint64_t off,
 			uint64_t u = 1;
 
 			if (o.len != 1 || seen_tsresol)
-				return rd_fail(r, -EBADMSG,
-					       "block at offset %llu: if_tsresol %s",
+				return rd_fail(r, -EBADMSG, "block at offset %llu: if_tsresol %s",
 					       (unsigned long long)off,
 					       seen_tsresol ? "given twice" : "length is not 1");
 			seen_tsresol = 1;
@@ -715,9 +718,10 @@ static int parse_idb(struct pcapng_reader *r, struct cur *c, uint64_t off,
 			e = v & 0x7f;
 			/* bit 7: power of 2, else power of 10; must fit 64 bits */
 			if ((v & 0x80) ? e > 63 : e > 19)
-				return rd_fail(r, -EBADMSG,
-					       "block at offset %llu: if_tsresol %s^-%u is out of range",
-					       (unsigned long long)off, (v & 0x80) ? "2" : "10", e);
+				return rd_fail(
+				    r, -EBADMSG,
+				    "block at offset %llu: if_tsresol %s^-%u is out of range",
+				    (unsigned long long)off, (v & 0x80) ? "2" : "10", e);
 			if (v & 0x80)
 				u = 1ull << e;
 			else
@@ -773,7 +777,8 @@ static int packet_data(struct pcapng_reader *r, struct cur *c, uint64_t off,
 
 	if (rec->caplen > room)
 		return rd_fail(r, -EBADMSG,
-			       "block at offset %llu: captured length %u exceeds the %zu bytes of room in the block",
+			       "block at offset %llu: captured length %u exceeds the %zu bytes of "
+			       "room in the block",
 			       (unsigned long long)off, rec->caplen, room);
 	rec->data = c->p + c->pos;
 	/* room is a multiple of 4 (block framing), so the padding fits too */
@@ -834,8 +839,7 @@ static int parse_epb(struct pcapng_reader *r, struct cur *c, uint64_t off,
 	return 0;
 }
 
-static int parse_pb(struct pcapng_reader *r, struct cur *c, uint64_t off,
-		    struct pcapng_record *rec)
+static int parse_pb(struct pcapng_reader *r, struct cur *c, uint64_t off, struct pcapng_record *rec)
 {
 	uint16_t if_id, drops;
 	int rc;
@@ -882,9 +886,10 @@ static int parse_spb(struct pcapng_reader *r, struct cur *c, uint64_t off,
 	if (snap && rec->caplen > snap)
 		rec->caplen = snap;
 	if (rec->caplen > room)
-		return rd_fail(r, -EBADMSG,
-			       "block at offset %llu: simple packet block holds %zu bytes, needs %u",
-			       (unsigned long long)off, room, rec->caplen);
+		return rd_fail(
+		    r, -EBADMSG,
+		    "block at offset %llu: simple packet block holds %zu bytes, needs %u",
+		    (unsigned long long)off, room, rec->caplen);
 	rec->data = c->p + c->pos;
 	rec->if_id = 0;
 	rec->kind = PCAPNG_REC_PACKET;
@@ -984,8 +989,8 @@ static int truncated_n(struct pcapng_reader *r, uint64_t off, size_t have, uint3
 }
 
 /* Validate the framing of the block at wpos: 0 and its length/order, or an error. */
-static int frame_block(struct pcapng_reader *r, uint64_t off, uint32_t *type_out,
-		       uint32_t *len_out, int *swap_out)
+static int frame_block(struct pcapng_reader *r, uint64_t off, uint32_t *type_out, uint32_t *len_out,
+		       int *swap_out)
 {
 	uint32_t type, len, trailer, minlen;
 	int swap = r->swap, rc;
@@ -1018,7 +1023,8 @@ static int frame_block(struct pcapng_reader *r, uint64_t off, uint32_t *type_out
 			swap = 1;
 		else
 			return rd_fail(r, -EBADMSG,
-				       "block at offset %llu: section header with invalid byte-order magic 0x%08x",
+				       "block at offset %llu: section header with invalid "
+				       "byte-order magic 0x%08x",
 				       (unsigned long long)off, magic);
 	} else {
 		type = bswap32_if(type, swap);
@@ -1038,7 +1044,8 @@ static int frame_block(struct pcapng_reader *r, uint64_t off, uint32_t *type_out
 			       (unsigned long long)off, len, PCAPNG_MAX_BLOCK);
 	if (len < minlen)
 		return rd_fail(r, -EBADMSG,
-			       "block at offset %llu: total length %u is too small for block type 0x%08x (minimum %u)",
+			       "block at offset %llu: total length %u is too small for block type "
+			       "0x%08x (minimum %u)",
 			       (unsigned long long)off, len, type, minlen);
 	rc = fill(r, len);
 	if (rc < 0)
@@ -1047,9 +1054,10 @@ static int frame_block(struct pcapng_reader *r, uint64_t off, uint32_t *type_out
 		return truncated_n(r, off, r->wlen - r->wpos, len);
 	trailer = peek_u32(r->win + r->wpos + len - 4, swap);
 	if (trailer != len)
-		return rd_fail(r, -EBADMSG,
-			       "block at offset %llu: trailing length %u does not match the header's %u",
-			       (unsigned long long)off, trailer, len);
+		return rd_fail(
+		    r, -EBADMSG,
+		    "block at offset %llu: trailing length %u does not match the header's %u",
+		    (unsigned long long)off, trailer, len);
 	*type_out = type;
 	*len_out = len;
 	*swap_out = swap;
@@ -1323,9 +1331,10 @@ int pcapng_reader_open(struct pcapng_reader **rp, struct zin *in, char *err, siz
 		goto fail;
 	}
 	if (m != PCAPNG_BT_SHB) {
-		rc = rd_fail(r, -EBADMSG,
-			     "not a pcapng file: it does not start with a section header block (0x%08x)",
-			     __builtin_bswap32(m));
+		rc = rd_fail(
+		    r, -EBADMSG,
+		    "not a pcapng file: it does not start with a section header block (0x%08x)",
+		    __builtin_bswap32(m));
 		goto fail;
 	}
 	/* parse the first SHB now to report errors early, then rewind to it */

@@ -22,13 +22,13 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#define ZOUT_PLAIN_BUF	(256u * 1024)	   /* plain: write when this much is buffered */
-#define ZOUT_FRAME_MAX	(4u * 1024 * 1024) /* zstd: end the frame beyond this */
-#define ZIN_BUF		(128u * 1024)
-#define ZSTD_MAGIC	0xFD2FB528u
+#define ZOUT_PLAIN_BUF (256u * 1024)	  /* plain: write when this much is buffered */
+#define ZOUT_FRAME_MAX (4u * 1024 * 1024) /* zstd: end the frame beyond this */
+#define ZIN_BUF	       (128u * 1024)
+#define ZSTD_MAGIC     0xFD2FB528u
 
 static void set_err(char *dst, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void set_err(char *dst, size_t len, const char *fmt, ...)
 {
@@ -63,8 +63,7 @@ int zout_open_fd(struct zout **out, int fd, int zstd_level, unsigned flags, char
 
 	*out = NULL;
 	if (fd < 0 || zstd_level < 0 || zstd_level > ZSTD_maxCLevel()) {
-		set_err(err, errlen, "invalid zstd level %d (0..%d)", zstd_level,
-			ZSTD_maxCLevel());
+		set_err(err, errlen, "invalid zstd level %d (0..%d)", zstd_level, ZSTD_maxCLevel());
 		return -EINVAL;
 	}
 	z = calloc(1, sizeof(*z));
@@ -108,7 +107,7 @@ nomem:
 }
 
 static int zout_fail(struct zout *z, int e, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int zout_fail(struct zout *z, int e, const char *fmt, ...)
 {
@@ -306,7 +305,7 @@ struct zin {
 	int own_fd;
 	int zstd;
 	ZSTD_DCtx *dctx;
-	const uint8_t *in;  /* compressed (or plain) input not yet consumed */
+	const uint8_t *in; /* compressed (or plain) input not yet consumed */
 	size_t ipos, ilen;
 	uint8_t *ibuf;	    /* owned buffer behind `in` for fd input */
 	int in_eof;	    /* no more raw input */
@@ -319,7 +318,7 @@ struct zin {
 };
 
 static int zin_fail(struct zin *z, int e, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int zin_fail(struct zin *z, int e, const char *fmt, ...)
 {
@@ -518,9 +517,9 @@ static ssize_t read_zstd(struct zin *z, uint8_t *buf, size_t len)
 		if (ZSTD_isError(rc)) {
 			if (out.pos)
 				return (ssize_t)out.pos; /* report the error on the next call */
-			return zin_fail(z, -EBADMSG, "zstd: %s in the frame at compressed offset %llu",
-					ZSTD_getErrorName(rc),
-					(unsigned long long)z->frame_off);
+			return zin_fail(z, -EBADMSG,
+					"zstd: %s in the frame at compressed offset %llu",
+					ZSTD_getErrorName(rc), (unsigned long long)z->frame_off);
 		}
 		/* rc == 0: a frame is complete and fully flushed */
 		z->in_frame = rc != 0;

@@ -73,11 +73,16 @@ static const struct {
 	int outbound;
 	int reply;
 } sample_ev[10] = {
-	{"net:net_dev_queue", 0, 1, 0},	      {"net:netif_receive_skb_entry", 1, 0, 0},
-	{"net:net_dev_queue", 1, 1, 0},	      {"net:netif_rx", 2, 0, 0},
-	{"net:netif_receive_skb_entry", 2, 0, 0}, {"net:net_dev_queue", 2, 1, 1},
-	{"net:netif_rx", 1, 0, 1},	      {"net:net_dev_queue", 1, 1, 1},
-	{"net:netif_receive_skb_entry", 0, 0, 1}, {"net:kfree_skb", 0, 0, 1},
+    {"net:net_dev_queue", 0, 1, 0},
+    {"net:netif_receive_skb_entry", 1, 0, 0},
+    {"net:net_dev_queue", 1, 1, 0},
+    {"net:netif_rx", 2, 0, 0},
+    {"net:netif_receive_skb_entry", 2, 0, 0},
+    {"net:net_dev_queue", 2, 1, 1},
+    {"net:netif_rx", 1, 0, 1},
+    {"net:net_dev_queue", 1, 1, 1},
+    {"net:netif_receive_skb_entry", 0, 0, 1},
+    {"net:kfree_skb", 0, 0, 1},
 };
 
 static const struct {
@@ -85,9 +90,9 @@ static const struct {
 	uint64_t netns;
 	uint32_t ifindex;
 } sample_if[3] = {
-	{"docker0", 4026531993ull, 3},
-	{"veth1a054e5", 4026531993ull, 9},
-	{"eth0", 4026532328ull, 7},
+    {"docker0", 4026531993ull, 3},
+    {"veth1a054e5", 4026531993ull, 9},
+    {"eth0", 4026532328ull, 7},
 };
 
 #define SAMPLE_TS0 1700000000123456789ull
@@ -121,12 +126,13 @@ static int write_sample(struct zout *out, char *err, size_t errlen)
 		int f = sample_ev[i].ifidx;
 		struct pcapng_epb_info epb = {0};
 
-		snprintf(comment, sizeof(comment),
-			 "hook=%s netns=%llu if=%s ifindex=%u skb=0xffff8880012%02x track=0x%x cpu=1 "
-			 "pid=2570 comm=ping%s",
-			 sample_ev[i].hook, (unsigned long long)sample_if[f].netns,
-			 sample_if[f].ifname, sample_if[f].ifindex, i, 0x2a + sample_ev[i].reply,
-			 i == 9 ? " drop=NETFILTER_DROP" : "");
+		snprintf(
+		    comment, sizeof(comment),
+		    "hook=%s netns=%llu if=%s ifindex=%u skb=0xffff8880012%02x track=0x%x cpu=1 "
+		    "pid=2570 comm=ping%s",
+		    sample_ev[i].hook, (unsigned long long)sample_if[f].netns, sample_if[f].ifname,
+		    sample_if[f].ifindex, i, 0x2a + sample_ev[i].reply,
+		    i == 9 ? " drop=NETFILTER_DROP" : "");
 		epb.if_id = (uint32_t)f;
 		epb.ts = SAMPLE_TS0 + (uint64_t)i * 12345;
 		epb.caplen = epb.origlen = (uint32_t)make_icmp(pkt, sample_ev[i].reply, 1);
@@ -214,7 +220,7 @@ done:
 
 struct tally {
 	int sections, ifaces, packets, stats, other;
-	int rc;	 /* the final return of pcapng_next */
+	int rc; /* the final return of pcapng_next */
 	char msg[PCAPNG_ERRLEN];
 };
 
@@ -301,7 +307,7 @@ static void check_sample(int *failed__, struct pcapng_reader *r)
 		ASSERT_EQ(rec.kind, PCAPNG_REC_STATS, "ISB");
 		ASSERT_EQ(rec.if_id, i, "ISB if_id");
 		ASSERT_TRUE(rec.has_starttime && rec.has_endtime && rec.has_ifrecv &&
-				    rec.has_ifdrop && rec.has_osdrop,
+				rec.has_ifdrop && rec.has_osdrop,
 			    "ISB options");
 		ASSERT_U64_EQ(rec.starttime, SAMPLE_TS0 - 1000, "isb_starttime");
 		ASSERT_U64_EQ(rec.endtime, SAMPLE_TS0 + 200000, "isb_endtime");
@@ -363,8 +369,8 @@ TEST(pcapng_roundtrip_files)
 struct bb {
 	uint8_t b[1 << 16];
 	size_t len;
-	int be;	       /* emit big-endian */
-	size_t start;  /* start of the open block */
+	int be;	      /* emit big-endian */
+	size_t start; /* start of the open block */
 };
 
 static void bb_u8(struct bb *b, uint8_t v)
@@ -469,8 +475,8 @@ static void bb_shb(struct bb *b, const char *appl)
 }
 
 /* IDB; tsresol < 0 omits the option; tsoffset != 0 adds if_tsoffset. */
-static void bb_idb(struct bb *b, uint16_t linktype, uint32_t snaplen, const char *name,
-		   int tsresol, int64_t tsoffset)
+static void bb_idb(struct bb *b, uint16_t linktype, uint32_t snaplen, const char *name, int tsresol,
+		   int64_t tsoffset)
 {
 	bb_begin(b, PCAPNG_BT_IDB);
 	bb_u16(b, linktype);
@@ -617,18 +623,18 @@ TEST(pcapng_tsresol_and_offset)
 		int64_t tsoffset;
 		uint64_t raw, ns;
 	} cases[] = {
-		{-1, 0, 1700000000123456ull, 1700000000123456000ull},	   /* default us */
-		{6, 0, 1700000000123456ull, 1700000000123456000ull},
-		{9, 0, 1700000000123456789ull, 1700000000123456789ull},
-		{3, 0, 1700000000123ull, 1700000000123000000ull},	   /* ms: coarser */
-		{0, 0, 1700000000ull, 1700000000000000000ull},		   /* seconds */
-		{12, 0, 0, 0}, /* ps (finer than ns): values set below */
-		{0x80 | 20, 0, 3ull << 20, 3000000000ull},		   /* 2^-20 s */
-		{0x80 | 0, 0, 5, 5000000000ull},			   /* 2^0 */
-		{6, 100, 1000000, 101000000000ull},			   /* if_tsoffset */
-		{6, -5, 1000000, 0},					   /* clamps at 0 */
-		{19, 0, UINT64_MAX, 1844674407ull},			   /* 10^-19 */
-		{0, 0, UINT64_MAX, UINT64_MAX},				   /* saturates */
+	    {-1, 0, 1700000000123456ull, 1700000000123456000ull}, /* default us */
+	    {6, 0, 1700000000123456ull, 1700000000123456000ull},
+	    {9, 0, 1700000000123456789ull, 1700000000123456789ull},
+	    {3, 0, 1700000000123ull, 1700000000123000000ull}, /* ms: coarser */
+	    {0, 0, 1700000000ull, 1700000000000000000ull},    /* seconds */
+	    {12, 0, 0, 0},			       /* ps (finer than ns): values set below */
+	    {0x80 | 20, 0, 3ull << 20, 3000000000ull}, /* 2^-20 s */
+	    {0x80 | 0, 0, 5, 5000000000ull},	       /* 2^0 */
+	    {6, 100, 1000000, 101000000000ull},	       /* if_tsoffset */
+	    {6, -5, 1000000, 0},		       /* clamps at 0 */
+	    {19, 0, UINT64_MAX, 1844674407ull},	       /* 10^-19 */
+	    {0, 0, UINT64_MAX, UINT64_MAX},	       /* saturates */
 	};
 	char err[PCAPNG_ERRLEN];
 	const uint8_t pkt[1] = {0};
@@ -774,8 +780,14 @@ TEST(pcapng_other_block_types)
 	bb_end(b);
 	/* NRB, DSB, custom (copy and no copy), an unknown type */
 	bb_block_raw(b, PCAPNG_BT_NRB, "\x01\x00\x08\x00\x0a\x00\x00\x01host\0\0\0\0", 16);
-	bb_block_raw(b, PCAPNG_BT_DSB, "TLSK\x04\x00\x00\x00" "abcd", 12);
-	bb_block_raw(b, PCAPNG_BT_CB_COPY, "\x00\x00\x7f\x3b" "data", 8);
+	bb_block_raw(b, PCAPNG_BT_DSB,
+		     "TLSK\x04\x00\x00\x00"
+		     "abcd",
+		     12);
+	bb_block_raw(b, PCAPNG_BT_CB_COPY,
+		     "\x00\x00\x7f\x3b"
+		     "data",
+		     8);
 	bb_block_raw(b, PCAPNG_BT_CB_NOCOPY, "\x00\x00\x7f\x3b", 4);
 	bb_block_raw(b, 0x12345678u, "", 0);
 	/* ISB without options */
@@ -820,7 +832,7 @@ TEST(pcapng_other_block_types)
 /* Build SHB+IDB, then let `mutate` damage the third block; expect an error. */
 struct bad_case {
 	const char *name;
-	int rc;		   /* expected return of pcapng_next for the bad block */
+	int rc;		    /* expected return of pcapng_next for the bad block */
 	const char *needle; /* in the message */
 };
 
@@ -903,8 +915,9 @@ TEST(pcapng_invalid_lengths)
 	/* EPB with an unknown interface */
 	off = prologue(b);
 	bb_epb(b, 3, 1, pkt, 8, 8, NULL);
-	expect_bad(failed__, b, off,
-		   &(struct bad_case){"if_id", -EBADMSG, "refers to interface 3, but section 0 has 1"});
+	expect_bad(
+	    failed__, b, off,
+	    &(struct bad_case){"if_id", -EBADMSG, "refers to interface 3, but section 0 has 1"});
 	/* SHB with bad magic, SHB with version 2 */
 	off = prologue(b);
 	bb_shb(b, NULL);
@@ -941,8 +954,8 @@ TEST(pcapng_not_pcapng)
 	struct pcapng_reader *r = (void *)1;
 	char err[PCAPNG_ERRLEN];
 
-	ASSERT_EQ(pcapng_reader_open_mem(&r, pcap_le, sizeof(pcap_le), err, sizeof(err)),
-		  -EBADMSG, "classic pcap");
+	ASSERT_EQ(pcapng_reader_open_mem(&r, pcap_le, sizeof(pcap_le), err, sizeof(err)), -EBADMSG,
+		  "classic pcap");
 	ASSERT_TRUE(r == NULL, "no reader on failure");
 	ASSERT_TRUE(strstr(err, "classic pcap, not pcapng") != NULL, err);
 	ASSERT_EQ(pcapng_reader_open_mem(&r, pcap_ns_be, sizeof(pcap_ns_be), err, sizeof(err)),
@@ -995,12 +1008,13 @@ TEST(pcapng_truncated_plain_every_cut)
 		struct pcapng_reader *r;
 		struct tally t;
 		int want = blocks_before(f, len, cut);
-		int at_boundary = blocks_before(f, len, cut) != blocks_before(f, len, cut - 1) ||
-				  cut == len;
+		int at_boundary =
+		    blocks_before(f, len, cut) != blocks_before(f, len, cut - 1) || cut == len;
 
 		ASSERT_OK(pcapng_reader_open_mem(&r, f, cut, err, sizeof(err)), err);
 		read_all(r, &t);
-		ASSERT_EQ(t.sections + t.ifaces + t.packets + t.stats, want, "records before the cut");
+		ASSERT_EQ(t.sections + t.ifaces + t.packets + t.stats, want,
+			  "records before the cut");
 		if (at_boundary) {
 			ASSERT_EQ(t.rc, PCAPNG_EOF, t.msg);
 		} else {
@@ -1077,7 +1091,8 @@ TEST(pcapng_zstd_frames_and_cuts)
 		read_all(r, &t);
 		ASSERT_EQ(t.rc, PCAPNG_EOF, t.msg);
 		ASSERT_STREQ(t.msg, "", "no warning after a cut at a flush");
-		ASSERT_EQ(t.sections + t.ifaces + t.packets + t.stats, i + 1, "blocks up to the cut");
+		ASSERT_EQ(t.sections + t.ifaces + t.packets + t.stats, i + 1,
+			  "blocks up to the cut");
 		pcapng_reader_close(r);
 	}
 	/* cut inside a frame: records before, then TRUNCATED naming the zstd cut */
@@ -1124,7 +1139,8 @@ TEST(pcapng_resync_skips_corruption)
 			ASSERT_EQ(rc, -EBADMSG, pcapng_reader_error(r));
 			ASSERT_EQ(pcapng_resync(r, &skipped), 0, "resync finds the next block");
 			ASSERT_TRUE(skipped > 0 && skipped % 4 == 0, "skipped bytes");
-			ASSERT_U64_EQ(pcapng_reader_offset(r), off + skipped, "offset after resync");
+			ASSERT_U64_EQ(pcapng_reader_offset(r), off + skipped,
+				      "offset after resync");
 			continue;
 		}
 		ASSERT_EQ(rc, 0, "record");
@@ -1248,7 +1264,8 @@ TEST(pcapng_cut_before_first_block)
 
 	ASSERT_OK(pcapng_reader_open_mem(&r, "\x0a\x0d\x0d", 3, err, sizeof(err)), err);
 	ASSERT_EQ(pcapng_next(r, &rec), PCAPNG_TRUNCATED, "SHB prefix");
-	ASSERT_TRUE(strstr(pcapng_reader_error(r), "truncated block at offset 0 (have 3 of") != NULL,
+	ASSERT_TRUE(strstr(pcapng_reader_error(r), "truncated block at offset 0 (have 3 of") !=
+			NULL,
 		    pcapng_reader_error(r));
 	pcapng_reader_close(r);
 	ASSERT_TRUE(z != NULL, "sample");

@@ -97,7 +97,8 @@ static void roundtrip(int *failed__, int level, size_t total, size_t wchunk, siz
 	file = slurp(fd, &flen);
 	ASSERT_TRUE(file, "slurp");
 	if (!level)
-		ASSERT_TRUE(flen == total && !memcmp(file, src, total), "plain output is the input");
+		ASSERT_TRUE(flen == total && !memcmp(file, src, total),
+			    "plain output is the input");
 
 	/* through the fd */
 	ASSERT_EQ(lseek(fd, 0, SEEK_SET), 0, "lseek");
@@ -261,7 +262,8 @@ TEST(zio_truncated_zstd_tail)
 		ASSERT_EQ(n, -EPIPE, "truncated frame is -EPIPE");
 		ASSERT_TRUE(got >= 10000 && got < 20000, "decodable bytes returned first");
 		ASSERT_MEMEQ(dst, data, got, "decoded bytes are right");
-		ASSERT_TRUE(strstr(zin_error(in), "zstd stream ends inside a frame at compressed offset") != NULL,
+		ASSERT_TRUE(strstr(zin_error(in),
+				   "zstd stream ends inside a frame at compressed offset") != NULL,
 			    zin_error(in));
 		ASSERT_EQ(zin_read(in, dst, 10), -EPIPE, "error is sticky");
 	}
