@@ -737,14 +737,31 @@ static int add_wait(struct flow *f, const struct role_desc *r, struct flow_packe
 	return 0;
 }
 
-static int has_wait(struct flow *f, const struct role_desc *r)
+/*
+ * A request of this kind and keys is already waiting: give it more time (a
+ * one-way stream keeps its first packet asking) and say so.
+ */
+static int refresh_wait(struct flow *f, const struct role_desc *r, const struct flow_packet *p)
 {
 	for (int k = 0; k < r->nkeys; k++)
 		for (struct mm_node *n = mm_first(&f->waits, r->keys[k]); n; n = mm_next(n)) {
 			struct pending *w = n->val;
 
-			if (w->kind == r->kind && w->role == r->role)
-				return 1;
+			if (w->kind != r->kind || w->role != r->role)
+				continue;
+			w->expiry = p->last_ts + f->cfg.pair_window_ns;
+			if (w != f->wait_tail) { /* keep the FIFO in expiry order */
+				if (w->prev)
+					w->prev->next = w->next;
+				else
+					f->wait_head = w->next;
+				w->next->prev = w->prev;
+				w->prev = f->wait_tail;
+				w->next = NULL;
+				f->wait_tail->next = w;
+				f->wait_tail = w;
+			}
+			return 1;
 		}
 	return 0;
 }
@@ -875,7 +892,7 @@ static void pair_packet(struct flow *f, struct flow_packet *p)
 			tuple_keys(&rep, p, 1);
 			if (match_role(f, &rep, p))
 				continue;
-			if (has_wait(f, r) || is_multicast(pkt_innermost(&p->pi)))
+			if (refresh_wait(f, r, p) || is_multicast(pkt_innermost(&p->pi)))
 				continue; /* a stream in one direction: its first packet asks */
 			add_wait(f, r, p);
 			continue;
