@@ -155,9 +155,14 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 		ifindex = BPF_CORE_READ(dev, ifindex);
 		bpf_core_read(name, sizeof(name), &dev->name);
 	} else {
+		/* no device: the socket's namespace, else the current task's */
 		struct sock *sk = BPF_CORE_READ(skb, sk);
 		if (sk)
 			netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+		if (!netns) {
+			struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+			netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+		}
 	}
 
 	if ((filter_netns && netns != filter_netns) || (n_ifnames && !name_matches(name))) {

@@ -537,6 +537,8 @@ static void parse_args(int argc, char **argv)
 		case 's':
 			if (parse_u64(optarg, &v))
 				die_usage("-s: bad snaplen '%s'", optarg);
+			if (v > PKTREC_MAX_SNAP)
+				fprintf(stderr, "pkt-record: snaplen limited to %d\n", PKTREC_MAX_SNAP);
 			if (v == 0 || v > PKTREC_MAX_SNAP)
 				v = PKTREC_MAX_SNAP;
 			if (v < 14)
@@ -814,7 +816,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pkt-record: tracking cleanup at free: %s, drop reasons: %s\n",
 			cleanup_names[cleanup], has_reason ? "yes" : "no");
 	if (!opt.quiet)
-		fprintf(stderr, "pkt-record: recording on %d hooks (%s)%s%s%s to %s\n", nhooks,
+		fprintf(stderr, "pkt-record: recording on %d hook%s (%s)%s%s%s to %s\n", nhooks, nhooks == 1 ? "" : "s",
 			hooknames, opt.filter ? ", filter '" : "", opt.filter ? opt.filter : "",
 			opt.filter ? "'" : "",
 			!opt.output ? "stdout (live)" : strcmp(opt.output, "-") ? opt.output : "stdout");
