@@ -5,8 +5,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -389,4 +391,68 @@ TEST(zio_write_error_enospc)
 	}
 	ASSERT_EQ(zout_open_fd(&out, 1, 99, ZOUT_KEEP_FD, err, sizeof(err)), -EINVAL, "bad level");
 	ASSERT_EQ(zout_close(NULL, err, sizeof(err)), 0, "close NULL");
+}
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+/*
+ * A pipe to a slow reader while a timer interrupts write() (no SA_RESTART):
+ * writes come back short or with EINTR, and zout must still deliver every
+ * byte in order.
+ */
+TEST(zio_short_writes_and_eintr)
+{
+	struct sigaction sa, old;
+	struct itimerval it = {{0, 500}, {0, 500}}, off = {{0, 0}, {0, 0}};
+	char err[ZIO_ERRLEN];
+	size_t total = 8u << 20;
+	uint8_t *src = malloc(total);
+	struct zout *out;
+	int p[2], status;
+	pid_t pid;
+
+	ASSERT_TRUE(src != NULL, "malloc");
+	fill_pattern(src, total, 5);
+	ASSERT_OK(pipe(p), "pipe");
+	pid = fork();
+	if (pid == 0) {
+		/* child: read slowly, compare with the expected bytes */
+		uint8_t buf[4096];
+		size_t got = 0;
+		ssize_t n;
+
+		close(p[1]);
+		while ((n = read(p[0], buf, sizeof(buf))) > 0) {
+			if (got + (size_t)n > total || memcmp(buf, src + got, (size_t)n))
+				_exit(2);
+			got += (size_t)n;
+			if ((got & 0xffff) < (size_t)n)
+				usleep(200);
+		}
+		_exit(got == total ? 0 : 3);
+	}
+	close(p[0]);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: write() sees EINTR / short counts */
+	sigaction(SIGALRM, &sa, &old);
+	setitimer(ITIMER_REAL, &it, NULL);
+	ASSERT_OK(zout_open_fd(&out, p[1], 0, 0, err, sizeof(err)), err);
+	for (size_t o = 0; o < total; o += 1u << 20)
+		ASSERT_OK(zout_write(out, src + o, 1u << 20), zout_error(out));
+	ASSERT_OK(zout_close(out, err, sizeof(err)), err);
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	waitpid(pid, &status, 0);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "reader got every byte in order");
+	ASSERT_TRUE(alarms > 0, "writes were interrupted");
+	free(src);
 }
