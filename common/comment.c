@@ -199,7 +199,6 @@ int pkt_comment_parse(const char *s, struct pkt_comment *c)
 		if (field < N_LEADING) {
 			const char *want = leading_keys[field];
 			int r = 0;
-			uint64_t v64;
 
 			if (strlen(want) != keylen || memcmp(want, tok, keylen) != 0) {
 				bad = 1;
@@ -223,8 +222,7 @@ int pkt_comment_parse(const char *s, struct pkt_comment *c)
 				r = parse_hex(val, vallen, &c->skb);
 				break;
 			case 5:
-				r = parse_hex(val, vallen, &v64);
-				c->track = v64;
+				r = parse_hex(val, vallen, &c->track);
 				break;
 			case 6:
 				r = parse_u32(val, vallen, &c->cpu);
