@@ -34,7 +34,7 @@ EOT
 
 rm -f "$OUT"
 # Record only the demo's traffic: ICMP and the TCP port the demo uses.
-record_start "$OUT" --force "icmp or icmp6 or tcp port 8080" || exit 1
+record_start "$OUT" --force "icmp or tcp port 8080" || exit 1
 echo "+ ip netns exec $NS_A ping -c 2 $IP_B          (across the bridge)"
 ip netns exec "$NS_A" ping -c 2 -i 0.2 -q "$IP_B" | tail -n 2
 echo "+ ip netns exec $NS_A ping -c 1 $IP_C          (across bridge and router)"

@@ -140,7 +140,7 @@ topo_destroy() {
 # netns inode of a named namespace (as the kernel reports in dev->nd_net)
 netns_inode() {
 	if [ "$1" = root ]; then
-		stat -L -c %i /proc/1/ns/net
+		stat -L -c %i /proc/self/ns/net # the tests run in the root netns
 	else
 		stat -L -c %i "/run/netns/$1"
 	fi
