@@ -67,6 +67,7 @@ static struct opts {
 	uint64_t rotate_mb;
 	unsigned rotate_files;
 	bool quiet, verbose, list_events;
+	bool events_given; /* -e: a missing hook is an error, not skipped */
 	uint64_t buffer_mb;
 	char *filter;
 } opt = {
@@ -608,8 +609,10 @@ static void parse_args(int argc, char **argv)
 		die_usage("-W needs -C");
 	if (opt.rotate_mb && (!opt.output || !strcmp(opt.output, "-")))
 		die_usage("-C needs -o FILE (not stdout)");
-	if (events)
+	if (events) {
 		parse_events(events);
+		opt.events_given = true;
+	}
 }
 
 static void print_status(uint64_t lost, bool final)
@@ -648,8 +651,15 @@ int main(int argc, char **argv)
 	if (btfinfo_load(err, sizeof(err)))
 		die("%s", err);
 	for (int i = 0; i < HOOK_MAX; i++) {
-		if ((opt.hook_mask & (1u << i)) && btfinfo_tp_nargs(hook_defs[i].tp) < 0)
-			die("hook %s: this kernel has no such tracepoint", hook_defs[i].name);
+		if ((opt.hook_mask & (1u << i)) && btfinfo_tp_nargs(hook_defs[i].tp) < 0) {
+			if (opt.events_given)
+				die("hook %s: this kernel has no such tracepoint", hook_defs[i].name);
+			/* a default hook this kernel lacks: record with the others */
+			opt.hook_mask &= ~(1u << i);
+			if (opt.verbose)
+				fprintf(stderr, "pkt-record: skipping %s: not in this kernel\n",
+					hook_defs[i].name);
+		}
 	}
 	resolve_netns();
 	compile_filter();
