@@ -360,10 +360,41 @@ test_counters_under_load() {
 	assert_ge "$rec" 1000 "events recorded" || return 1
 	# (tshark 4.0 misreads large multi-frame zstd files: count on the decompressed stream)
 	assert_eq "$(zstd -dc "$f" | _tshark -r - | wc -l)" "$rec" "file holds every recorded event" || return 1
+	if command -v python3 >/dev/null; then
+		local epb recv drop isb shb
+		read -r epb recv drop isb shb < <(zstd -dc "$f" | _isb_sums)
+		assert_eq "$epb" "$rec" "EPBs" || return 1
+		assert_eq "$recv" "$rec" "sum of isb_ifrecv" || return 1
+		assert_eq "$drop" "$lost" "sum of isb_ifdrop" || return 1
+		assert_ge "$isb" 4 "ISBs (one per interface)" || return 1
+	fi
 	if [ -x "$PKT_ANALYZE" ] && "$PKT_ANALYZE" --stats --format json "$f" >/dev/null 2>&1; then
 		assert_match "$("$PKT_ANALYZE" --stats --format json "$f")" "\"lost\": ?$lost[,}]" "ISB ifdrop total == lost" || return 1
 	fi
 	return 0
+}
+
+# sums over a plain pcapng stream on stdin: "EPBS IFRECV IFDROP ISBS SECTIONS"
+_isb_sums() {
+	python3 -c '
+import struct, sys
+d = sys.stdin.buffer.read()
+off = epb = recv = drop = isb = shb = 0
+while off + 12 <= len(d):
+    bt, bl = struct.unpack_from("<II", d, off)
+    if bt == 0x0A0D0D0A: shb += 1
+    elif bt == 6: epb += 1
+    elif bt == 5:
+        isb += 1
+        o = off + 20
+        while o + 4 <= off + bl - 4:
+            code, ln = struct.unpack_from("<HH", d, o)
+            if code == 0: break
+            if code == 4: recv += struct.unpack_from("<Q", d, o + 4)[0]
+            if code == 5: drop += struct.unpack_from("<Q", d, o + 4)[0]
+            o += 4 + (ln + 3) // 4 * 4
+    off += bl
+print(epb, recv, drop, isb, shb)'
 }
 
 # -C/-W rotation: complete files FILE, FILE.1, ... each with its own SHB and IDBs
@@ -385,6 +416,15 @@ test_rotation() {
 		tcpdump -nr "$f$i" >/dev/null 2>&1 || { fail "tcpdump cannot read $f$i"; return 1; }
 	done
 	[ ! -e "$f.3" ] || { fail "-W 3 wrote a fourth file"; return 1; }
+	if command -v python3 >/dev/null; then
+		local epb recv drop isb shb
+		for i in "" .1 .2; do
+			read -r epb recv drop isb shb < <(_isb_sums <"$f$i")
+			assert_eq "$shb" 1 "one section in $f$i" || return 1
+			assert_eq "$recv" "$epb" "isb_ifrecv sum == EPBs in $f$i" || return 1
+			assert_ge "$isb" 1 "ISBs in $f$i" || return 1
+		done
+	fi
 	return 0
 }
 
@@ -415,5 +455,23 @@ test_disk_full_keeps_valid_file() {
 	assert_match "$err" "No space left on device" "message names the cause" || return 1
 	assert_eq "$tcpdump_rc" 0 "tcpdump reads the file cut at the last flush" || return 1
 	assert_ge "$n" 20 "packets kept" || return 1
+	return 0
+}
+
+# -e selects the hooks; skb:consume_skb is recorded only when asked for
+test_event_selection() {
+	need_root || return $?
+	_need_tools || return $?
+	topo_create || return 1
+	local f hooks
+	f=$(_rec_file events)
+	record_start "$f" -e net:netif_rx,skb:consume_skb icmp || return 1
+	ip netns exec "$NS_A" ping -c2 -i 0.2 -W2 "$IP_B" >/dev/null
+	sleep 0.2
+	record_stop || return 1
+	hooks=$(_tshark -r "$f" -T fields -e frame.comment | sed -E 's/^hook=([^ ]+) .*/\1/' | sort -u | tr '\n' ' ')
+	assert_eq "$hooks" "net:netif_rx skb:consume_skb " "recorded hooks" || return 1
+	assert_match "$(grep -c . "$REC_ERR")" "^[0-9]+$" "stderr" || return 1
+	assert_match "$(cat "$REC_ERR")" "recording on 2 hooks \(net:netif_rx skb:consume_skb\)" "start message" || return 1
 	return 0
 }
