@@ -867,8 +867,10 @@ int main(int argc, char **argv)
 		bpf_link__destroy(links[i]);
 		links[i] = NULL;
 	}
+	/* on_event returns -EAGAIN every 16384 events to let the loop breathe */
 	if (!g.stop)
-		ring_buffer__consume(rb);
+		while (ring_buffer__consume(rb) == -EAGAIN && !g.stop)
+			;
 	read_stats(skel, &hits, &lost);
 	print_status(lost, true);
 	fflush(stdout);
