@@ -842,8 +842,8 @@ static size_t w_arp(struct walk *w, size_t off, size_t end)
 
 	if (!have(off, 8, end))
 		return end;
-	/* Only Ethernet/IPv4 ARP has addresses we know how to map; cut the others. */
-	if (rd16(p) != 1 || rd16(p + 2) != ETH_P_IPV4 || p[4] != 6 || p[5] != 4)
+	/* Only 6-byte hardware / IPv4 addresses we know how to map; cut the others. */
+	if (rd16(p + 2) != ETH_P_IPV4 || p[4] != 6 || p[5] != 4)
 		return off + 8;
 	anon_addr(w, off + 8, end, A_MAC);
 	anon_addr(w, off + 14, end, A_IP4);

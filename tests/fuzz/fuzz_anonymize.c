@@ -4,16 +4,71 @@
  * raw IP packet, as the link type its first byte picks, and as an EPB
  * comment. Each packet run is on an exact-size heap copy so ASan catches
  * any access past caplen; the result must be deterministic and no longer
- * than the input.
+ * than the input, and every address pkt_dissect() finds in the output must
+ * be the pseudonym of the one it found at the same place in the input.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "anonymize.h"
+#include "dissect.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct pkt_anon *anon;
+
+static void same_ip(const struct pkt_l3l4 *in, const struct pkt_l3l4 *out)
+{
+	uint8_t e[16];
+
+	if (!in->family || in->family != out->family)
+		return;
+	for (int dst = 0; dst < 2; dst++) {
+		const uint8_t *a = dst ? in->dst : in->src, *b = dst ? out->dst : out->src;
+
+		if (in->family == 4)
+			pkt_anon_ip4(anon, a, e);
+		else
+			pkt_anon_ip6(anon, a, e);
+		if (memcmp(e, b, in->family == 4 ? 4 : 16))
+			__builtin_trap();
+	}
+	if (in->has_nd_target && out->has_nd_target) {
+		pkt_anon_ip6(anon, in->nd_target, e);
+		if (memcmp(e, out->nd_target, 16))
+			__builtin_trap();
+	}
+}
+
+static void same_mac(const uint8_t *in, const uint8_t *out)
+{
+	uint8_t e[6];
+
+	pkt_anon_mac(anon, in, e);
+	if (memcmp(e, out, 6))
+		__builtin_trap();
+}
+
+/* What the analyzer would show of the anonymized packet is anonymized. */
+static void check_dissect(const uint8_t *orig, size_t size, const uint8_t *x, uint32_t nx,
+			  uint32_t linktype)
+{
+	struct pkt_info a, b;
+
+	if (pkt_dissect(orig, size, linktype, &a) || pkt_dissect(x, nx, linktype, &b))
+		return;
+	if (a.has_eth && b.has_eth) {
+		same_mac(a.eth_src, b.eth_src);
+		same_mac(a.eth_dst, b.eth_dst);
+	}
+	if (a.is_arp && b.is_arp && a.outer.family == 4 && b.outer.family == 4) {
+		same_mac(a.arp_sha, b.arp_sha);
+		same_mac(a.arp_tha, b.arp_tha);
+	}
+	same_ip(&a.outer, &b.outer);
+	if (a.has_inner && b.has_inner)
+		same_ip(&a.inner, &b.inner);
+}
 
 static void run_packet(const uint8_t *data, size_t size, uint32_t linktype)
 {
@@ -32,6 +87,8 @@ static void run_packet(const uint8_t *data, size_t size, uint32_t linktype)
 	for (size_t i = nx; i < size; i++) /* the dropped tail is wiped */
 		if (x[i])
 			__builtin_trap();
+	if (rx == 0)
+		check_dissect(data, size, x, nx, linktype);
 out:
 	free(x);
 	free(y);

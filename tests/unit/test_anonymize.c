@@ -687,6 +687,26 @@ TEST(anon_truncated_at_every_length)
 	pkt_anon_free(a);
 }
 
+TEST(anon_partial_address_zeroed)
+{
+	struct pkt_anon *a;
+	struct pb p = {0};
+	uint8_t out[512];
+	uint32_t n;
+
+	ASSERT_OK(pkt_anon_new(&a, key1), "new");
+	build_tcp(&p, 0x02, 0);
+	/* cut 2 bytes into the IPv4 source, then 3 bytes into the Ethernet source */
+	ASSERT_OK(anon_copy(a, p.b, 14 + 12 + 2, 1, out, &n), "anon");
+	ASSERT_EQ(n, 28, "all of it is header");
+	ASSERT_EQ(out[26] | out[27], 0, "half an address is zeroed");
+	ASSERT_EQ(out[24] | out[25], 0, "the old header checksum too");
+	ASSERT_OK(anon_copy(a, p.b, 9, 1, out, &n), "anon");
+	ASSERT_EQ(n, 9, "all of it is header");
+	ASSERT_EQ(out[6] | out[7] | out[8], 0, "half a MAC is zeroed");
+	pkt_anon_free(a);
+}
+
 TEST(anon_linktypes)
 {
 	struct pkt_anon *a;
