@@ -321,7 +321,8 @@ uint64_t pkt_anon_skb(struct pkt_anon *a, uint64_t skb)
 	if (!a)
 		return 0;
 	for (uint8_t round = 0; round < 4; round++) {
-		uint8_t msg[5] = {DOM_SKB, round, (uint8_t)(r >> 16), (uint8_t)(r >> 8), (uint8_t)r};
+		uint8_t msg[5] = {DOM_SKB, round, (uint8_t)(r >> 16), (uint8_t)(r >> 8),
+				  (uint8_t)r};
 		uint32_t f = (uint32_t)pkt_siphash24(a->k_misc, msg, sizeof(msg)) & 0xffffff;
 		uint32_t t = l ^ f;
 
@@ -451,12 +452,12 @@ static uint16_t fold(uint32_t s)
 
 /* What an L4 checksum needs from its IP header. */
 struct l3 {
-	int family;		/* 4 or 6 */
-	size_t hdr;		/* offset of the IP header */
-	int len_known;		/* l4_len comes from the header */
-	size_t l4_len;		/* L4 bytes the IP header announces */
-	int more_frags;		/* first fragment: the segment is not all here */
-	int embedded;		/* header quoted in an ICMP error */
+	int family;	/* 4 or 6 */
+	size_t hdr;	/* offset of the IP header */
+	int len_known;	/* l4_len comes from the header */
+	size_t l4_len;	/* L4 bytes the IP header announces */
+	int more_frags; /* first fragment: the segment is not all here */
+	int embedded;	/* header quoted in an ICMP error */
 };
 
 /*
@@ -498,8 +499,7 @@ static void fix_l4_csum(struct walk *w, const struct l3 *l, uint8_t proto, size_
 }
 
 static size_t w_eth(struct walk *w, size_t off, size_t end, int depth);
-static size_t w_l3(struct walk *w, size_t off, size_t end, uint16_t type, int depth,
-		   int embedded);
+static size_t w_l3(struct walk *w, size_t off, size_t end, uint16_t type, int depth, int embedded);
 
 static size_t w_tcp(struct walk *w, const struct l3 *l, size_t off, size_t end)
 {
@@ -852,8 +852,7 @@ static size_t w_arp(struct walk *w, size_t off, size_t end)
 	return min_sz(off + 28, end);
 }
 
-static size_t w_l3(struct walk *w, size_t off, size_t end, uint16_t type, int depth,
-		   int embedded)
+static size_t w_l3(struct walk *w, size_t off, size_t end, uint16_t type, int depth, int embedded)
 {
 	switch (type) {
 	case ETH_P_IPV4:

@@ -51,10 +51,12 @@ static const uint8_t ip_a[4] = {192, 168, 77, 10};
 static const uint8_t ip_b[4] = {172, 23, 45, 67};
 static const uint8_t ip_c[4] = {10, 244, 1, 7};
 static const uint8_t ip_d[4] = {10, 244, 2, 9};
-static const uint8_t ip6_a[16] = {0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34, 0, 1, 0, 0, 0, 0, 0, 0, 0xbe, 0xef};
-static const uint8_t ip6_b[16] = {0x20, 0x01, 0x0d, 0xb8, 0x56, 0x78, 0, 2, 0, 0, 0, 0, 0, 0, 0xca, 0xfe};
+static const uint8_t ip6_a[16] = {0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34, 0,    1,
+				  0,	0,    0,    0,	  0,	0,    0xbe, 0xef};
+static const uint8_t ip6_b[16] = {0x20, 0x01, 0x0d, 0xb8, 0x56, 0x78, 0,    2,
+				  0,	0,    0,    0,	  0,	0,    0xca, 0xfe};
 
-static const uint8_t key1[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static const uint8_t key1[32] = {1,  2,	 3,  4,	 5,  6,	 7,  8,	 9,  10, 11, 12, 13, 14, 15, 16,
 				 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 static const uint8_t key2[32] = {32, 31, 30, 29};
 
@@ -142,8 +144,8 @@ static int contains(const uint8_t *hay, size_t n, const uint8_t *needle, size_t 
 }
 
 /* Run the anonymizer on an exact-size heap copy (so ASan sees any overrun). */
-static int anon_copy(struct pkt_anon *a, const uint8_t *pkt, size_t len, uint32_t lt,
-		     uint8_t *out, uint32_t *newlen)
+static int anon_copy(struct pkt_anon *a, const uint8_t *pkt, size_t len, uint32_t lt, uint8_t *out,
+		     uint32_t *newlen)
 {
 	uint8_t *c = malloc(len ? len : 1);
 	int r;
@@ -213,7 +215,8 @@ TEST(anon_consistent_per_key)
 	pkt_anon_ip4(a, ip_a, o2);
 	ASSERT_MEMEQ(o1, o2, 4, "same after cache eviction");
 
-	ASSERT_TRUE(pkt_anon_skb(a, 0xffff888012345600ull) == pkt_anon_skb(a, 0xffff888012345600ull),
+	ASSERT_TRUE(pkt_anon_skb(a, 0xffff888012345600ull) ==
+			pkt_anon_skb(a, 0xffff888012345600ull),
 		    "skb consistent");
 	pkt_anon_free(a);
 	pkt_anon_free(b);
@@ -283,8 +286,10 @@ TEST(anon_special_addresses)
 	static const uint8_t zero4[4], bc4[4] = {255, 255, 255, 255}, mdns[4] = {224, 0, 0, 251};
 	static const uint8_t zmac[6], v4mc[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb};
 	static const uint8_t all_nodes[16] = {0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-	static const uint8_t snode[16] = {0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0x12, 0x34, 0x56};
-	static const uint8_t ll[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x50, 0x54, 0, 0xff, 0xfe, 0x12, 0x34, 0x56};
+	static const uint8_t snode[16] = {0xff, 2, 0, 0, 0,    0,    0,	   0,
+					  0,	0, 0, 1, 0xff, 0x12, 0x34, 0x56};
+	static const uint8_t ll[16] = {0xfe, 0x80, 0, 0,    0,	  0,	0,    0,
+				       0x50, 0x54, 0, 0xff, 0xfe, 0x12, 0x34, 0x56};
 	static const uint8_t smac[6] = {0x33, 0x33, 0xff, 0x12, 0x34, 0x56};
 
 	ASSERT_OK(pkt_anon_new(&a, key1), "new");
@@ -641,8 +646,8 @@ static void build_rr_gre(struct pb *p)
 
 TEST(anon_truncated_at_every_length)
 {
-	static const uint8_t *const addrs[] = {mac_a, mac_b, mac_c, mac_d, ip_a, ip_b,
-					       ip_c,  ip_d,  ip6_a, ip6_b};
+	static const uint8_t *const addrs[] = {mac_a, mac_b, mac_c, mac_d, ip_a,
+					       ip_b,  ip_c,  ip_d,  ip6_a, ip6_b};
 	static const size_t alen[] = {6, 6, 6, 6, 4, 4, 4, 4, 16, 16};
 	struct pkt_anon *a;
 	uint8_t out[512];
@@ -677,7 +682,8 @@ TEST(anon_truncated_at_every_length)
 				ASSERT_TRUE(n <= len - skip, "never grows");
 				for (size_t k = 0; k < sizeof(addrs) / sizeof(addrs[0]); k++)
 					if (contains(out, len - skip, addrs[k], alen[k])) {
-						printf("  packet %d len %zu linktype %u: address %zu\n",
+						printf("  packet %d len %zu linktype %u: address "
+						       "%zu\n",
 						       which, len, lt, k);
 						ASSERT_TRUE(0, "an original address survived");
 					}
@@ -750,9 +756,10 @@ TEST(anon_comment_skb_only)
 	struct pkt_anon *a, *b;
 	char out[512], out2[512], out3[512];
 	struct pkt_comment c1, c2;
-	static const char in[] = "hook=net:netif_rx netns=4026532328 if=eth%200 ifindex=7 "
-				 "skb=0xffff888012345600 track=0x2a cpu=1 pid=2570 comm=Web%20Content "
-				 "drop=NETFILTER_DROP l2=synth future=x%3Dy";
+	static const char in[] =
+	    "hook=net:netif_rx netns=4026532328 if=eth%200 ifindex=7 "
+	    "skb=0xffff888012345600 track=0x2a cpu=1 pid=2570 comm=Web%20Content "
+	    "drop=NETFILTER_DROP l2=synth future=x%3Dy";
 	static const char in2[] = "hook=net:net_dev_queue netns=1 if=veth0 ifindex=3 "
 				  "skb=0xffff888012345600 track=0x2a cpu=0 pid=0 comm=-";
 	static const char in3[] = "hook=net:net_dev_queue netns=1 if=veth0 ifindex=3 "
@@ -785,12 +792,14 @@ TEST(anon_comment_skb_only)
 		  -EINVAL, "free text refused");
 	ASSERT_STREQ(out, "", "and not copied");
 	ASSERT_EQ(pkt_anon_comment(a, "netns=1 hook=x", out, sizeof(out)), -EINVAL, "order");
-	ASSERT_EQ(pkt_anon_comment(a, "hook=a netns=1 if=a ifindex=1 skb=0xzz track=0x1 cpu=0 "
-				      "pid=0 comm=x",
+	ASSERT_EQ(pkt_anon_comment(a,
+				   "hook=a netns=1 if=a ifindex=1 skb=0xzz track=0x1 cpu=0 "
+				   "pid=0 comm=x",
 				   out, sizeof(out)),
 		  -EINVAL, "skb not hex");
-	ASSERT_EQ(pkt_anon_comment(a, "hook=a netns=1 if=a ifindex=1 skb=0x1 track=0x1 cpu=0 "
-				      "pid=0 comm=x skb=0xffff888000000001",
+	ASSERT_EQ(pkt_anon_comment(a,
+				   "hook=a netns=1 if=a ifindex=1 skb=0x1 track=0x1 cpu=0 "
+				   "pid=0 comm=x skb=0xffff888000000001",
 				   out, sizeof(out)),
 		  0, "repeated skb");
 	ASSERT_TRUE(strstr(out, "ffff888000000001") == NULL, "repeated skb rewritten too");
