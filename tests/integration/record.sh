@@ -475,3 +475,26 @@ test_event_selection() {
 	assert_match "$(cat "$REC_ERR")" "recording on 2 hooks \(net:netif_rx skb:consume_skb\)" "start message" || return 1
 	return 0
 }
+
+# a device without a link-layer header (tun): synthetic Ethernet header on
+# transmit; with no reader attached the packet dies in the qdisc (QDISC_DROP)
+test_l3_device_synthetic_l2() {
+	need_root || return $?
+	_need_tools || return $?
+	topo_create || return 1
+	local f ns_a lines
+	f=$(_rec_file tun)
+	ns_a=$(netns_inode "$NS_A")
+	ip netns exec "$NS_A" ip tuntap add pkt9 mode tun 2>/dev/null || { skip "no tun device"; return 77; }
+	ip -n "$NS_A" addr add 10.98.0.1/24 dev pkt9
+	ip -n "$NS_A" link set pkt9 up
+	record_start "$f" --compress none -i pkt9 || return 1
+	ip netns exec "$NS_A" ping -c1 -W1 10.98.0.2 >/dev/null
+	sleep 0.2
+	record_stop || return 1
+	lines=$(_hops "$f" "icmp.type == 8" eth.src eth.type ip.dst frame.len)
+	assert_match "$lines" "pkt9@$ns_a\|0x00000002\|hook=net:net_dev_queue .* l2=synth\|00:00:00:00:00:00\|0x0800\|10.98.0.2\|98\$" "synthetic L2 on transmit" || return 1
+	assert_match "$lines" "hook=skb:kfree_skb netns=$ns_a if=pkt9 .*drop=QDISC_DROP" "dropped in the qdisc" || return 1
+	assert_eq "$(cut -d'|' -f1 <<<"$lines" | sort -u | wc -l)" 1 "one packet id" || return 1
+	return 0
+}
