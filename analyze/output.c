@@ -42,7 +42,8 @@ void json_string(FILE *f, const char *s)
 			fputs("\\t", f);
 			break;
 		default:
-			/* Control bytes and non-UTF-8 bytes: escape, so every line is valid JSON. */
+			/* Control bytes and non-UTF-8 bytes: escape, so every line is valid JSON.
+			 */
 			if (*p < 0x20 || *p >= 0x7f)
 				fprintf(f, "\\u%04x", *p);
 			else
@@ -210,18 +211,20 @@ static void print_hops(struct output *o, const struct flow_packet *p)
 		short_hook(h->hook, hook, sizeof(hook));
 		if (i > 0) {
 			lat[0] = '+';
-			fmt_dur((int64_t)(h->ts_ns - p->hops[i - 1].ts_ns), lat + 1, sizeof(lat) - 1);
+			fmt_dur((int64_t)(h->ts_ns - p->hops[i - 1].ts_ns), lat + 1,
+				sizeof(lat) - 1);
 		}
 		char line[160];
-		int n = snprintf(line, sizeof(line), "    %-11s %-10s %-15.15s %-20.20s %-3s %s", off,
-				 ns, h->ifname, hook, dir ? dir : "", lat);
+		int n = snprintf(line, sizeof(line), "    %-11s %-10s %-15.15s %-20.20s %-3s %s",
+				 off, ns, h->ifname, hook, dir ? dir : "", lat);
 
 		while (n > 0 && n < (int)sizeof(line) && line[n - 1] == ' ')
 			line[--n] = '\0';
 		fprintf(o->f, "%s\n", line);
 		/* NAT or a tunnel changed what the packet looks like at this hop */
-		if (i > 0 && (!same_addrs(&h->l, &p->hops[i - 1].l) || h->encap != p->hops[i - 1].encap))
-			print_fitted(o, "      = ", h->summary);
+		if (i > 0 &&
+		    (!same_addrs(&h->l, &p->hops[i - 1].l) || h->encap != p->hops[i - 1].encap))
+			print_fitted(o, "      = ", h->summary ? h->summary : p->summary);
 		if (flow_hop_is_drop(h))
 			fprintf(o->f, "      %sdropped: %s%s\n", col(o, C_RED),
 				h->drop[0] ? h->drop : "(no reason given)", col(o, C_OFF));
@@ -256,10 +259,11 @@ static void print_last_seen(struct output *o, const struct flow_packet *p)
 	short_hook(h->hook, hook, sizeof(hook));
 	fmt_netns(h->has_netns, h->netns, ns, sizeof(ns));
 	if (h->hook[0])
-		fprintf(o->f, "      %slast seen on %s (netns %s) at %s%s\n", col(o, C_RED), h->ifname,
-			ns, hook, col(o, C_OFF));
+		fprintf(o->f, "      %slast seen on %s (netns %s) at %s%s\n", col(o, C_RED),
+			h->ifname, ns, hook, col(o, C_OFF));
 	else
-		fprintf(o->f, "      %slast seen on %s%s\n", col(o, C_RED), h->ifname, col(o, C_OFF));
+		fprintf(o->f, "      %slast seen on %s%s\n", col(o, C_RED), h->ifname,
+			col(o, C_OFF));
 }
 
 static const char *kind_title(const char *kind)
@@ -267,10 +271,14 @@ static const char *kind_title(const char *kind)
 	static const struct {
 		const char *kind, *title;
 	} titles[] = {
-		{"icmp-echo", "ICMP echo"},	   {"icmpv6-echo", "ICMPv6 echo"},
-		{"arp", "ARP"},			   {"ndp", "ICMPv6 neighbor discovery"},
-		{"tcp-handshake", "TCP handshake"}, {"tcp-data", "TCP data/ACK"},
-		{"dns", "DNS"},			   {"udp", "UDP request/response"},
+	    {"icmp-echo", "ICMP echo"},
+	    {"icmpv6-echo", "ICMPv6 echo"},
+	    {"arp", "ARP"},
+	    {"ndp", "ICMPv6 neighbor discovery"},
+	    {"tcp-handshake", "TCP handshake"},
+	    {"tcp-data", "TCP data/ACK"},
+	    {"dns", "DNS"},
+	    {"udp", "UDP request/response"},
 	};
 
 	for (size_t i = 0; i < sizeof(titles) / sizeof(titles[0]); i++)
@@ -331,7 +339,8 @@ void out_packet(struct output *o, const struct flow_packet *p)
 	for (int i = 0; i < p->ntracks; i++)
 		fprintf(f, "%s%" PRIu64, i ? "," : "", p->tracks[i]);
 	fputs("]", f);
-	fprintf(f, ",\"first_ts_ns\":%" PRIu64 ",\"last_ts_ns\":%" PRIu64 ",\"duration_ns\":%" PRIu64,
+	fprintf(f,
+		",\"first_ts_ns\":%" PRIu64 ",\"last_ts_ns\":%" PRIu64 ",\"duration_ns\":%" PRIu64,
 		p->first_ts, p->last_ts, p->last_ts - p->first_ts);
 	json_key_str(f, "proto", pkt_proto_name(&p->pi));
 	json_addrs(f, l);
@@ -348,8 +357,8 @@ void out_packet(struct output *o, const struct flow_packet *p)
 		fprintf(f, ",\"netns\":%" PRIu64, h->has_netns ? h->netns : 0);
 		json_key_str(f, "ifname", h->ifname);
 		json_key_str(f, "dir", dir_name(h->dir));
-		json_key_str(f, "drop", flow_hop_is_drop(h) ? (h->drop[0] ? h->drop : "unknown")
-							   : NULL);
+		json_key_str(f, "drop",
+			     flow_hop_is_drop(h) ? (h->drop[0] ? h->drop : "unknown") : NULL);
 		json_addrs(f, &h->l);
 		fprintf(f, ",\"event\":%" PRIu64 "}", h->event_no);
 	}
@@ -428,8 +437,8 @@ void out_unanswered(struct output *o, const struct flow_packet *req, const char 
 void out_release(struct output *o, const struct flow_packet *p)
 {
 	/* Dropped packets outside any pair still deserve a block in the text view. */
-	if (o->mode != MODE_PAIRS || o->format != FMT_TEXT || !p->dropped ||
-	    p->requests_answered || p->replies || p->unanswered)
+	if (o->mode != MODE_PAIRS || o->format != FMT_TEXT || !p->dropped || p->requests_answered ||
+	    p->replies || p->unanswered)
 		return;
 	fprintf(o->f, "%sDropped packet%s\n", col(o, C_BOLD), col(o, C_OFF));
 	print_packet_head(o, "packet", p);
@@ -465,11 +474,12 @@ void out_summary(struct output *o, const struct totals *t, const struct flow_sta
 
 	if (t->have_ts)
 		fmt_dur((int64_t)(t->last_ts - t->first_ts), span, sizeof(span));
-	fprintf(f, "%sSummary%s: %" PRIu64 " events in %" PRIu64 " packets over %s",
-		col(o, C_BOLD), col(o, C_OFF), t->events, fs->packets, span);
+	fprintf(f, "%sSummary%s: %" PRIu64 " events in %" PRIu64 " packets over %s", col(o, C_BOLD),
+		col(o, C_OFF), t->events, fs->packets, span);
 	if (t->filtered)
 		fprintf(f, " (%" PRIu64 " filtered out)", t->filtered);
-	fprintf(f, "\n  %" PRIu64 " pairs, %" PRIu64 " unanswered, %" PRIu64 " dropped, %" PRIu64
-		   " lost, %" PRIu64 " warnings\n",
+	fprintf(f,
+		"\n  %" PRIu64 " pairs, %" PRIu64 " unanswered, %" PRIu64 " dropped, %" PRIu64
+		" lost, %" PRIu64 " warnings\n",
 		fs->pairs, fs->unanswered, fs->dropped, t->lost, t->warnings);
 }

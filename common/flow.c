@@ -149,20 +149,10 @@ static void mm_free(struct multimap *m)
 
 /* ------------------------------------------------------------ state */
 
-enum pair_kind {
-	PK_ECHO4,
-	PK_ECHO6,
-	PK_ARP,
-	PK_NDP,
-	PK_SYN,
-	PK_TCPDATA,
-	PK_DNS,
-	PK_UDP,
-	PK_COUNT
-};
+enum pair_kind { PK_ECHO4, PK_ECHO6, PK_ARP, PK_NDP, PK_SYN, PK_TCPDATA, PK_DNS, PK_UDP, PK_COUNT };
 
 static const char *const kind_names[PK_COUNT] = {
-	"icmp-echo", "icmpv6-echo", "arp", "ndp", "tcp-handshake", "tcp-data", "dns", "udp",
+    "icmp-echo", "icmpv6-echo", "arp", "ndp", "tcp-handshake", "tcp-data", "dns", "udp",
 };
 
 enum role { ROLE_REQUEST, ROLE_REPLY };
@@ -184,8 +174,8 @@ struct flow {
 	struct flow_config cfg;
 	struct flow_callbacks cb;
 	struct flow_stats stats;
-	struct multimap packets; /* track / content keys -> packets in flight */
-	struct multimap waits;	 /* pairing keys -> struct pending */
+	struct multimap packets;		 /* track / content keys -> packets in flight */
+	struct multimap waits;			 /* pairing keys -> struct pending */
 	struct flow_packet *lru_head, *lru_tail; /* in flight, oldest last hit first */
 	struct pending *wait_head, *wait_tail;
 	struct flow_packet *all_head;
@@ -254,7 +244,7 @@ static uint64_t fp_exact(const struct pkt_l3l4 *l)
 	h = h_add(h, (uint64_t)l->ip_id << 32 | (uint64_t)l->sport << 16 | l->dport);
 	h = h_add(h, (uint64_t)l->tcp_seq << 32 | l->tcp_ack);
 	h = h_add(h, (uint64_t)l->tcp_flags << 40 | (uint64_t)l->icmp_type << 32 |
-			     (uint64_t)l->icmp_id << 16 | l->icmp_seq);
+			 (uint64_t)l->icmp_id << 16 | l->icmp_seq);
 	h = h_add(h, (uint64_t)l->l4_payload_len << 16 | l->dns_id);
 	return h;
 }
@@ -267,8 +257,8 @@ static uint64_t fp_exact(const struct pkt_l3l4 *l)
 static uint64_t fp_nat(const struct pkt_l3l4 *l)
 {
 	int tcp = l->ip_proto == 6 && l->has_l4;
-	int echo = (l->ip_proto == 1 || l->ip_proto == 58) && l->has_l4 &&
-		   (l->icmp_id || l->icmp_seq);
+	int echo =
+	    (l->ip_proto == 1 || l->ip_proto == 58) && l->has_l4 && (l->icmp_id || l->icmp_seq);
 
 	if (l->is_arp || (!(l->family == 4 && l->ip_id) && !tcp && !echo))
 		return 0;
@@ -328,6 +318,14 @@ static void packet_add_key(struct flow *f, struct flow_packet *p, uint64_t key)
 		p->keys[p->nkeys++] = key;
 }
 
+static void free_packet(struct flow_packet *p)
+{
+	for (size_t i = 0; i < p->nhops; i++)
+		free(p->hops[i].summary);
+	free(p->hops);
+	free(p);
+}
+
 static void packet_unref(struct flow *f, struct flow_packet *p)
 {
 	if (--p->refs > 0)
@@ -340,8 +338,7 @@ static void packet_unref(struct flow *f, struct flow_packet *p)
 		f->all_head = p->all_next;
 	if (p->all_next)
 		p->all_next->all_prev = p->all_prev;
-	free(p->hops);
-	free(p);
+	free_packet(p);
 	f->stats.in_flight--;
 }
 
@@ -410,7 +407,7 @@ static int add_hop(struct flow *f, struct flow_packet *p, const struct flow_even
 		   const struct pkt_l3l4 *l)
 {
 	if (p->nhops == p->hops_cap) {
-		size_t cap = p->hops_cap ? p->hops_cap * 2 : 4;
+		size_t cap = p->hops_cap ? p->hops_cap * 2 : 2;
 		struct flow_hop *h = realloc(p->hops, cap * sizeof(*h));
 
 		if (!h)
@@ -433,7 +430,9 @@ static int add_hop(struct flow *f, struct flow_packet *p, const struct flow_even
 	h->len = ev->len;
 	h->l = *l;
 	h->encap = ev->pi->encap;
-	snprintf(h->summary, sizeof(h->summary), "%s", ev->summary ? ev->summary : "");
+	/* Most hops look the same: keep memory per packet in flight small. */
+	if (ev->summary && strcmp(ev->summary, p->summary) != 0)
+		h->summary = strdup(ev->summary); /* NULL on failure: shown as the packet's */
 
 	if (ev->ts_ns < p->first_ts)
 		p->first_ts = ev->ts_ns;
@@ -547,8 +546,7 @@ static int tuple_reversed(const struct flow_tuple *a, const struct flow_tuple *b
 }
 
 /* Some hop of the reply goes back the way some hop of the request came. */
-static int packets_reversed(const struct flow_packet *req, const struct flow_packet *rep,
-			    int ports)
+static int packets_reversed(const struct flow_packet *req, const struct flow_packet *rep, int ports)
 {
 	for (int i = 0; i < req->ntuples; i++)
 		for (int j = 0; j < rep->ntuples; j++)
@@ -611,10 +609,10 @@ static void emit_pair(struct flow *f, enum pair_kind kind, struct flow_packet *r
 		      struct flow_packet *rep)
 {
 	struct flow_pair pr = {
-		.kind = kind_names[kind],
-		.request = req,
-		.reply = rep,
-		.rtt_ns = (int64_t)(rep->last_ts - req->first_ts),
+	    .kind = kind_names[kind],
+	    .request = req,
+	    .reply = rep,
+	    .rtt_ns = (int64_t)(rep->last_ts - req->first_ts),
 	};
 
 	req->requests_answered++;
@@ -686,7 +684,8 @@ static int match_role(struct flow *f, const struct role_desc *r, struct flow_pac
 			/* Prefer the request closest before the reply (retransmissions). */
 			if (!best)
 				best = w;
-			else if (r->role == ROLE_REPLY && w->packet->first_ts > best->packet->first_ts &&
+			else if (r->role == ROLE_REPLY &&
+				 w->packet->first_ts > best->packet->first_ts &&
 				 w->packet->first_ts <= p->first_ts)
 				best = w;
 			else if (r->role == ROLE_REQUEST &&
@@ -764,6 +763,24 @@ static int refresh_wait(struct flow *f, const struct role_desc *r, const struct 
 			return 1;
 		}
 	return 0;
+}
+
+static void drop_waits_like(struct flow *f, const struct role_desc *r)
+{
+	for (int k = 0; k < r->nkeys; k++) {
+		struct mm_node *n = mm_first(&f->waits, r->keys[k]);
+
+		while (n) {
+			struct pending *w = n->val;
+
+			if (w->kind == r->kind && w->role == r->role) {
+				wait_drop(f, w);
+				n = mm_first(&f->waits, r->keys[k]); /* chain changed */
+			} else {
+				n = mm_next(n);
+			}
+		}
+	}
 }
 
 static void tuple_keys(struct role_desc *r, const struct flow_packet *p, int reversed)
@@ -899,6 +916,12 @@ static void pair_packet(struct flow *f, struct flow_packet *p)
 		}
 		if (match_role(f, r, p) && !(r->kind == PK_TCPDATA && r->role == ROLE_REPLY))
 			continue;
+		/*
+		 * Only the newest ACK of a connection waits for late segments: a bulk
+		 * transfer would otherwise keep every ACK of the window.
+		 */
+		if (r->kind == PK_TCPDATA && r->role == ROLE_REPLY)
+			drop_waits_like(f, r);
 		if (r->role == ROLE_REQUEST && is_multicast(pkt_innermost(&p->pi)) &&
 		    r->kind != PK_NDP)
 			continue;
@@ -957,8 +980,7 @@ void flow_free(struct flow *f)
 		struct flow_packet *p = f->all_head;
 
 		f->all_head = p->all_next;
-		free(p->hops);
-		free(p);
+		free_packet(p);
 	}
 	mm_free(&f->packets);
 	mm_free(&f->waits);

@@ -32,13 +32,13 @@ struct flow_event {
 	uint32_t source; /* input file index: track ids are only unique within one */
 	int has_track;
 	uint64_t track;
-	const char *hook;   /* "" for foreign captures */
+	const char *hook; /* "" for foreign captures */
 	int has_netns;
 	uint64_t netns;
 	const char *ifname;
-	uint8_t dir;	    /* PCAPNG_DIR_* */
-	const char *drop;   /* drop reason or "" */
-	uint32_t len;	    /* original length */
+	uint8_t dir;	  /* PCAPNG_DIR_* */
+	const char *drop; /* drop reason or "" */
+	uint32_t len;	  /* original length */
 	const struct pkt_info *pi;
 	const char *summary; /* pkt_summary() of pi */
 };
@@ -56,7 +56,7 @@ struct flow_hop {
 	uint32_t len;
 	struct pkt_l3l4 l; /* innermost layer at this hop (addresses may differ: NAT) */
 	const char *encap;
-	char summary[FLOW_SUMMARY_LEN];
+	char *summary; /* only where it differs from the packet's (NAT, tunnel): else NULL */
 };
 
 struct flow_tuple {
@@ -90,7 +90,7 @@ struct flow_packet {
 	int finished;
 	struct flow_packet *lru_prev, *lru_next;
 	struct flow_packet *all_prev, *all_next; /* every live packet, for flow_free */
-	uint64_t keys[1 + 2 * 8]; /* map keys registered for this packet */
+	uint64_t keys[1 + 2 * 8];		 /* map keys registered for this packet */
 	int nkeys;
 };
 
@@ -98,7 +98,7 @@ struct flow_pair {
 	const char *kind; /* "icmp-echo", "icmpv6-echo", "arp", "ndp", "tcp-handshake",
 			     "tcp-data", "dns", "udp" */
 	const struct flow_packet *request, *reply;
-	int64_t rtt_ns;	  /* reply's last hit - request's first hit */
+	int64_t rtt_ns; /* reply's last hit - request's first hit */
 };
 
 struct flow_callbacks {

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Fuzz pkt-analyze's packet grouping and pairing (common/flow.c) with the
+ * dissector in front: the input is a sequence of hits, each
+ *   u8 flags (bit 0: has track id, bits 1-2: direction, bit 3: drop)
+ *   u8 track id, u16 time step in 100 us units (crosses every window),
+ *   u8 interface, u8 length, then that many bytes of Ethernet frame.
+ * Callbacks read every field they are given, so ASan sees stale pointers.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "flow.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static uint64_t sink;
+
+static void touch_packet(const struct flow_packet *p)
+{
+	for (size_t i = 0; i < p->nhops; i++)
+		sink += p->hops[i].ts_ns + (uint8_t)p->hops[i].ifname[0] + p->hops[i].l.sport;
+	sink += p->id + (uint8_t)p->summary[0] + (uint64_t)p->ntuples;
+}
+
+static void on_packet(const struct flow_packet *p, void *ctx)
+{
+	(void)ctx;
+	touch_packet(p);
+}
+
+static void on_pair(const struct flow_pair *pr, void *ctx)
+{
+	(void)ctx;
+	touch_packet(pr->request);
+	touch_packet(pr->reply);
+	sink += (uint64_t)pr->rtt_ns + (uint8_t)pr->kind[0];
+}
+
+static void on_unanswered(const struct flow_packet *req, const char *kind, void *ctx)
+{
+	(void)ctx;
+	touch_packet(req);
+	sink += (uint8_t)kind[0];
+}
+
+static void on_release(const struct flow_packet *p, void *ctx)
+{
+	(void)ctx;
+	touch_packet(p);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *const ifnames[] = {"eth0", "veth0", "br0", "eth1"};
+	struct flow_callbacks cb = {on_packet, on_pair, on_unanswered, on_release, NULL};
+	struct flow *f = flow_new(NULL, &cb);
+	uint64_t ts = 1000000000ull;
+	size_t off = 0;
+
+	if (!f)
+		return 0;
+	while (size - off >= 6) {
+		const uint8_t *h = data + off;
+		size_t len = h[5];
+
+		off += 6;
+		if (len > size - off)
+			len = size - off;
+		uint8_t *pkt = malloc(len ? len : 1);
+
+		if (!pkt)
+			break;
+		memcpy(pkt, data + off, len);
+		off += len;
+		ts += (uint64_t)(h[2] << 8 | h[3]) * 100000;
+
+		struct pkt_info pi;
+		char summary[FLOW_SUMMARY_LEN];
+
+		pkt_dissect(pkt, len, 1, &pi);
+		pkt_summary(&pi, summary, sizeof(summary));
+		struct flow_event ev = {
+		    .ts_ns = ts,
+		    .source = h[0] >> 7,
+		    .has_track = h[0] & 1,
+		    .track = h[1],
+		    .hook = (h[0] & 8) ? "skb:kfree_skb" : "net:netif_rx",
+		    .has_netns = 1,
+		    .netns = h[4] >> 2,
+		    .ifname = ifnames[h[4] & 3],
+		    .dir = (uint8_t)((h[0] >> 1) & 3),
+		    .drop = (h[0] & 8) ? "NETFILTER_DROP" : "",
+		    .len = (uint32_t)len,
+		    .pi = &pi,
+		    .summary = summary,
+		};
+		int err = flow_add_event(f, &ev, NULL);
+
+		free(pkt);
+		if (err)
+			break;
+	}
+	if (data[0] & 0x40) /* sometimes free mid-way, without finishing */
+		flow_free(f);
+	else {
+		flow_finish(f);
+		flow_free(f);
+	}
+	return 0;
+}
