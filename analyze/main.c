@@ -189,8 +189,8 @@ static struct filter *filter_for(struct app *a, uint32_t linktype)
 	if (p) {
 		flt->ok = pcap_compile(p, &flt->prog, a->filter_expr, 1, PCAP_NETMASK_UNKNOWN) == 0;
 		if (!flt->ok)
-			warnx_(a, "filter: %s (link type %u): hits on it are left out", pcap_geterr(p),
-			       linktype);
+			warnx_(a, "filter: %s (link type %u): hits on it are left out",
+			       pcap_geterr(p), linktype);
 		pcap_close(p);
 	}
 	return flt;
@@ -205,10 +205,10 @@ static int filter_match(struct app *a, const struct event *ev)
 	if (!flt || !flt->ok)
 		return 0;
 	struct pcap_pkthdr h = {
-		.ts = {.tv_sec = (time_t)(ev->ts_ns / 1000000000),
-		       .tv_usec = (suseconds_t)(ev->ts_ns % 1000000000 / 1000)},
-		.caplen = ev->caplen,
-		.len = ev->origlen < ev->caplen ? ev->caplen : ev->origlen,
+	    .ts = {.tv_sec = (time_t)(ev->ts_ns / 1000000000),
+		   .tv_usec = (suseconds_t)(ev->ts_ns % 1000000000 / 1000)},
+	    .caplen = ev->caplen,
+	    .len = ev->origlen < ev->caplen ? ev->caplen : ev->origlen,
 	};
 
 	return pcap_offline_filter(&flt->prog, &h, ev->data) != 0;
@@ -285,7 +285,8 @@ static void event_from_record(struct input *in, struct event *ev)
 		/* A foreign capture: one event per frame, on the interface of its IDB. */
 		memset(&ev->c, 0, sizeof(ev->c));
 		if (itf && itf->name[0] &&
-		    pkt_ifname_split(itf->name, ev->c.ifname, sizeof(ev->c.ifname), &ev->c.netns) == 0)
+		    pkt_ifname_split(itf->name, ev->c.ifname, sizeof(ev->c.ifname), &ev->c.netns) ==
+			0)
 			ev->has_netns = 1;
 		else if (itf && itf->name[0])
 			copy_str(ev->c.ifname, sizeof(ev->c.ifname), itf->name);
@@ -321,7 +322,7 @@ static int input_fill(struct app *a, struct input *in)
 			case PCAPNG_REC_STATS: {
 				/* ISB counters are totals since the start: keep the last. */
 				struct iface_slot *s =
-					iface_slot(a, in->index, in->rec.section, in->rec.if_id);
+				    iface_slot(a, in->index, in->rec.section, in->rec.if_id);
 
 				if (s && in->rec.has_ifdrop)
 					s->ifdrop = in->rec.ifdrop;
@@ -356,12 +357,16 @@ static int input_fill(struct app *a, struct input *in)
 			int rs = pcapng_resync(in->r, &skipped);
 
 			if (rs == 0) {
-				warnx_(a, "%s: skipped %" PRIu64 " bytes of corrupt data, resumed at offset %" PRIu64,
+				warnx_(a,
+				       "%s: skipped %" PRIu64
+				       " bytes of corrupt data, resumed at offset %" PRIu64,
 				       in->path, skipped, pcapng_reader_offset(in->r));
 				continue;
 			}
 			if (rs == PCAPNG_EOF)
-				warnx_(a, "%s: no valid block after offset %" PRIu64 ", %" PRIu64 " bytes skipped",
+				warnx_(a,
+				       "%s: no valid block after offset %" PRIu64 ", %" PRIu64
+				       " bytes skipped",
 				       in->path, at, skipped);
 			else
 				errorx(a, "%s: %s", in->path, pcapng_reader_error(in->r));
@@ -407,9 +412,9 @@ static int writer_open(struct app *a)
 	if (uname(&u) == 0)
 		snprintf(os, sizeof(os), "%s %s", u.sysname, u.release);
 	struct pcapng_shb_info shb = {
-		.userappl = "pkt-analyze " PKT_VERSION,
-		.os = os,
-		.comment = "exported by pkt-analyze --write",
+	    .userappl = "pkt-analyze " PKT_VERSION,
+	    .os = os,
+	    .comment = "exported by pkt-analyze --write",
 	};
 
 	if (pcapng_writer_open(&a->writer, a->wout, &shb, err, sizeof(err)) < 0) {
@@ -431,11 +436,11 @@ static void write_event(struct app *a, const struct event *ev)
 		return;
 	if (!s->has_out) {
 		struct pcapng_idb_info idb = {
-			.linktype = (uint16_t)ev->linktype,
-			.snaplen = ev->snaplen,
-			.name = ev->if_rawname[0] ? ev->if_rawname : NULL,
-			.description = ev->if_description[0] ? ev->if_description : NULL,
-			.tsresol = 9,
+		    .linktype = (uint16_t)ev->linktype,
+		    .snaplen = ev->snaplen,
+		    .name = ev->if_rawname[0] ? ev->if_rawname : NULL,
+		    .description = ev->if_description[0] ? ev->if_description : NULL,
+		    .tsresol = 9,
 		};
 
 		if (pcapng_write_idb(a->writer, &idb, &s->out_id) < 0)
@@ -443,18 +448,18 @@ static void write_event(struct app *a, const struct event *ev)
 		s->has_out = 1;
 	}
 	struct pcapng_epb_info epb = {
-		.if_id = s->out_id,
-		.ts = ev->ts_ns,
-		.data = ev->data,
-		.caplen = ev->caplen,
-		.origlen = ev->origlen,
-		.comment = ev->has_comment ? ev->comment : NULL,
-		.has_flags = ev->has_flags,
-		.flags = ev->flags,
-		.has_packetid = ev->has_packetid,
-		.packetid = ev->packetid,
-		.has_dropcount = ev->has_dropcount,
-		.dropcount = ev->dropcount,
+	    .if_id = s->out_id,
+	    .ts = ev->ts_ns,
+	    .data = ev->data,
+	    .caplen = ev->caplen,
+	    .origlen = ev->origlen,
+	    .comment = ev->has_comment ? ev->comment : NULL,
+	    .has_flags = ev->has_flags,
+	    .flags = ev->flags,
+	    .has_packetid = ev->has_packetid,
+	    .packetid = ev->packetid,
+	    .has_dropcount = ev->has_dropcount,
+	    .dropcount = ev->dropcount,
 	};
 
 	if (pcapng_write_epb(a->writer, &epb) < 0)
@@ -475,12 +480,12 @@ static void writer_close(struct app *a)
 	for (size_t i = 0; a->writer && !a->write_failed && i < a->nifaces; i++) {
 		const struct iface_slot *s = &a->ifaces[i];
 		struct pcapng_isb_info isb = {
-			.if_id = s->out_id,
-			.ts = a->tot.last_ts,
-			.has_ifdrop = 1,
-			.ifdrop = s->ifdrop,
-			.has_osdrop = s->osdrop != 0,
-			.osdrop = s->osdrop,
+		    .if_id = s->out_id,
+		    .ts = a->tot.last_ts,
+		    .has_ifdrop = 1,
+		    .ifdrop = s->ifdrop,
+		    .has_osdrop = s->osdrop != 0,
+		    .osdrop = s->osdrop,
 		};
 
 		if (s->has_out && pcapng_write_isb(a->writer, &isb) < 0) {
@@ -576,18 +581,18 @@ static int bad_usage(const char *fmt, const char *arg)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"format", required_argument, NULL, OPT_FORMAT},
-		{"stats", no_argument, NULL, OPT_STATS},
-		{"events", no_argument, NULL, OPT_EVENTS},
-		{"filter", required_argument, NULL, 'Y'},
-		{"write", required_argument, NULL, OPT_WRITE},
-		{"compress", required_argument, NULL, OPT_COMPRESS},
-		{"window", required_argument, NULL, OPT_WINDOW},
-		{"pair-window", required_argument, NULL, OPT_PAIR_WINDOW},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{NULL, 0, NULL, 0},
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"stats", no_argument, NULL, OPT_STATS},
+	    {"events", no_argument, NULL, OPT_EVENTS},
+	    {"filter", required_argument, NULL, 'Y'},
+	    {"write", required_argument, NULL, OPT_WRITE},
+	    {"compress", required_argument, NULL, OPT_COMPRESS},
+	    {"window", required_argument, NULL, OPT_WINDOW},
+	    {"pair-window", required_argument, NULL, OPT_PAIR_WINDOW},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {NULL, 0, NULL, 0},
 	};
 	struct app a;
 	int c;
@@ -626,14 +631,14 @@ int main(int argc, char **argv)
 			break;
 		case OPT_WINDOW:
 			if (parse_seconds(optarg, &a.packet_window_ns))
-				return bad_usage("--window: '%s' is not a positive number of seconds",
-						 optarg);
+				return bad_usage(
+				    "--window: '%s' is not a positive number of seconds", optarg);
 			break;
 		case OPT_PAIR_WINDOW:
 			if (parse_seconds(optarg, &a.pair_window_ns))
 				return bad_usage(
-					"--pair-window: '%s' is not a positive number of seconds",
-					optarg);
+				    "--pair-window: '%s' is not a positive number of seconds",
+				    optarg);
 			break;
 		case 'q':
 			a.quiet = 1;
@@ -707,15 +712,15 @@ int main(int argc, char **argv)
 	}
 
 	struct flow_config cfg = {
-		.packet_window_ns = a.packet_window_ns,
-		.pair_window_ns = a.pair_window_ns,
+	    .packet_window_ns = a.packet_window_ns,
+	    .pair_window_ns = a.pair_window_ns,
 	};
 	struct flow_callbacks cb = {
-		.packet = cb_packet,
-		.pair = cb_pair,
-		.unanswered = cb_unanswered,
-		.release = cb_release,
-		.ctx = &a,
+	    .packet = cb_packet,
+	    .pair = cb_pair,
+	    .unanswered = cb_unanswered,
+	    .release = cb_release,
+	    .ctx = &a,
 	};
 
 	a.flow = flow_new(&cfg, &cb);
@@ -740,19 +745,19 @@ int main(int argc, char **argv)
 			break;
 		struct event *ev = &next->ev;
 		struct flow_event fe = {
-			.ts_ns = ev->ts_ns,
-			.source = ev->source,
-			.has_track = ev->has_track,
-			.track = ev->track,
-			.hook = ev->ours ? ev->c.hook : "",
-			.has_netns = ev->has_netns,
-			.netns = ev->c.netns,
-			.ifname = ev->c.ifname,
-			.dir = ev->dir,
-			.drop = ev->c.drop,
-			.len = ev->origlen,
-			.pi = &ev->pi,
-			.summary = ev->summary,
+		    .ts_ns = ev->ts_ns,
+		    .source = ev->source,
+		    .has_track = ev->has_track,
+		    .track = ev->track,
+		    .hook = ev->ours ? ev->c.hook : "",
+		    .has_netns = ev->has_netns,
+		    .netns = ev->c.netns,
+		    .ifname = ev->c.ifname,
+		    .dir = ev->dir,
+		    .drop = ev->c.drop,
+		    .len = ev->origlen,
+		    .pi = &ev->pi,
+		    .summary = ev->summary,
 		};
 		uint64_t packet_id = 0;
 		uint64_t event_no = a.tot.events;

@@ -21,10 +21,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Tunables, set by pkt-record before load. */
 const volatile __u32 snaplen = PKTREC_DEF_SNAP;
-const volatile __u32 record_mask = 0;	      /* bit per enum pktrec_hook: emit events */
-const volatile bool has_drop_reason = false;  /* kfree_skb's 3rd argument is the reason */
-const volatile __u64 filter_netns = 0;	      /* 0: any namespace */
-const volatile __u32 n_ifnames = 0;	      /* 0: any interface */
+const volatile __u32 record_mask = 0;	     /* bit per enum pktrec_hook: emit events */
+const volatile bool has_drop_reason = false; /* kfree_skb's 3rd argument is the reason */
+const volatile __u64 filter_netns = 0;	     /* 0: any namespace */
+const volatile __u32 n_ifnames = 0;	     /* 0: any interface */
 const volatile char ifnames[PKTREC_MAX_IFNAMES][PKTREC_IFNAMSIZ] = {};
 
 /*
@@ -186,12 +186,12 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 		tv->hook = hook;
 	} else {
 		struct track_val nv = {
-			.id = new_track_id(),
-			.last_ts = now,
-			.head = headp,
-			.netns = netns,
-			.ifindex = ifindex,
-			.hook = hook,
+		    .id = new_track_id(),
+		    .last_ts = now,
+		    .head = headp,
+		    .netns = netns,
+		    .ifindex = ifindex,
+		    .hook = hook,
 		};
 		track = nv.id;
 		fresh = true;

@@ -82,7 +82,7 @@ int pkt_comment_unescape(char *dst, size_t cap, const char *src, size_t srclen)
 
 /* Appends to buf at *len; returns -ENOSPC when it would not fit. */
 static int append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static int append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
 {
 	va_list ap;
@@ -130,7 +130,7 @@ int pkt_comment_format(char *buf, size_t cap, const struct pkt_comment *c)
 	return (int)len;
 }
 
-static const char *const leading_keys[] = {"hook", "netns", "if",  "ifindex", "skb",
+static const char *const leading_keys[] = {"hook",  "netns", "if",  "ifindex", "skb",
 					   "track", "cpu",   "pid", "comm"};
 #define N_LEADING (sizeof(leading_keys) / sizeof(leading_keys[0]))
 
@@ -239,7 +239,7 @@ int pkt_comment_parse(const char *s, struct pkt_comment *c)
 			field++;
 			continue;
 		}
-optional:
+	optional:
 		if (keylen == 4 && memcmp(tok, "drop", 4) == 0) {
 			if (pkt_comment_unescape(c->drop, sizeof(c->drop), val, vallen) < 0)
 				bad = 1;

@@ -26,14 +26,14 @@ struct pkt_comment {
 	uint64_t netns;		     /* namespace inode */
 	char ifname[PKT_IFNAME_LEN]; /* "eth0" */
 	uint32_t ifindex;
-	uint64_t skb;		     /* kernel address */
-	uint64_t track;		     /* tracking id */
+	uint64_t skb;	/* kernel address */
+	uint64_t track; /* tracking id */
 	uint32_t cpu;
 	uint32_t pid;
 	char comm[PKT_COMM_LEN];
-	char drop[PKT_DROP_LEN];     /* optional: drop reason name, "" if absent */
-	int l2_synth;		     /* optional: l2=synth */
-	char extra[PKT_EXTRA_LEN];   /* other optional pairs, verbatim, space-separated */
+	char drop[PKT_DROP_LEN];   /* optional: drop reason name, "" if absent */
+	int l2_synth;		   /* optional: l2=synth */
+	char extra[PKT_EXTRA_LEN]; /* other optional pairs, verbatim, space-separated */
 };
 
 /* Format c into buf. Returns length written (excluding NUL) or -ENOSPC. */

@@ -12,13 +12,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ETH_P_IPV4  0x0800
-#define ETH_P_ARP   0x0806
-#define ETH_P_8021Q 0x8100
+#define ETH_P_IPV4   0x0800
+#define ETH_P_ARP    0x0806
+#define ETH_P_8021Q  0x8100
 #define ETH_P_8021AD 0x88a8
-#define ETH_P_QINQ1 0x9100
-#define ETH_P_IPV6  0x86dd
-#define ETH_P_TEB   0x6558
+#define ETH_P_QINQ1  0x9100
+#define ETH_P_IPV6   0x86dd
+#define ETH_P_TEB    0x6558
 
 #define VXLAN_PORT	 4789
 #define VXLAN_LINUX_PORT 8472 /* Linux's default when no dstport is given */
@@ -756,8 +756,8 @@ static void sb_layer(struct sbuf *sb, const struct pkt_l3l4 *l, const struct pkt
 			sb_printf(sb, " len=%u", l->l4_payload_len);
 	} else {
 		if (l->has_dns)
-			sb_printf(sb, " DNS %s id=0x%04x", l->dns_is_response ? "response" : "query",
-				  l->dns_id);
+			sb_printf(sb, " DNS %s id=0x%04x",
+				  l->dns_is_response ? "response" : "query", l->dns_id);
 		else
 			sb_printf(sb, " len=%u", l->l4_payload_len);
 	}

@@ -17,49 +17,49 @@
 
 struct pkt_l3l4 {
 	/* L3 */
-	uint8_t family;		/* 0 none, 4, 6; ARP is reported with family 4 */
+	uint8_t family;		  /* 0 none, 4, 6; ARP is reported with family 4 */
 	uint8_t src[16], dst[16]; /* IPv4 in the first 4 bytes */
-	uint8_t ip_proto;	/* final L4 protocol (after IPv6 ext headers) */
-	uint8_t ttl;		/* TTL / hop limit */
-	uint16_t ip_id;		/* IPv4 id; IPv6: low 16 bits of fragment id or 0 */
-	uint16_t ip_len;	/* IPv4 total length / IPv6 payload length + 40 */
-	int is_fragment;	/* non-first fragment: no L4 */
+	uint8_t ip_proto;	  /* final L4 protocol (after IPv6 ext headers) */
+	uint8_t ttl;		  /* TTL / hop limit */
+	uint16_t ip_id;		  /* IPv4 id; IPv6: low 16 bits of fragment id or 0 */
+	uint16_t ip_len;	  /* IPv4 total length / IPv6 payload length + 40 */
+	int is_fragment;	  /* non-first fragment: no L4 */
 	/* L4 */
 	int has_l4;
 	uint16_t sport, dport;
-	uint8_t tcp_flags;	/* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 */
+	uint8_t tcp_flags; /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 */
 	uint32_t tcp_seq, tcp_ack;
 	uint16_t l4_payload_len; /* TCP/UDP payload length from IP lengths */
 	uint8_t icmp_type, icmp_code;
-	uint16_t icmp_id, icmp_seq;	/* echo request/reply */
+	uint16_t icmp_id, icmp_seq; /* echo request/reply */
 	int has_dns;
 	uint16_t dns_id;
 	int dns_is_response;
 	/* Added after the first contract; appended to stay source-compatible. */
-	int is_arp;		/* this layer is ARP (family 4, src/dst = spa/tpa) */
+	int is_arp; /* this layer is ARP (family 4, src/dst = spa/tpa) */
 	uint16_t arp_op;
-	int has_nd_target;	/* ICMPv6 neighbor solicitation/advertisement */
+	int has_nd_target; /* ICMPv6 neighbor solicitation/advertisement */
 	uint8_t nd_target[16];
-	int l4_truncated;	/* L4 header announced but cut by the snapshot */
-	uint8_t tcp_hlen;	/* TCP header length in bytes */
+	int l4_truncated; /* L4 header announced but cut by the snapshot */
+	uint8_t tcp_hlen; /* TCP header length in bytes */
 };
 
 struct pkt_info {
 	int has_eth;
 	uint8_t eth_src[6], eth_dst[6];
-	uint16_t ethertype;	/* after VLAN tags */
-	uint16_t vlan_id;	/* outermost VLAN id, 0 if none */
+	uint16_t ethertype; /* after VLAN tags */
+	uint16_t vlan_id;   /* outermost VLAN id, 0 if none */
 	int vlan_count;
 
 	int is_arp;
-	uint16_t arp_op;	/* 1 request, 2 reply */
+	uint16_t arp_op; /* 1 request, 2 reply */
 	uint8_t arp_sha[6], arp_tha[6];
 	uint8_t arp_spa[4], arp_tpa[4];
 
 	struct pkt_l3l4 outer;
 	/* encapsulation: VXLAN, GRE, IPIP... */
-	const char *encap;	/* "vxlan", "gre", "ipip", "sit", "ip6ip6" or NULL */
-	uint32_t encap_key;	/* VNI or GRE key */
+	const char *encap;  /* "vxlan", "gre", "ipip", "sit", "ip6ip6" or NULL */
+	uint32_t encap_key; /* VNI or GRE key */
 	int has_inner;
 	struct pkt_l3l4 inner;
 };

@@ -22,14 +22,14 @@
 #define PCAPNG_ERRLEN	 256
 
 /* Block types */
-#define PCAPNG_BT_SHB 0x0A0D0D0Au
-#define PCAPNG_BT_IDB 0x00000001u
-#define PCAPNG_BT_PB  0x00000002u /* obsolete Packet Block */
-#define PCAPNG_BT_SPB 0x00000003u
-#define PCAPNG_BT_NRB 0x00000004u
-#define PCAPNG_BT_ISB 0x00000005u
-#define PCAPNG_BT_EPB 0x00000006u
-#define PCAPNG_BT_DSB 0x0000000Au
+#define PCAPNG_BT_SHB	    0x0A0D0D0Au
+#define PCAPNG_BT_IDB	    0x00000001u
+#define PCAPNG_BT_PB	    0x00000002u /* obsolete Packet Block */
+#define PCAPNG_BT_SPB	    0x00000003u
+#define PCAPNG_BT_NRB	    0x00000004u
+#define PCAPNG_BT_ISB	    0x00000005u
+#define PCAPNG_BT_EPB	    0x00000006u
+#define PCAPNG_BT_DSB	    0x0000000Au
 #define PCAPNG_BT_CB_COPY   0x00000BADu
 #define PCAPNG_BT_CB_NOCOPY 0x40000BADu
 
@@ -61,32 +61,32 @@ struct pcapng_idb_info {
 
 struct pcapng_epb_info {
 	uint32_t if_id;
-	uint64_t ts;	     /* in the interface's tsresol units */
+	uint64_t ts; /* in the interface's tsresol units */
 	const void *data;
 	uint32_t caplen;
 	uint32_t origlen;
 	const char *comment; /* opt_comment or NULL */
 	int has_flags;
-	uint32_t flags;	     /* epb_flags */
+	uint32_t flags; /* epb_flags */
 	int has_packetid;
-	uint64_t packetid;   /* epb_packetid */
+	uint64_t packetid; /* epb_packetid */
 	int has_dropcount;
-	uint64_t dropcount;  /* epb_dropcount */
+	uint64_t dropcount; /* epb_dropcount */
 };
 
 struct pcapng_isb_info {
 	uint32_t if_id;
-	uint64_t ts;	       /* timestamp of the ISB itself */
+	uint64_t ts; /* timestamp of the ISB itself */
 	int has_starttime;
-	uint64_t starttime;    /* isb_starttime */
+	uint64_t starttime; /* isb_starttime */
 	int has_endtime;
-	uint64_t endtime;      /* isb_endtime */
+	uint64_t endtime; /* isb_endtime */
 	int has_ifrecv;
-	uint64_t ifrecv;       /* isb_ifrecv */
+	uint64_t ifrecv; /* isb_ifrecv */
 	int has_ifdrop;
-	uint64_t ifdrop;       /* isb_ifdrop */
+	uint64_t ifdrop; /* isb_ifdrop */
 	int has_osdrop;
-	uint64_t osdrop;       /* isb_osdrop */
+	uint64_t osdrop; /* isb_osdrop */
 	const char *comment;
 };
 
@@ -96,8 +96,7 @@ struct pcapng_writer;
 int pcapng_writer_open(struct pcapng_writer **w, struct zout *out,
 		       const struct pcapng_shb_info *shb, char *err, size_t errlen);
 /* Writes an IDB; *if_id receives its index in the current section. */
-int pcapng_write_idb(struct pcapng_writer *w, const struct pcapng_idb_info *idb,
-		     uint32_t *if_id);
+int pcapng_write_idb(struct pcapng_writer *w, const struct pcapng_idb_info *idb, uint32_t *if_id);
 int pcapng_write_epb(struct pcapng_writer *w, const struct pcapng_epb_info *epb);
 int pcapng_write_isb(struct pcapng_writer *w, const struct pcapng_isb_info *isb);
 uint32_t pcapng_writer_if_count(const struct pcapng_writer *w);
@@ -118,22 +117,22 @@ int pcapng_build_isb(void *buf, size_t cap, const struct pcapng_isb_info *isb);
 /* ------------------------------------------------------------------ reader */
 
 struct pcapng_interface {
-	uint32_t section;	/* index of the section it belongs to */
+	uint32_t section; /* index of the section it belongs to */
 	uint16_t linktype;
 	uint32_t snaplen;
-	char name[128];		/* if_name, "" if absent */
-	char description[256];	/* if_description, "" if absent */
+	char name[128];		   /* if_name, "" if absent */
+	char description[256];	   /* if_description, "" if absent */
 	uint64_t ts_units_per_sec; /* from if_tsresol (default 10^6) */
 	int64_t ts_offset_sec;	   /* if_tsoffset */
 };
 
 /* What pcapng_next() returns */
 enum pcapng_rec_kind {
-	PCAPNG_REC_PACKET = 1,	 /* EPB, SPB or PB */
-	PCAPNG_REC_SECTION,	 /* a new SHB began */
-	PCAPNG_REC_INTERFACE,	 /* an IDB was added */
-	PCAPNG_REC_STATS,	 /* ISB */
-	PCAPNG_REC_OTHER,	 /* NRB, DSB, custom or unknown block (skipped) */
+	PCAPNG_REC_PACKET = 1, /* EPB, SPB or PB */
+	PCAPNG_REC_SECTION,    /* a new SHB began */
+	PCAPNG_REC_INTERFACE,  /* an IDB was added */
+	PCAPNG_REC_STATS,      /* ISB */
+	PCAPNG_REC_OTHER,      /* NRB, DSB, custom or unknown block (skipped) */
 };
 
 #define PCAPNG_MAX_COMMENT 1024
@@ -141,19 +140,19 @@ enum pcapng_rec_kind {
 struct pcapng_record {
 	enum pcapng_rec_kind kind;
 	uint32_t block_type;
-	uint64_t offset;	 /* byte offset of the block in the (decompressed) stream */
+	uint64_t offset; /* byte offset of the block in the (decompressed) stream */
 	uint32_t block_len;
-	uint32_t section;	 /* section index, 0-based */
-	int big_endian;		 /* byte order of the current section */
+	uint32_t section; /* section index, 0-based */
+	int big_endian;	  /* byte order of the current section */
 
 	/* PCAPNG_REC_PACKET (and STATS for if_id / ts) */
-	uint32_t if_id;		 /* interface index within the section */
-	int has_ts;		 /* SPB has no timestamp */
-	uint64_t ts_ns;		 /* timestamp converted to ns since epoch */
-	uint64_t ts_raw;	 /* raw 64-bit timestamp in interface units */
+	uint32_t if_id;	 /* interface index within the section */
+	int has_ts;	 /* SPB has no timestamp */
+	uint64_t ts_ns;	 /* timestamp converted to ns since epoch */
+	uint64_t ts_raw; /* raw 64-bit timestamp in interface units */
 	uint32_t caplen;
 	uint32_t origlen;
-	const uint8_t *data;	 /* valid until the next pcapng_next() call */
+	const uint8_t *data; /* valid until the next pcapng_next() call */
 	int has_flags;
 	uint32_t flags;
 	int has_packetid;
@@ -184,8 +183,7 @@ struct pcapng_reader;
  */
 int pcapng_reader_open(struct pcapng_reader **r, struct zin *in, char *err, size_t errlen);
 /* Opens a path ("-" is stdin), plain or zstd. */
-int pcapng_reader_open_path(struct pcapng_reader **r, const char *path, char *err,
-			    size_t errlen);
+int pcapng_reader_open_path(struct pcapng_reader **r, const char *path, char *err, size_t errlen);
 
 /*
  * Next record.

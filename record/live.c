@@ -48,8 +48,8 @@ void live_header(void)
 	       "PACKET");
 }
 
-void live_print(const struct pktrec_event *e, const uint8_t *pkt, uint32_t caplen,
-		uint64_t wall_ns, const char *drop)
+void live_print(const struct pktrec_event *e, const uint8_t *pkt, uint32_t caplen, uint64_t wall_ns,
+		const char *drop)
 {
 	char sum[256], tbuf[32], ns[24], ifname[PKTREC_IFNAMSIZ + 1];
 	time_t sec = (time_t)(wall_ns / 1000000000ULL);

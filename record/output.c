@@ -31,8 +31,8 @@ struct recout {
 	char *path_cur;
 	struct zout *z;
 	struct pcapng_writer *w;
-	unsigned file_idx;   /* index of the current file in the rotation */
-	unsigned files;	     /* files opened so far */
+	unsigned file_idx; /* index of the current file in the rotation */
+	unsigned files;	   /* files opened so far */
 	bool wrapped;
 	bool section_started;
 	int fd_keep;	     /* dup of the current file's fd (-1 for stdout): to cut it back */
@@ -94,8 +94,8 @@ static int open_file(struct recout *o, uint64_t start_ns, char *err, size_t errl
 		return -ENOMEM;
 	o->fd_keep = fd == STDOUT_FILENO ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	o->good_off = 0;
-	rc = zout_open_fd(&o->z, fd, o->cfg.zstd_level, fd == STDOUT_FILENO ? ZOUT_KEEP_FD : ZOUT_FSYNC,
-			  zerr, sizeof(zerr));
+	rc = zout_open_fd(&o->z, fd, o->cfg.zstd_level,
+			  fd == STDOUT_FILENO ? ZOUT_KEEP_FD : ZOUT_FSYNC, zerr, sizeof(zerr));
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", o->path_cur, zerr);
 		if (fd != STDOUT_FILENO)
@@ -118,10 +118,10 @@ static int start_section(struct recout *o, char *err, size_t errlen)
 {
 	char perr[PCAPNG_ERRLEN] = "";
 	struct pcapng_shb_info shb = {
-		.userappl = "pkt-record " PKT_VERSION,
-		.os = o->os,
-		.hardware = o->machine,
-		.comment = o->cfg.shb_comment,
+	    .userappl = "pkt-record " PKT_VERSION,
+	    .os = o->os,
+	    .hardware = o->machine,
+	    .comment = o->cfg.shb_comment,
 	};
 	int rc;
 
@@ -221,7 +221,8 @@ static struct iface *if_get(struct recout *o, const struct recout_pkt *p, char *
 		i = if_hash(p->netns, p->ifindex, name) & (o->ifcap - 1);
 		while (o->ifs[i].used) {
 			struct iface *f = &o->ifs[i];
-			if (f->netns == p->netns && f->ifindex == p->ifindex && !strcmp(f->name, name))
+			if (f->netns == p->netns && f->ifindex == p->ifindex &&
+			    !strcmp(f->name, name))
 				return f;
 			i = (i + 1) & (o->ifcap - 1);
 		}
@@ -236,11 +237,11 @@ static struct iface *if_get(struct recout *o, const struct recout_pkt *p, char *
 	snprintf(desc, sizeof(desc), "netns %" PRIu64 " ifindex %" PRIu32 " host %s", p->netns,
 		 p->ifindex, o->cfg.hostname);
 	struct pcapng_idb_info idb = {
-		.linktype = PCAPNG_LINKTYPE_ETHERNET,
-		.snaplen = o->cfg.snaplen,
-		.name = ifname,
-		.description = desc,
-		.tsresol = 9,
+	    .linktype = PCAPNG_LINKTYPE_ETHERNET,
+	    .snaplen = o->cfg.snaplen,
+	    .name = ifname,
+	    .description = desc,
+	    .tsresol = 9,
 	};
 	uint32_t id;
 	int rc = pcapng_write_idb(o->w, &idb, &id);
@@ -274,18 +275,18 @@ static int write_isbs(struct recout *o, uint64_t end_ns, char *err, size_t errle
 		 * this file goes on the first interface's ISB, 0 on the others.
 		 */
 		struct pcapng_isb_info isb = {
-			.if_id = f->if_id,
-			.ts = end_ns,
-			.has_starttime = 1,
-			.starttime = o->file_start_ns,
-			.has_endtime = 1,
-			.endtime = end_ns,
-			.has_ifrecv = 1,
-			.ifrecv = f->recv,
-			.has_ifdrop = 1,
-			.ifdrop = id == 0 ? lost : 0,
-			.has_osdrop = 1,
-			.osdrop = 0,
+		    .if_id = f->if_id,
+		    .ts = end_ns,
+		    .has_starttime = 1,
+		    .starttime = o->file_start_ns,
+		    .has_endtime = 1,
+		    .endtime = end_ns,
+		    .has_ifrecv = 1,
+		    .ifrecv = f->recv,
+		    .has_ifdrop = 1,
+		    .ifdrop = id == 0 ? lost : 0,
+		    .has_osdrop = 1,
+		    .osdrop = 0,
 		};
 		if (pcapng_write_isb(o->w, &isb)) {
 			snprintf(err, errlen, "%s: %s", o->path_cur, pcapng_writer_error(o->w));
@@ -342,7 +343,8 @@ int recout_write(struct recout *o, const struct recout_pkt *p, char *err, size_t
 
 	if (!o->z)
 		return -EBADF;
-	if (o->cfg.rotate_bytes && o->section_started && zout_bytes_in(o->z) >= o->cfg.rotate_bytes) {
+	if (o->cfg.rotate_bytes && o->section_started &&
+	    zout_bytes_in(o->z) >= o->cfg.rotate_bytes) {
 		rc = rotate(o, p->ts_ns, err, errlen);
 		if (rc)
 			return rc;
@@ -354,16 +356,16 @@ int recout_write(struct recout *o, const struct recout_pkt *p, char *err, size_t
 	if (!f)
 		return -EIO;
 	struct pcapng_epb_info epb = {
-		.if_id = f->if_id,
-		.ts = p->ts_ns,
-		.data = p->data,
-		.caplen = p->caplen,
-		.origlen = p->origlen,
-		.comment = p->comment,
-		.has_flags = 1,
-		.flags = (uint32_t)p->dir,
-		.has_packetid = 1,
-		.packetid = p->packetid,
+	    .if_id = f->if_id,
+	    .ts = p->ts_ns,
+	    .data = p->data,
+	    .caplen = p->caplen,
+	    .origlen = p->origlen,
+	    .comment = p->comment,
+	    .has_flags = 1,
+	    .flags = (uint32_t)p->dir,
+	    .has_packetid = 1,
+	    .packetid = p->packetid,
 	};
 	rc = pcapng_write_epb(o->w, &epb);
 	if (rc) {

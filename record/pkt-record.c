@@ -34,22 +34,22 @@
 #define CAP_BPF 39
 #endif
 
-#define NSEC 1000000000ULL
+#define NSEC   1000000000ULL
 #define NLINKS (HOOK_MAX + 4) /* the hooks and the optional cleanup programs */
 
 const struct hook_def hook_defs[HOOK_MAX] = {
-	[HOOK_NET_DEV_QUEUE] = {"net:net_dev_queue", "net_dev_queue", PCAPNG_DIR_OUTBOUND, true},
-	[HOOK_NET_DEV_START_XMIT] = {"net:net_dev_start_xmit", "net_dev_start_xmit",
-				     PCAPNG_DIR_OUTBOUND, true},
-	[HOOK_NETIF_RX] = {"net:netif_rx", "netif_rx", PCAPNG_DIR_INBOUND, true},
-	[HOOK_NETIF_RECEIVE_SKB] = {"net:netif_receive_skb", "netif_receive_skb",
-				    PCAPNG_DIR_INBOUND, true},
-	[HOOK_NAPI_GRO_RECEIVE_ENTRY] = {"net:napi_gro_receive_entry", "napi_gro_receive_entry",
-					 PCAPNG_DIR_INBOUND, true},
-	[HOOK_NETIF_RECEIVE_SKB_ENTRY] = {"net:netif_receive_skb_entry",
-					  "netif_receive_skb_entry", PCAPNG_DIR_INBOUND, true},
-	[HOOK_KFREE_SKB] = {"skb:kfree_skb", "kfree_skb", PCAPNG_DIR_UNKNOWN, true},
-	[HOOK_CONSUME_SKB] = {"skb:consume_skb", "consume_skb", PCAPNG_DIR_UNKNOWN, false},
+    [HOOK_NET_DEV_QUEUE] = {"net:net_dev_queue", "net_dev_queue", PCAPNG_DIR_OUTBOUND, true},
+    [HOOK_NET_DEV_START_XMIT] = {"net:net_dev_start_xmit", "net_dev_start_xmit",
+				 PCAPNG_DIR_OUTBOUND, true},
+    [HOOK_NETIF_RX] = {"net:netif_rx", "netif_rx", PCAPNG_DIR_INBOUND, true},
+    [HOOK_NETIF_RECEIVE_SKB] = {"net:netif_receive_skb", "netif_receive_skb", PCAPNG_DIR_INBOUND,
+				true},
+    [HOOK_NAPI_GRO_RECEIVE_ENTRY] = {"net:napi_gro_receive_entry", "napi_gro_receive_entry",
+				     PCAPNG_DIR_INBOUND, true},
+    [HOOK_NETIF_RECEIVE_SKB_ENTRY] = {"net:netif_receive_skb_entry", "netif_receive_skb_entry",
+				      PCAPNG_DIR_INBOUND, true},
+    [HOOK_KFREE_SKB] = {"skb:kfree_skb", "kfree_skb", PCAPNG_DIR_UNKNOWN, true},
+    [HOOK_CONSUME_SKB] = {"skb:consume_skb", "consume_skb", PCAPNG_DIR_UNKNOWN, false},
 };
 
 static struct opts {
@@ -71,9 +71,9 @@ static struct opts {
 	uint64_t buffer_mb;
 	char *filter;
 } opt = {
-	.zstd_level = 1,
-	.snaplen = PKTREC_DEF_SNAP,
-	.buffer_mb = 16,
+    .zstd_level = 1,
+    .snaplen = PKTREC_DEF_SNAP,
+    .buffer_mb = 16,
 };
 
 /* runtime state */
@@ -84,7 +84,7 @@ static struct {
 	struct recout *out;
 	struct trackset *matched;
 	bool have_filter;
-	bool stop;	 /* -c reached or write error */
+	bool stop; /* -c reached or write error */
 	int write_error;
 	char errmsg[512];
 	uint64_t recorded, filtered, skipped;
@@ -119,38 +119,39 @@ static void die(const char *fmt, ...)
 
 static void usage(void)
 {
-	printf("Usage: pkt-record [-o FILE] [options] [pcap-filter expression]\n"
-	       "\n"
-	       "Record every hop of every packet through the kernel's network stack\n"
-	       "(net: and skb: tracepoints, via eBPF) into pcapng, or print them live.\n"
-	       "\n"
-	       "  -o, -w FILE           write pcapng to FILE ('-' = stdout); without it, print\n"
-	       "                        one line per event\n"
-	       "      --compress MODE   none | zstd | zstd:N (default zstd level 1)\n"
-	       "      --force           overwrite an existing output file\n"
-	       "  -i IFNAME             only this interface name, any namespace (repeatable, max %d)\n"
-	       "      --netns NS        only this network namespace: inode, /run/netns name or path\n"
-	       "  -e, --events LIST     comma-separated hooks (see --list-events)\n"
-	       "      --list-events     list the hooks and whether this kernel has them\n"
-	       "  -s, --snaplen BYTES   header bytes per event from the MAC header (default %d,\n"
-	       "                        max %d; 0 = max)\n"
-	       "  -c, --count N         stop after N events recorded\n"
-	       "  -G, --duration SECS   stop after SECS seconds\n"
-	       "  -C MB                 rotate when a file reaches MB megabytes (uncompressed):\n"
-	       "                        FILE, FILE.1, FILE.2, ...\n"
-	       "  -W N                  with -C: at most N files, reusing the oldest\n"
-	       "      --buffer-size MB  BPF ring buffer size (default 16)\n"
-	       "  -q                    quiet: no start message, status or summary\n"
-	       "  -v                    verbose: libbpf messages and hook details\n"
-	       "  -h, --help            this help\n"
-	       "      --version         version\n"
-	       "\n"
-	       "A packet that matched the filter once stays recorded at every later hop.\n"
-	       "Needs CAP_BPF and CAP_PERFMON (root) and a kernel with BTF.\n"
-	       "\n"
-	       "Exit status: 0 recording ended normally, 1 error (privileges, BTF, hook,\n"
-	       "filter, output), 2 usage error.\n",
-	       PKTREC_MAX_IFNAMES, PKTREC_DEF_SNAP, PKTREC_MAX_SNAP);
+	printf(
+	    "Usage: pkt-record [-o FILE] [options] [pcap-filter expression]\n"
+	    "\n"
+	    "Record every hop of every packet through the kernel's network stack\n"
+	    "(net: and skb: tracepoints, via eBPF) into pcapng, or print them live.\n"
+	    "\n"
+	    "  -o, -w FILE           write pcapng to FILE ('-' = stdout); without it, print\n"
+	    "                        one line per event\n"
+	    "      --compress MODE   none | zstd | zstd:N (default zstd level 1)\n"
+	    "      --force           overwrite an existing output file\n"
+	    "  -i IFNAME             only this interface name, any namespace (repeatable, max %d)\n"
+	    "      --netns NS        only this network namespace: inode, /run/netns name or path\n"
+	    "  -e, --events LIST     comma-separated hooks (see --list-events)\n"
+	    "      --list-events     list the hooks and whether this kernel has them\n"
+	    "  -s, --snaplen BYTES   header bytes per event from the MAC header (default %d,\n"
+	    "                        max %d; 0 = max)\n"
+	    "  -c, --count N         stop after N events recorded\n"
+	    "  -G, --duration SECS   stop after SECS seconds\n"
+	    "  -C MB                 rotate when a file reaches MB megabytes (uncompressed):\n"
+	    "                        FILE, FILE.1, FILE.2, ...\n"
+	    "  -W N                  with -C: at most N files, reusing the oldest\n"
+	    "      --buffer-size MB  BPF ring buffer size (default 16)\n"
+	    "  -q                    quiet: no start message, status or summary\n"
+	    "  -v                    verbose: libbpf messages and hook details\n"
+	    "  -h, --help            this help\n"
+	    "      --version         version\n"
+	    "\n"
+	    "A packet that matched the filter once stays recorded at every later hop.\n"
+	    "Needs CAP_BPF and CAP_PERFMON (root) and a kernel with BTF.\n"
+	    "\n"
+	    "Exit status: 0 recording ended normally, 1 error (privileges, BTF, hook,\n"
+	    "filter, output), 2 usage error.\n",
+	    PKTREC_MAX_IFNAMES, PKTREC_DEF_SNAP, PKTREC_MAX_SNAP);
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -250,7 +251,7 @@ static int list_events(void)
 
 	printf("%-30s %-8s %s\n", "HOOK", "DEFAULT", "THIS KERNEL");
 	for (int i = 0; i < HOOK_MAX; i++) {
-		const char *state = !btf ? "unknown (no BTF)"
+		const char *state = !btf				     ? "unknown (no BTF)"
 				    : btfinfo_tp_nargs(hook_defs[i].tp) >= 0 ? "available"
 									     : "missing";
 		printf("%-30s %-8s %s\n", hook_defs[i].name, hook_defs[i].dflt ? "yes" : "no",
@@ -417,16 +418,16 @@ static int on_event(void *ctx, void *data, size_t size)
 		if (pkt_comment_format(comment, sizeof(comment), &c) < 0)
 			comment[0] = '\0';
 		struct recout_pkt p = {
-			.netns = e->netns,
-			.ifindex = e->ifindex,
-			.ifname = c.ifname,
-			.ts_ns = wall,
-			.data = pkt,
-			.caplen = caplen,
-			.origlen = origlen,
-			.dir = hook_defs[e->hook].dir,
-			.packetid = e->track,
-			.comment = comment[0] ? comment : NULL,
+		    .netns = e->netns,
+		    .ifindex = e->ifindex,
+		    .ifname = c.ifname,
+		    .ts_ns = wall,
+		    .data = pkt,
+		    .caplen = caplen,
+		    .origlen = origlen,
+		    .dir = hook_defs[e->hook].dir,
+		    .packetid = e->track,
+		    .comment = comment[0] ? comment : NULL,
 		};
 		int rc = recout_write(g.out, &p, g.errmsg, sizeof(g.errmsg));
 		if (rc) {
@@ -473,22 +474,22 @@ static void parse_args(int argc, char **argv)
 {
 	enum { OPT_COMPRESS = 256, OPT_FORCE, OPT_NETNS, OPT_LIST, OPT_BUFSZ, OPT_VERSION };
 	static const struct option longopts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"compress", required_argument, NULL, OPT_COMPRESS},
-		{"force", no_argument, NULL, OPT_FORCE},
-		{"interface", required_argument, NULL, 'i'},
-		{"netns", required_argument, NULL, OPT_NETNS},
-		{"events", required_argument, NULL, 'e'},
-		{"list-events", no_argument, NULL, OPT_LIST},
-		{"snaplen", required_argument, NULL, 's'},
-		{"count", required_argument, NULL, 'c'},
-		{"duration", required_argument, NULL, 'G'},
-		{"buffer-size", required_argument, NULL, OPT_BUFSZ},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{0},
+	    {"output", required_argument, NULL, 'o'},
+	    {"compress", required_argument, NULL, OPT_COMPRESS},
+	    {"force", no_argument, NULL, OPT_FORCE},
+	    {"interface", required_argument, NULL, 'i'},
+	    {"netns", required_argument, NULL, OPT_NETNS},
+	    {"events", required_argument, NULL, 'e'},
+	    {"list-events", no_argument, NULL, OPT_LIST},
+	    {"snaplen", required_argument, NULL, 's'},
+	    {"count", required_argument, NULL, 'c'},
+	    {"duration", required_argument, NULL, 'G'},
+	    {"buffer-size", required_argument, NULL, OPT_BUFSZ},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {0},
 	};
 	const char *events = NULL;
 	uint64_t v;
@@ -539,7 +540,8 @@ static void parse_args(int argc, char **argv)
 			if (parse_u64(optarg, &v))
 				die_usage("-s: bad snaplen '%s'", optarg);
 			if (v > PKTREC_MAX_SNAP)
-				fprintf(stderr, "pkt-record: snaplen limited to %d\n", PKTREC_MAX_SNAP);
+				fprintf(stderr, "pkt-record: snaplen limited to %d\n",
+					PKTREC_MAX_SNAP);
 			if (v == 0 || v > PKTREC_MAX_SNAP)
 				v = PKTREC_MAX_SNAP;
 			if (v < 14)
@@ -653,7 +655,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < HOOK_MAX; i++) {
 		if ((opt.hook_mask & (1u << i)) && btfinfo_tp_nargs(hook_defs[i].tp) < 0) {
 			if (opt.events_given)
-				die("hook %s: this kernel has no such tracepoint", hook_defs[i].name);
+				die("hook %s: this kernel has no such tracepoint",
+				    hook_defs[i].name);
 			/* a default hook this kernel lacks: record with the others */
 			opt.hook_mask &= ~(1u << i);
 			if (opt.verbose)
@@ -682,14 +685,14 @@ int main(int argc, char **argv)
 			snprintf(shb_comment + strlen(shb_comment),
 				 sizeof(shb_comment) - strlen(shb_comment), " filter=%s", filt);
 		struct recout_cfg cfg = {
-			.path = opt.output,
-			.zstd_level = opt.zstd_level,
-			.force = opt.force,
-			.rotate_bytes = opt.rotate_mb * 1000000ULL,
-			.rotate_files = opt.rotate_files,
-			.snaplen = opt.snaplen,
-			.hostname = g.hostname,
-			.shb_comment = shb_comment,
+		    .path = opt.output,
+		    .zstd_level = opt.zstd_level,
+		    .force = opt.force,
+		    .rotate_bytes = opt.rotate_mb * 1000000ULL,
+		    .rotate_files = opt.rotate_files,
+		    .snaplen = opt.snaplen,
+		    .hostname = g.hostname,
+		    .shb_comment = shb_comment,
 		};
 		if (recout_open(&g.out, &cfg, now_ns(CLOCK_REALTIME), err, sizeof(err)))
 			die("%s", err);
@@ -701,8 +704,8 @@ int main(int argc, char **argv)
 	 * fentry, else kprobes, else none (tracking entries then expire).
 	 */
 	static const char *const cleanup_progs[2][2] = {
-		{"free_skbmem", "free_napi_cache"},
-		{"kp_free_skbmem", "kp_free_napi_cache"},
+	    {"free_skbmem", "free_napi_cache"},
+	    {"kp_free_skbmem", "kp_free_napi_cache"},
 	};
 	static const char *const cleanup_names[] = {"fentry", "kprobe", "none"};
 	int cleanup = btfinfo_has_func("kfree_skbmem") ? 0 : 2;
@@ -710,7 +713,8 @@ int main(int argc, char **argv)
 	for (;;) {
 		skel = pktrec_bpf__open();
 		if (!skel) {
-			snprintf(err, sizeof(err), "cannot open the BPF object: %s", strerror(errno));
+			snprintf(err, sizeof(err), "cannot open the BPF object: %s",
+				 strerror(errno));
 			goto cleanup;
 		}
 		skel->rodata->snaplen = opt.snaplen;
@@ -719,17 +723,18 @@ int main(int argc, char **argv)
 		skel->rodata->filter_netns = opt.netns;
 		skel->rodata->n_ifnames = (uint32_t)opt.n_ifnames;
 		for (int i = 0; i < opt.n_ifnames; i++)
-			strncpy((char *)skel->rodata->ifnames[i], opt.ifnames[i], PKTREC_IFNAMSIZ - 1);
+			strncpy((char *)skel->rodata->ifnames[i], opt.ifnames[i],
+				PKTREC_IFNAMSIZ - 1);
 
 		struct bpf_program *progs[HOOK_MAX] = {
-			[HOOK_NET_DEV_QUEUE] = skel->progs.net_dev_queue,
-			[HOOK_NET_DEV_START_XMIT] = skel->progs.net_dev_start_xmit,
-			[HOOK_NETIF_RX] = skel->progs.netif_rx,
-			[HOOK_NETIF_RECEIVE_SKB] = skel->progs.netif_receive_skb,
-			[HOOK_NAPI_GRO_RECEIVE_ENTRY] = skel->progs.napi_gro_receive_entry,
-			[HOOK_NETIF_RECEIVE_SKB_ENTRY] = skel->progs.netif_receive_skb_entry,
-			[HOOK_KFREE_SKB] = skel->progs.kfree_skb,
-			[HOOK_CONSUME_SKB] = skel->progs.consume_skb,
+		    [HOOK_NET_DEV_QUEUE] = skel->progs.net_dev_queue,
+		    [HOOK_NET_DEV_START_XMIT] = skel->progs.net_dev_start_xmit,
+		    [HOOK_NETIF_RX] = skel->progs.netif_rx,
+		    [HOOK_NETIF_RECEIVE_SKB] = skel->progs.netif_receive_skb,
+		    [HOOK_NAPI_GRO_RECEIVE_ENTRY] = skel->progs.napi_gro_receive_entry,
+		    [HOOK_NETIF_RECEIVE_SKB_ENTRY] = skel->progs.netif_receive_skb_entry,
+		    [HOOK_KFREE_SKB] = skel->progs.kfree_skb,
+		    [HOOK_CONSUME_SKB] = skel->progs.consume_skb,
 		};
 		for (int i = 0; i < HOOK_MAX; i++) {
 			bool is_free = i == HOOK_KFREE_SKB || i == HOOK_CONSUME_SKB;
@@ -740,8 +745,8 @@ int main(int argc, char **argv)
 		}
 		for (int k = 0; k < 2; k++)
 			for (int j = 0; j < 2; j++) {
-				struct bpf_program *p =
-					bpf_object__find_program_by_name(skel->obj, cleanup_progs[k][j]);
+				struct bpf_program *p = bpf_object__find_program_by_name(
+				    skel->obj, cleanup_progs[k][j]);
 				bool want = k == cleanup &&
 					    (j == 0 || btfinfo_has_func("napi_skb_cache_put"));
 				if (p)
@@ -771,8 +776,8 @@ int main(int argc, char **argv)
 				cleanup_names[cleanup]);
 	}
 	if (err_load) {
-		snprintf(err, sizeof(err), "cannot load the BPF programs: %s%s", strerror(-err_load),
-			 opt.verbose ? "" : " (-v for details)");
+		snprintf(err, sizeof(err), "cannot load the BPF programs: %s%s",
+			 strerror(-err_load), opt.verbose ? "" : " (-v for details)");
 		goto cleanup;
 	}
 
@@ -784,10 +789,14 @@ int main(int argc, char **argv)
 
 	/* attach one by one: a clear message names the hook that failed */
 	struct bpf_program *all[NLINKS] = {
-		skel->progs.net_dev_queue,	    skel->progs.net_dev_start_xmit,
-		skel->progs.netif_rx,		    skel->progs.netif_receive_skb,
-		skel->progs.napi_gro_receive_entry, skel->progs.netif_receive_skb_entry,
-		skel->progs.kfree_skb,		    skel->progs.consume_skb,
+	    skel->progs.net_dev_queue,
+	    skel->progs.net_dev_start_xmit,
+	    skel->progs.netif_rx,
+	    skel->progs.netif_receive_skb,
+	    skel->progs.napi_gro_receive_entry,
+	    skel->progs.netif_receive_skb_entry,
+	    skel->progs.kfree_skb,
+	    skel->progs.consume_skb,
 	};
 	for (int k = 0, i = HOOK_MAX; k < 2; k++)
 		for (int j = 0; j < 2; j++)
@@ -812,8 +821,9 @@ int main(int argc, char **argv)
 		}
 		if (i < HOOK_MAX && (opt.hook_mask & (1u << i))) {
 			nhooks++;
-			snprintf(hooknames + strlen(hooknames), sizeof(hooknames) - strlen(hooknames),
-				 "%s%s", hooknames[0] ? " " : "", hook_defs[i].name);
+			snprintf(hooknames + strlen(hooknames),
+				 sizeof(hooknames) - strlen(hooknames), "%s%s",
+				 hooknames[0] ? " " : "", hook_defs[i].name);
 		}
 	}
 
@@ -826,10 +836,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pkt-record: tracking cleanup at free: %s, drop reasons: %s\n",
 			cleanup_names[cleanup], has_reason ? "yes" : "no");
 	if (!opt.quiet)
-		fprintf(stderr, "pkt-record: recording on %d hook%s (%s)%s%s%s to %s\n", nhooks, nhooks == 1 ? "" : "s",
-			hooknames, opt.filter ? ", filter '" : "", opt.filter ? opt.filter : "",
-			opt.filter ? "'" : "",
-			!opt.output ? "stdout (live)" : strcmp(opt.output, "-") ? opt.output : "stdout");
+		fprintf(stderr, "pkt-record: recording on %d hook%s (%s)%s%s%s to %s\n", nhooks,
+			nhooks == 1 ? "" : "s", hooknames, opt.filter ? ", filter '" : "",
+			opt.filter ? opt.filter : "", opt.filter ? "'" : "",
+			!opt.output		  ? "stdout (live)"
+			: strcmp(opt.output, "-") ? opt.output
+						  : "stdout");
 	if (!g.out)
 		live_header();
 
@@ -895,11 +907,13 @@ int main(int argc, char **argv)
 	if (!opt.quiet) {
 		if (opt.output)
 			fprintf(stderr,
-				"pkt-record: %" PRIu64 " events recorded, %" PRIu64 " lost, %" PRIu64
-				" bytes written to %s\n",
-				g.recorded, lost, bytes, strcmp(opt.output, "-") ? opt.output : "stdout");
+				"pkt-record: %" PRIu64 " events recorded, %" PRIu64
+				" lost, %" PRIu64 " bytes written to %s\n",
+				g.recorded, lost, bytes,
+				strcmp(opt.output, "-") ? opt.output : "stdout");
 		else
-			fprintf(stderr, "pkt-record: %" PRIu64 " events recorded, %" PRIu64 " lost\n",
+			fprintf(stderr,
+				"pkt-record: %" PRIu64 " events recorded, %" PRIu64 " lost\n",
 				g.recorded, lost);
 		if (opt.verbose)
 			fprintf(stderr,

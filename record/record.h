@@ -42,13 +42,13 @@ void filter_free(void);
 
 /* ---- live output (live.c) ---- */
 void live_header(void);
-void live_print(const struct pktrec_event *e, const uint8_t *pkt, uint32_t caplen,
-		uint64_t wall_ns, const char *drop);
+void live_print(const struct pktrec_event *e, const uint8_t *pkt, uint32_t caplen, uint64_t wall_ns,
+		const char *drop);
 
 /* ---- pcapng output with rotation (output.c) ---- */
 struct recout_cfg {
-	const char *path;   /* "-" for stdout */
-	int zstd_level;	    /* 0 = plain */
+	const char *path; /* "-" for stdout */
+	int zstd_level;	  /* 0 = plain */
 	bool force;
 	uint64_t rotate_bytes; /* 0 = no rotation */
 	unsigned rotate_files; /* 0 = unlimited */

@@ -128,18 +128,18 @@ static int hit(struct flow *f, uint64_t ts, const char *ifname, int has_track, u
 	       const struct pkt_info *pi, uint64_t *packet_id)
 {
 	struct flow_event ev = {
-		.ts_ns = ts,
-		.has_track = has_track,
-		.track = track,
-		.hook = "net:netif_rx",
-		.has_netns = 1,
-		.netns = 4026531840u,
-		.ifname = ifname,
-		.dir = 1,
-		.drop = "",
-		.len = 64,
-		.pi = pi,
-		.summary = "",
+	    .ts_ns = ts,
+	    .has_track = has_track,
+	    .track = track,
+	    .hook = "net:netif_rx",
+	    .has_netns = 1,
+	    .netns = 4026531840u,
+	    .ifname = ifname,
+	    .dir = 1,
+	    .drop = "",
+	    .len = 64,
+	    .pi = pi,
+	    .summary = "",
 	};
 
 	return flow_add_event(f, &ev, packet_id);
@@ -370,7 +370,7 @@ TEST(flow_free_midway_no_leak)
 
 	hit(f, T0, "eth0", 1, 1, &req, NULL);
 	hit(f, T0 + 3000 * MS, "eth0", 1, 2, &req, NULL); /* first finished, waiting */
-	flow_free(f); /* ASan reports leaks of anything left */
+	flow_free(f);					  /* ASan reports leaks of anything left */
 	flow_free(NULL);
 	ASSERT_TRUE(1, "freed");
 }

@@ -6,8 +6,12 @@
 
 TEST(comment_format_matches_grammar)
 {
-	struct pkt_comment c = {.netns = 4026532328ull, .ifindex = 7, .skb = 0xffff888012345600ull,
-				.track = 0x2a, .cpu = 1, .pid = 2570};
+	struct pkt_comment c = {.netns = 4026532328ull,
+				.ifindex = 7,
+				.skb = 0xffff888012345600ull,
+				.track = 0x2a,
+				.cpu = 1,
+				.pid = 2570};
 	char buf[512];
 
 	snprintf(c.hook, sizeof(c.hook), "net:netif_rx");
@@ -22,8 +26,8 @@ TEST(comment_format_matches_grammar)
 
 TEST(comment_roundtrip_with_escapes_and_options)
 {
-	struct pkt_comment c = {.netns = 1, .ifindex = 2, .skb = 3, .track = 4, .cpu = 5, .pid = 6,
-				.l2_synth = 1};
+	struct pkt_comment c = {
+	    .netns = 1, .ifindex = 2, .skb = 3, .track = 4, .cpu = 5, .pid = 6, .l2_synth = 1};
 	struct pkt_comment back;
 	char buf[512];
 
