@@ -970,7 +970,11 @@ static uint32_t min_block_len(uint32_t type)
 
 static int truncated(struct pcapng_reader *r, uint64_t off, size_t have, const char *want)
 {
-	if (r->in_err == -EPIPE)
+	if (r->in_err == -EPIPE && have == 0)
+		/* a zstd stream cut at a flush point: a recording that was killed */
+		rd_fail(r, 0, "file ends at offset %llu between blocks, but %s (cut while recording?)",
+			(unsigned long long)off, zin_error(r->in));
+	else if (r->in_err == -EPIPE)
 		rd_fail(r, 0, "truncated block at offset %llu (have %zu of %s bytes): %s",
 			(unsigned long long)off, have, want, zin_error(r->in));
 	else

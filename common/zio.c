@@ -2,9 +2,15 @@
 /*
  * Plain / zstd byte streams for pcapng (see zio.h).
  *
- * Output: zstd data is compressed into a memory buffer and written only when
- * a frame has been ended, so the file on disk always ends on a frame
- * boundary (kill -9 leaves a readable file up to the last flush).
+ * Output: zstd data is compressed into a memory buffer and written only at a
+ * flush point (ZSTD_e_flush: every byte given so far is decodable from what
+ * was written), so the file on disk always ends where a decoder can stop
+ * cleanly (kill -9 leaves a readable file up to the last flush). The whole
+ * stream is ONE frame, ended at close: Wireshark's zstd reader (3.6 to at
+ * least 4.0) looks for the next frame's magic at the start of its read
+ * buffer instead of at the current position, so a file of several frames
+ * is "damaged" for it as soon as a frame begins in the middle of a 128 KiB
+ * read. A single frame cut after a flush reads cleanly there, as in zstd.
  *
  * Input: the first 4 bytes are peeked (kept in the input buffer, so pipes
  * work) to detect the zstd magic; zstd input is decoded frame after frame,
@@ -23,7 +29,7 @@
 #include <zstd.h>
 
 #define ZOUT_PLAIN_BUF (256u * 1024)	  /* plain: write when this much is buffered */
-#define ZOUT_FRAME_MAX (4u * 1024 * 1024) /* zstd: end the frame beyond this */
+#define ZOUT_BUF_MAX   (4u * 1024 * 1024) /* zstd: flush and write beyond this */
 #define ZIN_BUF	       (128u * 1024)
 #define ZSTD_MAGIC     0xFD2FB528u
 
@@ -48,9 +54,10 @@ struct zout {
 	unsigned flags;
 	int level;
 	ZSTD_CCtx *cctx;
-	uint8_t *buf; /* plain bytes or compressed frames waiting to be written */
+	uint8_t *buf; /* plain bytes or compressed data waiting for a flush point */
 	size_t len, cap;
-	int frame_open; /* zstd: input given since the last frame end */
+	int frame_open; /* zstd: a frame has begun and is not ended yet */
+	int unflushed;	/* zstd: input given since the last flush point */
 	int err;	/* sticky -errno after a failure */
 	uint64_t bytes_in, bytes_out;
 	char msg[ZIO_ERRLEN];
@@ -172,7 +179,7 @@ static int reserve(struct zout *z, size_t need)
 	return 0;
 }
 
-/* Run the compressor; with ZSTD_e_end, until the frame is complete. */
+/* Run the compressor; with ZSTD_e_flush or ZSTD_e_end, until it is all out. */
 static int compress(struct zout *z, const void *src, size_t len, ZSTD_EndDirective mode)
 {
 	ZSTD_inBuffer in = {src, len, 0};
@@ -193,21 +200,26 @@ static int compress(struct zout *z, const void *src, size_t len, ZSTD_EndDirecti
 		if (ZSTD_isError(rc))
 			return zout_fail(z, -EIO, "zstd compression failed: %s",
 					 ZSTD_getErrorName(rc));
-		if (mode == ZSTD_e_end ? rc == 0 : in.pos == in.size)
+		if (mode == ZSTD_e_continue ? in.pos == in.size : rc == 0)
 			return 0;
 	}
 }
 
-/* End the current zstd frame (if any) and write everything buffered. */
-static int zout_commit(struct zout *z)
+/*
+ * Make everything given so far decodable (ZSTD_e_flush ends a block, not
+ * the frame; end_frame ends the frame) and write everything buffered.
+ */
+static int zout_commit(struct zout *z, int end_frame)
 {
 	int rc;
 
-	if (z->cctx && z->frame_open) {
-		rc = compress(z, NULL, 0, ZSTD_e_end);
+	if (z->cctx && (z->unflushed || (end_frame && z->frame_open))) {
+		rc = compress(z, NULL, 0, end_frame ? ZSTD_e_end : ZSTD_e_flush);
 		if (rc)
 			return rc;
-		z->frame_open = 0;
+		z->unflushed = 0;
+		if (end_frame)
+			z->frame_open = 0;
 	}
 	return drain(z);
 }
@@ -243,10 +255,11 @@ int zout_write(struct zout *z, const void *buf, size_t len)
 	if (rc)
 		return rc;
 	z->frame_open = 1;
+	z->unflushed = 1;
 	z->bytes_in += len;
-	/* bound memory: a large frame is ended and written without waiting */
-	if (z->len > ZOUT_FRAME_MAX)
-		return zout_commit(z);
+	/* bound memory: past this much, flush and write without waiting */
+	if (z->len > ZOUT_BUF_MAX)
+		return zout_commit(z, 0);
 	return 0;
 }
 
@@ -256,7 +269,7 @@ int zout_flush(struct zout *z)
 		return -EINVAL;
 	if (z->err)
 		return z->err;
-	return zout_commit(z);
+	return zout_commit(z, 0);
 }
 
 int zout_close(struct zout *z, char *err, size_t errlen)
@@ -265,7 +278,7 @@ int zout_close(struct zout *z, char *err, size_t errlen)
 
 	if (!z)
 		return 0;
-	rc = z->err ? z->err : zout_commit(z);
+	rc = z->err ? z->err : zout_commit(z, 1);
 	if (!rc && (z->flags & ZOUT_FSYNC)) {
 		struct stat st;
 

@@ -2,11 +2,13 @@
 /*
  * Byte streams for pcapng files: plain or zstd, in both directions.
  *
- * The output side never leaves a half-written zstd frame on disk on purpose:
- * data is compressed into memory and each flush ends a frame and writes it
- * whole, so a reader of a file cut by kill -9 sees complete frames up to the
- * last flush.  The input side detects zstd by its magic number, also on
- * pipes, and decodes any number of concatenated frames.
+ * The output side writes only at flush points: data is compressed into
+ * memory and each flush (ZSTD_e_flush) makes everything so far decodable
+ * and writes it, so a reader of a file cut by kill -9 decodes every byte up
+ * to the last flush. The stream is one zstd frame, ended at close (several
+ * frames trip Wireshark's reader: see zio.c). The input side detects zstd
+ * by its magic number, also on pipes, and decodes any number of
+ * concatenated frames (other writers make them).
  *
  * Library code: never prints, never exits. Functions return 0 (or a byte
  * count) on success and -errno on failure, with a message in the caller's
@@ -38,7 +40,7 @@ int zout_open_fd(struct zout **out, int fd, int zstd_level, unsigned flags, char
 /* Append bytes. Callers pass whole pcapng blocks so flush points fall between blocks. */
 int zout_write(struct zout *out, const void *buf, size_t len);
 
-/* Write everything buffered; for zstd, end the current frame first. */
+/* Write everything buffered; for zstd, make it decodable first (a flush point). */
 int zout_flush(struct zout *out);
 
 /* Flush, fsync when asked, close (unless ZOUT_KEEP_FD) and free. Safe on NULL. */
