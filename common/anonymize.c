@@ -380,7 +380,7 @@ void pkt_anon_free(struct pkt_anon *a)
 /* ---- the header walker ---- */
 
 struct walk {
-	struct pkt_anon *a;
+	struct pkt_anon *a; /* NULL: measure only (pkt_headers_len), d is never written */
 	uint8_t *d;
 };
 
@@ -408,7 +408,7 @@ static size_t min_sz(size_t x, size_t y)
 /* Set [off, off+n) to v, clipped at end. */
 static void fill(struct walk *w, size_t off, size_t n, size_t end, uint8_t v)
 {
-	if (off >= end)
+	if (!w->a || off >= end)
 		return;
 	memset(w->d + off, v, min_sz(n, end - off));
 }
@@ -422,6 +422,8 @@ static void anon_addr(struct walk *w, size_t off, size_t end, enum addr_kind k)
 	size_t len = lens[k];
 	uint8_t *p = w->d + off;
 
+	if (!w->a)
+		return;
 	if (!have(off, len, end)) {
 		fill(w, off, len, end, 0);
 		return;
@@ -469,6 +471,8 @@ static void fix_l4_csum(struct walk *w, const struct l3 *l, uint8_t proto, size_
 {
 	uint8_t *p = w->d + l4;
 
+	if (!w->a)
+		return;
 	if (!have(l4, csum_off + 2, keep)) {
 		fill(w, l4 + csum_off, 2, keep, 0);
 		return;
@@ -552,7 +556,8 @@ static size_t w_udp(struct walk *w, const struct l3 *l, size_t off, size_t end, 
 		return end;
 	}
 	if (l->embedded) {
-		wr16(w->d + off + 6, 0);
+		if (w->a)
+			wr16(w->d + off + 6, 0);
 		return off + 8;
 	}
 	size_t keep = off + 8;
@@ -656,7 +661,8 @@ static size_t w_icmp6(struct walk *w, const struct l3 *l, size_t off, size_t end
 	}
 	keep = off + 8;
 	if (l->embedded) {
-		wr16(w->d + off + 2, 0);
+		if (w->a)
+			wr16(w->d + off + 2, 0);
 		return keep;
 	}
 	if (type >= 1 && type <= 4) { /* errors quote the offending packet */
@@ -753,8 +759,10 @@ static size_t w_ip4(struct walk *w, size_t off, size_t end, int depth, int embed
 		fill(w, off + 10, 2, end, 0); /* cannot recompute: do not leak the old one */
 		return end;
 	}
-	wr16(p + 10, 0);
-	wr16(p + 10, fold(sum16(p, ihl, 0)));
+	if (w->a) {
+		wr16(p + 10, 0);
+		wr16(p + 10, fold(sum16(p, ihl, 0)));
+	}
 
 	size_t totlen = rd16(p + 2);
 	size_t l3end = end;
@@ -842,6 +850,8 @@ static size_t w_arp(struct walk *w, size_t off, size_t end)
 
 	if (!have(off, 8, end))
 		return end;
+	if (!w->a) /* measuring: the whole ARP message, whatever its address sizes */
+		return min_sz(off + 8 + 2 * ((size_t)p[4] + p[5]), end);
 	/* Only 6-byte hardware / IPv4 addresses we know how to map; cut the others. */
 	if (rd16(p + 2) != ETH_P_IPV4 || p[4] != 6 || p[5] != 4)
 		return off + 8;
@@ -931,6 +941,38 @@ static size_t w_null(struct walk *w, size_t end, int both_orders)
 	return 4;
 }
 
+/* Walk from the link-layer header: where the vetted headers end, or -EPROTONOSUPPORT. */
+static int walk_link(struct walk *w, size_t end, uint32_t linktype, size_t *keep)
+{
+	switch (linktype) {
+	case 1:
+		*keep = w_eth(w, 0, end, 0);
+		break;
+	case 101:
+	case 12:
+	case 14:
+		*keep = w_raw(w, 0, end);
+		break;
+	case 113: /* type 2, hatype 2, halen 2, addr 8, protocol 2 */
+		*keep = w_sll(w, end, 16, 6, 5, 14);
+		break;
+	case 276: /* protocol 2, reserved 2, ifindex 4, hatype 2, pkttype 1, halen 1, addr 8 */
+		*keep = w_sll(w, end, 20, 12, 11, 0);
+		break;
+	case 0:
+		*keep = w_null(w, end, 1);
+		break;
+	case 108:
+		*keep = w_null(w, end, 0);
+		break;
+	default:
+		return -EPROTONOSUPPORT;
+	}
+	if (*keep > end) /* cannot happen: every walker clips at end */
+		*keep = end;
+	return 0;
+}
+
 int pkt_anon_packet(struct pkt_anon *a, uint8_t *data, uint32_t caplen, uint32_t linktype,
 		    uint32_t *new_caplen)
 {
@@ -942,35 +984,31 @@ int pkt_anon_packet(struct pkt_anon *a, uint8_t *data, uint32_t caplen, uint32_t
 	*new_caplen = 0;
 	if (!caplen)
 		return 0;
-	switch (linktype) {
-	case 1:
-		keep = w_eth(&w, 0, end, 0);
-		break;
-	case 101:
-	case 12:
-	case 14:
-		keep = w_raw(&w, 0, end);
-		break;
-	case 113: /* type 2, hatype 2, halen 2, addr 8, protocol 2 */
-		keep = w_sll(&w, end, 16, 6, 5, 14);
-		break;
-	case 276: /* protocol 2, reserved 2, ifindex 4, hatype 2, pkttype 1, halen 1, addr 8 */
-		keep = w_sll(&w, end, 20, 12, 11, 0);
-		break;
-	case 0:
-		keep = w_null(&w, end, 1);
-		break;
-	case 108:
-		keep = w_null(&w, end, 0);
-		break;
-	default:
+	if (walk_link(&w, end, linktype, &keep)) {
 		memset(data, 0, caplen);
 		return -EPROTONOSUPPORT;
 	}
-	if (keep > end) /* cannot happen: every walker clips at end */
-		keep = end;
 	memset(data + keep, 0, end - keep);
 	*new_caplen = (uint32_t)keep;
+	return 0;
+}
+
+int pkt_headers_len(const uint8_t *data, uint32_t caplen, uint32_t linktype, uint32_t *hdr_len)
+{
+	/* a == NULL: the walker only reads (see struct walk) */
+	struct walk w = {NULL, (uint8_t *)data};
+	size_t keep = 0;
+	int rc;
+
+	if (!hdr_len || (!data && caplen))
+		return -EINVAL;
+	*hdr_len = 0;
+	if (!caplen)
+		return 0;
+	rc = walk_link(&w, caplen, linktype, &keep);
+	if (rc)
+		return rc;
+	*hdr_len = (uint32_t)keep;
 	return 0;
 }
 

@@ -87,6 +87,21 @@ int pkt_anon_packet(struct pkt_anon *a, uint8_t *data, uint32_t caplen, uint32_t
 		    uint32_t *new_caplen);
 
 /*
+ * Where the headers of a packet end, by the same walk as pkt_anon_packet()
+ * but without rewriting anything (data is only read): after the innermost
+ * L4 header (TCP with its options, UDP 8 bytes, ICMP/ICMPv6 8 bytes, ICMP
+ * errors with the quoted IP header and 8 bytes of its L4 header, ND
+ * messages with their options), through VXLAN/GRE/IPIP to the inner
+ * packet; after the L3 header for other IP protocols; the whole ARP message
+ * (any address sizes, unlike the anonymizer which cuts what it cannot map);
+ * after the link-layer header for other ethertypes. Headers cut by the end
+ * of the snapshot give caplen. pkt-record --headers-only cuts there.
+ * Returns 0, -EINVAL (NULL arguments) or -EPROTONOSUPPORT (unknown link
+ * type, *hdr_len = 0).
+ */
+int pkt_headers_len(const uint8_t *data, uint32_t caplen, uint32_t linktype, uint32_t *hdr_len);
+
+/*
  * Rewrite a pkt-record EPB comment (docs/format.md grammar) into out.
  * skb=0x... is a kernel address: it leaks the KASLR offset of the direct
  * map, so it becomes a pseudonym 0x... (a keyed permutation of its low 48
