@@ -66,7 +66,7 @@ pkt-analyze: $(ANALYZE_SRC) $(wildcard analyze/*.h) $(COMMON_OBJ)
 	$(CC) $(CFLAGS) -o $@ $(ANALYZE_SRC) $(COMMON_OBJ) $(LDLIBS)
 
 # Unit tests run under AddressSanitizer + UndefinedBehaviorSanitizer.
-$(BUILD)/unit-tests: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(COMMON_SRC) $(COMMON_HDR) | $(BUILD)/common
+$(BUILD)/unit-tests: $(UNIT_SRC) $(wildcard tests/unit/*.h) bpf/cbpf.h $(COMMON_SRC) $(COMMON_HDR) | $(BUILD)/common
 	$(CC) $(WARN) -std=gnu11 -D_GNU_SOURCE -DPKT_VERSION='"$(VERSION)"' -O1 -g $(SAN) -Icommon -Itests/unit \
 		-o $@ $(UNIT_SRC) $(COMMON_SRC) $(LDLIBS)
 
