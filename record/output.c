@@ -78,15 +78,47 @@ static int open_file(struct recout *o, uint64_t start_ns, char *err, size_t errl
 		o->path_cur = file_name(o, o->file_idx);
 		if (!o->path_cur)
 			return -ENOMEM;
-		/* Files we rotate over (-W) are ours to reuse. */
+		/*
+		 * Files we rotate over (-W) are ours to reuse. O_NOFOLLOW: never
+		 * write through a symbolic link, even with --force (with O_EXCL a
+		 * link, dangling or not, is EEXIST; with O_TRUNC it is ELOOP).
+		 */
 		int excl = (o->cfg.force || o->wrapped) ? O_TRUNC : O_EXCL;
-		fd = open(o->path_cur, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | excl, 0600);
+		fd = open(o->path_cur,
+			  O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | excl, 0600);
 		if (fd < 0) {
+			struct stat lst;
 			rc = -errno;
-			if (rc == -EEXIST)
+			if ((rc == -EEXIST || rc == -ELOOP) && lstat(o->path_cur, &lst) == 0 &&
+			    S_ISLNK(lst.st_mode))
+				snprintf(err, errlen,
+					 "%s is a symbolic link: refusing to write through it "
+					 "(even with --force)",
+					 o->path_cur);
+			else if (rc == -EEXIST)
 				snprintf(err, errlen, "%s exists (use --force)", o->path_cur);
 			else
 				snprintf(err, errlen, "%s: %s", o->path_cur, strerror(-rc));
+			return rc;
+		}
+		/*
+		 * Packet data is private: 0600 whatever the umask (which may have
+		 * taken bits away) and for a file replaced with --force (which
+		 * keeps its old mode). Only regular files: --force -o /dev/null.
+		 */
+		struct stat st;
+		if (fstat(fd, &st) < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "%s: %s", o->path_cur, strerror(-rc));
+			close(fd);
+			return rc;
+		}
+		if (S_ISREG(st.st_mode) && (st.st_mode & 07777) != 0600 && fchmod(fd, 0600) < 0 &&
+		    (st.st_mode & 077)) {
+			rc = -errno;
+			snprintf(err, errlen, "%s: cannot make it private (mode 0600): %s",
+				 o->path_cur, strerror(-rc));
+			close(fd);
 			return rc;
 		}
 	}
@@ -395,6 +427,21 @@ int recout_flush(struct recout *o, char *err, size_t errlen)
 		if (off >= 0)
 			o->good_off = off;
 	}
+	return 0;
+}
+
+int recout_chown(struct recout *o, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	if (!o || o->fd_keep < 0)
+		return 0; /* stdout */
+	if (fstat(o->fd_keep, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return 0; /* a FIFO or a device is not ours to give away */
+	if (fchown(o->fd_keep, uid, gid) < 0)
+		return -errno;
 	return 0;
 }
 

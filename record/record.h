@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <linux/types.h>
 #include "pktrec.h"
 
@@ -74,6 +75,11 @@ int recout_open(struct recout **o, const struct recout_cfg *cfg, uint64_t start_
 		size_t errlen);
 int recout_write(struct recout *o, const struct recout_pkt *p, char *err, size_t errlen);
 int recout_flush(struct recout *o, char *err, size_t errlen);
+/*
+ * -Z: give the current file to uid:gid (regular files only; stdout, FIFOs and
+ * devices are left alone). Later files are created by whoever runs then.
+ */
+int recout_chown(struct recout *o, uid_t uid, gid_t gid);
 /* lost: total events lost so far (for the ISBs) */
 void recout_set_lost(struct recout *o, uint64_t lost);
 /* Writes the ISBs and closes. Frees o. *bytes: total bytes written to all files. */
