@@ -8,8 +8,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,11 +20,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/membarrier.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
+#include "anonymize.h"
 #include "comment.h"
 #include "pcapng.h"
 #include "record.h"
@@ -68,8 +74,12 @@ static struct opts {
 	unsigned rotate_files;
 	bool quiet, verbose, list_events;
 	bool events_given; /* -e: a missing hook is an error, not skipped */
+	bool headers_only; /* cut each snapshot after the innermost header */
 	uint64_t buffer_mb;
 	char *filter;
+	const char *user; /* -Z: run as this user once set up */
+	uid_t uid;
+	gid_t gid;
 } opt = {
     .zstd_level = 1,
     .snaplen = PKTREC_DEF_SNAP,
@@ -128,19 +138,28 @@ static void usage(void)
 	    "  -o, -w FILE           write pcapng to FILE ('-' = stdout); without it, print\n"
 	    "                        one line per event\n"
 	    "      --compress MODE   none | zstd | zstd:N (default zstd level 1)\n"
-	    "      --force           overwrite an existing output file\n"
+	    "      --force           overwrite an existing output file (never through a\n"
+	    "                        symbolic link)\n"
 	    "  -i IFNAME             only this interface name, any namespace (repeatable, max %d)\n"
 	    "      --netns NS        only this network namespace: inode, /run/netns name or path\n"
 	    "  -e, --events LIST     comma-separated hooks (see --list-events)\n"
 	    "      --list-events     list the hooks and whether this kernel has them\n"
 	    "  -s, --snaplen BYTES   header bytes per event from the MAC header (default %d,\n"
 	    "                        max %d; 0 = max)\n"
+	    "      --headers-only    no payload: cut each snapshot after the innermost header\n"
+	    "                        (TCP/UDP/ICMP, else L3, else Ethernet); the filter still\n"
+	    "                        sees the whole snapshot\n"
 	    "  -c, --count N         stop after N events recorded\n"
 	    "  -G, --duration SECS   stop after SECS seconds\n"
 	    "  -C MB                 rotate when a file reaches MB megabytes (uncompressed):\n"
 	    "                        FILE, FILE.1, FILE.2, ...\n"
 	    "  -W N                  with -C: at most N files, reusing the oldest\n"
 	    "      --buffer-size MB  BPF ring buffer size (default 16)\n"
+	    "  -Z USER               once the hooks are attached and the file is open, drop\n"
+	    "                        privileges to USER (its groups, then gid, then uid); the\n"
+	    "                        file is given to USER, rotated files are created by USER\n"
+	    "                        (with -C, USER must be able to create files in the\n"
+	    "                        output's directory)\n"
 	    "  -q                    quiet: no start message, status or summary\n"
 	    "  -v                    verbose: libbpf messages and hook details\n"
 	    "  -h, --help            this help\n"
@@ -149,8 +168,10 @@ static void usage(void)
 	    "A packet that matched the filter once stays recorded at every later hop.\n"
 	    "Needs CAP_BPF and CAP_PERFMON (root) and a kernel with BTF.\n"
 	    "\n"
+	    "Files are created with mode 0600 whatever the umask.\n"
+	    "\n"
 	    "Exit status: 0 recording ended normally, 1 error (privileges, BTF, hook,\n"
-	    "filter, output), 2 usage error.\n",
+	    "filter, output, -Z user), 2 usage error.\n",
 	    PKTREC_MAX_IFNAMES, PKTREC_DEF_SNAP, PKTREC_MAX_SNAP);
 }
 
@@ -381,6 +402,15 @@ static int on_event(void *ctx, void *data, size_t size)
 		}
 	}
 
+	/* after the filter, which may look at payload bytes; the original length stays */
+	if (opt.headers_only) {
+		uint32_t hlen;
+		if (pkt_headers_len(pkt, caplen, PCAPNG_LINKTYPE_ETHERNET, &hlen))
+			hlen = caplen < 14 ? caplen : 14; /* cannot happen: never keep a payload */
+		if (hlen < caplen)
+			caplen = hlen;
+	}
+
 	if (e->flags & PKTREC_F_HAS_DROP) {
 		drop = btfinfo_drop_reason(e->drop_reason);
 		if (!drop) {
@@ -448,31 +478,231 @@ next:
 	return 0;
 }
 
-static void read_stats(struct pktrec_bpf *skel, uint64_t *hits, uint64_t *lost)
+/* Sums of the per-CPU, per-hook counters. 0, or -errno with *hits and *lost left as they were. */
+static int read_stats(struct pktrec_bpf *skel, uint64_t *hits, uint64_t *lost)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	int fd = bpf_map__fd(skel->maps.stats);
+	uint64_t h = 0, l = 0;
 
-	*hits = *lost = 0;
-	if (ncpu <= 0 || fd < 0)
-		return;
+	if (ncpu <= 0)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	if (fd < 0)
+		return -EBADF;
 	struct pktrec_stats *v = calloc((size_t)ncpu, sizeof(*v));
 	if (!v)
-		return;
+		return -ENOMEM;
 	for (uint32_t k = 0; k < HOOK_MAX; k++) {
-		if (bpf_map_lookup_elem(fd, &k, v))
-			continue;
+		if (bpf_map_lookup_elem(fd, &k, v)) {
+			int rc = -errno;
+			free(v);
+			return rc;
+		}
 		for (int c = 0; c < ncpu; c++) {
-			*hits += v[c].hits;
-			*lost += v[c].lost;
+			h += v[c].hits;
+			l += v[c].lost;
 		}
 	}
 	free(v);
+	*hits = h;
+	*lost = l;
+	return 0;
+}
+
+/* -Z USER: look the user up before anything is loaded. */
+static void resolve_user(void)
+{
+	struct passwd *pw;
+
+	if (!opt.user)
+		return;
+	errno = 0;
+	pw = getpwnam(opt.user);
+	if (!pw) {
+		if (errno && errno != ENOENT && errno != ESRCH)
+			die("-Z %s: cannot look the user up: %s", opt.user, strerror(errno));
+		die("-Z %s: no such user", opt.user);
+	}
+	opt.uid = pw->pw_uid;
+	opt.gid = pw->pw_gid;
+}
+
+static bool gid_in(gid_t gid, const gid_t *set, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (set[i] == gid)
+			return true;
+	return false;
+}
+
+/*
+ * -Z: supplementary groups, then gid, then uid (each checked), then prove it
+ * cannot be undone: real, effective and saved ids are USER's, the groups are
+ * USER's, root cannot be regained and no capability is left.
+ */
+static int drop_privileges(char *err, size_t errlen)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	if (initgroups(opt.user, opt.gid) < 0) {
+		snprintf(err, errlen, "-Z %s: setting its groups: %s", opt.user, strerror(errno));
+		return -1;
+	}
+	if (setgid(opt.gid) < 0) {
+		snprintf(err, errlen, "-Z %s: setgid(%u): %s", opt.user, (unsigned)opt.gid,
+			 strerror(errno));
+		return -1;
+	}
+	if (setuid(opt.uid) < 0) {
+		snprintf(err, errlen, "-Z %s: setuid(%u): %s", opt.user, (unsigned)opt.uid,
+			 strerror(errno));
+		return -1;
+	}
+	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 || ru != opt.uid ||
+	    eu != opt.uid || su != opt.uid || rg != opt.gid || eg != opt.gid || sg != opt.gid) {
+		snprintf(err, errlen, "-Z %s: user or group ids not changed", opt.user);
+		return -1;
+	}
+	/* the supplementary groups are all USER's */
+	int n = getgroups(0, NULL), want_n = 32, got = -1;
+	gid_t *have = NULL, *want = NULL;
+	bool groups_ok = false;
+	for (int tries = 0; tries < 4 && got < 0; tries++) {
+		gid_t *w = realloc(want, (size_t)want_n * sizeof(*want));
+		if (!w)
+			break;
+		want = w;
+		got = getgrouplist(opt.user, opt.gid, want, &want_n); /* -1: want_n is the size */
+	}
+	if (got >= 0 && n >= 0 && (have = calloc((size_t)n + 1, sizeof(*have))) &&
+	    getgroups(n, have) == n) {
+		groups_ok = true;
+		for (int i = 0; i < n; i++)
+			groups_ok = groups_ok && gid_in(have[i], want, want_n);
+	}
+	free(have);
+	free(want);
+	if (!groups_ok) {
+		snprintf(err, errlen, "-Z %s: supplementary groups not changed", opt.user);
+		return -1;
+	}
+	if (opt.uid == 0)
+		return 0; /* -Z root: nothing was given up */
+
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct caps[2];
+	memset(caps, 0, sizeof(caps));
+	if (syscall(SYS_capget, &hdr, caps) < 0) {
+		snprintf(err, errlen, "-Z %s: capget: %s", opt.user, strerror(errno));
+		return -1;
+	}
+	if (caps[0].effective || caps[1].effective || caps[0].permitted || caps[1].permitted) {
+		snprintf(err, errlen, "-Z %s: capabilities left after setuid", opt.user);
+		return -1;
+	}
+	if (setuid(0) == 0 || seteuid(0) == 0 ||
+	    (opt.gid != 0 && (setgid(0) == 0 || setegid(0) == 0))) {
+		snprintf(err, errlen, "-Z %s: root privileges could be regained", opt.user);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Before dropping for good, find out in a child that does drop whether
+ * recording can go on as USER: the BPF counters can be read (kernels before
+ * 6.5 want CAP_BPF for any bpf() call when kernel.unprivileged_bpf_disabled
+ * is set), and with -C the user can create the next files in the output's
+ * directory. On failure the parent is still root and cleans up.
+ */
+static int probe_as_user(struct pktrec_bpf *skel, char *err, size_t errlen)
+{
+	int pfd[2], status = 0;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "-Z %s: pipe: %s", opt.user, strerror(errno));
+		return -1;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "-Z %s: fork: %s", opt.user, strerror(errno));
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		char msg[512] = "";
+		uint64_t h, l;
+		int r;
+
+		close(pfd[0]);
+		if (drop_privileges(msg, sizeof(msg)) == 0) {
+			if ((r = read_stats(skel, &h, &l)))
+				snprintf(
+				    msg, sizeof(msg),
+				    "-Z %s: the BPF counters cannot be read without privileges "
+				    "on this kernel (%s; see kernel.unprivileged_bpf_disabled)",
+				    opt.user, strerror(-r));
+		}
+		if (!msg[0] && opt.rotate_mb) {
+			char *copy = strdup(opt.output);
+			const char *dir = copy ? dirname(copy) : ".";
+			if (access(dir, W_OK | X_OK) < 0)
+				snprintf(msg, sizeof(msg),
+					 "-Z %s with -C: user %s cannot create files in %s, where "
+					 "the rotated files go: %s",
+					 opt.user, opt.user, dir, strerror(errno));
+			free(copy);
+		}
+		if (msg[0]) {
+			if (write(pfd[1], msg, strlen(msg)) < 0)
+				_exit(2);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	close(pfd[1]);
+	size_t got = 0;
+	for (;;) {
+		ssize_t n = read(pfd[0], err + got, errlen - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (got >= errlen - 1)
+			break;
+	}
+	err[got] = '\0';
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			snprintf(err, errlen, "-Z %s: waitpid: %s", opt.user, strerror(errno));
+			return -1;
+		}
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (!err[0])
+		snprintf(err, errlen, "-Z %s: cannot run as the user", opt.user);
+	return -1;
 }
 
 static void parse_args(int argc, char **argv)
 {
-	enum { OPT_COMPRESS = 256, OPT_FORCE, OPT_NETNS, OPT_LIST, OPT_BUFSZ, OPT_VERSION };
+	enum {
+		OPT_COMPRESS = 256,
+		OPT_FORCE,
+		OPT_NETNS,
+		OPT_LIST,
+		OPT_BUFSZ,
+		OPT_VERSION,
+		OPT_HDRS,
+	};
 	static const struct option longopts[] = {
 	    {"output", required_argument, NULL, 'o'},
 	    {"compress", required_argument, NULL, OPT_COMPRESS},
@@ -485,6 +715,7 @@ static void parse_args(int argc, char **argv)
 	    {"count", required_argument, NULL, 'c'},
 	    {"duration", required_argument, NULL, 'G'},
 	    {"buffer-size", required_argument, NULL, OPT_BUFSZ},
+	    {"headers-only", no_argument, NULL, OPT_HDRS},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
@@ -499,7 +730,7 @@ static void parse_args(int argc, char **argv)
 		if (hook_defs[i].dflt)
 			opt.hook_mask |= 1u << i;
 
-	while ((c = getopt_long(argc, argv, "+o:w:i:e:s:c:G:C:W:qvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+o:w:i:e:s:c:G:C:W:Z:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 		case 'w':
@@ -577,6 +808,14 @@ static void parse_args(int argc, char **argv)
 				die_usage("--buffer-size: expected 1..1024 MB, got '%s'", optarg);
 			opt.buffer_mb = v;
 			break;
+		case OPT_HDRS:
+			opt.headers_only = true;
+			break;
+		case 'Z':
+			if (!*optarg)
+				die_usage("-Z: empty user name");
+			opt.user = optarg;
+			break;
 		case 'q':
 			opt.quiet = true;
 			break;
@@ -645,6 +884,7 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_print);
 	if (opt.list_events)
 		return list_events();
+	resolve_user();
 
 	check_caps();
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
@@ -835,6 +1075,31 @@ int main(int argc, char **argv)
 	if (opt.verbose)
 		fprintf(stderr, "pkt-record: tracking cleanup at free: %s, drop reasons: %s\n",
 			cleanup_names[cleanup], has_reason ? "yes" : "no");
+
+	/* -Z: everything that needs privileges is done (BPF loaded and attached, file open) */
+	if (opt.user) {
+		uint64_t h, l;
+		int r;
+
+		if (probe_as_user(skel, err, sizeof(err)))
+			goto cleanup;
+		/* the file is USER's: it can read it, and reopen it when -W wraps around */
+		if (g.out && (r = recout_chown(g.out, opt.uid, opt.gid))) {
+			snprintf(err, sizeof(err), "-Z %s: cannot give %s to the user: %s",
+				 opt.user, opt.output, strerror(-r));
+			goto cleanup;
+		}
+		if (drop_privileges(err, sizeof(err)))
+			goto cleanup;
+		if ((r = read_stats(skel, &h, &l))) {
+			snprintf(err, sizeof(err), "-Z %s: reading the BPF counters: %s", opt.user,
+				 strerror(-r));
+			goto cleanup;
+		}
+		if (opt.verbose)
+			fprintf(stderr, "pkt-record: running as %s (uid %u, gid %u)\n", opt.user,
+				(unsigned)opt.uid, (unsigned)opt.gid);
+	}
 	if (!opt.quiet)
 		fprintf(stderr, "pkt-record: recording on %d hook%s (%s)%s%s%s to %s\n", nhooks,
 			nhooks == 1 ? "" : "s", hooknames, opt.filter ? ", filter '" : "",
@@ -858,7 +1123,8 @@ int main(int argc, char **argv)
 		uint64_t now = now_ns(CLOCK_MONOTONIC);
 		if (now - last_tick >= NSEC) {
 			last_tick = now;
-			read_stats(skel, &hits, &lost);
+			if (read_stats(skel, &hits, &lost) && opt.verbose)
+				fprintf(stderr, "pkt-record: reading the BPF counters failed\n");
 			if (g.out) {
 				recout_set_lost(g.out, lost);
 				if (recout_flush(g.out, g.errmsg, sizeof(g.errmsg))) {
@@ -879,11 +1145,30 @@ int main(int argc, char **argv)
 		bpf_link__destroy(links[i]);
 		links[i] = NULL;
 	}
-	/* on_event returns -EAGAIN every 16384 events to let the loop breathe */
-	if (!g.stop)
-		while (ring_buffer__consume(rb) == -EAGAIN && !g.stop)
+	/*
+	 * A program that entered before its link went away may still run on
+	 * another CPU: wait for an RCU grace period (what the kernel's own
+	 * tracepoint_synchronize_unregister() does), then drain until every hit
+	 * is accounted for (recorded, lost, filtered or not written after the
+	 * stop), or give up after ~100 ms (membarrier refused under nohz_full).
+	 */
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) < 0 && opt.verbose)
+		fprintf(stderr, "pkt-record: membarrier: %s\n", strerror(errno));
+	for (int tries = 0;; tries++) {
+		int n;
+		/* on_event returns -EAGAIN every 16384 events to let the loop breathe */
+		while ((n = ring_buffer__consume(rb)) == -EAGAIN)
 			;
-	read_stats(skel, &hits, &lost);
+		if (n < 0 && opt.verbose)
+			fprintf(stderr, "pkt-record: reading the ring buffer: %s\n", strerror(-n));
+		int r = read_stats(skel, &hits, &lost);
+		if (r)
+			fprintf(stderr, "pkt-record: reading the BPF counters: %s\n", strerror(-r));
+		if (r || n < 0 || g.recorded + lost + g.filtered + g.skipped >= hits ||
+		    tries >= 100)
+			break;
+		usleep(1000);
+	}
 	print_status(lost, true);
 	fflush(stdout);
 
