@@ -172,3 +172,28 @@ record_stop() {
 	[ "$rc" -eq 0 ] || { echo "  pkt-record exited $rc:" >&2; cat "$REC_ERR" >&2; }
 	return $rc
 }
+
+# Sums over a plain pcapng stream on stdin: "EPBS IFRECV IFDROP ISBS SECTIONS"
+# (EPB count, sums of isb_ifrecv and isb_ifdrop, ISB and SHB counts).
+pcapng_sums() {
+	python3 -c '
+import struct, sys
+d = sys.stdin.buffer.read()
+off = epb = recv = drop = isb = shb = 0
+while off + 12 <= len(d):
+    bt, bl = struct.unpack_from("<II", d, off)
+    if bl < 12: break
+    if bt == 0x0A0D0D0A: shb += 1
+    elif bt == 6: epb += 1
+    elif bt == 5:
+        isb += 1
+        o = off + 20
+        while o + 4 <= off + bl - 4:
+            code, ln = struct.unpack_from("<HH", d, o)
+            if code == 0: break
+            if code == 4: recv += struct.unpack_from("<Q", d, o + 4)[0]
+            if code == 5: drop += struct.unpack_from("<Q", d, o + 4)[0]
+            o += 4 + (ln + 3) // 4 * 4
+    off += bl
+print(epb, recv, drop, isb, shb)'
+}
