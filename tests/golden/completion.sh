@@ -128,3 +128,10 @@ test_analyze_files() {
 	# --write takes any file name
 	assert_match "$(complete_line "$ANA_COMP" 'pkt-analyze x.pcapng --write n')" '^notes.txt$' "--write"
 }
+
+test_record_drop_user_and_headers_only() {
+	fake_pkt_record
+	getent passwd root >/dev/null || { skip "no root in passwd"; return 77; }
+	assert_match "$(complete_line "$REC_COMP" 'pkt-record -Z roo')" '^root$' "-Z completes user names" || return 1
+	assert_eq "$(complete_line "$REC_COMP" 'pkt-record --head' | lines)" "--headers-only" "--head"
+}
