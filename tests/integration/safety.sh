@@ -166,6 +166,7 @@ test_headers_only() {
 	ip netns exec "$NS_A" ping -c2 -i 0.2 -W2 -s 100 -p "$pat" "$IP_B" >/dev/null || { record_stop; kill "$pid_ctl"; fail "ping failed"; return 1; }
 	ip netns exec "$NS_A" bash -c "for i in \$(seq 1 20); do echo $secret; done | nc -q0 -w2 $IP_B 8082" || { record_stop; kill "$pid_ctl"; fail "tcp failed"; return 1; }
 	ip netns exec "$NS_A" bash -c "echo $secret > /dev/udp/$IP_C/40405"
+	ip netns exec "$NS_A" bash -c "echo $secret > /dev/udp/$IP_B/40406" # closed: port unreachable
 	sleep 0.3
 	record_stop || { kill "$pid_ctl"; return 1; }
 	kill -INT "$pid_ctl"
@@ -196,8 +197,11 @@ test_headers_only() {
 	assert_match "$(awk -F'|' '$5 > 0 && $4 > $1' <<<"$lines" | wc -l)" "^[1-9]" "data segments keep their real length" || return 1
 
 	# UDP: 8-byte header
-	assert_eq "$(_tshark -r "$f" -Y "udp.port == 40405 && !(frame.comment contains \"l2=synth\")" -T fields -e frame.cap_len | sort -u)" \
+	assert_eq "$(_tshark -r "$f" -Y "udp.port == 40405 && !icmp && !(frame.comment contains \"l2=synth\")" -T fields -e frame.cap_len | sort -u)" \
 		"42" "UDP cut after 8 bytes" || return 1
+	# ICMP error: its header, the quoted IP header and 8 bytes of the quoted UDP header
+	assert_eq "$(_tshark -r "$f" -Y "icmp.type == 3 && udp.dstport == 40406 && !(frame.comment contains \"l2=synth\")" -T fields -e frame.cap_len | sort -u)" \
+		"70" "ICMP error cut after the quoted IP + 8 bytes" || return 1
 	tcpdump -nr "$f" >/dev/null 2>&1 || { fail "tcpdump cannot read the file"; return 1; }
 	return 0
 }
