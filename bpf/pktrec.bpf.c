@@ -12,10 +12,16 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "pktrec.h"
+#include "cbpf.h"
 
 #define ARPHRD_ETHER	1
 #define ARPHRD_LOOPBACK 772
 #define ETH_HLEN	14
+
+/* uapi enum values (linux/bpf.h), not in the CO-RE header */
+#define RB_NO_WAKEUP	1
+#define RB_FORCE_WAKEUP 2
+#define RB_AVAIL_DATA	0
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -26,6 +32,15 @@ const volatile bool has_drop_reason = false; /* kfree_skb's 3rd argument is the 
 const volatile __u64 filter_netns = 0;	     /* 0: any namespace */
 const volatile __u32 n_ifnames = 0;	     /* 0: any interface */
 const volatile char ifnames[PKTREC_MAX_IFNAMES][PKTREC_IFNAMSIZ] = {};
+/* the pcap filter, compiled by libpcap for Ethernet (0 = none, or run in user space) */
+const volatile __u32 cbpf_len = 0;
+const volatile struct cbpf_insn cbpf_prog[CBPF_MAX_INSNS] = {};
+/*
+ * Wake the reader only once this much is waiting (0: at every event). The
+ * reader also polls on a timer, so nothing waits longer than that; under a
+ * flood it saves a wake-up (an irq_work and a context switch) per event.
+ */
+const volatile __u32 wakeup_bytes = 0;
 
 /*
  * Set by user space after attach: 0 when a cleanup hook at the real free
@@ -88,6 +103,18 @@ struct {
 	__type(value, struct pktrec_stats);
 } stats SEC(".maps");
 
+/* the frame the pcap filter sees: room for a synthetic Ethernet header + the snapshot */
+struct filter_buf {
+	__u8 b[ETH_HLEN + CBPF_BUF_SIZE + 2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct filter_buf);
+} filter_scratch SEC(".maps");
+
 /* per-CPU id counter: ids are (cpu << 48) | n, unique without atomics */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -129,6 +156,111 @@ static __always_inline __u64 new_track_id(void)
 		return 0;
 	*ctr += 1;
 	return ((__u64)bpf_get_smp_processor_id() << 48) | (*ctr & 0xffffffffffffULL);
+}
+
+/* Where the header snapshot starts and how long it is. */
+struct snap_geom {
+	unsigned char *head;
+	__u64 start;	/* offset from head */
+	__u32 n;	/* bytes to copy */
+	__u32 orig_len; /* bytes on the wire from start on */
+	__u32 len;	/* skb->len */
+	bool synth;	/* start is the network header: no Ethernet header there */
+	bool mac_ok;
+};
+
+static __always_inline void snap_geometry(struct sk_buff *skb, struct net_device *dev, int hook,
+					  struct snap_geom *g)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	unsigned char *data = BPF_CORE_READ(skb, data);
+	__u16 mac = BPF_CORE_READ(skb, mac_header);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u32 tail = BPF_CORE_READ(skb, tail);
+	__u32 len = BPF_CORE_READ(skb, len);
+	__u16 type = dev ? BPF_CORE_READ(dev, type) : 0;
+	bool eth = type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK;
+	bool mac_ok = mac != (__u16)~0U;
+	__u64 doff = data - head;
+	__u64 start;
+	bool synth;
+
+	if (hook_is_tx(hook)) {
+		/* dev_queue_xmit: the link-layer header is pushed, data points at it */
+		start = doff;
+		synth = !eth;
+	} else if (mac_ok && eth && (__u32)mac + ETH_HLEN <= tail) {
+		start = mac;
+		synth = false;
+	} else if (hook == HOOK_KFREE_SKB && nh && nh != (__u16)~0U && nh < tail) {
+		/* dropped somewhere in L3/L4: data may be past the IP header */
+		start = nh;
+		synth = true;
+	} else {
+		start = doff;
+		synth = true;
+	}
+	g->head = head;
+	g->start = start;
+	g->synth = synth;
+	g->mac_ok = mac_ok;
+	g->len = len;
+	if (start <= doff)
+		g->orig_len = len + (__u32)(doff - start);
+	else
+		g->orig_len = len > (__u32)(start - doff) ? len - (__u32)(start - doff) : 0;
+
+	__u64 n = 0;
+	if (start < tail)
+		n = tail - start;
+	if (n > snaplen)
+		n = snaplen;
+	if (n > g->orig_len)
+		n = g->orig_len;
+	g->n = (__u32)n;
+}
+
+/*
+ * Run the pcap filter on the frame as pkt-record writes it: the snapshot,
+ * behind a synthetic Ethernet header where there is none (zero MACs, the
+ * ethertype from skb->protocol), cut at the snaplen. true = record it.
+ */
+static __always_inline bool filter_accepts(struct sk_buff *skb, const struct snap_geom *g)
+{
+	__u32 zero = 0;
+	struct filter_buf *fb = bpf_map_lookup_elem(&filter_scratch, &zero);
+	__u64 n = g->n;
+
+	if (!fb)
+		return true; /* cannot happen: record rather than lose */
+	asm volatile("" : "+r"(n));
+	if (n > PKTREC_MAX_SNAP)
+		n = PKTREC_MAX_SNAP;
+	if (n && bpf_probe_read_kernel(fb->b + ETH_HLEN, n, g->head + g->start))
+		n = 0;
+
+	__u32 base = ETH_HLEN, buflen = (__u32)n, wirelen = g->orig_len;
+	if (g->synth) {
+		__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+
+		if ((proto == 0 || proto == 0x0003 /* ETH_P_ALL */) && n) {
+			if (fb->b[ETH_HLEN] >> 4 == 4)
+				proto = 0x0800;
+			else if (fb->b[ETH_HLEN] >> 4 == 6)
+				proto = 0x86dd;
+		}
+		__builtin_memset(fb->b, 0, 12);
+		fb->b[12] = proto >> 8;
+		fb->b[13] = proto & 0xff;
+		base = 0;
+		buflen += ETH_HLEN;
+		wirelen += ETH_HLEN;
+	}
+	if (buflen > snaplen)
+		buflen = snaplen;
+	if (wirelen < buflen)
+		wirelen = buflen;
+	return cbpf_run(cbpf_prog, cbpf_len, fb->b + base, buflen, wirelen) != 0;
 }
 
 static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
@@ -177,8 +309,27 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 	__u64 timeout = track_timeout_ns;
 	__u64 headp = (__u64)BPF_CORE_READ(skb, head);
 	struct track_val *tv = bpf_map_lookup_elem(&tracks, &key);
-	if (tv && (!timeout || (now - tv->last_ts <= timeout &&
-				same_packet(tv, headp, netns, ifindex, hook)))) {
+	bool known = tv && (!timeout || (now - tv->last_ts <= timeout &&
+					 same_packet(tv, headp, netns, ifindex, hook)));
+	struct snap_geom g;
+
+	snap_geometry(skb, dev, hook, &g);
+	/*
+	 * With a pcap filter, only packets that matched are tracked: a known
+	 * one is recorded at every hop even if it no longer matches (NAT,
+	 * encapsulation); an unknown one must match here.
+	 */
+	if (cbpf_len && !known && !filter_accepts(skb, &g)) {
+		__u32 fk = hook;
+		struct pktrec_stats *fs = bpf_map_lookup_elem(&stats, &fk);
+
+		if (fs)
+			fs->filtered++;
+		if (tv)
+			bpf_map_delete_elem(&tracks, &key); /* stale: another packet's */
+		return 0;
+	}
+	if (known) {
 		track = tv->id;
 		tv->last_ts = now;
 		tv->netns = netns;
@@ -230,63 +381,28 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 	__builtin_memcpy(e->ifname, name, sizeof(name));
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 
-	/* Where the header snapshot starts */
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	unsigned char *data = BPF_CORE_READ(skb, data);
-	__u16 mac = BPF_CORE_READ(skb, mac_header);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
-	__u32 tail = BPF_CORE_READ(skb, tail);
-	__u32 len = BPF_CORE_READ(skb, len);
-	__u16 type = dev ? BPF_CORE_READ(dev, type) : 0;
-	bool eth = type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK;
-	bool mac_ok = mac != (__u16)~0U;
-	__u64 doff = data - head;
-	__u64 start;
-	bool synth;
-
-	if (hook_is_tx(hook)) {
-		/* dev_queue_xmit: the link-layer header is pushed, data points at it */
-		start = doff;
-		synth = !eth;
-	} else if (mac_ok && eth && (__u32)mac + ETH_HLEN <= tail) {
-		start = mac;
-		synth = false;
-	} else if (hook == HOOK_KFREE_SKB && nh && nh != (__u16)~0U && nh < tail) {
-		/* dropped somewhere in L3/L4: data may be past the IP header */
-		start = nh;
-		synth = true;
-	} else {
-		start = doff;
-		synth = true;
-	}
-	if (mac_ok)
+	if (g.mac_ok)
 		e->flags |= PKTREC_F_MAC_SET;
-	if (synth)
+	if (g.synth)
 		e->flags |= PKTREC_F_L2_SYNTH;
-
 	e->protocol = bpf_ntohs(BPF_CORE_READ(skb, protocol));
-	e->len = len;
-	if (start <= doff)
-		e->orig_len = len + (__u32)(doff - start);
-	else
-		e->orig_len = len > (__u32)(start - doff) ? len - (__u32)(start - doff) : 0;
+	e->len = g.len;
+	e->orig_len = g.orig_len;
 
-	__u64 n = 0;
-	if (start < tail)
-		n = tail - start;
-	if (n > snaplen)
-		n = snaplen;
-	if (n > e->orig_len)
-		n = e->orig_len;
+	__u64 n = g.n;
 	/* keep clang from folding the bound into 32-bit compares the verifier cannot follow */
 	asm volatile("" : "+r"(n));
 	if (n > PKTREC_MAX_SNAP)
 		n = PKTREC_MAX_SNAP;
-	if (n && bpf_probe_read_kernel(e->data, n, head + start))
+	if (n && bpf_probe_read_kernel(e->data, n, g.head + g.start))
 		n = 0;
 	e->snap_len = n;
 
-	bpf_ringbuf_submit(e, 0);
+	__u64 wake = 0;
+	if (wakeup_bytes)
+		wake = bpf_ringbuf_query(&events, RB_AVAIL_DATA) >= wakeup_bytes ? RB_FORCE_WAKEUP
+										 : RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, wake);
 	return 0;
 }
 

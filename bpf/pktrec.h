@@ -59,6 +59,7 @@ struct pktrec_event {
 struct pktrec_stats {
 	__u64 hits; /* events that passed the in-kernel filters */
 	__u64 lost; /* of those, events the ring buffer had no room for */
+	__u64 filtered; /* hits the pcap filter rejected in the kernel (not in hits) */
 };
 
 #endif

@@ -42,6 +42,19 @@ bool filter_match(const uint8_t *pkt, uint32_t caplen, uint32_t origlen)
 	return pcap_offline_filter(&prog, &hdr, pkt) != 0;
 }
 
+/*
+ * Copy the compiled program (struct bpf_insn: u16 code, u8 jt, u8 jf, u32 k;
+ * the layout of bpf/cbpf.h's struct cbpf_insn) into dst for the kernel.
+ * Returns the instruction count, or -1 when there is none or it exceeds max.
+ */
+int filter_export(void *dst, size_t max)
+{
+	if (!compiled || prog.bf_len == 0 || prog.bf_len > max)
+		return -1;
+	memcpy(dst, prog.bf_insns, prog.bf_len * sizeof(prog.bf_insns[0]));
+	return (int)prog.bf_len;
+}
+
 void filter_free(void)
 {
 	if (compiled)

@@ -31,6 +31,7 @@
 #include "comment.h"
 #include "pcapng.h"
 #include "record.h"
+#include "cbpf.h"
 #include "pktrec.skel.h"
 
 #ifndef CAP_PERFMON
@@ -94,7 +95,9 @@ static struct {
 	struct recout *out;
 	struct trackset *matched;
 	bool have_filter;
-	bool stop; /* -c reached or write error */
+	bool kfilter;	     /* the filter runs in the kernel (else in on_event) */
+	uint64_t kfiltered; /* rejected by the kernel's filter (from the BPF counters) */
+	bool stop;	     /* -c reached or write error */
 	int write_error;
 	char errmsg[512];
 	uint64_t recorded, filtered, skipped;
@@ -387,7 +390,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	is_free = e->hook == HOOK_KFREE_SKB || e->hook == HOOK_CONSUME_SKB;
 	caplen = build_packet(e, pkt, &origlen);
 
-	if (g.have_filter) {
+	if (g.have_filter && !g.kfilter) {
 		uint64_t now = e->ts_ns;
 		if (!trackset_has(g.matched, e->track, now)) {
 			if (!filter_match(pkt, caplen, origlen)) {
@@ -482,7 +485,7 @@ static int read_stats(struct pktrec_bpf *skel, uint64_t *hits, uint64_t *lost)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	int fd = bpf_map__fd(skel->maps.stats);
-	uint64_t h = 0, l = 0;
+	uint64_t h = 0, l = 0, f = 0;
 
 	if (ncpu <= 0)
 		return ncpu < 0 ? ncpu : -EINVAL;
@@ -500,11 +503,13 @@ static int read_stats(struct pktrec_bpf *skel, uint64_t *hits, uint64_t *lost)
 		for (int c = 0; c < ncpu; c++) {
 			h += v[c].hits;
 			l += v[c].lost;
+			f += v[c].filtered;
 		}
 	}
 	free(v);
 	*hits = h;
 	*lost = l;
+	g.kfiltered = f;
 	return 0;
 }
 
@@ -947,8 +952,11 @@ int main(int argc, char **argv)
 	    {"kp_free_skbmem", "kp_free_napi_cache"},
 	};
 	static const char *const cleanup_names[] = {"fentry", "kprobe", "none"};
-	int cleanup = btfinfo_has_func("kfree_skbmem") ? 0 : 2;
+	int cleanup0 = btfinfo_has_func("kfree_skbmem") ? 0 : 2, cleanup = cleanup0;
 	int err_load = 0;
+	_Static_assert(sizeof(struct cbpf_insn) == 8, "struct bpf_insn of libpcap");
+	/* the pcap filter in the kernel; where the verifier refuses it, in user space */
+	g.kfilter = g.have_filter;
 	for (;;) {
 		skel = pktrec_bpf__open();
 		if (!skel) {
@@ -961,6 +969,14 @@ int main(int argc, char **argv)
 		skel->rodata->has_drop_reason = has_reason;
 		skel->rodata->filter_netns = opt.netns;
 		skel->rodata->n_ifnames = (uint32_t)opt.n_ifnames;
+		if (g.kfilter) {
+			int n = filter_export((void *)skel->rodata->cbpf_prog, CBPF_MAX_INSNS);
+
+			if (n > 0)
+				skel->rodata->cbpf_len = (uint32_t)n;
+			else
+				g.kfilter = false; /* longer than the kernel side takes */
+		}
 		for (int i = 0; i < opt.n_ifnames; i++)
 			strncpy((char *)skel->rodata->ifnames[i], opt.ifnames[i],
 				PKTREC_IFNAMSIZ - 1);
@@ -997,6 +1013,8 @@ int main(int argc, char **argv)
 		uint64_t rbsz = 4096;
 		while (rbsz < opt.buffer_mb * 1024 * 1024)
 			rbsz <<= 1;
+		/* wake the reader at 1/16 full (it also polls every 100 ms) */
+		skel->rodata->wakeup_bytes = (uint32_t)(rbsz / 16);
 		err_load = bpf_map__set_max_entries(skel->maps.events, (uint32_t)rbsz);
 		if (err_load) {
 			snprintf(err, sizeof(err), "ring buffer size: %s", strerror(-err_load));
@@ -1007,6 +1025,14 @@ int main(int argc, char **argv)
 			break;
 		pktrec_bpf__destroy(skel);
 		skel = NULL;
+		if (cleanup == 2 && g.kfilter) {
+			/* e.g. a filter too complex for the verifier: filter in user space */
+			g.kfilter = false;
+			cleanup = cleanup0;
+			if (opt.verbose)
+				fprintf(stderr, "pkt-record: retrying with the filter in user space\n");
+			continue;
+		}
 		if (cleanup == 2)
 			break;
 		cleanup++;
@@ -1113,8 +1139,14 @@ int main(int argc, char **argv)
 	uint64_t deadline = opt.duration > 0 ? start + (uint64_t)(opt.duration * 1e9) : 0;
 	uint64_t hits = 0, lost = 0;
 
+	if (opt.verbose && g.have_filter)
+		fprintf(stderr, "pkt-record: the filter runs %s\n",
+			g.kfilter ? "in the kernel" : "in user space");
 	while (!exiting && !g.stop) {
 		int n = ring_buffer__poll(rb, 100);
+		/* the kernel wakes us only past a fill level: take what is there */
+		if (n == 0)
+			n = ring_buffer__consume(rb);
 		if (n < 0 && n != -EINTR && n != -EAGAIN) {
 			snprintf(err, sizeof(err), "reading the ring buffer: %s", strerror(-n));
 			goto cleanup;
@@ -1202,8 +1234,9 @@ int main(int argc, char **argv)
 		if (opt.verbose)
 			fprintf(stderr,
 				"pkt-record: %" PRIu64 " hits, %" PRIu64 " filtered out, %" PRIu64
-				" not written after the stop\n",
-				hits, g.filtered, g.skipped);
+				" not written after the stop (%" PRIu64 " filtered in the kernel)\n",
+				hits + g.kfiltered, g.filtered + g.kfiltered, g.skipped,
+				g.kfiltered);
 	}
 	goto out;
 
