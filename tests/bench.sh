@@ -60,6 +60,15 @@ run_condition() { # name, then how to start/stop the recorder is in $1
 	for r in $(seq 1 "$REPS"); do
 		case $name in
 		baseline) rates+=("$(flood)") ;;
+		perf-stat)
+			# counting only, in the kernel: the floor any tracepoint user pays
+			perf stat -a -e "$PERF_EVENTS" -x, -o "$WORK/perf-stat.txt" >/dev/null 2>&1 &
+			local ps=$!
+			sleep 1
+			rates+=("$(flood)")
+			kill -INT $ps
+			wait $ps 2>/dev/null
+			;;
 		perf)
 			perf record -q -e "$PERF_EVENTS" -a -o "$WORK/perf.data" >/dev/null 2>&1 &
 			local pp=$!
@@ -94,7 +103,7 @@ run_condition() { # name, then how to start/stop the recorder is in $1
 }
 
 echo "bench: $REPS x ${SECS}s 64-byte UDP floods across bridge + veth + router" >&2
-for c in baseline perf pkt-record pkt-record-filtered; do
+for c in baseline perf-stat perf pkt-record pkt-record-filtered; do
 	run_condition $c
 done
 
@@ -117,22 +126,23 @@ timeit() { # prints seconds; peak RSS kB in HWM
 	done
 	wait $pid
 	end=$(date +%s.%N)
-	HWM=$hwm
-	echo "$end - $start" | bc -l 2>/dev/null || python3 -c "print($end - $start)"
+	echo "$hwm" >"$WORK/hwm" # this runs in $(...): the caller reads the file
+	python3 -c "print(round($end - $start, 3))"
 }
-T_ANALYZE=$(timeit "$PKT_ANALYZE" --stats "$WORK/last.pcapng.zst"); M_ANALYZE=$HWM
-T_TSHARK=$(timeit tshark -r "$WORK/last.pcapng.zst" -T fields -e frame.number); M_TSHARK=$HWM
-T_CAPINFOS=$(timeit capinfos "$WORK/last.pcapng.zst"); M_CAPINFOS=$HWM
+T_ANALYZE=$(timeit "$PKT_ANALYZE" --stats "$WORK/last.pcapng.zst"); M_ANALYZE=$(cat "$WORK/hwm")
+T_TSHARK=$(timeit tshark -r "$WORK/last.pcapng.zst" -T fields -e frame.number); M_TSHARK=$(cat "$WORK/hwm")
+T_CAPINFOS=$(timeit capinfos "$WORK/last.pcapng.zst"); M_CAPINFOS=$(cat "$WORK/hwm")
 
 python3 - "$REPORT" <<PY
 import sys, platform, os, datetime
-rate = {"baseline": ${RATE[baseline]}, "perf": ${RATE[perf]}, "rec": ${RATE[pkt-record]}, "filt": ${RATE[pkt-record-filtered]}}
+rate = {"baseline": ${RATE[baseline]}, "pstat": ${RATE[perf-stat]}, "perf": ${RATE[perf]}, "rec": ${RATE[pkt-record]}, "filt": ${RATE[pkt-record-filtered]}}
 ev, lost, fev = int("${REC_EVENTS:-0}"), int("${REC_LOST:-0}"), int("${FILE_EVENTS:-0}")
 rbytes, pbytes, pev = int("${REC_BYTES:-0}"), int("${PERF_BYTES:-0}"), int("${PERF_EVENTS_N:-0}" or 0)
 ta, tt, tc = float("$T_ANALYZE"), float("$T_TSHARK"), float("$T_CAPINFOS")
 secs = $SECS
 rows = [
  ("flood rate, no recording (pkt/s)", f"{rate['baseline']:,}", ""),
+ ("with perf stat counting the same hooks (floor)", f"{rate['pstat']:,}", f"{rate['pstat']/rate['baseline']:.2f} of baseline"),
  ("with perf record on the same hooks", f"{rate['perf']:,}", f"{rate['perf']/rate['baseline']:.2f} of baseline"),
  ("with pkt-record, default hooks, zstd", f"{rate['rec']:,}", f"{rate['rec']/rate['baseline']:.2f} of baseline, {rate['rec']/max(rate['perf'],1):.2f}x perf"),
  ("with pkt-record, filter 'icmp' (matches nothing)", f"{rate['filt']:,}", f"{rate['filt']/rate['baseline']:.2f} of baseline"),
