@@ -6,6 +6,7 @@
  * Several inputs are merged by timestamp so that captures of several hosts or
  * rotated files line up; each input holds one event read ahead.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "analyze.h"
+#include "anonymize.h"
 #include "pcapng.h"
 #include "zio.h"
 
@@ -72,6 +74,15 @@ struct app {
 	size_t nifaces, ifaces_cap;
 	struct flow *flow;
 	uint64_t packet_window_ns, pair_window_ns;
+	/* --anonymize */
+	int anonymize;
+	const char *anon_key_path;
+	struct pkt_anon *anon;
+	uint64_t anon_unvetted;		 /* hits left out: link type not understood */
+	uint32_t anon_unvetted_linktype; /* the first such link type */
+	int anon_unvetted_more;		 /* and others */
+	char **anon_hosts;		 /* host names seen, pseudonym = index + 1 */
+	size_t anon_nhosts;
 };
 
 __attribute__((format(printf, 2, 3))) static void warnx_(struct app *a, const char *fmt, ...)
@@ -120,6 +131,11 @@ static void usage(FILE *f)
 		"      --compress none|zstd|zstd:N\n"
 		"                           compression of --write (default: zstd if OUT ends\n"
 		"                           in .zst, else none)\n"
+		"      --anonymize          rewrite IP and MAC addresses (prefix-preserving),\n"
+		"                           drop payloads, skb addresses and host names in\n"
+		"                           all output: the --write file and the report\n"
+		"      --anonymize-key FILE the key (32 bytes, or 64 hex digits) for a mapping\n"
+		"                           that is the same on every run (default: random)\n"
 		"Tuning:\n"
 		"      --window SECONDS     a packet idle this long is complete (default 2)\n"
 		"      --pair-window SECONDS\n"
@@ -225,6 +241,37 @@ static void copy_str(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
+/* Hook, netns, interface and track: from a pkt-record comment, else from the IDB. */
+static void event_meta(struct event *ev)
+{
+	ev->ours = 0;
+	ev->has_netns = 0;
+	ev->has_track = 0;
+	ev->track = 0;
+	if (ev->has_comment && pkt_comment_parse(ev->comment, &ev->c) == 0) {
+		ev->ours = 1;
+		ev->has_netns = 1;
+		ev->has_track = 1;
+		ev->track = ev->c.track;
+		if (!strcmp(ev->c.ifname, "-"))
+			ev->c.ifname[0] = '\0';
+		return;
+	}
+	/* A foreign capture: one event per frame, on the interface of its IDB. */
+	memset(&ev->c, 0, sizeof(ev->c));
+	if (ev->if_rawname[0] &&
+	    pkt_ifname_split(ev->if_rawname, ev->c.ifname, sizeof(ev->c.ifname), &ev->c.netns) == 0)
+		ev->has_netns = 1;
+	else if (ev->if_rawname[0])
+		copy_str(ev->c.ifname, sizeof(ev->c.ifname), ev->if_rawname);
+	else
+		snprintf(ev->c.ifname, sizeof(ev->c.ifname), "if%u", ev->if_id);
+	if (ev->has_packetid) {
+		ev->has_track = 1;
+		ev->track = ev->packetid;
+	}
+}
+
 static void event_from_record(struct input *in, struct event *ev)
 {
 	const struct pcapng_record *rec = &in->rec;
@@ -273,34 +320,201 @@ static void event_from_record(struct input *in, struct event *ev)
 	ev->has_comment = rec->has_comment;
 	if (rec->has_comment)
 		copy_str(ev->comment, sizeof(ev->comment), rec->comment);
+	event_meta(ev);
+}
 
-	if (rec->has_comment && pkt_comment_parse(rec->comment, &ev->c) == 0) {
-		ev->ours = 1;
-		ev->has_netns = 1;
-		ev->has_track = 1;
-		ev->track = ev->c.track;
-		if (!strcmp(ev->c.ifname, "-"))
-			ev->c.ifname[0] = '\0';
-	} else {
-		/* A foreign capture: one event per frame, on the interface of its IDB. */
-		memset(&ev->c, 0, sizeof(ev->c));
-		if (itf && itf->name[0] &&
-		    pkt_ifname_split(itf->name, ev->c.ifname, sizeof(ev->c.ifname), &ev->c.netns) ==
-			0)
-			ev->has_netns = 1;
-		else if (itf && itf->name[0])
-			copy_str(ev->c.ifname, sizeof(ev->c.ifname), itf->name);
-		else
-			snprintf(ev->c.ifname, sizeof(ev->c.ifname), "if%u", rec->if_id);
-		if (rec->has_packetid) {
-			ev->has_track = 1;
-			ev->track = rec->packetid;
-		}
-	}
+/* Dissect the snapshot (after the filter, and after --anonymize rewrote it). */
+static void event_dissect(struct event *ev)
+{
 	if (pkt_dissect(ev->data, ev->caplen, ev->linktype, &ev->pi) == 0)
 		pkt_summary(&ev->pi, ev->summary, sizeof(ev->summary));
 	else
 		snprintf(ev->summary, sizeof(ev->summary), "link type %u", ev->linktype);
+}
+
+/* ------------------------------------------------------------ anonymize */
+
+/*
+ * The keys of pkt-record's comment grammar (docs/format.md). pkt_anon_comment()
+ * copies unknown keys through; their values may hold anything (an address, a
+ * host name), so the export keeps only the keys whose meaning we know.
+ */
+static int comment_key_known(const char *key, size_t len)
+{
+	static const char *const known[] = {"hook", "netns", "if",   "ifindex", "skb", "track",
+					    "cpu",  "pid",   "comm", "drop",	"l2",  "proto"};
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strlen(known[i]) == len && !memcmp(known[i], key, len))
+			return 1;
+	return 0;
+}
+
+/* Drop the key=value pairs of s whose key is not in the grammar (in place). */
+static void comment_keep_known(char *s)
+{
+	const char *r = s;
+	char *w = s;
+
+	while (*r) {
+		const char *tok, *eq;
+		size_t len;
+
+		while (*r == ' ')
+			r++;
+		tok = r;
+		while (*r && *r != ' ')
+			r++;
+		len = (size_t)(r - tok);
+		eq = len ? memchr(tok, '=', len) : NULL;
+		if (!eq || !comment_key_known(tok, (size_t)(eq - tok)))
+			continue;
+		if (w != s)
+			*w++ = ' ';
+		memmove(w, tok, len);
+		w += len;
+	}
+	*w = '\0';
+}
+
+/* "netns N ifindex N host NAME": the length of the part before NAME, or 0. */
+static size_t description_host_at(const char *d)
+{
+	const char *p = d;
+
+	if (strncmp(p, "netns ", 6))
+		return 0;
+	p += 6;
+	if (!isdigit((unsigned char)*p))
+		return 0;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (strncmp(p, " ifindex ", 9))
+		return 0;
+	p += 9;
+	if (!isdigit((unsigned char)*p))
+		return 0;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (strncmp(p, " host ", 6) || !p[6])
+		return 0;
+	return (size_t)(p + 6 - d);
+}
+
+/*
+ * if_description for the anonymized export. pkt-record's "netns N ifindex N
+ * host NAME" keeps its netns and ifindex, the host name becomes anon1, anon2...
+ * (in order of appearance: hosts stay apart when files of several hosts are
+ * merged). Any other description is free text from another writer and may
+ * hold anything: out is "" (dropped).
+ */
+static void anon_description(struct app *a, const char *in, char *out, size_t cap)
+{
+	size_t at = description_host_at(in), i;
+
+	out[0] = '\0';
+	if (!at)
+		return;
+	for (i = 0; i < a->anon_nhosts; i++)
+		if (!strcmp(a->anon_hosts[i], in + at))
+			break;
+	if (i == a->anon_nhosts) {
+		char **n = realloc(a->anon_hosts, (i + 1) * sizeof(*n));
+
+		if (!n)
+			return;
+		a->anon_hosts = n;
+		if (!(n[i] = strdup(in + at)))
+			return;
+		a->anon_nhosts++;
+	}
+	snprintf(out, cap, "%.*shost anon%zu", (int)(at - 5), in, i + 1);
+}
+
+/*
+ * --anonymize one hit, after the filter saw the original: rewrite the
+ * snapshot (payload dropped, caplen shrinks, the original length stays), the
+ * comment (skb pseudonym; a comment not in our grammar is dropped), and what
+ * was derived from the comment. Returns -1 when the hit must be left out: a
+ * link type the anonymizer cannot vet.
+ */
+static int event_anonymize(struct app *a, struct event *ev)
+{
+	uint32_t caplen = 0;
+
+	if (pkt_anon_packet(a->anon, ev->data, ev->caplen, ev->linktype, &caplen) < 0) {
+		if (!a->anon_unvetted++)
+			a->anon_unvetted_linktype = ev->linktype;
+		else if (ev->linktype != a->anon_unvetted_linktype)
+			a->anon_unvetted_more = 1;
+		return -1;
+	}
+	ev->caplen = caplen;
+	if (ev->has_comment) {
+		char buf[sizeof(ev->comment)];
+
+		if (pkt_anon_comment(a->anon, ev->comment, buf, sizeof(buf)) == 0) {
+			comment_keep_known(buf);
+			memcpy(ev->comment, buf, sizeof(ev->comment));
+		} else {
+			ev->has_comment = 0;
+			ev->comment[0] = '\0';
+		}
+		event_meta(ev);
+	}
+	return 0;
+}
+
+/* --anonymize-key FILE: exactly 32 bytes, or 64 hex digits (blanks around them ignored). */
+static int load_anon_key(const char *path, uint8_t key[PKT_ANON_KEY_LEN], char *err, size_t errlen)
+{
+	uint8_t buf[2 * PKT_ANON_KEY_LEN + 64];
+	size_t n = 0, b = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (n < sizeof(buf)) {
+		ssize_t r = read(fd, buf + n, sizeof(buf) - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n == PKT_ANON_KEY_LEN) {
+		memcpy(key, buf, PKT_ANON_KEY_LEN);
+		rc = 0;
+		goto out;
+	}
+	while (n > b && isspace(buf[n - 1]))
+		n--;
+	while (b < n && isspace(buf[b]))
+		b++;
+	if (n - b == 2 * PKT_ANON_KEY_LEN) {
+		rc = 0;
+		for (size_t i = 0; i < PKT_ANON_KEY_LEN && !rc; i++) {
+			char hex[3] = {(char)buf[b + 2 * i], (char)buf[b + 2 * i + 1], '\0'};
+
+			if (!isxdigit((unsigned char)hex[0]) || !isxdigit((unsigned char)hex[1]))
+				rc = -1;
+			else
+				key[i] = (uint8_t)strtoul(hex, NULL, 16);
+		}
+	}
+	if (rc)
+		snprintf(err, errlen, "%s: not a key (32 bytes, or 64 hex digits)", path);
+out:
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return rc;
 }
 
 /* Read until the next selected hit of this input; returns 1 when one is ready. */
@@ -313,10 +527,14 @@ static int input_fill(struct app *a, struct input *in)
 			switch (in->rec.kind) {
 			case PCAPNG_REC_PACKET:
 				event_from_record(in, &in->ev);
+				/* -Y sees the original: filters name the real addresses. */
 				if (!filter_match(a, &in->ev)) {
 					a->tot.filtered++;
 					continue;
 				}
+				if (a->anon && event_anonymize(a, &in->ev) < 0)
+					continue;
+				event_dissect(&in->ev);
 				in->has_ev = 1;
 				return 1;
 			case PCAPNG_REC_STATS: {
@@ -411,10 +629,13 @@ static int writer_open(struct app *a)
 
 	if (uname(&u) == 0)
 		snprintf(os, sizeof(os), "%s %s", u.sysname, u.release);
+	/* Our own SHB, not the input's: the recording host's name never gets here. */
 	struct pcapng_shb_info shb = {
 	    .userappl = "pkt-analyze " PKT_VERSION,
 	    .os = os,
-	    .comment = "exported by pkt-analyze --write",
+	    .comment = a->anon ? "exported by pkt-analyze --write --anonymize: addresses "
+				 "rewritten, payloads dropped"
+			       : "exported by pkt-analyze --write",
 	};
 
 	if (pcapng_writer_open(&a->writer, a->wout, &shb, err, sizeof(err)) < 0) {
@@ -435,11 +656,18 @@ static void write_event(struct app *a, const struct event *ev)
 	if (!s)
 		return;
 	if (!s->has_out) {
+		/* Interface names (netns inodes) are kept, also with --anonymize. */
+		char desc[sizeof(ev->if_description)];
+
+		if (a->anon)
+			anon_description(a, ev->if_description, desc, sizeof(desc));
+		else
+			copy_str(desc, sizeof(desc), ev->if_description);
 		struct pcapng_idb_info idb = {
 		    .linktype = (uint16_t)ev->linktype,
 		    .snaplen = ev->snaplen,
 		    .name = ev->if_rawname[0] ? ev->if_rawname : NULL,
-		    .description = ev->if_description[0] ? ev->if_description : NULL,
+		    .description = desc[0] ? desc : NULL,
 		    .tsresol = 9,
 		};
 
@@ -568,6 +796,8 @@ enum {
 	OPT_VERSION,
 	OPT_WINDOW,
 	OPT_PAIR_WINDOW,
+	OPT_ANONYMIZE,
+	OPT_ANONYMIZE_KEY,
 };
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -589,6 +819,8 @@ int main(int argc, char **argv)
 	    {"compress", required_argument, NULL, OPT_COMPRESS},
 	    {"window", required_argument, NULL, OPT_WINDOW},
 	    {"pair-window", required_argument, NULL, OPT_PAIR_WINDOW},
+	    {"anonymize", no_argument, NULL, OPT_ANONYMIZE},
+	    {"anonymize-key", required_argument, NULL, OPT_ANONYMIZE_KEY},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, OPT_VERSION},
@@ -640,6 +872,12 @@ int main(int argc, char **argv)
 				    "--pair-window: '%s' is not a positive number of seconds",
 				    optarg);
 			break;
+		case OPT_ANONYMIZE:
+			a.anonymize = 1;
+			break;
+		case OPT_ANONYMIZE_KEY:
+			a.anon_key_path = optarg;
+			break;
 		case 'q':
 			a.quiet = 1;
 			a.out.quiet = 1;
@@ -659,6 +897,8 @@ int main(int argc, char **argv)
 		return bad_usage("%s", "no input file");
 	if (a.compress_level >= 0 && !a.write_path)
 		return bad_usage("%s", "--compress applies to --write");
+	if (a.anon_key_path && !a.anonymize)
+		return bad_usage("%s", "--anonymize-key applies to --anonymize");
 	if (a.filter_expr) {
 		/* Check the expression once, on Ethernet, before reading anything. */
 		pcap_t *p = pcap_open_dead(DLT_EN10MB, 262144);
@@ -673,6 +913,22 @@ int main(int argc, char **argv)
 		}
 		pcap_freecode(&prog);
 		pcap_close(p);
+	}
+	if (a.anonymize) {
+		uint8_t key[PKT_ANON_KEY_LEN];
+		char err[512];
+		int rc;
+
+		if (a.anon_key_path && load_anon_key(a.anon_key_path, key, err, sizeof(err))) {
+			explicit_bzero(key, sizeof(key));
+			return bad_usage("--anonymize-key: %s", err);
+		}
+		rc = pkt_anon_new(&a.anon, a.anon_key_path ? key : NULL);
+		explicit_bzero(key, sizeof(key));
+		if (rc < 0) {
+			errorx(&a, "--anonymize: no key: %s", strerror(-rc));
+			return 1;
+		}
 	}
 	if (a.write_path && !strcmp(a.write_path, "-"))
 		a.out.mode = MODE_NONE; /* stdout carries the pcapng */
@@ -785,6 +1041,12 @@ int main(int argc, char **argv)
 		input_fill(&a, next);
 	}
 	flow_finish(a.flow);
+	if (a.anon_unvetted)
+		warnx_(&a,
+		       "--anonymize: %" PRIu64 " hit%s left out: the anonymizer cannot vet "
+		       "link type %u%s",
+		       a.anon_unvetted, a.anon_unvetted == 1 ? "" : "s", a.anon_unvetted_linktype,
+		       a.anon_unvetted_more ? " and others" : "");
 	for (size_t i = 0; i < a.nifaces; i++)
 		a.tot.lost += a.ifaces[i].ifdrop + a.ifaces[i].osdrop;
 	out_summary(&a.out, &a.tot, flow_stats(a.flow));
@@ -803,5 +1065,9 @@ int main(int argc, char **argv)
 			pcap_freecode(&a.filters[i].prog);
 	free(a.filters);
 	free(a.ifaces);
+	pkt_anon_free(a.anon);
+	for (size_t i = 0; i < a.anon_nhosts; i++)
+		free(a.anon_hosts[i]);
+	free(a.anon_hosts);
 	return a.exit_code;
 }

@@ -116,7 +116,8 @@ test_analyze_options() {
 	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze --format ' | lines)" "json text" "--format" || return 1
 	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze --format=j' | lines)" "json" "--format=j" || return 1
 	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze --st' | lines)" "--stats" "--st" || return 1
-	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze -' | wc -l)" 12 "all options" || return 1
+	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze -' | wc -l)" 13 "all options" || return 1
+	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze --anon' | lines)" "--anonymize --anonymize-key" "--anon" || return 1
 	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze --compress zstd:' | wc -l)" 19 "--compress zstd:"
 }
 
@@ -125,8 +126,9 @@ test_analyze_files() {
 	touch a.pcapng b.pcapng.zst c.zst notes.txt d.pcap
 	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze ' | lines)" "a.pcapng b.pcapng.zst c.zst sub" "capture files (bash adds the / to sub)" || return 1
 	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze --stats b' | lines)" "b.pcapng.zst" "b prefix" || return 1
-	# --write takes any file name
-	assert_match "$(complete_line "$ANA_COMP" 'pkt-analyze x.pcapng --write n')" '^notes.txt$' "--write"
+	# --write takes any file name, and so does --anonymize-key
+	assert_match "$(complete_line "$ANA_COMP" 'pkt-analyze x.pcapng --write n')" '^notes.txt$' "--write" || return 1
+	assert_match "$(complete_line "$ANA_COMP" 'pkt-analyze --anonymize --anonymize-key n')" '^notes.txt$' "--anonymize-key"
 }
 
 test_record_drop_user_and_headers_only() {
