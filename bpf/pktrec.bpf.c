@@ -36,8 +36,8 @@ const volatile char ifnames[PKTREC_MAX_IFNAMES][PKTREC_IFNAMSIZ] = {};
 const volatile __u32 cbpf_len = 0;
 const volatile struct cbpf_insn cbpf_prog[CBPF_MAX_INSNS] = {};
 /*
- * Wake the reader only once this much is waiting (0: at every event). The
- * reader also polls on a timer, so nothing waits longer than that; under a
+ * Wake the reader when this much is waiting (0: at every event). The reader
+ * also polls on a short timer, so nothing waits longer than that; under a
  * flood it saves a wake-up (an irq_work and a context switch) per event.
  */
 const volatile __u32 wakeup_bytes = 0;
@@ -398,10 +398,22 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 		n = 0;
 	e->snap_len = n;
 
+	/*
+	 * Wake the reader when the backlog crosses wakeup_bytes, not at every
+	 * event above it: each wake-up is an irq_work, a self-IPI (a VM exit
+	 * on a guest). All records have one size, so the backlog moves in
+	 * steps of it; a window of a few records catches the crossing even
+	 * when the other CPUs reserve in between. The reader drains the ring
+	 * whole before it sleeps, and polls on a short timer besides.
+	 */
 	__u64 wake = 0;
-	if (wakeup_bytes)
-		wake = bpf_ringbuf_query(&events, RB_AVAIL_DATA) >= wakeup_bytes ? RB_FORCE_WAKEUP
-										 : RB_NO_WAKEUP;
+	if (wakeup_bytes) {
+		__u64 avail = bpf_ringbuf_query(&events, RB_AVAIL_DATA);
+		__u64 rec = sizeof(*e) + 8; /* record header */
+
+		wake = avail >= wakeup_bytes && avail < wakeup_bytes + 8 * rec ? RB_FORCE_WAKEUP
+									       : RB_NO_WAKEUP;
+	}
 	bpf_ringbuf_submit(e, wake);
 	return 0;
 }

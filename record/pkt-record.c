@@ -1013,7 +1013,7 @@ int main(int argc, char **argv)
 		uint64_t rbsz = 4096;
 		while (rbsz < opt.buffer_mb * 1024 * 1024)
 			rbsz <<= 1;
-		/* wake the reader at 1/16 full (it also polls every 100 ms) */
+		/* wake the reader at 1/16 full (it also polls every 20 ms) */
 		skel->rodata->wakeup_bytes = (uint32_t)(rbsz / 16);
 		err_load = bpf_map__set_max_entries(skel->maps.events, (uint32_t)rbsz);
 		if (err_load) {
@@ -1143,7 +1143,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pkt-record: the filter runs %s\n",
 			g.kfilter ? "in the kernel" : "in user space");
 	while (!exiting && !g.stop) {
-		int n = ring_buffer__poll(rb, 100);
+		int n = ring_buffer__poll(rb, 20);
 		/* the kernel wakes us only past a fill level: take what is there */
 		if (n == 0)
 			n = ring_buffer__consume(rb);
