@@ -172,13 +172,13 @@ struct snap_geom {
 static __always_inline void snap_geometry(struct sk_buff *skb, struct net_device *dev, int hook,
 					  struct snap_geom *g)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	unsigned char *data = BPF_CORE_READ(skb, data);
-	__u16 mac = BPF_CORE_READ(skb, mac_header);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
-	__u32 tail = BPF_CORE_READ(skb, tail);
-	__u32 len = BPF_CORE_READ(skb, len);
-	__u16 type = dev ? BPF_CORE_READ(dev, type) : 0;
+	unsigned char *head = skb->head;
+	unsigned char *data = skb->data;
+	__u16 mac = skb->mac_header;
+	__u16 nh = skb->network_header;
+	__u32 tail = skb->tail;
+	__u32 len = skb->len;
+	__u16 type = dev ? dev->type : 0;
 	bool eth = type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK;
 	bool mac_ok = mac != (__u16)~0U;
 	__u64 doff = data - head;
@@ -241,7 +241,7 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
 
 	__u32 base = ETH_HLEN, buflen = (__u32)n, wirelen = g->orig_len;
 	if (g->synth) {
-		__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+		__u16 proto = bpf_ntohs(skb->protocol);
 
 		if ((proto == 0 || proto == 0x0003 /* ETH_P_ALL */) && n) {
 			if (fb->b[ETH_HLEN] >> 4 == 4)
@@ -281,16 +281,23 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 		return 0;
 	}
 
-	dev = BPF_CORE_READ(skb, dev);
+	/*
+	 * Direct loads through the BTF-typed pointers (tp_btf): the verifier
+	 * makes them fault-safe, and each costs a load where BPF_CORE_READ
+	 * costs a bpf_probe_read_kernel() call (a dozen per hit, a tenth of
+	 * the flood's CPU time). Still CO-RE: vmlinux_min.h's structs carry
+	 * preserve_access_index.
+	 */
+	dev = skb->dev;
 	if (dev) {
-		netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
-		ifindex = BPF_CORE_READ(dev, ifindex);
-		bpf_core_read(name, sizeof(name), &dev->name);
+		netns = dev->nd_net.net->ns.inum;
+		ifindex = dev->ifindex;
+		__builtin_memcpy(name, dev->name, sizeof(name));
 	} else {
 		/* no device: the socket's namespace, else the current task's */
-		struct sock *sk = BPF_CORE_READ(skb, sk);
+		struct sock *sk = skb->sk;
 		if (sk)
-			netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+			netns = sk->__sk_common.skc_net.net->ns.inum;
 		if (!netns) {
 			struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 			netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
@@ -307,7 +314,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 	__u64 track = 0;
 	bool fresh = false;
 	__u64 timeout = track_timeout_ns;
-	__u64 headp = (__u64)BPF_CORE_READ(skb, head);
+	__u64 headp = (__u64)skb->head;
 	struct track_val *tv = bpf_map_lookup_elem(&tracks, &key);
 	bool known = tv && (!timeout || (now - tv->last_ts <= timeout &&
 					 same_packet(tv, headp, netns, ifindex, hook)));
@@ -385,7 +392,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 		e->flags |= PKTREC_F_MAC_SET;
 	if (g.synth)
 		e->flags |= PKTREC_F_L2_SYNTH;
-	e->protocol = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	e->protocol = bpf_ntohs(skb->protocol);
 	e->len = g.len;
 	e->orig_len = g.orig_len;
 
