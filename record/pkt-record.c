@@ -428,7 +428,9 @@ static int on_event(void *ctx, void *data, size_t size)
 		struct pkt_comment c;
 		char comment[512];
 		memset(&c, 0, sizeof(c));
-		snprintf(c.hook, sizeof(c.hook), "%s", hook_defs[e->hook].name);
+		size_t hl = strlen(hook_defs[e->hook].name); /* no printf per event: it showed */
+
+		memcpy(c.hook, hook_defs[e->hook].name, hl < sizeof(c.hook) ? hl : sizeof(c.hook) - 1);
 		c.netns = e->netns;
 		memcpy(c.ifname, e->ifname, PKTREC_IFNAMSIZ);
 		c.ifname[PKTREC_IFNAMSIZ] = '\0';
