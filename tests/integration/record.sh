@@ -510,3 +510,47 @@ test_l3_device_synthetic_l2() {
 	assert_eq "$(cut -d'|' -f1 <<<"$lines" | sort -u | wc -l)" 1 "one packet id" || return 1
 	return 0
 }
+
+# The filter runs in the kernel (non-matching hits never reach user space);
+# a filter too long for the kernel side runs in user space with the same result.
+test_filter_in_kernel_and_user_space_fallback() {
+	need_root || return $?
+	_need_tools || return $?
+	topo_create || return 1
+	local f1 f2 long i err1 err2 k1 k2 hops1 hops2 bad
+	f1=$(_rec_file kfilter) f2=$(_rec_file ufilter)
+	# > 256 classic BPF instructions: 300 'len ==' tests libpcap cannot merge
+	long="icmp and host $IP_A"
+	for i in $(seq 1 300); do long="$long or len == $((5000 + i))"; done
+	_traffic() {
+		ip netns exec "$NS_A" ping -c2 -i0.2 -W2 "$IP_B" >/dev/null
+		ip netns exec "$NS_B" ping -c2 -i0.2 -W2 "$IP_C" >/dev/null # no A: not matching
+		ip netns exec "$NS_A" bash -c "echo x > /dev/udp/$IP_B/7777" # not ICMP
+		sleep 0.3
+	}
+	record_start "$f1" -v "icmp and host $IP_A" || return 1
+	_traffic
+	record_stop || return 1
+	err1=$(grep -v '^libbpf' "$REC_ERR")
+	record_start "$f2" -v "$long" || return 1
+	_traffic
+	record_stop || return 1
+	err2=$(grep -v '^libbpf' "$REC_ERR")
+
+	assert_match "$err1" 'the filter runs in the kernel' "short filter placement" || return 1
+	assert_match "$err2" 'the filter runs in user space' "long filter placement" || return 1
+	k1=$(sed -nE 's/.*\(([0-9]+) filtered in the kernel\).*/\1/p' <<<"$err1")
+	k2=$(sed -nE 's/.*\(([0-9]+) filtered in the kernel\).*/\1/p' <<<"$err2")
+	assert_ge "${k1:-0}" 8 "hits the kernel filtered out (B -> C pings, UDP)" || return 1
+	assert_eq "${k2:-x}" 0 "nothing filtered in the kernel by the user-space fallback" || return 1
+	for f in "$f1" "$f2"; do
+		bad=$(_tshark -r "$f" -Y "not icmp or not ip.addr == $IP_A" -T fields -e frame.number | head -n3)
+		[ -z "$bad" ] || { fail "$f: frames that do not match: $bad"; return 1; }
+	done
+	# same hops either way: (echo type, interface) of every frame
+	hops1=$(_tshark -r "$f1" -T fields -e icmp.type -e frame.interface_name | sort | uniq -c)
+	hops2=$(_tshark -r "$f2" -T fields -e icmp.type -e frame.interface_name | sort | uniq -c)
+	assert_ge "$(_tshark -r "$f1" -Y 'icmp.type == 8' | wc -l)" 16 "request hops (2 pings x 8)" || return 1
+	assert_eq "$hops2" "$hops1" "hops per interface, kernel vs user-space filter" || return 1
+	return 0
+}
