@@ -77,7 +77,7 @@ run_condition() { # name, then how to start/stop the recorder is in $1
 			kill -INT $pp
 			wait $pp 2>/dev/null
 			PERF_BYTES=$(stat -c %s "$WORK/perf.data")
-			PERF_EVENTS_N=$(perf report -i "$WORK/perf.data" --stats 2>/dev/null | awk '/SAMPLE events/ {print $NF; exit}')
+			PERF_EVENTS_N=$(perf report -i "$WORK/perf.data" --stats 2>/dev/null | awk '/SAMPLE events/ {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) {print $i; exit}}')
 			;;
 		pkt-record | pkt-record-filtered)
 			local filter=()
@@ -158,6 +158,14 @@ rows = [
 w = max(len(r[0]) for r in rows)
 table = "\n".join(f"{a:<{w}}  {b:>14}  {c}" for a, b, c in rows)
 print(table)
+# keep the hand-written analysis that follows the table from one run to the next
+notes = ""
+try:
+    old = open(sys.argv[1]).read()
+    i = old.find("\n## Where the time goes")
+    notes = old[i:] if i >= 0 else ""
+except OSError:
+    pass
 with open(sys.argv[1], "w") as f:
     f.write("# Performance\n\nLatest \`make bench\` run (medians of $REPS floods of ${SECS}s each).\n\n")
     f.write(f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}\n")
@@ -165,4 +173,5 @@ with open(sys.argv[1], "w") as f:
     f.write("- command: \`sudo make bench\` (BENCH_SECONDS=$SECS BENCH_REPS=$REPS)\n")
     f.write("- traffic: iperf3 64-byte UDP flood from netns a across the bridge and a routed netns to c\n\n")
     f.write("\`\`\`\n" + table + "\n\`\`\`\n")
+    f.write(notes)
 PY
