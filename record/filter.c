@@ -5,6 +5,7 @@
  * <pcap/bpf.h> and <linux/bpf.h> both define struct bpf_insn.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <pcap/pcap.h>
 #include "record.h"
@@ -53,6 +54,66 @@ int filter_export(void *dst, size_t max)
 		return -1;
 	memcpy(dst, prog.bf_insns, prog.bf_len * sizeof(prog.bf_insns[0]));
 	return (int)prog.bf_len;
+}
+
+/*
+ * How much work the kernel's verifier does on the in-kernel filter: the
+ * program's instructions are known to it (.rodata), so it walks every path
+ * through the filter's jumps, and the paths multiply with each or/and. The
+ * sum of the lengths of all paths, saturated; pkt-record leaves filters
+ * far beyond what the verifier accepts to user space at once instead of
+ * waiting seconds for a refusal.
+ */
+uint64_t filter_verifier_steps(void)
+{
+	const uint64_t cap = 1ull << 40;
+	uint64_t *paths, *steps, total;
+	uint32_t n = prog.bf_len;
+
+	if (!compiled || n == 0)
+		return 0;
+	paths = calloc(n + 1, sizeof(*paths));
+	steps = calloc(n + 1, sizeof(*steps));
+	if (!paths || !steps) {
+		free(paths);
+		free(steps);
+		return cap;
+	}
+	/* jumps go forward only: fill from the end; index n = past the end (reject) */
+	paths[n] = 1;
+	steps[n] = 0;
+	for (uint32_t i = n; i-- > 0;) {
+		const struct bpf_insn *in = &prog.bf_insns[i];
+		uint64_t p, st;
+
+		if (BPF_CLASS(in->code) == BPF_RET) {
+			p = 1;
+			st = 0;
+		} else if (BPF_CLASS(in->code) == BPF_JMP) {
+			uint64_t t, f;
+
+			if (BPF_OP(in->code) == BPF_JA) {
+				t = f = (uint64_t)i + 1 + in->k;
+			} else {
+				t = (uint64_t)i + 1 + in->jt;
+				f = (uint64_t)i + 1 + in->jf;
+			}
+			t = t > n ? n : t;
+			f = f > n ? n : f;
+			p = t == f ? paths[t] : paths[t] + paths[f];
+			st = t == f ? steps[t] : steps[t] + steps[f];
+		} else {
+			p = paths[i + 1];
+			st = steps[i + 1];
+		}
+		paths[i] = p > cap ? cap : p;
+		st += paths[i];
+		steps[i] = st > cap ? cap : st;
+	}
+	total = steps[0];
+	free(paths);
+	free(steps);
+	return total;
 }
 
 void filter_free(void)

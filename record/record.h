@@ -40,6 +40,7 @@ void trackset_free(struct trackset *s);
 int filter_compile(const char *expr, uint32_t snaplen, char *err, size_t errlen);
 bool filter_match(const uint8_t *pkt, uint32_t caplen, uint32_t origlen);
 int filter_export(void *dst, size_t max);
+uint64_t filter_verifier_steps(void);
 void filter_free(void);
 
 /* ---- live output (live.c) ---- */
