@@ -53,6 +53,12 @@ echo
 echo "+ pkt-analyze $OUT"
 "$PKT_ANALYZE" "$OUT"
 echo
+echo "Reading it: each pair shows the request's hops then the reply's, with the"
+echo "netns inode and interface of every hop and the time since the previous one."
+echo "A reply that ends in 'dropped: NO_SOCKET' still reached ping: ping reads"
+echo "replies through a raw socket, which gets a copy, and the kernel then frees"
+echo "the original with that reason (kfree_skb) when no ICMP socket wants it."
+echo
 echo "The recording is in $OUT. Open it in Wireshark with:"
 echo "    wireshark -X lua_script:$TOP_DIR/wireshark/pktrec.lua $OUT"
 echo "(Wireshark >= 3.6 reads zstd-compressed pcapng directly.)"
