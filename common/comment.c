@@ -185,23 +185,41 @@ int pkt_comment_format(char *buf, size_t cap, const struct pkt_comment *c)
 
 static const char *const leading_keys[] = {"hook",  "netns", "if",  "ifindex", "skb",
 					   "track", "cpu",   "pid", "comm"};
+static const unsigned char leading_len[] = {4, 5, 2, 7, 3, 5, 3, 3, 4};
 #define N_LEADING (sizeof(leading_keys) / sizeof(leading_keys[0]))
 
-static int parse_u64(const char *s, size_t len, int base, uint64_t *out)
-{
-	char tmp[32];
-	char *end;
+/* Value of a hex digit plus one, 0 for anything else. */
+static const unsigned char hex_digit1[256] = {
+    ['0'] = 1,	['1'] = 2,  ['2'] = 3,	['3'] = 4,  ['4'] = 5,	['5'] = 6,  ['6'] = 7,	['7'] = 8,
+    ['8'] = 9,	['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
 
-	if (len == 0 || len >= sizeof(tmp))
+/*
+ * Digits only, in base 10 or 16 (no sign, blank or "0x" prefix: strtoull would
+ * take them), fewer than 32 of them, and no overflow. By hand: the analyzer
+ * parses a few numbers per hit, millions of hits per file.
+ */
+static int parse_u64(const char *s, size_t len, unsigned base, uint64_t *out)
+{
+	/* up to this many digits cannot overflow */
+	size_t safe = base == 16 ? 16 : 19;
+	uint64_t v = 0;
+
+	if (len == 0 || len >= 32)
 		return -EINVAL;
-	memcpy(tmp, s, len);
-	tmp[len] = '\0';
-	if (tmp[0] == '-' || tmp[0] == '+' || tmp[0] == ' ')
-		return -EINVAL;
-	errno = 0;
-	*out = strtoull(tmp, &end, base);
-	if (errno || *end)
-		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned d = hex_digit1[(unsigned char)s[i]] - 1u; /* not a digit: UINT_MAX */
+
+		if (d >= base)
+			return -EINVAL;
+		if (i < safe)
+			v = v * base + d;
+		else if (__builtin_mul_overflow(v, (uint64_t)base, &v) ||
+			 __builtin_add_overflow(v, d, &v))
+			return -EINVAL;
+	}
+	*out = v;
 	return 0;
 }
 
@@ -222,6 +240,26 @@ static int parse_u32(const char *s, size_t len, uint32_t *out)
 	return 0;
 }
 
+/* pkt_comment_unescape of a value known to hold no NUL: a copy when nothing is escaped. */
+static int value_unescape(char *dst, size_t cap, const char *val, size_t len)
+{
+	if (len < cap && !memchr(val, '%', len)) {
+		memcpy(dst, val, len);
+		dst[len] = '\0';
+		return (int)len;
+	}
+	return pkt_comment_unescape(dst, cap, val, len);
+}
+
+/* memcmp for a few bytes, without a call */
+static int same_key(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
+}
+
 int pkt_comment_parse(const char *s, struct pkt_comment *c)
 {
 	size_t field = 0, extra_len = 0;
@@ -229,7 +267,7 @@ int pkt_comment_parse(const char *s, struct pkt_comment *c)
 
 	memset(c, 0, sizeof(*c));
 	while (*s) {
-		const char *tok, *eq, *val;
+		const char *tok, *eq = NULL, *val;
 		size_t toklen, keylen, vallen;
 
 		while (*s == ' ')
@@ -237,10 +275,14 @@ int pkt_comment_parse(const char *s, struct pkt_comment *c)
 		if (!*s)
 			break;
 		tok = s;
-		while (*s && *s != ' ')
+		while (*s && *s != ' ' && *s != '=')
 			s++;
+		if (*s == '=') {
+			eq = s;
+			while (*s & 0xdf) /* neither NUL nor ' ' */
+				s++;
+		}
 		toklen = (size_t)(s - tok);
-		eq = memchr(tok, '=', toklen);
 		if (!eq) {
 			bad = 1;
 			continue;
@@ -250,23 +292,23 @@ int pkt_comment_parse(const char *s, struct pkt_comment *c)
 		vallen = toklen - keylen - 1;
 
 		if (field < N_LEADING) {
-			const char *want = leading_keys[field];
 			int r = 0;
 
-			if (strlen(want) != keylen || memcmp(want, tok, keylen) != 0) {
+			if (leading_len[field] != keylen ||
+			    !same_key(leading_keys[field], tok, keylen)) {
 				bad = 1;
 				field = N_LEADING; /* the rest is free-form */
 				goto optional;
 			}
 			switch (field) {
 			case 0:
-				r = pkt_comment_unescape(c->hook, sizeof(c->hook), val, vallen);
+				r = value_unescape(c->hook, sizeof(c->hook), val, vallen);
 				break;
 			case 1:
 				r = parse_u64(val, vallen, 10, &c->netns);
 				break;
 			case 2:
-				r = pkt_comment_unescape(c->ifname, sizeof(c->ifname), val, vallen);
+				r = value_unescape(c->ifname, sizeof(c->ifname), val, vallen);
 				break;
 			case 3:
 				r = parse_u32(val, vallen, &c->ifindex);
@@ -284,7 +326,7 @@ int pkt_comment_parse(const char *s, struct pkt_comment *c)
 				r = parse_u32(val, vallen, &c->pid);
 				break;
 			case 8:
-				r = pkt_comment_unescape(c->comm, sizeof(c->comm), val, vallen);
+				r = value_unescape(c->comm, sizeof(c->comm), val, vallen);
 				break;
 			}
 			if (r < 0)
@@ -294,7 +336,7 @@ int pkt_comment_parse(const char *s, struct pkt_comment *c)
 		}
 	optional:
 		if (keylen == 4 && memcmp(tok, "drop", 4) == 0) {
-			if (pkt_comment_unescape(c->drop, sizeof(c->drop), val, vallen) < 0)
+			if (value_unescape(c->drop, sizeof(c->drop), val, vallen) < 0)
 				bad = 1;
 		} else if (keylen == 2 && memcmp(tok, "l2", 2) == 0 && vallen == 5 &&
 			   memcmp(val, "synth", 5) == 0) {
