@@ -41,6 +41,7 @@ struct event {
 	char if_description[256];
 	uint32_t snaplen;
 	struct pkt_info pi;
+	int has_summary; /* summary is filled in (only where it is shown) */
 	char summary[FLOW_SUMMARY_LEN];
 };
 

@@ -41,6 +41,9 @@ struct input {
 	uint64_t last_ts;
 	uint64_t last_error_offset;
 	int errors;
+	/* ev's interface name and description are those of (if_section, if_id) */
+	int if_cached;
+	uint32_t if_section, if_id;
 };
 
 /* Per (input, section, interface): the output IDB and the loss counters. */
@@ -277,12 +280,7 @@ static void event_from_record(struct input *in, struct event *ev)
 	const struct pcapng_record *rec = &in->rec;
 	const struct pcapng_interface *itf = pcapng_interface(in->r, rec->if_id);
 
-	uint8_t *data = ev->data;
-	size_t data_cap = ev->data_cap;
-
-	memset(ev, 0, sizeof(*ev));
-	ev->data = data;
-	ev->data_cap = data_cap;
+	/* Every field is set here or by event_meta and event_dissect: no memset of 2 KB a hit. */
 	ev->source = in->index;
 	ev->file = in->path;
 	ev->offset = rec->offset;
@@ -292,9 +290,13 @@ static void event_from_record(struct input *in, struct event *ev)
 	ev->if_id = rec->if_id;
 	ev->linktype = itf ? itf->linktype : PCAPNG_LINKTYPE_ETHERNET;
 	ev->snaplen = itf ? itf->snaplen : 0;
-	if (itf) {
-		copy_str(ev->if_rawname, sizeof(ev->if_rawname), itf->name);
-		copy_str(ev->if_description, sizeof(ev->if_description), itf->description);
+	if (!in->if_cached || in->if_section != rec->section || in->if_id != rec->if_id) {
+		copy_str(ev->if_rawname, sizeof(ev->if_rawname), itf ? itf->name : "");
+		copy_str(ev->if_description, sizeof(ev->if_description),
+			 itf ? itf->description : "");
+		in->if_cached = 1;
+		in->if_section = rec->section;
+		in->if_id = rec->if_id;
 	}
 	ev->caplen = rec->caplen;
 	ev->origlen = rec->origlen;
@@ -318,18 +320,29 @@ static void event_from_record(struct input *in, struct event *ev)
 	ev->has_dropcount = rec->has_dropcount;
 	ev->dropcount = rec->dropcount;
 	ev->has_comment = rec->has_comment;
-	if (rec->has_comment)
-		copy_str(ev->comment, sizeof(ev->comment), rec->comment);
+	copy_str(ev->comment, sizeof(ev->comment), rec->has_comment ? rec->comment : "");
+	ev->has_summary = 0;
 	event_meta(ev);
 }
 
-/* Dissect the snapshot (after the filter, and after --anonymize rewrote it). */
-static void event_dissect(struct event *ev)
+/*
+ * Dissect the snapshot (after the filter, and after --anonymize rewrote it).
+ * The summary only where a line per hit shows it: packet tracking makes its
+ * own for the hops that need one.
+ */
+static void event_dissect(struct app *a, struct event *ev)
 {
-	if (pkt_dissect(ev->data, ev->caplen, ev->linktype, &ev->pi) == 0)
-		pkt_summary(&ev->pi, ev->summary, sizeof(ev->summary));
-	else
+	ev->has_summary = 0;
+	if (pkt_dissect(ev->data, ev->caplen, ev->linktype, &ev->pi) == 0) {
+		if (a->out.mode == MODE_EVENTS ||
+		    (a->out.mode == MODE_PAIRS && a->out.format == FMT_JSON)) {
+			pkt_summary(&ev->pi, ev->summary, sizeof(ev->summary));
+			ev->has_summary = 1;
+		}
+	} else {
 		snprintf(ev->summary, sizeof(ev->summary), "link type %u", ev->linktype);
+		ev->has_summary = 1;
+	}
 }
 
 /* ------------------------------------------------------------ anonymize */
@@ -534,9 +547,13 @@ static int input_fill(struct app *a, struct input *in)
 				}
 				if (a->anon && event_anonymize(a, &in->ev) < 0)
 					continue;
-				event_dissect(&in->ev);
+				event_dissect(a, &in->ev);
 				in->has_ev = 1;
 				return 1;
+			case PCAPNG_REC_SECTION:
+			case PCAPNG_REC_INTERFACE:
+				in->if_cached = 0; /* the interface table changed */
+				continue;
 			case PCAPNG_REC_STATS: {
 				/* ISB counters are totals since the start: keep the last. */
 				struct iface_slot *s =
@@ -1005,6 +1022,8 @@ int main(int argc, char **argv)
 		    .source = ev->source,
 		    .has_track = ev->has_track,
 		    .track = ev->track,
+		    .has_skb = ev->ours,
+		    .skb = ev->c.skb,
 		    .hook = ev->ours ? ev->c.hook : "",
 		    .has_netns = ev->has_netns,
 		    .netns = ev->c.netns,
@@ -1013,7 +1032,7 @@ int main(int argc, char **argv)
 		    .drop = ev->c.drop,
 		    .len = ev->origlen,
 		    .pi = &ev->pi,
-		    .summary = ev->summary,
+		    .summary = ev->has_summary ? ev->summary : NULL,
 		};
 		uint64_t packet_id = 0;
 		uint64_t event_no = a.tot.events;

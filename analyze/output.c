@@ -21,53 +21,103 @@ static const char *col(const struct output *o, const char *code)
 
 /* ------------------------------------------------------------ JSON */
 
+/*
+ * JSON Lines run to a line per hit, millions of them: the hot paths write with
+ * the unlocked stdio calls and format numbers by hand, not with printf.
+ */
+static void put_str(FILE *f, const char *s)
+{
+	while (*s)
+		putc_unlocked(*s++, f);
+}
+
+static void put_u64(FILE *f, uint64_t v)
+{
+	char b[20];
+	size_t n = sizeof(b);
+
+	do {
+		b[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n < sizeof(b))
+		putc_unlocked(b[n++], f);
+}
+
+static void put_i64(FILE *f, int64_t v)
+{
+	if (v < 0) {
+		putc_unlocked('-', f);
+		put_u64(f, -(uint64_t)v);
+	} else {
+		put_u64(f, (uint64_t)v);
+	}
+}
+
 void json_string(FILE *f, const char *s)
 {
-	fputc('"', f);
+	static const char hex[] = "0123456789abcdef";
+
+	putc_unlocked('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
+		unsigned char c = *p;
+
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			putc_unlocked(c, f);
+			continue;
+		}
+		switch (c) {
 		case '"':
-			fputs("\\\"", f);
+			put_str(f, "\\\"");
 			break;
 		case '\\':
-			fputs("\\\\", f);
+			put_str(f, "\\\\");
 			break;
 		case '\n':
-			fputs("\\n", f);
+			put_str(f, "\\n");
 			break;
 		case '\r':
-			fputs("\\r", f);
+			put_str(f, "\\r");
 			break;
 		case '\t':
-			fputs("\\t", f);
+			put_str(f, "\\t");
 			break;
-		default:
+		default: {
 			/* Control bytes and non-UTF-8 bytes: escape, so every line is valid JSON.
 			 */
-			if (*p < 0x20 || *p >= 0x7f)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
+			put_str(f, "\\u00");
+			putc_unlocked(hex[c >> 4], f);
+			putc_unlocked(hex[c & 15], f);
+		}
 		}
 	}
-	fputc('"', f);
+	putc_unlocked('"', f);
+}
+
+/* ,"key": */
+static void json_key(FILE *f, const char *key)
+{
+	put_str(f, ",\"");
+	put_str(f, key);
+	put_str(f, "\":");
 }
 
 static void json_key_str(FILE *f, const char *key, const char *val)
 {
-	fprintf(f, ",\"%s\":", key);
+	json_key(f, key);
 	if (val)
 		json_string(f, val);
 	else
-		fputs("null", f);
+		put_str(f, "null");
 }
 
 static void json_key_u64(FILE *f, const char *key, int present, uint64_t v)
 {
+	json_key(f, key);
 	if (present)
-		fprintf(f, ",\"%s\":%" PRIu64, key, v);
+		put_u64(f, v);
 	else
-		fprintf(f, ",\"%s\":null", key);
+		put_str(f, "null");
 }
 
 static const char *dir_name(uint8_t dir)
@@ -91,8 +141,10 @@ static void json_addrs(FILE *f, const struct pkt_l3l4 *l)
 	json_key_str(f, "src", a[0] ? a : NULL);
 	json_key_str(f, "dst", b[0] ? b : NULL);
 	if ((l->ip_proto == 6 || l->ip_proto == 17) && (l->has_l4 || l->sport || l->dport) &&
-	    !l->is_arp && !l->is_fragment)
-		fprintf(f, ",\"sport\":%u,\"dport\":%u", l->sport, l->dport);
+	    !l->is_arp && !l->is_fragment) {
+		json_key_u64(f, "sport", 1, l->sport);
+		json_key_u64(f, "dport", 1, l->dport);
+	}
 }
 
 static void json_event(struct output *o, const struct event *ev, uint64_t event_no,
@@ -101,33 +153,50 @@ static void json_event(struct output *o, const struct event *ev, uint64_t event_
 	FILE *f = o->f;
 	char skb[24];
 
-	fprintf(f, "{\"type\":\"event\",\"n\":%" PRIu64 ",\"ts_ns\":%" PRIu64, event_no, ev->ts_ns);
+	put_str(f, "{\"type\":\"event\",\"n\":");
+	put_u64(f, event_no);
+	json_key_u64(f, "ts_ns", 1, ev->ts_ns);
 	json_key_str(f, "file", ev->file);
-	fprintf(f, ",\"offset\":%" PRIu64, ev->offset);
+	json_key_u64(f, "offset", 1, ev->offset);
 	json_key_str(f, "hook", ev->ours ? ev->c.hook : NULL);
-	fprintf(f, ",\"netns\":%" PRIu64, ev->has_netns ? ev->c.netns : 0);
+	json_key_u64(f, "netns", 1, ev->has_netns ? ev->c.netns : 0);
 	json_key_str(f, "ifname", ev->c.ifname);
 	json_key_u64(f, "ifindex", ev->ours, ev->c.ifindex);
 	json_key_str(f, "dir", dir_name(ev->dir));
 	json_key_u64(f, "track", ev->has_track, ev->track);
-	snprintf(skb, sizeof(skb), "0x%" PRIx64, ev->c.skb);
-	json_key_str(f, "skb", ev->ours ? skb : NULL);
+	if (ev->ours) {
+		static const char hex[] = "0123456789abcdef";
+		uint64_t v = ev->c.skb;
+		size_t n = sizeof(skb) - 1;
+
+		skb[n] = '\0';
+		do {
+			skb[--n] = hex[v & 15];
+			v >>= 4;
+		} while (v);
+		skb[--n] = 'x';
+		skb[--n] = '0';
+		json_key_str(f, "skb", skb + n);
+	} else {
+		json_key_str(f, "skb", NULL);
+	}
 	json_key_u64(f, "cpu", ev->ours, ev->c.cpu);
 	json_key_u64(f, "pid", ev->ours, ev->c.pid);
 	json_key_str(f, "comm", ev->ours ? ev->c.comm : NULL);
 	json_key_str(f, "drop", ev->c.drop[0] ? ev->c.drop : NULL);
 	if (ev->c.l2_synth)
-		fputs(",\"l2_synth\":true", f);
-	fprintf(f, ",\"len\":%u,\"caplen\":%u,\"linktype\":%u", ev->origlen, ev->caplen,
-		ev->linktype);
+		put_str(f, ",\"l2_synth\":true");
+	json_key_u64(f, "len", 1, ev->origlen);
+	json_key_u64(f, "caplen", 1, ev->caplen);
+	json_key_u64(f, "linktype", 1, ev->linktype);
 	json_key_str(f, "proto", pkt_proto_name(&ev->pi));
 	json_addrs(f, pkt_innermost(&ev->pi));
 	if (ev->pi.encap)
 		json_key_str(f, "encap", ev->pi.encap);
 	json_key_str(f, "summary", ev->summary);
 	if (packet_id)
-		fprintf(f, ",\"packet\":%" PRIu64, packet_id);
-	fputs("}\n", f);
+		json_key_u64(f, "packet", 1, packet_id);
+	put_str(f, "}\n");
 }
 
 /* ------------------------------------------------------------ text helpers */
@@ -333,36 +402,44 @@ void out_packet(struct output *o, const struct flow_packet *p)
 	FILE *f = o->f;
 	const struct pkt_l3l4 *l = pkt_innermost(&p->pi);
 
-	fprintf(f, "{\"type\":\"packet\",\"id\":%" PRIu64, p->id);
+	put_str(f, "{\"type\":\"packet\",\"id\":");
+	put_u64(f, p->id);
 	json_key_u64(f, "track", p->has_track, p->track);
-	fputs(",\"tracks\":[", f);
-	for (int i = 0; i < p->ntracks; i++)
-		fprintf(f, "%s%" PRIu64, i ? "," : "", p->tracks[i]);
-	fputs("]", f);
-	fprintf(f,
-		",\"first_ts_ns\":%" PRIu64 ",\"last_ts_ns\":%" PRIu64 ",\"duration_ns\":%" PRIu64,
-		p->first_ts, p->last_ts, p->last_ts - p->first_ts);
+	put_str(f, ",\"tracks\":[");
+	for (int i = 0; i < p->ntracks; i++) {
+		if (i)
+			putc_unlocked(',', f);
+		put_u64(f, p->tracks[i]);
+	}
+	put_str(f, "]");
+	json_key_u64(f, "first_ts_ns", 1, p->first_ts);
+	json_key_u64(f, "last_ts_ns", 1, p->last_ts);
+	json_key_u64(f, "duration_ns", 1, p->last_ts - p->first_ts);
 	json_key_str(f, "proto", pkt_proto_name(&p->pi));
 	json_addrs(f, l);
 	json_key_str(f, "summary", p->summary);
-	fprintf(f, ",\"dropped\":%s", p->dropped ? "true" : "false");
+	put_str(f, p->dropped ? ",\"dropped\":true" : ",\"dropped\":false");
 	json_key_str(f, "drop", p->dropped ? p->drop : NULL);
-	fprintf(f, ",\"nhops\":%zu,\"hops\":[", p->nhops);
+	json_key_u64(f, "nhops", 1, p->nhops);
+	put_str(f, ",\"hops\":[");
 	for (size_t i = 0; i < p->nhops; i++) {
 		const struct flow_hop *h = &p->hops[i];
 
-		fprintf(f, "%s{\"ts_ns\":%" PRIu64 ",\"delta_ns\":%" PRId64, i ? "," : "", h->ts_ns,
-			i ? (int64_t)(h->ts_ns - p->hops[i - 1].ts_ns) : (int64_t)0);
+		put_str(f, i ? ",{\"ts_ns\":" : "{\"ts_ns\":");
+		put_u64(f, h->ts_ns);
+		put_str(f, ",\"delta_ns\":");
+		put_i64(f, i ? (int64_t)(h->ts_ns - p->hops[i - 1].ts_ns) : (int64_t)0);
 		json_key_str(f, "hook", h->hook[0] ? h->hook : NULL);
-		fprintf(f, ",\"netns\":%" PRIu64, h->has_netns ? h->netns : 0);
+		json_key_u64(f, "netns", 1, h->has_netns ? h->netns : 0);
 		json_key_str(f, "ifname", h->ifname);
 		json_key_str(f, "dir", dir_name(h->dir));
 		json_key_str(f, "drop",
 			     flow_hop_is_drop(h) ? (h->drop[0] ? h->drop : "unknown") : NULL);
 		json_addrs(f, &h->l);
-		fprintf(f, ",\"event\":%" PRIu64 "}", h->event_no);
+		json_key_u64(f, "event", 1, h->event_no);
+		putc_unlocked('}', f);
 	}
-	fputs("]}\n", f);
+	put_str(f, "]}\n");
 }
 
 void out_pair(struct output *o, const struct flow_pair *pr)

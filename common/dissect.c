@@ -523,7 +523,23 @@ void pkt_addr_str(const struct pkt_l3l4 *l, int which_dst, char *buf, size_t cap
 		return;
 	buf[0] = '\0';
 	if (l->family == 4) {
-		snprintf(buf, cap, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+		/* by hand: JSON output asks for two addresses per hit */
+		char tmp[16];
+		size_t n = 0;
+
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				tmp[n++] = '.';
+			if (a[i] >= 100)
+				tmp[n++] = (char)('0' + a[i] / 100);
+			if (a[i] >= 10)
+				tmp[n++] = (char)('0' + a[i] / 10 % 10);
+			tmp[n++] = (char)('0' + a[i] % 10);
+		}
+		if (n >= cap)
+			n = cap - 1; /* cut like snprintf */
+		memcpy(buf, tmp, n);
+		buf[n] = '\0';
 	} else if (l->family == 6) {
 		char tmp[INET6_ADDRSTRLEN];
 

@@ -8,9 +8,17 @@
  * content (addresses, IP id, ports, TCP seq, ICMP id/seq) within a short
  * window, and across NAT by the address-free part of that content.
  *
- * Streaming: a packet whose last hit is older than packet_window_ns (in
- * capture time) is finished; a request or reply waiting for its counterpart
- * expires after pair_window_ns. Memory follows the packets in flight.
+ * Streaming: a packet is finished, and its results delivered, once no later
+ * hit can join it:
+ *  - when every sk_buff it was tracked on is known freed (pkt-record deletes
+ *    a tracking id when its sk_buff is freed, so a free hook, or the same
+ *    address under another id, proves that id will not be seen again), and
+ *    the correlation window has passed since its last hit (a clone or a copy
+ *    could still join by content until then);
+ *  - otherwise when its last hit is older than packet_window_ns (capture
+ *    time).
+ * A request or reply waiting for its counterpart expires after
+ * pair_window_ns. Memory follows the packets in flight.
  *
  * Library code: never prints, never exits. Results arrive through callbacks.
  */
@@ -32,6 +40,8 @@ struct flow_event {
 	uint32_t source; /* input file index: track ids are only unique within one */
 	int has_track;
 	uint64_t track;
+	int has_skb;	  /* the sk_buff address is known (pkt-record's skb=) */
+	uint64_t skb;	  /* unique among live sk_buffs of one source */
 	const char *hook; /* "" for foreign captures */
 	int has_netns;
 	uint64_t netns;
@@ -40,24 +50,36 @@ struct flow_event {
 	const char *drop; /* drop reason or "" */
 	uint32_t len;	  /* original length */
 	const struct pkt_info *pi;
-	const char *summary; /* pkt_summary() of pi */
+	/* pkt_summary() of pi, or what to show when it did not dissect; NULL:
+	 * computed from pi where needed (the first hop, NAT, tunnels) */
+	const char *summary;
 };
 
+/*
+ * One hit of a packet. The strings are shared between hops (never NULL, ""
+ * when absent) and stay valid as long as the packet.
+ */
 struct flow_hop {
 	uint64_t ts_ns;
 	uint64_t event_no; /* 0-based index among the events given to flow_add_event */
-	uint32_t source;
-	char hook[PKT_HOOK_LEN];
-	int has_netns;
 	uint64_t netns;
-	char ifname[PKT_IFNAME_LEN];
-	uint8_t dir;
-	char drop[PKT_DROP_LEN];
-	uint32_t len;
-	struct pkt_l3l4 l; /* innermost layer at this hop (addresses may differ: NAT) */
+	const char *hook;
+	const char *ifname;
+	const char *drop;
 	const char *encap;
-	char *summary; /* only where it differs from the packet's (NAT, tunnel): else NULL */
+	/*
+	 * Only where this hop's addresses, ports or encapsulation differ from the
+	 * previous hop's (NAT, tunnel) and its summary from the packet's: else NULL.
+	 */
+	char *summary;
+	uint32_t source;
+	uint32_t len;
+	int has_netns;
+	uint8_t dir;
+	struct pkt_l3l4 l; /* innermost layer at this hop (addresses may differ: NAT) */
 };
+
+struct flow_dir;
 
 struct flow_tuple {
 	uint8_t family;
@@ -92,6 +114,18 @@ struct flow_packet {
 	struct flow_packet *all_prev, *all_next; /* every live packet, for flow_free */
 	uint64_t keys[1 + 2 * 8];		 /* map keys registered for this packet */
 	int nkeys;
+	/* the sk_buffs it was tracked on, by (source, id): alive until freed */
+	struct flow_skb {
+		uint64_t track, skb;
+		uint32_t source;
+		int alive;
+	} skbs[FLOW_MAX_TRACKS];
+	int nskbs, nalive;
+	int unknowable;	 /* a hit whose sk_buff is unknown: only the window finishes it */
+	size_t heap_idx; /* in the heap of packets whose sk_buffs are all freed, or SIZE_MAX */
+	/* unfinished packets by direction of their first hop, oldest last hit first */
+	struct flow_dir *dir;
+	struct flow_packet *dir_prev, *dir_next;
 };
 
 struct flow_pair {
@@ -112,9 +146,10 @@ struct flow_callbacks {
 };
 
 struct flow_config {
-	uint64_t packet_window_ns; /* a packet idle this long is finished (default 2 s) */
-	uint64_t pair_window_ns;   /* a request waits this long for its reply (default 3 s) */
-	uint64_t corr_window_ns;   /* content correlation window (default 100 ms) */
+	/* a packet idle this long is finished (default 2 s), whatever its sk_buffs */
+	uint64_t packet_window_ns;
+	uint64_t pair_window_ns; /* a request waits this long for its reply (default 3 s) */
+	uint64_t corr_window_ns; /* content correlation window (default 100 ms) */
 };
 
 struct flow_stats {

@@ -2,9 +2,12 @@
 /*
  * Fuzz pkt-analyze's packet grouping and pairing (common/flow.c) with the
  * dissector in front: the input is a sequence of hits, each
- *   u8 flags (bit 0: has track id, bits 1-2: direction, bit 3: drop)
- *   u8 track id, u16 time step in 100 us units (crosses every window),
- *   u8 interface, u8 length, then that many bytes of Ethernet frame.
+ *   u8 flags (bit 0: has track id, bits 1-2: direction, bit 3: drop, bit 4: the
+ *      sk_buff address is known, bit 5: consume_skb, bit 7: second input)
+ *   u8 track id (sk_buff address: its top 6 bits, so addresses come back under
+ *      other ids), u16 time step in 100 us units (crosses every window; its low
+ *      bit: no summary given), u8 interface, u8 length, then that many bytes of
+ *      Ethernet frame.
  * Callbacks read every field they are given, so ASan sees stale pointers.
  */
 #include <stdint.h>
@@ -85,7 +88,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    .source = h[0] >> 7,
 		    .has_track = h[0] & 1,
 		    .track = h[1],
-		    .hook = (h[0] & 8) ? "skb:kfree_skb" : "net:netif_rx",
+		    .has_skb = (h[0] >> 4) & 1,
+		    .skb = 0xffff888000000000ull | (uint64_t)(h[1] >> 2) << 8,
+		    .hook = (h[0] & 8)	    ? "skb:kfree_skb"
+			    : (h[0] & 0x20) ? "skb:consume_skb"
+					    : "net:netif_rx",
 		    .has_netns = 1,
 		    .netns = h[4] >> 2,
 		    .ifname = ifnames[h[4] & 3],
@@ -93,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    .drop = (h[0] & 8) ? "NETFILTER_DROP" : "",
 		    .len = (uint32_t)len,
 		    .pi = &pi,
-		    .summary = summary,
+		    .summary = (h[3] & 1) ? NULL : summary,
 		};
 		int err = flow_add_event(f, &ev, NULL);
 

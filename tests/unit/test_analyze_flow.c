@@ -145,6 +145,32 @@ static int hit(struct flow *f, uint64_t ts, const char *ifname, int has_track, u
 	return flow_add_event(f, &ev, packet_id);
 }
 
+/* One hit of pkt-record: a track id on a known sk_buff, at a hook. */
+static int khit(struct flow *f, uint64_t ts, const char *hook, uint64_t track, uint64_t skb,
+		const struct pkt_info *pi, uint64_t *packet_id)
+{
+	struct flow_event ev = {
+	    .ts_ns = ts,
+	    .has_track = 1,
+	    .track = track,
+	    .has_skb = 1,
+	    .skb = skb,
+	    .hook = hook,
+	    .has_netns = 1,
+	    .netns = 4026531840u,
+	    .ifname = "eth0",
+	    .dir = 1,
+	    .drop = "",
+	    .len = 64,
+	    .pi = pi,
+	    .summary = NULL,
+	};
+
+	return flow_add_event(f, &ev, packet_id);
+}
+
+#define RX "net:netif_rx"
+
 TEST(flow_track_id_groups_hops_and_pairs_echo)
 {
 	struct seen s;
@@ -373,4 +399,225 @@ TEST(flow_free_midway_no_leak)
 	flow_free(f);					  /* ASan reports leaks of anything left */
 	flow_free(NULL);
 	ASSERT_TRUE(1, "freed");
+}
+
+/* A packet whose sk_buffs are all freed is complete once no clone can join it. */
+TEST(flow_freed_sk_buff_finishes_before_the_window)
+{
+	struct seen s;
+	struct flow *f = new_flow(&s);
+	struct pkt_info a = echo(1, 2, 0, 7, 1, 100), b = echo(1, 2, 0, 7, 2, 101);
+	struct pkt_info c = echo(3, 4, 0, 8, 1, 102), d = echo(3, 4, 0, 8, 2, 103);
+	uint64_t pa, pb, pa2, pc;
+
+	ASSERT_OK(khit(f, T0, RX, 1, 0xa00, &a, &pa), "hit");
+	ASSERT_OK(khit(f, T0 + 10000, "net:netif_receive_skb", 1, 0xa00, &a, NULL), "hit");
+	/* the address comes back with another id: the first sk_buff was freed */
+	ASSERT_OK(khit(f, T0 + MS, RX, 2, 0xa00, &b, &pb), "hit");
+	ASSERT_TRUE(pa != pb, "another packet");
+	/* a copy with a new id still joins by content within the correlation window */
+	struct flow_event ev = {
+	    .ts_ns = T0 + 50 * MS,
+	    .has_track = 1,
+	    .track = 9,
+	    .has_skb = 1,
+	    .skb = 0xc00,
+	    .hook = RX,
+	    .has_netns = 1,
+	    .netns = 1,
+	    .ifname = "veth9",
+	    .dir = 1,
+	    .drop = "",
+	    .len = 64,
+	    .pi = &a,
+	};
+	ASSERT_OK(flow_add_event(f, &ev, &pa2), "hit");
+	ASSERT_EQ(pa2, pa, "copy joins");
+	ASSERT_OK(khit(f, T0 + 60 * MS, "skb:kfree_skb", 9, 0xc00, &a, NULL), "free");
+	ASSERT_OK(khit(f, T0 + 100 * MS, RX, 3, 0xb00, &c, &pc), "hit");
+	ASSERT_EQ(s.packets, 0, "nothing complete yet");
+	ASSERT_OK(khit(f, T0 + 170 * MS, "skb:consume_skb", 3, 0xb00, &c, NULL), "free");
+	ASSERT_EQ(s.packets, 1, "the first packet, 110 ms after its last hit");
+	ASSERT_EQ(s.hops[0], 4, "with the copy's hops");
+	ASSERT_OK(khit(f, T0 + 300 * MS, RX, 4, 0xd00, &d, NULL), "hit");
+	ASSERT_EQ(s.packets, 2, "and the consumed one");
+	ASSERT_EQ(flow_stats(f)->in_flight, 4, "two in flight, two waiting for a reply");
+	/* the second never sees its sk_buff freed: the window finishes it */
+	ASSERT_OK(khit(f, T0 + 2002 * MS, RX, 5, 0xe00, &c, NULL), "hit");
+	ASSERT_EQ(s.packets, 3, "window");
+	flow_finish(f);
+	ASSERT_EQ(s.packets, 5, "all");
+	ASSERT_EQ(s.released, 5, "all released");
+	flow_free(f);
+}
+
+/*
+ * An ACK is freed at once, the segment it answers waits in a socket until the
+ * application reads it: the segment finishes last, and still meets its ACK,
+ * not a later one.
+ */
+TEST(flow_segment_finishing_after_its_ack_pairs_with_it)
+{
+	struct seen s;
+	struct flow *f = new_flow(&s);
+	struct pkt_info d1 = tcp(1, 2, 41000, 80, 0x18, 1001, 5001, 100);
+	struct pkt_info ack1 = tcp(2, 1, 80, 41000, 0x10, 5001, 1101, 0);
+	struct pkt_info d2 = tcp(1, 2, 41000, 80, 0x18, 1101, 5001, 100);
+	struct pkt_info ack2 = tcp(2, 1, 80, 41000, 0x10, 5001, 1201, 0);
+	struct pkt_info ack3 = tcp(2, 1, 80, 41000, 0x10, 5001, 1201, 0);
+	struct pkt_info other = echo(5, 6, 1, 1, 1, 1); /* a reply: nobody waits for it */
+	uint64_t id_d1, id_a1, id_d2, id_a2;
+
+	ack3.outer.ip_id = 7;
+	khit(f, T0, RX, 1, 0xd1, &d1, &id_d1);
+	khit(f, T0 + 100000, RX, 2, 0xa1, &ack1, &id_a1);
+	khit(f, T0 + 1 * MS, RX, 3, 0xd2, &d2, &id_d2);
+	khit(f, T0 + 2 * MS, RX, 4, 0xa1, &ack2, &id_a2); /* ack1 freed */
+	khit(f, T0 + 3 * MS, RX, 5, 0xa1, &ack3, NULL);	  /* ack2 freed */
+	khit(f, T0 + 3 * MS + 1000, "skb:consume_skb", 5, 0xa1, &ack3, NULL);
+	other.outer.ip_id = 2;
+	khit(f, T0 + 4 * MS, RX, 6, 0xd2, &other, NULL); /* d2 freed */
+	other.outer.ip_id = 3;
+	khit(f, T0 + 500 * MS, RX, 7, 0xd1, &other, NULL); /* d1 read at last */
+	other.outer.ip_id = 4;
+	khit(f, T0 + 700 * MS, RX, 8, 0xf0, &other, NULL);
+	ASSERT_EQ(flow_stats(f)->pairs, 2, "both segments paired before the end");
+	flow_finish(f);
+	ASSERT_EQ(s.pairs, 2, "pairs");
+	for (int i = 0; i < 2; i++) {
+		ASSERT_STREQ(s.kinds[i], "tcp-data", "kind");
+		if (s.req_id[i] == id_d1) {
+			ASSERT_EQ(s.rep_id[i], id_a1, "first segment: its own ACK");
+			ASSERT_EQ(s.rtt[i], 100000, "rtt");
+		} else {
+			ASSERT_EQ(s.req_id[i], id_d2, "second segment");
+			ASSERT_EQ(s.rep_id[i], id_a2, "second segment: the next ACK");
+		}
+	}
+	ASSERT_EQ(s.unanswered, 0, "nothing unanswered");
+	flow_free(f);
+}
+
+static struct pkt_info udp_n(uint8_t src, uint8_t dst, uint16_t sport, uint16_t dport, uint16_t n)
+{
+	struct pkt_info pi = udp(src, dst, sport, dport, 0, 0, 0);
+
+	pi.outer.ip_id = n;
+	return pi;
+}
+
+/* The reply's sk_buff is freed late: the stream after it still asks anew. */
+TEST(flow_udp_reply_finishing_late)
+{
+	struct seen s;
+	struct flow *f = new_flow(&s);
+	struct pkt_info q = udp_n(1, 2, 40000, 7000, 1), r = udp_n(2, 1, 7000, 40000, 2);
+	uint64_t id_q, id_r, id_f1 = 0, id;
+
+	khit(f, T0, RX, 1, 0x100, &q, &id_q);
+	khit(f, T0 + 1 * MS, RX, 2, 0x200, &r, &id_r);
+	for (int i = 0; i < 5; i++) {
+		struct pkt_info fl = udp_n(1, 2, 40000, 7000, (uint16_t)(10 + i));
+
+		/* each one frees the sk_buff before it: the request's, then its own */
+		khit(f, T0 + (2 + (uint64_t)i) * MS, RX, 3 + (uint64_t)i, 0x100, &fl, &id);
+		if (!i)
+			id_f1 = id;
+	}
+	struct pkt_info other = echo(5, 6, 1, 1, 1, 1);
+
+	khit(f, T0 + 200 * MS, RX, 20, 0x300, &other, NULL);
+	/* the last of the stream keeps its sk_buff */
+	ASSERT_EQ(s.packets, 5, "the request and the stream finished, the reply not yet");
+	khit(f, T0 + 800 * MS, RX, 21, 0x200, &other, NULL); /* the reply freed */
+	khit(f, T0 + 1000 * MS, RX, 22, 0x400, &other, NULL);
+	flow_finish(f);
+	ASSERT_EQ(s.pairs, 1, "pairs");
+	ASSERT_STREQ(s.kinds[0], "udp", "kind");
+	ASSERT_EQ(s.req_id[0], id_q, "request");
+	ASSERT_EQ(s.rep_id[0], id_r, "reply");
+	ASSERT_EQ(s.unanswered, 1, "the stream");
+	ASSERT_EQ(s.unanswered_id[0], id_f1, "the stream's first packet asks");
+	flow_free(f);
+}
+
+/* The request's sk_buff is freed late: the reply still answers it. */
+TEST(flow_udp_request_finishing_late)
+{
+	struct seen s;
+	struct flow *f = new_flow(&s);
+	struct pkt_info q = udp_n(1, 2, 40000, 7000, 1), r = udp_n(2, 1, 7000, 40000, 2);
+	uint64_t id_q, id_r, id_f1 = 0, id;
+
+	khit(f, T0, RX, 1, 0x100, &q, &id_q);
+	khit(f, T0 + 1 * MS, RX, 2, 0x200, &r, &id_r);
+	for (int i = 0; i < 5; i++) {
+		struct pkt_info fl = udp_n(1, 2, 40000, 7000, (uint16_t)(10 + i));
+
+		khit(f, T0 + (2 + (uint64_t)i) * MS, RX, 3 + (uint64_t)i, 0x200, &fl, &id);
+		if (!i)
+			id_f1 = id;
+	}
+	struct pkt_info other = echo(5, 6, 1, 1, 1, 1);
+
+	khit(f, T0 + 200 * MS, RX, 20, 0x300, &other, NULL);
+	ASSERT_EQ(s.pairs, 0, "the reply waits for the request still in flight");
+	khit(f, T0 + 800 * MS, RX, 21, 0x100, &other, NULL); /* the request freed */
+	khit(f, T0 + 1000 * MS, RX, 22, 0x400, &other, NULL);
+	flow_finish(f);
+	ASSERT_EQ(s.pairs, 1, "pairs");
+	ASSERT_EQ(s.req_id[0], id_q, "request");
+	ASSERT_EQ(s.rep_id[0], id_r, "reply");
+	ASSERT_EQ(s.unanswered, 1, "the stream");
+	ASSERT_EQ(s.unanswered_id[0], id_f1, "the stream's first packet asks");
+	flow_free(f);
+}
+
+/* A flood whose sk_buffs are recycled: memory follows the packets really in flight. */
+TEST(flow_flood_held_by_sk_buff_lifetime_not_window)
+{
+	struct seen s;
+	struct flow *f = new_flow(&s);
+	uint64_t held;
+
+	for (int i = 0; i < 3000; i++) {
+		struct pkt_info fl = udp_n(1, 2, 40000, 7000, (uint16_t)i);
+		uint64_t ts = T0 + (uint64_t)i * MS;
+
+		khit(f, ts, "net:net_dev_queue", (uint64_t)i + 1, 0x100 + (uint64_t)(i % 8), &fl,
+		     NULL);
+		khit(f, ts + 1000, RX, (uint64_t)i + 1, 0x100 + (uint64_t)(i % 8), &fl, NULL);
+	}
+	held = flow_stats(f)->in_flight_max;
+	flow_finish(f);
+	ASSERT_TRUE(held < 150, "in flight: the correlation window's worth, not the window's");
+	ASSERT_EQ(s.packets, 3000, "packets");
+	ASSERT_EQ(s.unanswered, 1, "one stream asks once");
+	ASSERT_EQ(flow_stats(f)->in_flight, 0, "nothing held");
+	flow_free(f);
+}
+
+/* Two requests of one stream finish late, the reply early: it answers the first. */
+TEST(flow_udp_stream_finishing_after_its_answer)
+{
+	struct seen s;
+	struct flow *f = new_flow(&s);
+	struct pkt_info q = udp_n(1, 2, 40000, 7000, 1), q2 = udp_n(1, 2, 40000, 7000, 2);
+	struct pkt_info r = udp_n(2, 1, 7000, 40000, 3), other = echo(5, 6, 1, 1, 1, 1);
+	uint64_t id_q, id_r;
+
+	khit(f, T0, RX, 1, 0x100, &q, &id_q);
+	khit(f, T0 + 1 * MS, RX, 2, 0x200, &q2, NULL);
+	khit(f, T0 + 2 * MS, RX, 3, 0x300, &r, &id_r);
+	khit(f, T0 + 3 * MS, RX, 4, 0x300, &other, NULL); /* the reply freed */
+	khit(f, T0 + 800 * MS, RX, 5, 0x100, &other, NULL);
+	khit(f, T0 + 900 * MS, RX, 6, 0x200, &other, NULL);
+	khit(f, T0 + 1100 * MS, RX, 7, 0x400, &other, NULL);
+	ASSERT_EQ(s.pairs, 1, "paired before the end");
+	flow_finish(f);
+	ASSERT_EQ(s.pairs, 1, "pairs");
+	ASSERT_EQ(s.req_id[0], id_q, "the stream's first asks");
+	ASSERT_EQ(s.rep_id[0], id_r, "reply");
+	ASSERT_EQ(s.unanswered, 0, "the stream got its answer");
+	flow_free(f);
 }
