@@ -1674,7 +1674,7 @@ static void pair_udp(struct flow *f, const struct role_desc *r, struct flow_pack
 	if (w && w->packet->last_ts > p->last_ts) {
 		/* w came after p: p asked, or the stream p belongs to did, and w answered */
 		own = find_asking(f, r);
-		if (own) {
+		if (own && own != w) { /* the same wait cannot both ask and answer */
 			refresh_wait(f, r, p);
 			emit_pair(f, PK_UDP, own->packet, w->packet);
 			restart_stream(f, own, w->packet->last_ts);
