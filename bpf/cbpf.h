@@ -231,4 +231,42 @@ static __always_inline __u32 cbpf_run(const volatile struct cbpf_insn *prog, __u
 	return 0;
 }
 
+/*
+ * How many leading bytes of the frame prog can ever read (loads at a fixed
+ * offset), or 0xffffffff when it loads at a computed one (BPF_IND). Two
+ * frames that agree on those bytes, on the captured length and on the wire
+ * length get the same verdict: the kernel side reuses a verdict for the
+ * next hits of an unchanged packet instead of running the filter again.
+ */
+static inline __u32 cbpf_read_extent(const struct cbpf_insn *prog, __u32 n)
+{
+	__u32 extent = 0;
+
+	for (__u32 i = 0; i < n; i++) {
+		__u16 code = prog[i].code;
+		__u32 size, end;
+
+		if (CBPF_CLASS(code) != CBPF_LD && CBPF_CLASS(code) != CBPF_LDX)
+			continue;
+		switch (CBPF_MODE(code)) {
+		case CBPF_ABS:
+			size = CBPF_SIZE(code) == CBPF_W ? 4 : CBPF_SIZE(code) == CBPF_H ? 2 : 1;
+			break;
+		case CBPF_MSH:
+			size = 1;
+			break;
+		case CBPF_IND:
+			return 0xffffffff;
+		default:
+			continue;
+		}
+		end = prog[i].k + size;
+		if (end < prog[i].k)
+			return 0xffffffff;
+		if (end > extent)
+			extent = end;
+	}
+	return extent;
+}
+
 #endif

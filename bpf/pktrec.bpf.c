@@ -35,6 +35,7 @@ const volatile char ifnames[PKTREC_MAX_IFNAMES][PKTREC_IFNAMSIZ] = {};
 /* the pcap filter, compiled by libpcap for Ethernet (0 = none, or run in user space) */
 const volatile __u32 cbpf_len = 0;
 const volatile struct cbpf_insn cbpf_prog[CBPF_MAX_INSNS] = {};
+const volatile __u32 cbpf_extent = 0xffffffff; /* cbpf_read_extent() of the program */
 /*
  * Wake the reader when this much is waiting (0: at every event). The reader
  * also polls on a short timer, so nothing waits longer than that; under a
@@ -114,6 +115,27 @@ struct {
 	__type(key, __u32);
 	__type(value, struct filter_buf);
 } filter_scratch SEC(".maps");
+
+/*
+ * The last verdict on this CPU and the bytes it depended on. A packet's
+ * next hits (queue then xmit, rx then receive, the bridge, the veth peer)
+ * mostly see the same bytes on the same CPU: a few word compares replace
+ * running the filter again. Exact: the verdict of a classic BPF program
+ * depends only on the bytes it can read (cbpf_extent), the captured length
+ * and the wire length.
+ */
+#define MEMO_WORDS ((ETH_HLEN + PKTREC_MAX_SNAP + 7) / 8)
+struct filter_memo {
+	__u32 valid, buflen, wirelen, verdict;
+	__u64 w[MEMO_WORDS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct filter_memo);
+} filter_memo SEC(".maps");
 
 /* per-CPU id counter: ids are (cpu << 48) | n, unique without atomics */
 struct {
@@ -260,7 +282,37 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
 		buflen = snaplen;
 	if (wirelen < buflen)
 		wirelen = buflen;
-	return cbpf_run(cbpf_prog, cbpf_len, fb->b + base, buflen, wirelen) != 0;
+
+	struct filter_memo *m = bpf_map_lookup_elem(&filter_memo, &zero);
+	__u32 cmp = cbpf_extent < buflen ? cbpf_extent : buflen;
+	__u32 words = (cmp + 7) / 8;
+	const __u8 *frame = fb->b + base;
+
+	if (m && m->valid && m->buflen == buflen && m->wirelen == wirelen) {
+		bool same = true;
+
+		for (__u32 i = 0; i < MEMO_WORDS && i < words; i++) {
+			__u64 v;
+
+			__builtin_memcpy(&v, frame + i * 8, 8);
+			if (v != m->w[i]) {
+				same = false;
+				break;
+			}
+		}
+		if (same)
+			return m->verdict != 0;
+	}
+	__u32 verdict = cbpf_run(cbpf_prog, cbpf_len, frame, buflen, wirelen);
+	if (m) {
+		for (__u32 i = 0; i < MEMO_WORDS && i < words; i++)
+			__builtin_memcpy(&m->w[i], frame + i * 8, 8);
+		m->buflen = buflen;
+		m->wirelen = wirelen;
+		m->verdict = verdict;
+		m->valid = 1;
+	}
+	return verdict != 0;
 }
 
 static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)

@@ -986,8 +986,11 @@ int main(int argc, char **argv)
 			 * Measured on 6.18: 5,360 loads (2 s a load of the 8
 			 * programs); 60,371 is refused after 6 s a load.
 			 */
-			if (n > 0 && steps <= KFILTER_MAX_STEPS)
+			if (n > 0 && steps <= KFILTER_MAX_STEPS) {
 				skel->rodata->cbpf_len = (uint32_t)n;
+				skel->rodata->cbpf_extent = cbpf_read_extent(
+				    (const struct cbpf_insn *)skel->rodata->cbpf_prog, (uint32_t)n);
+			}
 			else
 				g.kfilter = false; /* longer than the kernel side takes */
 		}

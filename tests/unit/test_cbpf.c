@@ -189,3 +189,54 @@ TEST(cbpf_hand_written_edge_cases)
 	ASSERT_EQ(cbpf_run(no_ret, 1, buf, 5, 5), 0, "no ret");
 	ASSERT_EQ(cbpf_run(msh, 3, buf, CBPF_BUF_SIZE + 1, 5), 0, "buffer length beyond the buffer");
 }
+
+TEST(cbpf_read_extent_bounds_what_the_verdict_depends_on)
+{
+	pcap_t *p = pcap_open_dead(DLT_EN10MB, 256);
+	uint8_t buf[CBPF_BUF_SIZE];
+	int bounded = 0;
+
+	ASSERT_TRUE(p != NULL, "pcap_open_dead");
+	for (size_t f = 0; f < sizeof(filters) / sizeof(filters[0]); f++) {
+		struct bpf_program prog;
+		uint32_t extent;
+		char what[200];
+
+		ASSERT_TRUE(pcap_compile(p, &prog, filters[f], 1, PCAP_NETMASK_UNKNOWN) == 0,
+			    filters[f]);
+		extent = cbpf_read_extent((const struct cbpf_insn *)prog.bf_insns, prog.bf_len);
+		if (!strcmp(filters[f], "icmp"))
+			ASSERT_EQ(extent, 24, "icmp reads the ethertype and the IP protocol");
+		if (extent == 0xffffffff) {
+			pcap_freecode(&prog);
+			continue;
+		}
+		bounded++;
+		/* bytes past the extent never change libpcap's verdict */
+		for (int i = 0; i < 2000; i++) {
+			size_t t = (size_t)rnd() % (sizeof(templates) / sizeof(templates[0]));
+			uint32_t len = (uint32_t)templates[t].len;
+			struct pcap_pkthdr hdr = {.caplen = len, .len = len};
+			int before, after;
+
+			if (extent >= len)
+				continue;
+			memset(buf, 0, sizeof(buf));
+			memcpy(buf, templates[t].b, len);
+			before = pcap_offline_filter(&prog, &hdr, buf);
+			for (uint32_t k = extent; k < len; k++)
+				buf[k] = (uint8_t)rnd();
+			after = pcap_offline_filter(&prog, &hdr, buf);
+			if (before != after) {
+				snprintf(what, sizeof(what), "'%s': extent %u, verdict %d then %d",
+					 filters[f], extent, before, after);
+				pcap_freecode(&prog);
+				pcap_close(p);
+				ASSERT_TRUE(0, what);
+			}
+		}
+		pcap_freecode(&prog);
+	}
+	pcap_close(p);
+	ASSERT_TRUE(bounded >= 10, "enough filters with a bounded extent to prove anything");
+}
