@@ -122,18 +122,20 @@ topo_create() {
 }
 
 topo_destroy() {
+	# every step may find its object gone already (a netns takes its veths
+	# along): never fail, also under set -e (samples/record-samples.sh)
 	[ -n "${RUN_ID:-}" ] || return 0
 	local ns
 	for ns in "$NS_A" "$NS_B" "$NS_R" "$NS_C"; do
-		ip netns del "$ns" 2>/dev/null
+		ip netns del "$ns" 2>/dev/null || true
 	done
 	# Namespaces are torn down asynchronously: remove the root-side veths now.
-	ip link del "pkv${RUN_ID}a" 2>/dev/null
-	ip link del "pkv${RUN_ID}b" 2>/dev/null
-	ip link del "pkv${RUN_ID}r" 2>/dev/null
-	ip link del "$BR" 2>/dev/null
-	ip route del "198.18.$N1.0/24" 2>/dev/null
-	ip -6 route del "fd00:$N:2::/64" 2>/dev/null
+	ip link del "pkv${RUN_ID}a" 2>/dev/null || true
+	ip link del "pkv${RUN_ID}b" 2>/dev/null || true
+	ip link del "pkv${RUN_ID}r" 2>/dev/null || true
+	ip link del "$BR" 2>/dev/null || true
+	ip route del "198.18.$N1.0/24" 2>/dev/null || true
+	ip -6 route del "fd00:$N:2::/64" 2>/dev/null || true
 	return 0
 }
 
