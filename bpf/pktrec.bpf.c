@@ -104,38 +104,28 @@ struct {
 	__type(value, struct pktrec_stats);
 } stats SEC(".maps");
 
-/* the frame the pcap filter sees: room for a synthetic Ethernet header + the snapshot */
-struct filter_buf {
-	__u8 b[ETH_HLEN + CBPF_BUF_SIZE + 2];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct filter_buf);
-} filter_scratch SEC(".maps");
-
 /*
- * The last verdict on this CPU and the bytes it depended on. A packet's
- * next hits (queue then xmit, rx then receive, the bridge, the veth peer)
- * mostly see the same bytes on the same CPU: a few word compares replace
- * running the filter again. Exact: the verdict of a classic BPF program
- * depends only on the bytes it can read (cbpf_extent), the captured length
- * and the wire length.
+ * Per CPU: the frame the pcap filter sees (room for a synthetic Ethernet
+ * header + the snapshot), and the last verdict with the bytes it depended
+ * on. A packet's next hits (queue then xmit, rx then receive, the bridge,
+ * the veth peer) mostly see the same bytes on the same CPU: a few word
+ * compares replace running the filter again. Exact: the verdict of a
+ * classic BPF program depends only on the bytes it can read (cbpf_extent),
+ * the captured length and the wire length.
  */
 #define MEMO_WORDS ((ETH_HLEN + PKTREC_MAX_SNAP + 7) / 8)
-struct filter_memo {
-	__u32 valid, buflen, wirelen, verdict;
-	__u64 w[MEMO_WORDS];
+struct filter_state {
+	__u8 b[ETH_HLEN + CBPF_BUF_SIZE + 2];
+	__u32 memo_valid, memo_buflen, memo_wirelen, memo_verdict;
+	__u64 memo_w[MEMO_WORDS];
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct filter_memo);
-} filter_memo SEC(".maps");
+	__type(value, struct filter_state);
+} filter_state SEC(".maps");
 
 /* per-CPU id counter: ids are (cpu << 48) | n, unique without atomics */
 struct {
@@ -250,15 +240,15 @@ static __always_inline void snap_geometry(struct sk_buff *skb, struct net_device
 static __always_inline bool filter_accepts(struct sk_buff *skb, const struct snap_geom *g)
 {
 	__u32 zero = 0;
-	struct filter_buf *fb = bpf_map_lookup_elem(&filter_scratch, &zero);
+	struct filter_state *fs = bpf_map_lookup_elem(&filter_state, &zero);
 	__u64 n = g->n;
 
-	if (!fb)
+	if (!fs)
 		return true; /* cannot happen: record rather than lose */
 	asm volatile("" : "+r"(n));
 	if (n > PKTREC_MAX_SNAP)
 		n = PKTREC_MAX_SNAP;
-	if (n && bpf_probe_read_kernel(fb->b + ETH_HLEN, n, g->head + g->start))
+	if (n && bpf_probe_read_kernel(fs->b + ETH_HLEN, n, g->head + g->start))
 		n = 0;
 
 	__u32 base = ETH_HLEN, buflen = (__u32)n, wirelen = g->orig_len;
@@ -266,14 +256,14 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
 		__u16 proto = bpf_ntohs(skb->protocol);
 
 		if ((proto == 0 || proto == 0x0003 /* ETH_P_ALL */) && n) {
-			if (fb->b[ETH_HLEN] >> 4 == 4)
+			if (fs->b[ETH_HLEN] >> 4 == 4)
 				proto = 0x0800;
-			else if (fb->b[ETH_HLEN] >> 4 == 6)
+			else if (fs->b[ETH_HLEN] >> 4 == 6)
 				proto = 0x86dd;
 		}
-		__builtin_memset(fb->b, 0, 12);
-		fb->b[12] = proto >> 8;
-		fb->b[13] = proto & 0xff;
+		__builtin_memset(fs->b, 0, 12);
+		fs->b[12] = proto >> 8;
+		fs->b[13] = proto & 0xff;
 		base = 0;
 		buflen += ETH_HLEN;
 		wirelen += ETH_HLEN;
@@ -283,35 +273,33 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
 	if (wirelen < buflen)
 		wirelen = buflen;
 
-	struct filter_memo *m = bpf_map_lookup_elem(&filter_memo, &zero);
 	__u32 cmp = cbpf_extent < buflen ? cbpf_extent : buflen;
 	__u32 words = (cmp + 7) / 8;
-	const __u8 *frame = fb->b + base;
+	const __u8 *frame = fs->b + base;
 
-	if (m && m->valid && m->buflen == buflen && m->wirelen == wirelen) {
+	if (fs->memo_valid && fs->memo_buflen == buflen && fs->memo_wirelen == wirelen) {
 		bool same = true;
 
 		for (__u32 i = 0; i < MEMO_WORDS && i < words; i++) {
 			__u64 v;
 
 			__builtin_memcpy(&v, frame + i * 8, 8);
-			if (v != m->w[i]) {
+			if (v != fs->memo_w[i]) {
 				same = false;
 				break;
 			}
 		}
 		if (same)
-			return m->verdict != 0;
+			return fs->memo_verdict != 0;
 	}
 	__u32 verdict = cbpf_run(cbpf_prog, cbpf_len, frame, buflen, wirelen);
-	if (m) {
-		for (__u32 i = 0; i < MEMO_WORDS && i < words; i++)
-			__builtin_memcpy(&m->w[i], frame + i * 8, 8);
-		m->buflen = buflen;
-		m->wirelen = wirelen;
-		m->verdict = verdict;
-		m->valid = 1;
-	}
+
+	for (__u32 i = 0; i < MEMO_WORDS && i < words; i++)
+		__builtin_memcpy(&fs->memo_w[i], frame + i * 8, 8);
+	fs->memo_buflen = buflen;
+	fs->memo_wirelen = wirelen;
+	fs->memo_verdict = verdict;
+	fs->memo_valid = 1;
 	return verdict != 0;
 }
 
