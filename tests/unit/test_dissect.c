@@ -1,39 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* Dissector tests on hand-built packets, whole and cut at every length. */
 #include "test.h"
+#include "pktbuild.h"
 #include "dissect.h"
 
 #include <errno.h>
 #include <stdlib.h>
-
-/* Packet builder: big-endian appends into a fixed buffer. */
-struct pb {
-	uint8_t b[512];
-	size_t n;
-};
-
-static void put8(struct pb *p, unsigned v)
-{
-	p->b[p->n++] = (uint8_t)v;
-}
-
-static void put16(struct pb *p, unsigned v)
-{
-	put8(p, v >> 8);
-	put8(p, v);
-}
-
-static void put32(struct pb *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p, v & 0xffff);
-}
-
-static void putn(struct pb *p, const void *d, size_t n)
-{
-	memcpy(p->b + p->n, d, n);
-	p->n += n;
-}
 
 static void put_eth(struct pb *p, unsigned type)
 {

@@ -5,95 +5,74 @@
  * and the cut is the anonymizer's (the same walker) except for ARP.
  */
 #include "test.h"
+#include "pktbuild.h"
 #include "anonymize.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
-struct hb {
-	uint8_t b[512];
-	size_t n;
-};
-
-static void h8(struct hb *p, unsigned v)
-{
-	p->b[p->n++] = (uint8_t)v;
-}
-
-static void h16(struct hb *p, unsigned v)
-{
-	h8(p, v >> 8);
-	h8(p, v);
-}
-
-static void h32(struct hb *p, uint32_t v)
-{
-	h16(p, v >> 16);
-	h16(p, v & 0xffff);
-}
-
-static void hpayload(struct hb *p, size_t n)
+static void hpayload(struct pb *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		h8(p, 0xc0 + (i % 16));
+		put8(p, 0xc0 + (i % 16));
 }
 
-static void h_eth(struct hb *p, unsigned type)
+static void h_eth(struct pb *p, unsigned type)
 {
 	for (int i = 0; i < 12; i++)
-		h8(p, 0x02 + i);
-	h16(p, type);
+		put8(p, 0x02 + i);
+	put16(p, type);
 }
 
-static void h_ip4(struct hb *p, unsigned proto, unsigned l4len)
+static void h_ip4(struct pb *p, unsigned proto, unsigned l4len)
 {
-	h8(p, 0x45);
-	h8(p, 0);
-	h16(p, 20 + l4len);
-	h16(p, 0x1234);
-	h16(p, 0x4000);
-	h8(p, 64);
-	h8(p, proto);
-	h16(p, 0);
-	h32(p, 0xc6120201);
-	h32(p, 0xc6120202);
+	put8(p, 0x45);
+	put8(p, 0);
+	put16(p, 20 + l4len);
+	put16(p, 0x1234);
+	put16(p, 0x4000);
+	put8(p, 64);
+	put8(p, proto);
+	put16(p, 0);
+	put32(p, 0xc6120201);
+	put32(p, 0xc6120202);
 }
 
-static void h_ip6(struct hb *p, unsigned nh, unsigned plen)
+static void h_ip6(struct pb *p, unsigned nh, unsigned plen)
 {
-	h32(p, 0x60000000);
-	h16(p, plen);
-	h8(p, nh);
-	h8(p, 64);
+	put32(p, 0x60000000);
+	put16(p, plen);
+	put8(p, nh);
+	put8(p, 64);
 	for (int i = 0; i < 32; i++)
-		h8(p, i < 16 ? 0xfd : 0xfe);
+		put8(p, i < 16 ? 0xfd : 0xfe);
 }
 
 /* TCP with 12 bytes of options (data offset 8) */
-static void h_tcp(struct hb *p, unsigned flags)
+static void h_tcp(struct pb *p, unsigned flags)
 {
 	static const uint8_t o[12] = {2, 4, 0x05, 0xb4, 1, 1, 4, 2, 1, 3, 3, 7};
 
-	h16(p, 41000);
-	h16(p, 80);
-	h32(p, 1000);
-	h32(p, 0);
-	h8(p, 8 << 4);
-	h8(p, flags);
-	h16(p, 65535);
-	h16(p, 0x1111);
-	h16(p, 0);
+	put16(p, 41000);
+	put16(p, 80);
+	put32(p, 1000);
+	put32(p, 0);
+	put8(p, 8 << 4);
+	put8(p, flags);
+	put16(p, 65535);
+	put16(p, 0x1111);
+	put16(p, 0);
 	memcpy(p->b + p->n, o, sizeof(o));
 	p->n += sizeof(o);
 }
 
-static void h_icmp_echo(struct hb *p, unsigned type)
+static void h_icmp_echo(struct pb *p, unsigned type)
 {
-	h8(p, type);
-	h8(p, 0);
-	h16(p, 0);
-	h16(p, 0x4242); /* id */
-	h16(p, 7);	/* seq */
+	put8(p, type);
+	put8(p, 0);
+	put16(p, 0);
+	put16(p, 0x4242); /* id */
+	put16(p, 7);	  /* seq */
 }
 
 /* pkt_headers_len on an exact-size heap copy (ASan sees any overrun); checks it is not written */
@@ -112,7 +91,7 @@ static int hlen(const uint8_t *pkt, size_t len, uint32_t lt, uint32_t *out)
 	return r;
 }
 
-static void build(struct hb *p, int which)
+static void build(struct pb *p, int which)
 {
 	p->n = 0;
 	switch (which) {
@@ -125,10 +104,10 @@ static void build(struct hb *p, int which)
 	case 1: /* IPv4 UDP (DNS-like payload) */
 		h_eth(p, 0x0800);
 		h_ip4(p, 17, 8 + 40);
-		h16(p, 53000);
-		h16(p, 53);
-		h16(p, 8 + 40);
-		h16(p, 0);
+		put16(p, 53000);
+		put16(p, 53);
+		put16(p, 8 + 40);
+		put16(p, 0);
 		hpayload(p, 40);
 		break;
 	case 2: /* ICMP echo request with a 56-byte pattern */
@@ -146,26 +125,26 @@ static void build(struct hb *p, int which)
 	case 4: /* ICMP port unreachable quoting IPv4/UDP with payload */
 		h_eth(p, 0x0800);
 		h_ip4(p, 1, 8 + 20 + 8 + 20);
-		h8(p, 3);
-		h8(p, 3);
-		h16(p, 0);
-		h32(p, 0);
+		put8(p, 3);
+		put8(p, 3);
+		put16(p, 0);
+		put32(p, 0);
 		h_ip4(p, 17, 28);
-		h16(p, 40000);
-		h16(p, 9);
-		h16(p, 28);
-		h16(p, 0);
+		put16(p, 40000);
+		put16(p, 9);
+		put16(p, 28);
+		put16(p, 0);
 		hpayload(p, 20);
 		break;
 	case 5: /* VXLAN: outer UDP, inner Ethernet/IPv4/TCP with payload */
 		h_eth(p, 0x0800);
 		h_ip4(p, 17, 8 + 8 + 14 + 20 + 32 + 40);
-		h16(p, 50000);
-		h16(p, 4789);
-		h16(p, 8 + 8 + 14 + 20 + 32 + 40);
-		h16(p, 0);
-		h32(p, 0x08000000);
-		h32(p, 42 << 8);
+		put16(p, 50000);
+		put16(p, 4789);
+		put16(p, 8 + 8 + 14 + 20 + 32 + 40);
+		put16(p, 0);
+		put32(p, 0x08000000);
+		put32(p, 42 << 8);
 		h_eth(p, 0x0800);
 		h_ip4(p, 6, 32 + 40);
 		h_tcp(p, 0x18);
@@ -173,19 +152,19 @@ static void build(struct hb *p, int which)
 		break;
 	case 6: /* ARP request with Ethernet padding */
 		h_eth(p, 0x0806);
-		h16(p, 1);
-		h16(p, 0x0800);
-		h8(p, 6);
-		h8(p, 4);
-		h16(p, 1);
+		put16(p, 1);
+		put16(p, 0x0800);
+		put8(p, 6);
+		put8(p, 4);
+		put16(p, 1);
 		for (int i = 0; i < 20; i++)
-			h8(p, 0x10 + i);
+			put8(p, 0x10 + i);
 		hpayload(p, 18);
 		break;
 	case 7: /* 802.1Q-tagged IPv6 TCP */
 		h_eth(p, 0x8100);
-		h16(p, 100);
-		h16(p, 0x86dd);
+		put16(p, 100);
+		put16(p, 0x86dd);
 		h_ip6(p, 6, 32 + 30);
 		h_tcp(p, 0x10);
 		hpayload(p, 30);
@@ -211,7 +190,7 @@ TEST(hdrlen_cut_after_innermost_header)
 	    18 + 40 + 32,		    /* VLAN IPv6 TCP */
 	    14 + 20,			    /* unknown L4: the IP header */
 	};
-	struct hb p;
+	struct pb p;
 	uint32_t n;
 
 	for (int which = 0; which < (int)(sizeof(want) / sizeof(want[0])); which++) {
@@ -225,7 +204,7 @@ TEST(hdrlen_cut_after_innermost_header)
 
 TEST(hdrlen_other_layers)
 {
-	struct hb p = {0};
+	struct pb p = {0};
 	uint32_t n;
 
 	/* unknown ethertype (LLDP): the Ethernet header */
@@ -237,11 +216,11 @@ TEST(hdrlen_other_layers)
 	/* ARP with 8-byte hardware addresses: whole message (the anonymizer would cut it) */
 	p.n = 0;
 	h_eth(&p, 0x0806);
-	h16(&p, 6);
-	h16(&p, 0x0800);
-	h8(&p, 8);
-	h8(&p, 4);
-	h16(&p, 2);
+	put16(&p, 6);
+	put16(&p, 0x0800);
+	put8(&p, 8);
+	put8(&p, 4);
+	put16(&p, 2);
 	hpayload(&p, 2 * (8 + 4) + 10);
 	ASSERT_OK(hlen(p.b, p.n, 1, &n), "arp hln 8");
 	ASSERT_EQ(n, 14 + 8 + 24, "ARP: 8 + 2 * (hln + pln)");
@@ -275,7 +254,7 @@ TEST(hdrlen_truncated_at_every_length)
 {
 	struct pkt_anon *a;
 	static const uint8_t key[PKT_ANON_KEY_LEN] = {9, 8, 7};
-	struct hb p;
+	struct pb p;
 	uint8_t c[512];
 	uint32_t n, full, an;
 
