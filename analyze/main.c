@@ -390,26 +390,26 @@ static void comment_keep_known(char *s)
 	*w = '\0';
 }
 
+/* p past "WORD" and the decimal number after it, or NULL. */
+static const char *skip_word_number(const char *p, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (strncmp(p, word, n) || !isdigit((unsigned char)p[n]))
+		return NULL;
+	for (p += n; isdigit((unsigned char)*p); p++)
+		;
+	return p;
+}
+
 /* "netns N ifindex N host NAME": the length of the part before NAME, or 0. */
 static size_t description_host_at(const char *d)
 {
-	const char *p = d;
+	const char *p = skip_word_number(d, "netns ");
 
-	if (strncmp(p, "netns ", 6))
-		return 0;
-	p += 6;
-	if (!isdigit((unsigned char)*p))
-		return 0;
-	while (isdigit((unsigned char)*p))
-		p++;
-	if (strncmp(p, " ifindex ", 9))
-		return 0;
-	p += 9;
-	if (!isdigit((unsigned char)*p))
-		return 0;
-	while (isdigit((unsigned char)*p))
-		p++;
-	if (strncmp(p, " host ", 6) || !p[6])
+	if (p)
+		p = skip_word_number(p, " ifindex ");
+	if (!p || strncmp(p, " host ", 6) || !p[6])
 		return 0;
 	return (size_t)(p + 6 - d);
 }
