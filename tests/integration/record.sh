@@ -35,6 +35,15 @@ _need_tools() {
 	[ -x "$PKT_RECORD" ] || { fail "$PKT_RECORD missing (make pkt-record)"; return 1; }
 }
 
+# pkt-record -v's two summary lines in $REC_ERR, into the caller's locals
+# err rec lost bytes hits filt unw
+_read_summary() {
+	err=$(grep -v '^libbpf' "$REC_ERR")
+	read -r rec lost bytes < <(sed -nE 's/^pkt-record: ([0-9]+) events recorded, ([0-9]+) lost, ([0-9]+) bytes written.*/\1 \2 \3/p' <<<"$err")
+	read -r hits filt unw < <(sed -nE 's/^pkt-record: ([0-9]+) hits, ([0-9]+) filtered out, ([0-9]+) not written.*/\1 \2 \3/p' <<<"$err")
+	[ -n "$rec" ] && [ -n "$hits" ] || { fail "no summary: $err"; return 1; }
+}
+
 # the nine leading keys of the comment grammar (docs/format.md)
 GRAMMAR='^hook=(net|skb):[a-z_]+ netns=[0-9]+ if=[^ =]+ ifindex=[0-9]+ skb=0x[0-9a-f]+ track=0x[0-9a-f]+ cpu=[0-9]+ pid=[0-9]+ comm=[^ =]+( [a-z_0-9]+=[^ =]+)*$'
 
@@ -351,10 +360,7 @@ test_counters_under_load() {
 	ip netns exec "$NS_A" bash -c "head -c 300000000 /dev/zero | timeout 5 nc -q0 -w2 $IP_B 8080"
 	secs=$(( $(date +%s%N) - secs ))
 	record_stop || return 1
-	err=$(grep -v '^libbpf' "$REC_ERR")
-	read -r rec lost bytes < <(sed -nE 's/^pkt-record: ([0-9]+) events recorded, ([0-9]+) lost, ([0-9]+) bytes written.*/\1 \2 \3/p' <<<"$err")
-	read -r hits filt unw < <(sed -nE 's/^pkt-record: ([0-9]+) hits, ([0-9]+) filtered out, ([0-9]+) not written.*/\1 \2 \3/p' <<<"$err")
-	[ -n "$rec" ] && [ -n "$hits" ] || { fail "no summary: $err"; return 1; }
+	_read_summary || return 1
 	echo "  $rec recorded, $lost lost, $hits hits in $((secs / 1000000)) ms ($(( (rec + lost) * 1000000000 / secs )) events/s), $bytes bytes"
 	assert_eq "$((rec + lost + filt + unw))" "$hits" "recorded + lost + filtered + unwritten == hits" || return 1
 	assert_ge "$rec" 1000 "events recorded" || return 1
@@ -391,10 +397,7 @@ test_loss_accounting_exact() {
 	record_start "$f" -v --buffer-size 1 --compress zstd:19 -s 0 || return 1
 	ip netns exec "$NS_A" ping -f -c 20000 -s 1000 -w 5 "$IP_C" >/dev/null
 	record_stop || return 1
-	err=$(grep -v '^libbpf' "$REC_ERR")
-	read -r rec lost bytes < <(sed -nE 's/^pkt-record: ([0-9]+) events recorded, ([0-9]+) lost, ([0-9]+) bytes written.*/\1 \2 \3/p' <<<"$err")
-	read -r hits filt unw < <(sed -nE 's/^pkt-record: ([0-9]+) hits, ([0-9]+) filtered out, ([0-9]+) not written.*/\1 \2 \3/p' <<<"$err")
-	[ -n "$rec" ] && [ -n "$hits" ] || { fail "no summary: $err"; return 1; }
+	_read_summary || return 1
 	echo "  $rec recorded + $lost lost = $((rec + lost)), BPF hits $hits, $bytes bytes"
 	assert_ge "$lost" 1 "events lost (the ring buffer must overflow for this test)" || return 1
 	assert_ge "$rec" 1 "events recorded" || return 1
