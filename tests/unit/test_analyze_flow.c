@@ -506,27 +506,41 @@ static struct pkt_info udp_n(uint8_t src, uint8_t dst, uint16_t sport, uint16_t 
 	return pi;
 }
 
+/*
+ * A UDP request (sk_buff 0x100), its reply (0x200), then a stream of five
+ * more requests that all reuse stream_skb, each freeing the one before it;
+ * a hit of another packet at +200 ms. The ids of the request, the reply and
+ * the stream's first packet.
+ */
+static void udp_pair_then_stream(struct flow *f, uint64_t stream_skb, uint64_t *id_q,
+				 uint64_t *id_r, uint64_t *id_f1)
+{
+	struct pkt_info q = udp_n(1, 2, 40000, 7000, 1), r = udp_n(2, 1, 7000, 40000, 2);
+	struct pkt_info other = echo(5, 6, 1, 1, 1, 1);
+
+	khit(f, T0, RX, 1, 0x100, &q, id_q);
+	khit(f, T0 + 1 * MS, RX, 2, 0x200, &r, id_r);
+	for (int i = 0; i < 5; i++) {
+		struct pkt_info fl = udp_n(1, 2, 40000, 7000, (uint16_t)(10 + i));
+		uint64_t id;
+
+		khit(f, T0 + (2 + (uint64_t)i) * MS, RX, 3 + (uint64_t)i, stream_skb, &fl, &id);
+		if (!i)
+			*id_f1 = id;
+	}
+	khit(f, T0 + 200 * MS, RX, 20, 0x300, &other, NULL);
+}
+
 /* The reply's sk_buff is freed late: the stream after it still asks anew. */
 TEST(flow_udp_reply_finishing_late)
 {
 	struct seen s;
 	struct flow *f = new_flow(&s);
-	struct pkt_info q = udp_n(1, 2, 40000, 7000, 1), r = udp_n(2, 1, 7000, 40000, 2);
-	uint64_t id_q, id_r, id_f1 = 0, id;
-
-	khit(f, T0, RX, 1, 0x100, &q, &id_q);
-	khit(f, T0 + 1 * MS, RX, 2, 0x200, &r, &id_r);
-	for (int i = 0; i < 5; i++) {
-		struct pkt_info fl = udp_n(1, 2, 40000, 7000, (uint16_t)(10 + i));
-
-		/* each one frees the sk_buff before it: the request's, then its own */
-		khit(f, T0 + (2 + (uint64_t)i) * MS, RX, 3 + (uint64_t)i, 0x100, &fl, &id);
-		if (!i)
-			id_f1 = id;
-	}
 	struct pkt_info other = echo(5, 6, 1, 1, 1, 1);
+	uint64_t id_q, id_r, id_f1 = 0;
 
-	khit(f, T0 + 200 * MS, RX, 20, 0x300, &other, NULL);
+	/* each of the stream frees the sk_buff before it: the request's, then its own */
+	udp_pair_then_stream(f, 0x100, &id_q, &id_r, &id_f1);
 	/* the last of the stream keeps its sk_buff */
 	ASSERT_EQ(s.packets, 5, "the request and the stream finished, the reply not yet");
 	khit(f, T0 + 800 * MS, RX, 21, 0x200, &other, NULL); /* the reply freed */
@@ -546,21 +560,10 @@ TEST(flow_udp_request_finishing_late)
 {
 	struct seen s;
 	struct flow *f = new_flow(&s);
-	struct pkt_info q = udp_n(1, 2, 40000, 7000, 1), r = udp_n(2, 1, 7000, 40000, 2);
-	uint64_t id_q, id_r, id_f1 = 0, id;
-
-	khit(f, T0, RX, 1, 0x100, &q, &id_q);
-	khit(f, T0 + 1 * MS, RX, 2, 0x200, &r, &id_r);
-	for (int i = 0; i < 5; i++) {
-		struct pkt_info fl = udp_n(1, 2, 40000, 7000, (uint16_t)(10 + i));
-
-		khit(f, T0 + (2 + (uint64_t)i) * MS, RX, 3 + (uint64_t)i, 0x200, &fl, &id);
-		if (!i)
-			id_f1 = id;
-	}
 	struct pkt_info other = echo(5, 6, 1, 1, 1, 1);
+	uint64_t id_q, id_r, id_f1 = 0;
 
-	khit(f, T0 + 200 * MS, RX, 20, 0x300, &other, NULL);
+	udp_pair_then_stream(f, 0x200, &id_q, &id_r, &id_f1);
 	ASSERT_EQ(s.pairs, 0, "the reply waits for the request still in flight");
 	khit(f, T0 + 800 * MS, RX, 21, 0x100, &other, NULL); /* the request freed */
 	khit(f, T0 + 1000 * MS, RX, 22, 0x400, &other, NULL);
