@@ -41,9 +41,9 @@
 #define CAP_BPF 39
 #endif
 
-#define NSEC   1000000000ULL
-#define KFILTER_MAX_STEPS 8000 /* filter_verifier_steps() the kernel side takes */
-#define NLINKS (HOOK_MAX + 4) /* the hooks and the optional cleanup programs */
+#define NSEC		  1000000000ULL
+#define KFILTER_MAX_STEPS 8000		 /* filter_verifier_steps() the kernel side takes */
+#define NLINKS		  (HOOK_MAX + 4) /* the hooks and the optional cleanup programs */
 
 const struct hook_def hook_defs[HOOK_MAX] = {
     [HOOK_NET_DEV_QUEUE] = {"net:net_dev_queue", "net_dev_queue", PCAPNG_DIR_OUTBOUND, true},
@@ -96,9 +96,9 @@ static struct {
 	struct recout *out;
 	struct trackset *matched;
 	bool have_filter;
-	bool kfilter;	     /* the filter runs in the kernel (else in on_event) */
+	bool kfilter;	    /* the filter runs in the kernel (else in on_event) */
 	uint64_t kfiltered; /* rejected by the kernel's filter (from the BPF counters) */
-	bool stop;	     /* -c reached or write error */
+	bool stop;	    /* -c reached or write error */
 	int write_error;
 	char errmsg[512];
 	uint64_t recorded, filtered, skipped;
@@ -431,7 +431,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		memset(&c, 0, sizeof(c));
 		size_t hl = strlen(hook_defs[e->hook].name); /* no printf per event: it showed */
 
-		memcpy(c.hook, hook_defs[e->hook].name, hl < sizeof(c.hook) ? hl : sizeof(c.hook) - 1);
+		memcpy(c.hook, hook_defs[e->hook].name,
+		       hl < sizeof(c.hook) ? hl : sizeof(c.hook) - 1);
 		c.netns = e->netns;
 		memcpy(c.ifname, e->ifname, PKTREC_IFNAMSIZ);
 		c.ifname[PKTREC_IFNAMSIZ] = '\0';
@@ -959,7 +960,27 @@ int main(int argc, char **argv)
 	int err_load = 0;
 	_Static_assert(sizeof(struct cbpf_insn) == 8, "struct bpf_insn of libpcap");
 	/* the pcap filter in the kernel; where the verifier refuses it, in user space */
-	g.kfilter = g.have_filter;
+	struct cbpf_insn kprog[CBPF_MAX_INSNS];
+	int kprog_len = 0;
+	uint32_t kextent = 0;
+
+	if (g.have_filter) {
+		uint64_t steps = filter_verifier_steps();
+
+		kprog_len = filter_export(kprog, CBPF_MAX_INSNS);
+		if (opt.verbose)
+			fprintf(stderr,
+				"pkt-record: filter: %d instructions, %" PRIu64
+				" path steps for the verifier (the kernel side takes %d)\n",
+				kprog_len, steps, KFILTER_MAX_STEPS);
+		/*
+		 * Measured on 6.18: 5,360 loads (2 s a load of the 8 programs);
+		 * 60,371 is refused after 6 s a load.
+		 */
+		g.kfilter = kprog_len > 0 && steps <= KFILTER_MAX_STEPS;
+		if (g.kfilter)
+			kextent = cbpf_read_extent(kprog, (uint32_t)kprog_len);
+	}
 	for (;;) {
 		skel = pktrec_bpf__open();
 		if (!skel) {
@@ -973,26 +994,10 @@ int main(int argc, char **argv)
 		skel->rodata->filter_netns = opt.netns;
 		skel->rodata->n_ifnames = (uint32_t)opt.n_ifnames;
 		if (g.kfilter) {
-			int n = filter_export((void *)skel->rodata->cbpf_prog, CBPF_MAX_INSNS);
-
-			uint64_t steps = filter_verifier_steps();
-
-			if (opt.verbose)
-				fprintf(stderr,
-					"pkt-record: filter: %d instructions, %" PRIu64
-					" path steps for the verifier (the kernel side takes %d)\n",
-					n, steps, KFILTER_MAX_STEPS);
-			/*
-			 * Measured on 6.18: 5,360 loads (2 s a load of the 8
-			 * programs); 60,371 is refused after 6 s a load.
-			 */
-			if (n > 0 && steps <= KFILTER_MAX_STEPS) {
-				skel->rodata->cbpf_len = (uint32_t)n;
-				skel->rodata->cbpf_extent = cbpf_read_extent(
-				    (const struct cbpf_insn *)skel->rodata->cbpf_prog, (uint32_t)n);
-			}
-			else
-				g.kfilter = false; /* longer than the kernel side takes */
+			memcpy((void *)skel->rodata->cbpf_prog, kprog,
+			       (size_t)kprog_len * sizeof(kprog[0]));
+			skel->rodata->cbpf_len = (uint32_t)kprog_len;
+			skel->rodata->cbpf_extent = kextent;
 		}
 		for (int i = 0; i < opt.n_ifnames; i++)
 			strncpy((char *)skel->rodata->ifnames[i], opt.ifnames[i],
@@ -1047,7 +1052,8 @@ int main(int argc, char **argv)
 			g.kfilter = false;
 			cleanup = cleanup0;
 			if (opt.verbose)
-				fprintf(stderr, "pkt-record: retrying with the filter in user space\n");
+				fprintf(stderr,
+					"pkt-record: retrying with the filter in user space\n");
 			continue;
 		}
 		if (cleanup == 2)
@@ -1249,11 +1255,11 @@ int main(int argc, char **argv)
 				"pkt-record: %" PRIu64 " events recorded, %" PRIu64 " lost\n",
 				g.recorded, lost);
 		if (opt.verbose)
-			fprintf(stderr,
-				"pkt-record: %" PRIu64 " hits, %" PRIu64 " filtered out, %" PRIu64
-				" not written after the stop (%" PRIu64 " filtered in the kernel)\n",
-				hits + g.kfiltered, g.filtered + g.kfiltered, g.skipped,
-				g.kfiltered);
+			fprintf(
+			    stderr,
+			    "pkt-record: %" PRIu64 " hits, %" PRIu64 " filtered out, %" PRIu64
+			    " not written after the stop (%" PRIu64 " filtered in the kernel)\n",
+			    hits + g.kfiltered, g.filtered + g.kfiltered, g.skipped, g.kfiltered);
 	}
 	goto out;
 
