@@ -42,6 +42,12 @@ const volatile __u32 cbpf_extent = 0xffffffff; /* cbpf_read_extent() of the prog
  * flood it saves a wake-up (an irq_work and a context switch) per event.
  */
 const volatile __u32 wakeup_bytes = 0;
+/*
+ * bpf_get_current_task_btf() exists (5.11+): the task's pid and comm are
+ * two direct loads instead of two helper calls (bpf_get_current_comm()
+ * copies with strscpy: ~60 ns a hit in an A/B flood).
+ */
+const volatile bool have_task_btf = false;
 
 /*
  * Set by user space after attach: 0 when a cleanup hook at the real free
@@ -127,13 +133,25 @@ struct {
 	__type(value, struct filter_state);
 } filter_state SEC(".maps");
 
-/* per-CPU id counter: ids are (cpu << 48) | n, unique without atomics */
+/*
+ * Look at the ring's fill level (for the wake-up) at one event in this
+ * many per CPU: bpf_ringbuf_query() reads consumer_pos, a cache line the
+ * reader keeps writing, so a look costs a miss.
+ */
+#define WAKEUP_QUERY_EVERY 8
+
+struct cpu_state {
+	__u64 track_ctr;    /* ids are (cpu << 48) | n: unique without atomics */
+	__u32 until_query;  /* events before the next look at the fill level */
+	__u32 above_wakeup; /* the last look found wakeup_bytes or more waiting */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
-} track_ctr SEC(".maps");
+	__type(value, struct cpu_state);
+} cpu_state SEC(".maps");
 
 static __always_inline bool hook_is_tx(int hook)
 {
@@ -160,14 +178,34 @@ static __always_inline bool name_matches(const char *name)
 	return false;
 }
 
-static __always_inline __u64 new_track_id(void)
+static __always_inline __u64 new_track_id(struct cpu_state *cs)
 {
-	__u32 zero = 0;
-	__u64 *ctr = bpf_map_lookup_elem(&track_ctr, &zero);
-	if (!ctr)
-		return 0;
-	*ctr += 1;
-	return ((__u64)bpf_get_smp_processor_id() << 48) | (*ctr & 0xffffffffffffULL);
+	cs->track_ctr += 1;
+	return ((__u64)bpf_get_smp_processor_id() << 48) | (cs->track_ctr & 0xffffffffffffULL);
+}
+
+/*
+ * Wake the reader when the backlog crosses wakeup_bytes, not at every
+ * event above it: each wake-up is an irq_work, a self-IPI (a VM exit on a
+ * guest). Looking every few events on each CPU sees the crossing soon
+ * after it happens; the reader drains the ring whole before it sleeps and
+ * polls on a short timer besides, so a late or missed look only delays it.
+ */
+static __always_inline __u64 wakeup_flag(struct cpu_state *cs)
+{
+	if (!wakeup_bytes)
+		return 0; /* the kernel's default: wake when the reader has caught up */
+	if (cs->until_query) {
+		cs->until_query--;
+		return RB_NO_WAKEUP;
+	}
+	cs->until_query = WAKEUP_QUERY_EVERY - 1;
+
+	bool above = bpf_ringbuf_query(&events, RB_AVAIL_DATA) >= wakeup_bytes;
+	bool crossed = above && !cs->above_wakeup;
+
+	cs->above_wakeup = above;
+	return crossed ? RB_FORCE_WAKEUP : RB_NO_WAKEUP;
 }
 
 /* Where the header snapshot starts and how long it is. */
@@ -354,6 +392,11 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 	__u64 track = 0;
 	bool fresh = false;
 	__u64 timeout = track_timeout_ns;
+	__u32 zero = 0;
+	struct cpu_state *cs = bpf_map_lookup_elem(&cpu_state, &zero);
+
+	if (!cs)
+		return 0; /* cannot happen: a per-CPU array of one */
 	__u64 headp = (__u64)skb->head;
 	struct track_val *tv = bpf_map_lookup_elem(&tracks, &key);
 	bool known = tv && (!timeout || (now - tv->last_ts <= timeout &&
@@ -384,7 +427,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 		tv->hook = hook;
 	} else {
 		struct track_val nv = {
-		    .id = new_track_id(),
+		    .id = new_track_id(cs),
 		    .last_ts = now,
 		    .head = headp,
 		    .netns = netns,
@@ -416,7 +459,14 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 	e->track = track;
 	e->netns = netns;
 	e->ifindex = ifindex;
-	e->pid = (__u32)bpf_get_current_pid_tgid(); /* thread id */
+	if (have_task_btf) {
+		struct task_struct *task = bpf_get_current_task_btf();
+
+		e->pid = (__u32)task->pid; /* thread id */
+		__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
+	} else {
+		e->pid = (__u32)bpf_get_current_pid_tgid(); /* thread id */
+	}
 	e->cpu = bpf_get_smp_processor_id();
 	e->drop_reason = reason;
 	e->hook = hook;
@@ -445,23 +495,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 		n = 0;
 	e->snap_len = n;
 
-	/*
-	 * Wake the reader when the backlog crosses wakeup_bytes, not at every
-	 * event above it: each wake-up is an irq_work, a self-IPI (a VM exit
-	 * on a guest). All records have one size, so the backlog moves in
-	 * steps of it; a window of a few records catches the crossing even
-	 * when the other CPUs reserve in between. The reader drains the ring
-	 * whole before it sleeps, and polls on a short timer besides.
-	 */
-	__u64 wake = 0;
-	if (wakeup_bytes) {
-		__u64 avail = bpf_ringbuf_query(&events, RB_AVAIL_DATA);
-		__u64 rec = sizeof(*e) + 8; /* record header */
-
-		wake = avail >= wakeup_bytes && avail < wakeup_bytes + 8 * rec ? RB_FORCE_WAKEUP
-									       : RB_NO_WAKEUP;
-	}
-	bpf_ringbuf_submit(e, wake);
+	bpf_ringbuf_submit(e, wakeup_flag(cs));
 	return 0;
 }
 

@@ -57,8 +57,8 @@ struct pktrec_event {
 
 /* Per-CPU counters, one slot per hook. */
 struct pktrec_stats {
-	__u64 hits; /* events that passed the in-kernel filters */
-	__u64 lost; /* of those, events the ring buffer had no room for */
+	__u64 hits;	/* events that passed the in-kernel filters */
+	__u64 lost;	/* of those, events the ring buffer had no room for */
 	__u64 filtered; /* hits the pcap filter rejected in the kernel (not in hits) */
 };
 

@@ -92,6 +92,8 @@ struct nsproxy {
 };
 
 struct task_struct {
+	int pid;
+	char comm[16];
 	struct nsproxy *nsproxy;
 };
 

@@ -56,6 +56,25 @@ bool btfinfo_has_func(const char *fn)
 	return vmlinux_btf && btf__find_by_name_kind(vmlinux_btf, fn, BTF_KIND_FUNC) > 0;
 }
 
+bool btfinfo_has_enum_value(const char *enum_name, const char *value)
+{
+	int id;
+	const struct btf_type *t;
+
+	if (!vmlinux_btf)
+		return false;
+	id = btf__find_by_name_kind(vmlinux_btf, enum_name, BTF_KIND_ENUM);
+	if (id < 0 || !(t = btf__type_by_id(vmlinux_btf, id)))
+		return false;
+	const struct btf_enum *e = btf_enum(t);
+	for (int i = 0; i < btf_vlen(t); i++, e++) {
+		const char *n = btf__name_by_offset(vmlinux_btf, e->name_off);
+		if (n && !strcmp(n, value))
+			return true;
+	}
+	return false;
+}
+
 const char *btfinfo_drop_reason(uint32_t reason)
 {
 	static const char prefix[] = "SKB_DROP_REASON_";

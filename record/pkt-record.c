@@ -991,6 +991,8 @@ int main(int argc, char **argv)
 		skel->rodata->snaplen = opt.snaplen;
 		skel->rodata->record_mask = opt.hook_mask;
 		skel->rodata->has_drop_reason = has_reason;
+		skel->rodata->have_task_btf =
+		    btfinfo_has_enum_value("bpf_func_id", "BPF_FUNC_get_current_task_btf");
 		skel->rodata->filter_netns = opt.netns;
 		skel->rodata->n_ifnames = (uint32_t)opt.n_ifnames;
 		if (g.kfilter) {

@@ -24,6 +24,7 @@ int btfinfo_load(char *err, size_t errlen);
 /* number of tracepoint arguments (without the ctx pointer), -1 if absent */
 int btfinfo_tp_nargs(const char *tp);
 bool btfinfo_has_func(const char *fn);
+bool btfinfo_has_enum_value(const char *enum_name, const char *value);
 /* drop reason name without the SKB_DROP_REASON_ prefix, NULL if unknown */
 const char *btfinfo_drop_reason(uint32_t reason);
 void btfinfo_free(void);
