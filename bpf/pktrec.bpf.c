@@ -27,6 +27,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Tunables, set by pkt-record before load. */
 const volatile __u32 snaplen = PKTREC_DEF_SNAP;
+/*
+ * Bytes reserved in the ring per event: the header and snaplen bytes of
+ * snapshot (PKTREC_EVENT_SIZE()), not the largest snapshot. At the default
+ * snaplen the ring holds half as many events again before it loses one.
+ */
+const volatile __u32 event_size = sizeof(struct pktrec_event);
 const volatile __u32 record_mask = 0;	     /* bit per enum pktrec_hook: emit events */
 const volatile bool has_drop_reason = false; /* kfree_skb's 3rd argument is the reason */
 const volatile __u64 filter_netns = 0;	     /* 0: any namespace */
@@ -447,7 +453,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 	if (st)
 		st->hits++;
 
-	struct pktrec_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct pktrec_event *e = bpf_ringbuf_reserve(&events, event_size, 0);
 	if (!e) {
 		if (st)
 			st->lost++;
@@ -489,8 +495,8 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 	__u64 n = g.n;
 	/* keep clang from folding the bound into 32-bit compares the verifier cannot follow */
 	asm volatile("" : "+r"(n));
-	if (n > PKTREC_MAX_SNAP)
-		n = PKTREC_MAX_SNAP;
+	if (n > event_size - offsetof(struct pktrec_event, data))
+		n = event_size - offsetof(struct pktrec_event, data);
 	if (n && bpf_probe_read_kernel(e->data, n, g.head + g.start))
 		n = 0;
 	e->snap_len = n;

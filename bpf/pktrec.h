@@ -55,6 +55,9 @@ struct pktrec_event {
 	__u8 data[PKTREC_MAX_SNAP];
 };
 
+/* bytes of a ring event carrying up to snap bytes of snapshot, a multiple of 8 */
+#define PKTREC_EVENT_SIZE(snap) ((__builtin_offsetof(struct pktrec_event, data) + (snap) + 7) & ~7u)
+
 /* Per-CPU counters, one slot per hook. */
 struct pktrec_stats {
 	__u64 hits;	/* events that passed the in-kernel filters */

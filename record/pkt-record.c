@@ -382,7 +382,9 @@ static int on_event(void *ctx, void *data, size_t size)
 	bool is_free;
 
 	(void)ctx;
-	if (size < sizeof(*e) || e->hook >= HOOK_MAX)
+	/* the kernel side reserves PKTREC_EVENT_SIZE(snaplen): data[] is cut there */
+	if (size < offsetof(struct pktrec_event, data) ||
+	    e->snap_len > size - offsetof(struct pktrec_event, data) || e->hook >= HOOK_MAX)
 		return 0;
 	if (g.stop) {
 		g.skipped++;
@@ -989,6 +991,7 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 		skel->rodata->snaplen = opt.snaplen;
+		skel->rodata->event_size = PKTREC_EVENT_SIZE(opt.snaplen);
 		skel->rodata->record_mask = opt.hook_mask;
 		skel->rodata->has_drop_reason = has_reason;
 		skel->rodata->have_task_btf =
