@@ -78,20 +78,28 @@ static __always_inline bool hook_is_entry(int hook)
 	       hook == HOOK_NAPI_GRO_RECEIVE_ENTRY || hook == HOOK_NETIF_RECEIVE_SKB_ENTRY;
 }
 
+static __always_inline bool hook_is_tx(int hook)
+{
+	return hook == HOOK_NET_DEV_QUEUE || hook == HOOK_NET_DEV_START_XMIT;
+}
+
 /*
  * Fallback mode: is this hit plausibly the same packet as the entry's last
  * hit? One skb keeps its head; it enters a device (queue/rx entry hooks) at
- * most once in a row; and it is queued for transmit only in the namespace
- * where it was last seen (it changes namespace on receive: veth, tunnels).
+ * most once in a row, and the core receives it (netif_receive_skb) at most
+ * once in a row on one device; and it is queued or sent only in the
+ * namespace where it was last seen (it changes namespace on receive: veth,
+ * tunnels).
  */
 static __always_inline bool same_packet(const struct track_val *tv, __u64 head, __u64 netns,
 					__u32 ifindex, int hook)
 {
 	if (tv->head != head)
 		return false;
-	if (hook_is_entry(hook) && tv->netns == netns && tv->ifindex == ifindex)
+	if (tv->netns == netns && tv->ifindex == ifindex &&
+	    (hook_is_entry(hook) || (hook == HOOK_NETIF_RECEIVE_SKB && tv->hook == hook)))
 		return false;
-	if (hook == HOOK_NET_DEV_QUEUE && tv->netns != netns)
+	if (hook_is_tx(hook) && tv->netns != netns)
 		return false;
 	return true;
 }
@@ -158,11 +166,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct cpu_state);
 } cpu_state SEC(".maps");
-
-static __always_inline bool hook_is_tx(int hook)
-{
-	return hook == HOOK_NET_DEV_QUEUE || hook == HOOK_NET_DEV_START_XMIT;
-}
 
 static __always_inline bool name_matches(const char *name)
 {

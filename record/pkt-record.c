@@ -45,17 +45,25 @@
 #define KFILTER_MAX_STEPS 8000		 /* filter_verifier_steps() the kernel side takes */
 #define NLINKS		  (HOOK_MAX + 4) /* the hooks and the optional cleanup programs */
 
+/*
+ * Default: one hit per device and direction (the transmit at the driver, the
+ * receive at the core, as an AF_PACKET tap sees them) and every drop. The
+ * entry hooks (qdisc queue, backlog, GRO, driver receive) see the same
+ * packet a second time at the same device; each hit costs the sender's CPU
+ * (docs/performance.md), so they are there for -e when queueing time is
+ * the question.
+ */
 const struct hook_def hook_defs[HOOK_MAX] = {
-    [HOOK_NET_DEV_QUEUE] = {"net:net_dev_queue", "net_dev_queue", PCAPNG_DIR_OUTBOUND, true},
+    [HOOK_NET_DEV_QUEUE] = {"net:net_dev_queue", "net_dev_queue", PCAPNG_DIR_OUTBOUND, false},
     [HOOK_NET_DEV_START_XMIT] = {"net:net_dev_start_xmit", "net_dev_start_xmit",
 				 PCAPNG_DIR_OUTBOUND, true},
-    [HOOK_NETIF_RX] = {"net:netif_rx", "netif_rx", PCAPNG_DIR_INBOUND, true},
+    [HOOK_NETIF_RX] = {"net:netif_rx", "netif_rx", PCAPNG_DIR_INBOUND, false},
     [HOOK_NETIF_RECEIVE_SKB] = {"net:netif_receive_skb", "netif_receive_skb", PCAPNG_DIR_INBOUND,
 				true},
     [HOOK_NAPI_GRO_RECEIVE_ENTRY] = {"net:napi_gro_receive_entry", "napi_gro_receive_entry",
-				     PCAPNG_DIR_INBOUND, true},
+				     PCAPNG_DIR_INBOUND, false},
     [HOOK_NETIF_RECEIVE_SKB_ENTRY] = {"net:netif_receive_skb_entry", "netif_receive_skb_entry",
-				      PCAPNG_DIR_INBOUND, true},
+				      PCAPNG_DIR_INBOUND, false},
     [HOOK_KFREE_SKB] = {"skb:kfree_skb", "kfree_skb", PCAPNG_DIR_UNKNOWN, true},
     [HOOK_CONSUME_SKB] = {"skb:consume_skb", "consume_skb", PCAPNG_DIR_UNKNOWN, false},
 };
@@ -146,7 +154,8 @@ static void usage(void)
 	    "                        symbolic link)\n"
 	    "  -i IFNAME             only this interface name, any namespace (repeatable, max %d)\n"
 	    "      --netns NS        only this network namespace: inode, /run/netns name or path\n"
-	    "  -e, --events LIST     comma-separated hooks (see --list-events)\n"
+	    "  -e, --events LIST     comma-separated hooks (see --list-events); 'default'\n"
+	    "                        and 'all' stand for those sets, e.g. -e default,netif_rx\n"
 	    "      --list-events     list the hooks and whether this kernel has them\n"
 	    "  -s, --snaplen BYTES   header bytes per event from the MAC header (default %d,\n"
 	    "                        max %d; 0 = max)\n"
@@ -242,6 +251,16 @@ static int hook_by_name(const char *name)
 	return -1;
 }
 
+static uint32_t default_hook_mask(void)
+{
+	uint32_t mask = 0;
+
+	for (int i = 0; i < HOOK_MAX; i++)
+		if (hook_defs[i].dflt)
+			mask |= 1u << i;
+	return mask;
+}
+
 static void parse_events(const char *list)
 {
 	char *copy = strdup(list), *save = NULL, *tok;
@@ -256,6 +275,10 @@ static void parse_events(const char *list)
 			continue;
 		if (!strcmp(tok, "all")) {
 			opt.hook_mask |= (1u << HOOK_MAX) - 1;
+			continue;
+		}
+		if (!strcmp(tok, "default")) {
+			opt.hook_mask |= default_hook_mask();
 			continue;
 		}
 		int h = hook_by_name(tok);
@@ -736,9 +759,7 @@ static void parse_args(int argc, char **argv)
 	uint64_t v;
 	int c;
 
-	for (int i = 0; i < HOOK_MAX; i++)
-		if (hook_defs[i].dflt)
-			opt.hook_mask |= 1u << i;
+	opt.hook_mask = default_hook_mask();
 
 	while ((c = getopt_long(argc, argv, "+o:w:i:e:s:c:G:C:W:Z:qvh", longopts, NULL)) != -1) {
 		switch (c) {

@@ -87,7 +87,8 @@ test_record_events_default_list() {
 	fake_pkt_record
 	assert_eq "$(complete_line "$REC_COMP" 'pkt-record -e net:netif_r' | lines)" \
 		"netif_receive_skb netif_receive_skb_entry netif_rx" "-e net:netif_r" || return 1
-	assert_eq "$(complete_line "$REC_COMP" 'pkt-record -e ' | wc -l)" 8 "-e: default list" || return 1
+	assert_eq "$(complete_line "$REC_COMP" 'pkt-record -e ' | wc -l)" 10 "-e: default list, 'default' and 'all'" || return 1
+	assert_eq "$(complete_line "$REC_COMP" 'pkt-record -e de' | lines)" "default" "-e de" || return 1
 	assert_eq "$(complete_line "$REC_COMP" 'pkt-record --events=net:net_dev_q' | lines)" \
 		"net_dev_queue" "--events=net:net_dev_q" || return 1
 	# a comma-separated list: the last element, without repeating the others
@@ -95,7 +96,7 @@ test_record_events_default_list() {
 		"consume_skb kfree_skb" "-e net:netif_rx,skb:" || return 1
 	local out
 	out=$(complete_line "$REC_COMP" 'pkt-record -e skb:kfree_skb,')
-	assert_eq "$(wc -l <<<"$out")" 7 "-e skb:kfree_skb,: the 7 others" || return 1
+	assert_eq "$(wc -l <<<"$out")" 9 "-e skb:kfree_skb,: the 7 others, 'default' and 'all'" || return 1
 	assert_match "$out" '^kfree_skb,net:netif_rx$' "-e skb:kfree_skb,: bash replaces after the colon" || return 1
 	assert_nomatch "$out" 'kfree_skb,skb:kfree_skb' "already listed event not offered again"
 }
@@ -104,7 +105,7 @@ test_record_events_from_list_events() {
 	# the format of pkt-record --list-events
 	fake_pkt_record "$(printf 'HOOK                           DEFAULT  THIS KERNEL\nnet:netif_rx                   yes      available\nskb:kfree_skb                  yes      available\nnet:napi_gro_frags_entry       no       missing\n')"
 	assert_eq "$(complete_line "$REC_COMP" 'pkt-record -e ' | lines)" \
-		"net:netif_rx skb:kfree_skb" "-e from --list-events, without the missing hook"
+		"all default net:netif_rx skb:kfree_skb" "-e from --list-events, without the missing hook"
 }
 
 test_record_filter_words() {
