@@ -350,9 +350,22 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
 	return verdict != 0;
 }
 
+/*
+ * A free of an sk_buff we may be tracking. With a filter most freed
+ * sk_buffs were never tracked: a lockless lookup spares them the delete,
+ * which takes the bucket's lock whether the key is there or not. Without
+ * one, most were, and the lookup would only add to the delete.
+ */
+static __always_inline void forget(__u64 key)
+{
+	if ((cbpf_len || filter_netns || n_ifnames) && !bpf_map_lookup_elem(&tracks, &key))
+		return;
+	bpf_map_delete_elem(&tracks, &key);
+}
+
 static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = 0;
 	__u64 key = (__u64)skb;
 	bool is_free = hook == HOOK_KFREE_SKB || hook == HOOK_CONSUME_SKB;
 	char name[PKTREC_IFNAMSIZ] = {};
@@ -364,7 +377,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 		return 0;
 	if (!(record_mask & (1u << hook))) {
 		if (is_free)
-			bpf_map_delete_elem(&tracks, &key);
+			forget(key);
 		return 0;
 	}
 
@@ -393,7 +406,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 
 	if ((filter_netns && netns != filter_netns) || (n_ifnames && !name_matches(name))) {
 		if (is_free)
-			bpf_map_delete_elem(&tracks, &key);
+			forget(key);
 		return 0;
 	}
 
@@ -408,6 +421,10 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 		return 0; /* cannot happen: a per-CPU array of one */
 	__u64 headp = (__u64)skb->head;
 	struct track_val *tv = bpf_map_lookup_elem(&tracks, &key);
+
+	/* the clock only when it is needed: a filter rejects most hits before */
+	if (tv)
+		now = bpf_ktime_get_ns();
 	bool known = tv && (!timeout || (now - tv->last_ts <= timeout &&
 					 same_packet(tv, headp, netns, ifindex, hook)));
 	struct snap_geom g;
@@ -428,6 +445,8 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 			bpf_map_delete_elem(&tracks, &key); /* stale: another packet's */
 		return 0;
 	}
+	if (!tv)
+		now = bpf_ktime_get_ns();
 	if (known) {
 		track = tv->id;
 		tv->last_ts = now;
@@ -579,18 +598,14 @@ int BPF_PROG(consume_skb, struct sk_buff *skb)
 SEC("fentry/kfree_skbmem")
 int BPF_PROG(free_skbmem, struct sk_buff *skb)
 {
-	__u64 key = (__u64)skb;
-
-	bpf_map_delete_elem(&tracks, &key);
+	forget((__u64)skb);
 	return 0;
 }
 
 SEC("fentry/napi_skb_cache_put")
 int BPF_PROG(free_napi_cache, struct sk_buff *skb)
 {
-	__u64 key = (__u64)skb;
-
-	bpf_map_delete_elem(&tracks, &key);
+	forget((__u64)skb);
 	return 0;
 }
 
@@ -598,18 +613,14 @@ int BPF_PROG(free_napi_cache, struct sk_buff *skb)
 SEC("kprobe/kfree_skbmem")
 int BPF_KPROBE(kp_free_skbmem, struct sk_buff *skb)
 {
-	__u64 key = (__u64)skb;
-
-	bpf_map_delete_elem(&tracks, &key);
+	forget((__u64)skb);
 	return 0;
 }
 
 SEC("kprobe/napi_skb_cache_put")
 int BPF_KPROBE(kp_free_napi_cache, struct sk_buff *skb)
 {
-	__u64 key = (__u64)skb;
-
-	bpf_map_delete_elem(&tracks, &key);
+	forget((__u64)skb);
 	return 0;
 }
 #endif
