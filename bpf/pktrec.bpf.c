@@ -494,6 +494,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 		__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
 	} else {
 		e->pid = (__u32)bpf_get_current_pid_tgid(); /* thread id */
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
 	}
 	e->cpu = bpf_get_smp_processor_id();
 	e->drop_reason = reason;
@@ -504,7 +505,6 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 	if (hook == HOOK_KFREE_SKB && has_drop_reason)
 		e->flags |= PKTREC_F_HAS_DROP;
 	__builtin_memcpy(e->ifname, name, sizeof(name));
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
 
 	if (g.mac_ok)
 		e->flags |= PKTREC_F_MAC_SET;
