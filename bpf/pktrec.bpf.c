@@ -389,6 +389,17 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 	 * preserve_access_index.
 	 */
 	dev = skb->dev;
+	/*
+	 * skb->dev shares its word with dev_scratch: UDP keeps lengths there
+	 * while the sk_buff waits on a socket, so at a free it can be a
+	 * non-canonical value. A load through it cannot crash (the verifier
+	 * made it fault-safe), but each takes a general-protection fault and
+	 * an exception-table search: recording consume_skb under a UDP flood
+	 * spent a quarter of the CPU there. Kernel pointers have the top byte
+	 * set; the scratch word's top byte is a flag (0 or 1).
+	 */
+	if (is_free && ((__u64)dev >> 56) != 0xff)
+		dev = NULL;
 	if (dev) {
 		netns = dev->nd_net.net->ns.inum;
 		ifindex = dev->ifindex;
