@@ -396,15 +396,19 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 	 * made it fault-safe), but each takes a general-protection fault and
 	 * an exception-table search: recording consume_skb under a UDP flood
 	 * spent a quarter of the CPU there. Kernel pointers have the top byte
-	 * set; the scratch word's top byte is a flag (0 or 1).
+	 * set; the scratch word's top byte is a flag (0 or 1). Such a free
+	 * keeps namespace 0 (unknown): it runs in softirq, where neither the
+	 * socket (UDP leaves skb->sk unset) nor the current task tells.
 	 */
-	if (is_free && ((__u64)dev >> 56) != 0xff)
+	bool dev_scratch = is_free && dev && ((__u64)dev >> 56) != 0xff;
+
+	if (dev_scratch)
 		dev = NULL;
 	if (dev) {
 		netns = dev->nd_net.net->ns.inum;
 		ifindex = dev->ifindex;
 		__builtin_memcpy(name, dev->name, sizeof(name));
-	} else {
+	} else if (!dev_scratch) {
 		/* no device: the socket's namespace, else the current task's */
 		struct sock *sk = skb->sk;
 		if (sk)
