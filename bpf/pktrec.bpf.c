@@ -429,11 +429,6 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 	__u64 track = 0;
 	bool fresh = false;
 	__u64 timeout = track_timeout_ns;
-	__u32 zero = 0;
-	struct cpu_state *cs = bpf_map_lookup_elem(&cpu_state, &zero);
-
-	if (!cs)
-		return 0; /* cannot happen: a per-CPU array of one */
 	__u64 headp = (__u64)skb->head;
 	struct track_val *tv = bpf_map_lookup_elem(&tracks, &key);
 
@@ -460,6 +455,12 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 			bpf_map_delete_elem(&tracks, &key); /* stale: another packet's */
 		return 0;
 	}
+	/* past the filter: the per-CPU id counter and wake-up state */
+	__u32 zero = 0;
+	struct cpu_state *cs = bpf_map_lookup_elem(&cpu_state, &zero);
+
+	if (!cs)
+		return 0; /* cannot happen: a per-CPU array of one */
 	if (!tv)
 		now = bpf_ktime_get_ns();
 	if (known) {
