@@ -35,4 +35,32 @@ static inline void putn(struct pb *p, const void *d, size_t n)
 	p->n += n;
 }
 
+/* IPv4 header, no options, DF, TTL 64; total length covers l4len bytes. */
+static inline void pb_ip4(struct pb *p, unsigned proto, uint32_t src, uint32_t dst, unsigned l4len,
+			  unsigned id, unsigned csum)
+{
+	put8(p, 0x45);
+	put8(p, 0);
+	put16(p, 20 + l4len);
+	put16(p, id);
+	put16(p, 0x4000);
+	put8(p, 64);
+	put8(p, proto);
+	put16(p, csum);
+	put32(p, src);
+	put32(p, dst);
+}
+
+/* IPv6 header, hop limit 64, plen bytes of payload after it. */
+static inline void pb_ip6(struct pb *p, unsigned nh, unsigned plen, const uint8_t src[16],
+			  const uint8_t dst[16])
+{
+	put32(p, 0x60000000);
+	put16(p, plen);
+	put8(p, nh);
+	put8(p, 64);
+	putn(p, src, 16);
+	putn(p, dst, 16);
+}
+
 #endif

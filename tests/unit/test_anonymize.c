@@ -43,27 +43,15 @@ static void put_eth(struct pb *p, const uint8_t *dst, const uint8_t *src, unsign
 static void put_ip4(struct pb *p, unsigned proto, const uint8_t *src, const uint8_t *dst,
 		    unsigned l4len)
 {
-	put8(p, 0x45);
-	put8(p, 0);
-	put16(p, 20 + l4len);
-	put16(p, 0x1234);
-	put16(p, 0x4000);
-	put8(p, 64);
-	put8(p, proto);
-	put16(p, 0xbeef); /* wrong on purpose: must be recomputed */
-	putn(p, src, 4);
-	putn(p, dst, 4);
+	/* checksum 0xbeef: wrong on purpose, must be recomputed */
+	pb_ip4(p, proto, (uint32_t)src[0] << 24 | src[1] << 16 | src[2] << 8 | src[3],
+	       (uint32_t)dst[0] << 24 | dst[1] << 16 | dst[2] << 8 | dst[3], l4len, 0x1234, 0xbeef);
 }
 
 static void put_ip6(struct pb *p, unsigned nh, unsigned plen, const uint8_t *src,
 		    const uint8_t *dst)
 {
-	put32(p, 0x60000000);
-	put16(p, plen);
-	put8(p, nh);
-	put8(p, 64);
-	putn(p, src, 16);
-	putn(p, dst, 16);
+	pb_ip6(p, nh, plen, src, dst);
 }
 
 static void put_tcp(struct pb *p, unsigned flags, int with_opts)

@@ -20,16 +20,7 @@ static void put_eth(struct pb *p, unsigned type)
 static void put_ip4(struct pb *p, unsigned proto, uint32_t src, uint32_t dst, unsigned l4len,
 		    unsigned id)
 {
-	put8(p, 0x45);
-	put8(p, 0);
-	put16(p, 20 + l4len);
-	put16(p, id);
-	put16(p, 0x4000);
-	put8(p, 64);
-	put8(p, proto);
-	put16(p, 0);
-	put32(p, src);
-	put32(p, dst);
+	pb_ip4(p, proto, src, dst, l4len, id, 0);
 }
 
 static const uint8_t ip6_a[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
@@ -37,12 +28,7 @@ static const uint8_t ip6_b[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 
 static void put_ip6(struct pb *p, unsigned nh, unsigned plen)
 {
-	put32(p, 0x60000000);
-	put16(p, plen);
-	put8(p, nh);
-	put8(p, 64);
-	putn(p, ip6_a, 16);
-	putn(p, ip6_b, 16);
+	pb_ip6(p, nh, plen, ip6_a, ip6_b);
 }
 
 static void put_icmp_echo(struct pb *p, unsigned type, unsigned id, unsigned seq)

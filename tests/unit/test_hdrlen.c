@@ -26,26 +26,17 @@ static void h_eth(struct pb *p, unsigned type)
 
 static void h_ip4(struct pb *p, unsigned proto, unsigned l4len)
 {
-	put8(p, 0x45);
-	put8(p, 0);
-	put16(p, 20 + l4len);
-	put16(p, 0x1234);
-	put16(p, 0x4000);
-	put8(p, 64);
-	put8(p, proto);
-	put16(p, 0);
-	put32(p, 0xc6120201);
-	put32(p, 0xc6120202);
+	pb_ip4(p, proto, 0xc6120201, 0xc6120202, l4len, 0x1234, 0);
 }
 
 static void h_ip6(struct pb *p, unsigned nh, unsigned plen)
 {
-	put32(p, 0x60000000);
-	put16(p, plen);
-	put8(p, nh);
-	put8(p, 64);
-	for (int i = 0; i < 32; i++)
-		put8(p, i < 16 ? 0xfd : 0xfe);
+	static const uint8_t src[16] = {0xfd, 0xfd, 0xfd, 0xfd, 0xfd, 0xfd, 0xfd, 0xfd,
+					0xfd, 0xfd, 0xfd, 0xfd, 0xfd, 0xfd, 0xfd, 0xfd};
+	static const uint8_t dst[16] = {0xfe, 0xfe, 0xfe, 0xfe, 0xfe, 0xfe, 0xfe, 0xfe,
+					0xfe, 0xfe, 0xfe, 0xfe, 0xfe, 0xfe, 0xfe, 0xfe};
+
+	pb_ip6(p, nh, plen, src, dst);
 }
 
 /* TCP with 12 bytes of options (data offset 8) */
