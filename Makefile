@@ -18,8 +18,12 @@ BUILD      := build
 ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' -e 's/s390x/s390/' -e 's/riscv64/riscv/')
 
 WARN       := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+# CFLAGS is the user's (make CFLAGS=-O0 works); what the build needs is in
+# CPPFLAGS (preprocessor) and STD/WARN, always added.
 CFLAGS     ?= -O2 -g
-CFLAGS     += $(WARN) -std=gnu11 -D_GNU_SOURCE -DPKT_VERSION='"$(VERSION)"' -Icommon -I$(BUILD)
+override CPPFLAGS += -D_GNU_SOURCE -DPKT_VERSION='"$(VERSION)"' -Icommon -Ibpf -I$(BUILD)
+STD        := -std=gnu11
+COMPILE    = $(CC) $(CPPFLAGS) $(STD) $(WARN) $(CFLAGS)
 LDLIBS     := -lbpf -lelf -lz -lpcap -lzstd
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -45,7 +49,7 @@ deps:
 	@bash tests/install-deps.sh
 
 $(BUILD)/common/%.o: common/%.c $(COMMON_HDR) | $(BUILD)/common
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(COMPILE) -c $< -o $@
 
 $(BUILD)/common $(BUILD)/record $(BUILD)/analyze:
 	mkdir -p $@
@@ -60,30 +64,32 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
 pkt-record: $(RECORD_SRC) $(wildcard record/*.h) $(COMMON_OBJ) $(SKELS) bpf/pktrec.h
-	$(CC) $(CFLAGS) -Ibpf -o $@ $(RECORD_SRC) $(COMMON_OBJ) $(LDLIBS)
+	$(COMPILE) -o $@ $(RECORD_SRC) $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
 
 pkt-analyze: $(ANALYZE_SRC) $(wildcard analyze/*.h) $(COMMON_OBJ)
-	$(CC) $(CFLAGS) -o $@ $(ANALYZE_SRC) $(COMMON_OBJ) $(LDLIBS)
+	$(COMPILE) -o $@ $(ANALYZE_SRC) $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
 
 # Unit tests run under AddressSanitizer + UndefinedBehaviorSanitizer.
 $(BUILD)/unit-tests: $(UNIT_SRC) $(wildcard tests/unit/*.h) bpf/cbpf.h $(COMMON_SRC) $(COMMON_HDR) | $(BUILD)/common
-	$(CC) $(WARN) -std=gnu11 -D_GNU_SOURCE -DPKT_VERSION='"$(VERSION)"' -O1 -g $(SAN) -Icommon -Itests/unit \
+	$(CC) $(CPPFLAGS) -Itests/unit $(STD) $(WARN) -O1 -g $(SAN) \
 		-o $@ $(UNIT_SRC) $(COMMON_SRC) $(LDLIBS)
 
 # Fuzz targets: libFuzzer builds (make fuzz), and replay builds that run the
 # committed corpus under ASan+UBSan without libFuzzer (make check).
 $(BUILD)/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(COMMON_SRC) $(COMMON_HDR) | $(BUILD)/common
-	$(CC) $(WARN) -std=gnu11 -D_GNU_SOURCE -O1 -g $(SAN) -Icommon -o $@ $< tests/fuzz/replay_main.c $(COMMON_SRC) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(STD) $(WARN) -O1 -g $(SAN) -o $@ $< tests/fuzz/replay_main.c $(COMMON_SRC) $(LDLIBS)
 
 $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(COMMON_HDR) | $(BUILD)/common
-	$(CLANG) -std=gnu11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Icommon -o $@ $< $(COMMON_SRC) $(LDLIBS)
+	$(CLANG) $(CPPFLAGS) $(STD) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $< $(COMMON_SRC) $(LDLIBS)
 
 unit: $(BUILD)/unit-tests
 fuzz: $(FUZZ_BIN)
 fuzz-replay: $(FUZZ_REPLAY)
 
-check: deps all $(BUILD)/unit-tests $(FUZZ_REPLAY)
-	@bash tests/run.sh
+# Installs what is missing (as root); as a user without every package it
+# builds and runs what it can and reports the rest as skipped (CI: failed).
+check:
+	@bash tests/check.sh
 
 demo: deps all
 	@bash tests/demo.sh
