@@ -48,14 +48,14 @@ all: pkt-record pkt-analyze
 deps:
 	@bash tests/install-deps.sh
 
-$(BUILD)/common/%.o: common/%.c $(COMMON_HDR) | $(BUILD)/common
+$(BUILD)/common/%.o: common/%.c $(COMMON_HDR) bpf/hooks.def | $(BUILD)/common
 	$(COMPILE) -c $< -o $@
 
 $(BUILD)/common $(BUILD)/record $(BUILD)/analyze:
 	mkdir -p $@
 
 # eBPF: CO-RE object from the checked-in vmlinux subset, then a skeleton.
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) | $(BUILD)/common
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) bpf/hooks.def | $(BUILD)/common
 	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Wall -Werror -c $< -o $@.tmp
 	$(BPFTOOL) gen object $@ $@.tmp
 	rm -f $@.tmp
@@ -63,14 +63,14 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) | $(BUILD)/common
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-pkt-record: $(RECORD_SRC) $(wildcard record/*.h) $(COMMON_OBJ) $(SKELS) bpf/pktrec.h
+pkt-record: $(RECORD_SRC) $(wildcard record/*.h) $(COMMON_OBJ) $(SKELS) bpf/pktrec.h bpf/hooks.def
 	$(COMPILE) -o $@ $(RECORD_SRC) $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
 
 pkt-analyze: $(ANALYZE_SRC) $(wildcard analyze/*.h) $(COMMON_OBJ)
 	$(COMPILE) -o $@ $(ANALYZE_SRC) $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
 
 # Unit tests run under AddressSanitizer + UndefinedBehaviorSanitizer.
-$(BUILD)/unit-tests: $(UNIT_SRC) $(wildcard tests/unit/*.h) bpf/cbpf.h $(COMMON_SRC) $(COMMON_HDR) | $(BUILD)/common
+$(BUILD)/unit-tests: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(wildcard bpf/*.h) bpf/hooks.def $(COMMON_SRC) $(COMMON_HDR) | $(BUILD)/common
 	$(CC) $(CPPFLAGS) -Itests/unit $(STD) $(WARN) -O1 -g $(SAN) \
 		-o $@ $(UNIT_SRC) $(COMMON_SRC) $(LDLIBS)
 

@@ -13,15 +13,11 @@
 #define PKTREC_COMM_LEN	   16
 #define PKTREC_MAX_IFNAMES 8 /* -i may be given this many times */
 
+/* one value per line of hooks.def, in its order */
 enum pktrec_hook {
-	HOOK_NET_DEV_QUEUE = 0,
-	HOOK_NET_DEV_START_XMIT,
-	HOOK_NETIF_RX,
-	HOOK_NETIF_RECEIVE_SKB,
-	HOOK_NAPI_GRO_RECEIVE_ENTRY,
-	HOOK_NETIF_RECEIVE_SKB_ENTRY,
-	HOOK_KFREE_SKB,
-	HOOK_CONSUME_SKB,
+#define HOOK(id, group, tp, dir, dflt, kind, entry) HOOK_##id,
+#include "hooks.def"
+#undef HOOK
 	HOOK_MAX,
 };
 
