@@ -24,7 +24,7 @@ CFLAGS     ?= -O2 -g
 override CPPFLAGS += -D_GNU_SOURCE -DPKT_VERSION='"$(VERSION)"' -Icommon -Ibpf -I$(BUILD)
 STD        := -std=gnu11
 COMPILE    = $(CC) $(CPPFLAGS) $(STD) $(WARN) $(CFLAGS)
-LDLIBS     := -lbpf -lelf -lz -lpcap -lzstd
+LDLIBS     := -lbpf -lelf -lz -lpcap -lzstd -lmnl
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -36,7 +36,7 @@ BPF_OBJ    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRC))
 SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRC))
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 # recorder sources with unit tests (pure: no BPF, no globals)
-UNIT_RECORD_SRC := record/names.c
+UNIT_RECORD_SRC := record/names.c record/links.c
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY:= $(patsubst tests/fuzz/%.c,$(BUILD)/replay_%,$(FUZZ_SRC))
 FUZZ_BIN   := $(patsubst tests/fuzz/%.c,$(BUILD)/%,$(FUZZ_SRC))

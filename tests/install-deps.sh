@@ -5,7 +5,7 @@ set -eu
 
 pkgs=(
 	clang llvm make gcc pkg-config
-	libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev libzstd-dev
+	libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev libzstd-dev libmnl-dev
 	iproute2 iputils-ping nftables tshark tcpdump iperf3 linux-perf
 	netcat-openbsd zstd python3 procps util-linux
 )
