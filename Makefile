@@ -37,6 +37,7 @@ SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRC))
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 # recorder sources with unit tests (pure: no BPF, no globals)
 UNIT_RECORD_SRC := record/names.c record/links.c
+UNIT_ANALYZE_SRC := analyze/graph.c
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY:= $(patsubst tests/fuzz/%.c,$(BUILD)/replay_%,$(FUZZ_SRC))
 FUZZ_BIN   := $(patsubst tests/fuzz/%.c,$(BUILD)/%,$(FUZZ_SRC))
@@ -72,9 +73,9 @@ pkt-analyze: $(ANALYZE_SRC) $(wildcard analyze/*.h) $(COMMON_OBJ)
 	$(COMPILE) -o $@ $(ANALYZE_SRC) $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
 
 # Unit tests run under AddressSanitizer + UndefinedBehaviorSanitizer.
-$(BUILD)/unit-tests: $(UNIT_SRC) $(UNIT_RECORD_SRC) $(wildcard tests/unit/*.h) $(wildcard bpf/*.h) bpf/hooks.def $(COMMON_SRC) $(COMMON_HDR) | $(BUILD)/common
-	$(CC) $(CPPFLAGS) -Itests/unit -Irecord $(STD) $(WARN) -O1 -g $(SAN) \
-		-o $@ $(UNIT_SRC) $(UNIT_RECORD_SRC) $(COMMON_SRC) $(LDLIBS)
+$(BUILD)/unit-tests: $(UNIT_SRC) $(UNIT_RECORD_SRC) $(UNIT_ANALYZE_SRC) $(wildcard tests/unit/*.h) $(wildcard bpf/*.h) bpf/hooks.def $(COMMON_SRC) $(COMMON_HDR) | $(BUILD)/common
+	$(CC) $(CPPFLAGS) -Itests/unit -Irecord -Ianalyze $(STD) $(WARN) -O1 -g $(SAN) \
+		-o $@ $(UNIT_SRC) $(UNIT_RECORD_SRC) $(UNIT_ANALYZE_SRC) $(COMMON_SRC) $(LDLIBS)
 
 # Fuzz targets: libFuzzer builds (make fuzz), and replay builds that run the
 # committed corpus under ASan+UBSan without libFuzzer (make check).

@@ -7,7 +7,7 @@ pkgs=(
 	clang llvm make gcc pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev libzstd-dev libmnl-dev
 	iproute2 iputils-ping nftables tshark tcpdump iperf3 linux-perf
-	netcat-openbsd zstd python3 procps util-linux
+	netcat-openbsd zstd python3 procps util-linux graphviz
 )
 # libFuzzer and the sanitizer runtimes come with clang's runtime package.
 pkgs+=(libclang-rt-dev)
