@@ -37,7 +37,7 @@ SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRC))
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 # recorder sources with unit tests (pure: no BPF, no globals)
 UNIT_RECORD_SRC := record/names.c record/links.c
-UNIT_ANALYZE_SRC := analyze/graph.c
+UNIT_ANALYZE_SRC := analyze/graph.c analyze/topology.c
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY:= $(patsubst tests/fuzz/%.c,$(BUILD)/replay_%,$(FUZZ_SRC))
 FUZZ_BIN   := $(patsubst tests/fuzz/%.c,$(BUILD)/%,$(FUZZ_SRC))

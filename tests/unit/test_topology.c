@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+#include "test.h"
+#include "topology.h"
+
+#include <stdlib.h>
+
+TEST(topology_names_links_and_merge)
+{
+	struct topology *t = topology_new();
+	struct topo_iface ifs[] = {
+	    {"", 4026531833, "host", "pkbr1", 5, "bridge", 0, 0, 0, 0, false},
+	    {"", 4026531833, "host", "pkva1", 6, "veth", 2, 4026532300, 5, 0, false},
+	    {"", 4026532300, "pkt-a-1", "eth0", 2, "veth", 6, 4026531833, 0, 0, false},
+	    {"", 4026532300, "pkt-a-1", "vx0", 3, "vxlan", 2, 4026532300, 0, 42, true},
+	    {"", 4026532500, "", "eth0", 2, "veth", 9, 0, 0, 0, false},
+	    /* the same interface again (another section): merged, not listed twice */
+	    {"", 4026532300, "", "eth0", 2, "", 0, 0, 0, 0, false},
+	};
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	ASSERT_TRUE(t != NULL, "new");
+	for (size_t i = 0; i < sizeof(ifs) / sizeof(ifs[0]); i++)
+		ASSERT_OK(topology_add(t, &ifs[i]), "add");
+	m = open_memstream(&text, &len);
+	ASSERT_TRUE(m != NULL, "memstream");
+	ASSERT_OK(topology_print(t, m, false), "print");
+	fclose(m);
+	ASSERT_STREQ(text,
+		     "netns host (4026531833)\n"
+		     "  pkbr1 (ifindex 5) bridge\n"
+		     "  pkva1 (ifindex 6) veth, port of pkbr1, peer eth0@pkt-a-1\n"
+		     "netns pkt-a-1 (4026532300)\n"
+		     "  eth0 (ifindex 2) veth, peer pkva1@host\n"
+		     "  vx0 (ifindex 3) vxlan, over eth0@pkt-a-1, vni 42\n"
+		     "netns 4026532500\n"
+		     "  eth0 (ifindex 2) veth, peer ifindex 9 (namespace unknown)\n",
+		     "the topology, names resolved");
+	free(text);
+
+	text = NULL;
+	m = open_memstream(&text, &len);
+	ASSERT_TRUE(m != NULL, "memstream");
+	ASSERT_OK(topology_print(t, m, true), "numeric");
+	fclose(m);
+	ASSERT_TRUE(strstr(text, "pkt-a-1") == NULL, "-n: no names");
+	ASSERT_TRUE(strstr(text, "peer eth0@4026532300") != NULL, "-n: peers by inode");
+	free(text);
+	topology_free(t);
+}
