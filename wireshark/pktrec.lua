@@ -39,6 +39,8 @@ local p = Proto("pktrec", "pkt-record hop")
 local hf = {
 	hook       = ProtoField.string("pktrec.hook", "Hook", base.ASCII, "Tracepoint that saw the packet"),
 	netns      = ProtoField.uint64("pktrec.netns", "Network namespace", base.DEC, nil, nil, "netns inode"),
+	netns_name = ProtoField.string("pktrec.netns_name", "Namespace name", base.ASCII,
+		"ip netns name, container, pod or process, from the interface description"),
 	ifname     = ProtoField.string("pktrec.ifname", "Interface", base.ASCII, "skb->dev->name"),
 	ifindex    = ProtoField.uint32("pktrec.ifindex", "Interface index", base.DEC),
 	skb        = ProtoField.uint64("pktrec.skb", "skb", base.HEX, nil, nil, "Kernel address of the sk_buff"),
@@ -62,7 +64,7 @@ local hf = {
 	comment    = ProtoField.string("pktrec.comment", "Comment", base.ASCII, "The raw EPB comment"),
 }
 p.fields = {
-	hf.hook, hf.netns, hf.ifname, hf.ifindex, hf.skb, hf.track, hf.cpu, hf.pid, hf.comm,
+	hf.hook, hf.netns, hf.netns_name, hf.ifname, hf.ifindex, hf.skb, hf.track, hf.cpu, hf.pid, hf.comm,
 	hf.drop, hf.l2_synth, hf.opt, hf.hop, hf.prev_frame, hf.next_frame, hf.hop_delta, hf.comment,
 }
 
@@ -87,10 +89,26 @@ for _, name in ipairs({ "frame.comment", "pkt_comment" }) do
 	end
 end
 local f_time = Field.new("frame.time_epoch")
-
 local function unescape(s)
 	-- Malformed escapes are kept literally, like pkt_comment_unescape().
 	return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+-- pkt-record names the namespace in the interface description
+-- (netns_name=NAME, docs/format.md); older Wireshark lacks the field.
+local f_if_desc
+do
+	local ok, f = pcall(Field.new, "frame.interface_description")
+	if ok then f_if_desc = f end
+end
+
+-- netns_name=VALUE from an interface description, unescaped; nil if absent.
+local function desc_netns_name()
+	if not f_if_desc then return nil end
+	local d = f_if_desc()
+	if not d or type(d.value) ~= "string" then return nil end
+	local v = (" " .. d.value):match(" netns_name=([^ ]+)")
+	return v and unescape(v) or nil
 end
 
 local function parse_dec64(v)
@@ -204,7 +222,9 @@ local function dissect_comment(s, tvb, pinfo, tree, in_sequence, t)
 		hop_record(pinfo.number, r.track, t)
 	end
 
-	local summary = string.format("%s %s@%s", r.hook or "?", r.ifname or "?", r.netns and tostring(r.netns) or "?")
+	local ns_name = desc_netns_name()
+	local ns_shown = ns_name or (r.netns and tostring(r.netns)) or "?"
+	local summary = string.format("%s %s@%s", r.hook or "?", r.ifname or "?", ns_shown)
 	if r.track then summary = summary .. string.format(" track=0x%s", r.track:tohex():gsub("^0+(%x)", "%1")) end
 	if r.drop then summary = summary .. " DROP " .. r.drop end
 	local t = tree:add(p, tvb:range(0, 0), "pkt-record: " .. summary)
@@ -213,6 +233,9 @@ local function dissect_comment(s, tvb, pinfo, tree, in_sequence, t)
 		local name = spec[2]
 		if r[name] ~= nil then
 			t:add(hf[name], r[name]):set_generated()
+		end
+		if name == "netns" and ns_name then
+			t:add(hf.netns_name, ns_name):set_generated()
 		end
 	end
 	if r.drop then
@@ -240,7 +263,7 @@ local function dissect_comment(s, tvb, pinfo, tree, in_sequence, t)
 		t:add_proto_expert_info(ef.malformed, prob)
 	end
 	if p.prefs.info then
-		pinfo.cols.info:prepend(string.format("[%s %s %s] ", r.netns and tostring(r.netns) or "?",
+		pinfo.cols.info:prepend(string.format("[%s %s %s] ", ns_shown,
 			r.ifname or "?", r.hook or "?"))
 	end
 	return true

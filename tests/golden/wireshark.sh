@@ -204,3 +204,32 @@ test_info_column_preference() {
 	out=$(ws_tshark -Y 'frame.number == 2' -T fields -e _ws.col.Info)
 	assert_match "$out" '^Echo \(ping\) request' "Info untouched by default"
 }
+
+# pkt-record names namespaces in the IDB description (netns_name=, escaped
+# like comment values): the plugin shows it as pktrec.netns_name. editcap
+# cannot write descriptions, so python3 writes the two-frame file.
+test_netns_name_from_interface_description() {
+	local f=lua-nsname.$$.pcapng out
+	python3 - "$f" <<'PY' || { fail "python3 could not write the input"; return 1; }
+import struct, sys
+def opt(code, data):
+    return struct.pack('<HH', code, len(data)) + data + b'\0' * ((4 - len(data) % 4) % 4)
+def block(t, body):
+    return struct.pack('<II', t, 12 + len(body)) + body + struct.pack('<I', 12 + len(body))
+def idb(name, desc):
+    return block(1, struct.pack('<HHI', 1, 0, 256) + opt(2, name) + opt(3, desc) + opt(9, b'\x09') + opt(0, b''))
+def epb(ifid, comment):
+    pkt = bytes.fromhex('0242ac1100020242ac110001080045000014000100004001e2aaac110001ac110002')
+    return block(6, struct.pack('<IIIII', ifid, 0, 1000 + ifid, len(pkt), len(pkt)) + pkt
+                 + b'\0' * ((4 - len(pkt) % 4) % 4) + opt(1, comment) + opt(0, b''))
+out = block(0x0A0D0D0A, struct.pack('<IHHq', 0x1A2B3C4D, 1, 0, -1) + opt(0, b''))
+out += idb(b'eth0@4026532328', b'netns 4026532328 ifindex 7 host h netns_name=pkt-a-12%20x netns_kind=netns')
+out += idb(b'eth0@4026532999', b'netns 4026532999 ifindex 2 host h')
+out += epb(0, b'hook=net:netif_rx netns=4026532328 if=eth0 ifindex=7 skb=0xffff888001234500 track=0x2a cpu=1 pid=1 comm=ping')
+out += epb(1, b'hook=net:netif_rx netns=4026532999 if=eth0 ifindex=2 skb=0xffff888001234600 track=0x2b cpu=1 pid=1 comm=ping')
+open(sys.argv[1], 'wb').write(out)
+PY
+	out=$(WS_INPUT=$f ws_tshark -T fields -E separator=, -e pktrec.netns -e pktrec.netns_name | tr '\n' ' ')
+	rm -f "$f"
+	assert_eq "$out" "4026532328,pkt-a-12 x 4026532999, " "names from the description, none where absent"
+}
