@@ -36,7 +36,7 @@ BPF_OBJ    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRC))
 SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRC))
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 # recorder sources with unit tests (pure: no BPF, no globals)
-UNIT_RECORD_SRC := record/names.c record/links.c
+UNIT_RECORD_SRC := record/names.c record/links.c record/netinfo.c
 UNIT_ANALYZE_SRC := analyze/graph.c analyze/topology.c
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY:= $(patsubst tests/fuzz/%.c,$(BUILD)/replay_%,$(FUZZ_SRC))

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,13 +119,16 @@ static int link_attr_cb(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
+/*
+ * One namespace's dump. Resolving peers waits until the dump is over: the
+ * kernel gives a peer namespace its id while it fills IFLA_LINK_NETNSID,
+ * so an id asked for before the dump may not exist yet.
+ */
 struct scan {
-	const uint64_t *inodes;
-	size_t n, self;
-	int32_t *nsid_of; /* nsid_of[j]: namespace j's id as seen from self, -1 if none */
-	void (*fn)(const struct link_info *li, void *ctx);
-	void *ctx;
-	int count;
+	uint64_t netns;
+	struct parse_ctx *links;
+	size_t n, cap;
+	int nomem;
 };
 
 static int link_msg_cb(const struct nlmsghdr *nlh, void *data)
@@ -136,24 +140,25 @@ static int link_msg_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type != RTM_NEWLINK ||
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifinfomsg))
 		return MNL_CB_OK;
-	pc.li.netns = s->inodes[s->self];
+	pc.li.netns = s->netns;
 	pc.li.ifindex = (uint32_t)ifm->ifi_index;
 	mnl_attr_parse(nlh, sizeof(*ifm), link_attr_cb, &pc);
 	if (pc.tunnel_link)
 		pc.li.link_ifindex = pc.tunnel_link;
 	if (pc.li.link_ifindex == pc.li.ifindex && pc.link_nsid < 0)
 		pc.li.link_ifindex = 0; /* a device that names itself (ipip's fallback) */
-	if (pc.li.link_ifindex) {
-		if (pc.link_nsid < 0) {
-			pc.li.link_netns = pc.li.netns;
-		} else {
-			for (size_t j = 0; j < s->n; j++)
-				if (j != s->self && s->nsid_of[j] == pc.link_nsid)
-					pc.li.link_netns = s->inodes[j];
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct parse_ctx *v = realloc(s->links, cap * sizeof(*v));
+
+		if (!v) {
+			s->nomem = 1;
+			return MNL_CB_ERROR;
 		}
+		s->links = v;
+		s->cap = cap;
 	}
-	s->fn(&pc.li, s->ctx);
-	s->count++;
+	s->links[s->n++] = pc;
 	return MNL_CB_OK;
 }
 
@@ -258,14 +263,12 @@ int links_scan(const int *fds, const uint64_t *inodes, size_t n,
 		struct mnl_socket *nl = socket_in(fds[i], home, err, errlen);
 		struct nlmsghdr *nlh;
 		struct ifinfomsg *ifm;
-		struct scan s = {inodes, n, i, nsid_of, fn, ctx, 0};
+		struct scan s = {.netns = inodes[i]};
 
 		if (!nl) {
 			rc = -EIO;
 			goto cleanup;
 		}
-		for (size_t j = 0; j < n; j++)
-			nsid_of[j] = j == i ? -1 : nsid_of_fd(nl, fds[j], ++seq);
 		nlh = mnl_nlmsg_put_header(buf);
 		nlh->nlmsg_type = RTM_GETLINK;
 		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
@@ -273,12 +276,33 @@ int links_scan(const int *fds, const uint64_t *inodes, size_t n,
 		ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
 		ifm->ifi_family = AF_UNSPEC;
 		rc = talk(nl, nlh, link_msg_cb, &s);
-		mnl_socket_close(nl);
-		if (rc < 0) {
-			snprintf(err, errlen, "rtnetlink link dump: %s", strerror(-rc));
+		if (rc < 0 || s.nomem) {
+			mnl_socket_close(nl);
+			free(s.links);
+			snprintf(err, errlen, "rtnetlink link dump: %s",
+				 strerror(s.nomem ? ENOMEM : -rc));
+			rc = s.nomem ? -ENOMEM : rc;
 			goto cleanup;
 		}
-		total += s.count;
+		bool need_ids = false;
+		for (size_t k = 0; k < s.n; k++)
+			need_ids |= s.links[k].link_nsid >= 0;
+		for (size_t j = 0; j < n; j++)
+			nsid_of[j] = j == i || !need_ids ? -1 : nsid_of_fd(nl, fds[j], ++seq);
+		mnl_socket_close(nl);
+		for (size_t k = 0; k < s.n; k++) {
+			struct link_info *li = &s.links[k].li;
+
+			if (li->link_ifindex && s.links[k].link_nsid < 0)
+				li->link_netns = li->netns;
+			for (size_t j = 0; li->link_ifindex && s.links[k].link_nsid >= 0 && j < n;
+			     j++)
+				if (j != i && nsid_of[j] == s.links[k].link_nsid)
+					li->link_netns = inodes[j];
+			fn(li, ctx);
+		}
+		total += (int)s.n;
+		free(s.links);
 	}
 	rc = total;
 cleanup:

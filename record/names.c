@@ -19,6 +19,7 @@ struct name_entry {
 	struct ht_node node;
 	uint64_t inode;
 	struct netns_name n;
+	char path[96]; /* a file that opens the namespace (nsfs mount or /proc/PID/ns/net) */
 };
 
 struct netns_names {
@@ -77,13 +78,17 @@ static struct name_entry *find(const struct netns_names *nn, uint64_t inode)
 }
 
 /* Remember a name unless a better one is known. Returns 0 or -ENOMEM. */
-static int offer(struct netns_names *nn, uint64_t inode, const struct netns_name *n)
+static int offer(struct netns_names *nn, uint64_t inode, const struct netns_name *n,
+		 const char *path)
 {
 	struct name_entry *e = find(nn, inode);
 
 	if (e) {
 		if (kind_rank(n->kind) > kind_rank(e->n.kind))
 			e->n = *n;
+		/* a mount outlives a process: prefer it as the way in */
+		if (n->kind == NETNS_NAME_NETNS || !e->path[0])
+			snprintf(e->path, sizeof(e->path), "%s", path);
 		return 0;
 	}
 	e = calloc(1, sizeof(*e));
@@ -91,6 +96,7 @@ static int offer(struct netns_names *nn, uint64_t inode, const struct netns_name
 		return -ENOMEM;
 	e->inode = inode;
 	e->n = *n;
+	snprintf(e->path, sizeof(e->path), "%s", path);
 	ht_insert(&nn->by_inode, &e->node, ht_hash64(inode));
 	return 0;
 }
@@ -116,6 +122,29 @@ static void free_entry(struct ht_node *h, void *ctx)
 {
 	(void)ctx;
 	free(ht_entry(h, struct name_entry, node));
+}
+
+struct for_each_ctx {
+	void (*fn)(uint64_t inode, const struct netns_name *n, const char *path, void *ctx);
+	void *ctx;
+};
+
+static void visit(struct ht_node *h, void *ctx)
+{
+	struct for_each_ctx *c = ctx;
+	const struct name_entry *e = ht_entry(h, struct name_entry, node);
+
+	c->fn(e->inode, &e->n, e->path, c->ctx);
+}
+
+void netns_names_for_each(const struct netns_names *nn,
+			  void (*fn)(uint64_t inode, const struct netns_name *n, const char *path,
+				     void *ctx),
+			  void *ctx)
+{
+	struct for_each_ctx c = {fn, ctx};
+
+	ht_for_each(&nn->by_inode, visit, &c);
 }
 
 void netns_names_free(struct netns_names *nn)
@@ -177,8 +206,9 @@ static void copy_name(char *dst, size_t cap, const char *prefix, const char *src
 	for (size_t i = 0; i < len && j + 1 < cap; i++) {
 		unsigned char c = (unsigned char)src[i];
 
-		/* names travel in files as one word: no spaces, no control bytes */
-		dst[j++] = (c > 0x20 && c < 0x7f) ? (char)c : '_';
+		/* names travel in files as one key=value word: no spaces, no control
+		 * bytes, nothing that would need escaping */
+		dst[j++] = (c > 0x20 && c < 0x7f && c != '%' && c != '=') ? (char)c : '_';
 	}
 	dst[j] = 0;
 }
@@ -331,7 +361,7 @@ static int scan_netns_dir(struct netns_names *nn)
 			struct netns_name n = {.kind = NETNS_NAME_NETNS};
 
 			copy_name(n.name, sizeof(n.name), "", de->d_name, strlen(de->d_name));
-			rc = offer(nn, ino, &n);
+			rc = offer(nn, ino, &n, path);
 		}
 	}
 	closedir(d);
@@ -369,7 +399,7 @@ static int scan_mountinfo(struct netns_names *nn)
 
 			base = base ? base + 1 : f[4];
 			copy_name(n.name, sizeof(n.name), "", base, strlen(base));
-			rc = offer(nn, ino, &n);
+			rc = offer(nn, ino, &n, f[4]);
 		}
 	}
 	return rc;
@@ -385,7 +415,7 @@ static int scan_processes(struct netns_names *nn)
 	if (!d)
 		return 0;
 	while ((de = readdir(d)) != NULL && !rc) {
-		char path[512], text[4096];
+		char path[512], nspath[512], text[4096];
 		struct netns_name n = {0};
 		uint64_t ino;
 		char *e;
@@ -393,13 +423,13 @@ static int scan_processes(struct netns_names *nn)
 
 		if (*e || pid <= 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%ld/ns/net", nn->proc_root, pid);
-		ino = ns_inode_of(path);
+		snprintf(nspath, sizeof(nspath), "%s/%ld/ns/net", nn->proc_root, pid);
+		ino = ns_inode_of(nspath);
 		if (!ino)
 			continue;
 		snprintf(path, sizeof(path), "%s/%ld/cgroup", nn->proc_root, pid);
 		if (read_small(path, text, sizeof(text)) > 0 && netns_name_from_cgroup(text, &n)) {
-			rc = offer(nn, ino, &n);
+			rc = offer(nn, ino, &n, nspath);
 			continue;
 		}
 		/* /proc lists pids in ascending order: the first one seen is the oldest */
@@ -413,7 +443,7 @@ static int scan_processes(struct netns_names *nn)
 		char comm[24];
 		copy_name(comm, sizeof(comm), "", text, strlen(text));
 		snprintf(n.name, sizeof(n.name), "%s[%ld]", comm, pid);
-		rc = offer(nn, ino, &n);
+		rc = offer(nn, ino, &n, nspath);
 	}
 	closedir(d);
 	return rc;
@@ -435,7 +465,7 @@ int netns_names_scan(struct netns_names *nn)
 	if (host) {
 		struct netns_name n = {.kind = NETNS_NAME_HOST, .name = "host"};
 
-		if ((rc = offer(nn, host, &n)))
+		if ((rc = offer(nn, host, &n, path)))
 			return rc;
 	}
 	if ((rc = scan_netns_dir(nn)) || (rc = scan_mountinfo(nn)) || (rc = scan_processes(nn)))

@@ -44,6 +44,14 @@ int netns_names_new(struct netns_names **out, const char *proc_root, const char 
 int netns_names_scan(struct netns_names *nn);
 /* The name of a namespace inode; kind NETNS_NAME_NONE if unknown. */
 struct netns_name netns_names_get(const struct netns_names *nn, uint64_t inode);
+/*
+ * Every namespace known, with a path that opens it (an nsfs mount, or
+ * /proc/PID/ns/net of a process inside), in no particular order.
+ */
+void netns_names_for_each(const struct netns_names *nn,
+			  void (*fn)(uint64_t inode, const struct netns_name *n, const char *path,
+				     void *ctx),
+			  void *ctx);
 void netns_names_free(struct netns_names *nn);
 
 /* The kind word used in files: "host", "netns", "container", "pod", "process". */

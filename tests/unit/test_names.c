@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "test.h"
 #include "names.h"
+#include "netinfo.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -72,6 +73,21 @@ static int mkd(const char *root, const char *rel)
 	return mkdir(p, 0755);
 }
 
+struct paths {
+	int n;
+	char s[2048];
+};
+
+static void note_path(uint64_t inode, const struct netns_name *n, const char *path, void *ctx)
+{
+	struct paths *p = ctx;
+	size_t len = strlen(p->s);
+
+	(void)n;
+	p->n++;
+	snprintf(p->s + len, sizeof(p->s) - len, "%llu=%s;", (unsigned long long)inode, path);
+}
+
 TEST(names_scan_fake_proc)
 {
 	char root[] = "/tmp/pkt-names-XXXXXX";
@@ -115,7 +131,43 @@ TEST(names_scan_fake_proc)
 	ASSERT_STREQ(n.name, "unshare[52]", "held by a process");
 	ASSERT_STREQ(netns_name_kind_str(n.kind), "process", "kind word");
 	ASSERT_EQ(netns_names_get(nn, 1).kind, NETNS_NAME_NONE, "unknown inode");
+	struct paths p = {0};
+	netns_names_for_each(nn, note_path, &p);
+	ASSERT_EQ(p.n, 4, "each namespace visited once");
+	ASSERT_TRUE(strstr(p.s, "4026532300=") && strstr(p.s, "/run/pkt-a-1234;"),
+		    "a named namespace opens through its mount");
+	ASSERT_TRUE(strstr(p.s, "4026532500=") && strstr(p.s, "/proc/52/ns/net;"),
+		    "an unnamed one through a process inside");
 	netns_names_free(nn);
+
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	ASSERT_EQ(system(cmd), 0, "clean up");
+}
+
+TEST(names_netinfo_describe_without_links)
+{
+	/* a fake tree: names resolve, no namespace opens, so no relations */
+	char root[] = "/tmp/pkt-netinfo-XXXXXX", proc[600], netns[600], buf[256];
+	struct netinfo *ni = NULL;
+
+	ASSERT_TRUE(mkdtemp(root) != NULL, "mkdtemp");
+	ASSERT_OK(mkd(root, "proc"), "proc");
+	ASSERT_OK(mkd(root, "proc/1"), "proc/1");
+	ASSERT_OK(mkd(root, "proc/1/ns"), "proc/1/ns");
+	ASSERT_OK(mkd(root, "run"), "run");
+	ASSERT_OK(link_ns(root, "proc/1/ns/net", "net:[4026531993]"), "pid 1");
+	ASSERT_OK(link_ns(root, "run/a%b=c d", "net:[4026532300]"), "odd name");
+	snprintf(proc, sizeof(proc), "%s/proc", root);
+	snprintf(netns, sizeof(netns), "%s/run", root);
+	ASSERT_OK(netinfo_new(&ni, proc, netns), "new");
+	ASSERT_EQ(netinfo_describe(ni, 4026532300, 2, 1, buf, sizeof(buf)), 35, "described");
+	ASSERT_STREQ(buf, "netns_name=a_b_c_d netns_kind=netns", "one word, nothing to escape");
+	ASSERT_OK(netinfo_describe(ni, 4026531993, 0, 2, buf, sizeof(buf)), "host");
+	ASSERT_STREQ(buf, "netns_name=host netns_kind=host", "the initial namespace");
+	ASSERT_EQ(netinfo_describe(ni, 77, 1, 3, buf, sizeof(buf)), 0, "unknown: nothing");
+	ASSERT_EQ(netinfo_describe(ni, 4026532300, 2, 4, buf, 8), -28, "small buffer");
+	netinfo_free(ni);
 
 	char cmd[700];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
