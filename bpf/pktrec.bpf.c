@@ -72,15 +72,20 @@ struct track_val {
 	__u32 hook;
 };
 
+/* hooks.def's columns (pktrec.h): constant per stub, so these fold away */
 static __always_inline bool hook_is_entry(int hook)
 {
-	return hook == HOOK_NET_DEV_QUEUE || hook == HOOK_NETIF_RX ||
-	       hook == HOOK_NAPI_GRO_RECEIVE_ENTRY || hook == HOOK_NETIF_RECEIVE_SKB_ENTRY;
+	return PKTREC_HOOKS_ENTRY >> hook & 1;
 }
 
 static __always_inline bool hook_is_tx(int hook)
 {
-	return hook == HOOK_NET_DEV_QUEUE || hook == HOOK_NET_DEV_START_XMIT;
+	return PKTREC_HOOKS_TX >> hook & 1;
+}
+
+static __always_inline bool hook_is_free(int hook)
+{
+	return PKTREC_HOOKS_FREE >> hook & 1;
 }
 
 /*
@@ -367,7 +372,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 {
 	__u64 now = 0;
 	__u64 key = (__u64)skb;
-	bool is_free = hook == HOOK_KFREE_SKB || hook == HOOK_CONSUME_SKB;
+	bool is_free = hook_is_free(hook);
 	char name[PKTREC_IFNAMSIZ] = {};
 	struct net_device *dev;
 	__u64 netns = 0;
@@ -543,41 +548,25 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 	return 0;
 }
 
-SEC("tp_btf/net_dev_queue")
-int BPF_PROG(net_dev_queue, struct sk_buff *skb)
-{
-	return handle(skb, HOOK_NET_DEV_QUEUE, 0);
-}
+/*
+ * One program per hook of hooks.def, named after its tracepoint (pkt-record
+ * finds it by that name). SKB_HOOK: the tracepoint's first argument is the
+ * sk_buff and that is all the hook reads.
+ */
+#define SKB_HOOK(id, tp)                                                                           \
+	SEC("tp_btf/" #tp)                                                                         \
+	int BPF_PROG(tp, struct sk_buff *skb)                                                      \
+	{                                                                                          \
+		return handle(skb, HOOK_##id, 0);                                                  \
+	}
 
-SEC("tp_btf/net_dev_start_xmit")
-int BPF_PROG(net_dev_start_xmit, struct sk_buff *skb)
-{
-	return handle(skb, HOOK_NET_DEV_START_XMIT, 0);
-}
-
-SEC("tp_btf/netif_rx")
-int BPF_PROG(netif_rx, struct sk_buff *skb)
-{
-	return handle(skb, HOOK_NETIF_RX, 0);
-}
-
-SEC("tp_btf/netif_receive_skb")
-int BPF_PROG(netif_receive_skb, struct sk_buff *skb)
-{
-	return handle(skb, HOOK_NETIF_RECEIVE_SKB, 0);
-}
-
-SEC("tp_btf/napi_gro_receive_entry")
-int BPF_PROG(napi_gro_receive_entry, struct sk_buff *skb)
-{
-	return handle(skb, HOOK_NAPI_GRO_RECEIVE_ENTRY, 0);
-}
-
-SEC("tp_btf/netif_receive_skb_entry")
-int BPF_PROG(netif_receive_skb_entry, struct sk_buff *skb)
-{
-	return handle(skb, HOOK_NETIF_RECEIVE_SKB_ENTRY, 0);
-}
+SKB_HOOK(NET_DEV_QUEUE, net_dev_queue)
+SKB_HOOK(NET_DEV_START_XMIT, net_dev_start_xmit)
+SKB_HOOK(NETIF_RX, netif_rx)
+SKB_HOOK(NETIF_RECEIVE_SKB, netif_receive_skb)
+SKB_HOOK(NAPI_GRO_RECEIVE_ENTRY, napi_gro_receive_entry)
+SKB_HOOK(NETIF_RECEIVE_SKB_ENTRY, netif_receive_skb_entry)
+SKB_HOOK(CONSUME_SKB, consume_skb)
 
 /*
  * kfree_skb(skb, location)                 before 5.17
@@ -594,12 +583,6 @@ int BPF_PROG(kfree_skb, struct sk_buff *skb)
 	if (has_drop_reason)
 		reason = (__u32)ctx[2];
 	return handle(skb, HOOK_KFREE_SKB, reason);
-}
-
-SEC("tp_btf/consume_skb")
-int BPF_PROG(consume_skb, struct sk_buff *skb)
-{
-	return handle(skb, HOOK_CONSUME_SKB, 0);
 }
 
 /*

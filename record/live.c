@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include "dissect.h"
+#include "hooks.h"
 #include "record.h"
 
 #pragma weak pkt_dissect
@@ -76,7 +77,7 @@ void live_print(const struct pktrec_event *e, const uint8_t *pkt, uint32_t caple
 		simple_summary(pkt, caplen, sum, sizeof(sum));
 
 	printf("%-18s %-12s %7u %-16s %-26s %s track=0x%" PRIx64 "%s%s%s\n", tbuf, ns, e->pid,
-	       ifname, hook_defs[e->hook < HOOK_MAX ? e->hook : 0].name, sum, (uint64_t)e->track,
+	       ifname, pkt_hooks[e->hook < HOOK_MAX ? e->hook : 0].name, sum, (uint64_t)e->track,
 	       drop ? " drop=" : "", drop ? drop : "",
 	       (e->flags & PKTREC_F_L2_SYNTH) ? " l2=synth" : "");
 }

@@ -29,6 +29,7 @@
 #include <bpf/bpf.h>
 #include "anonymize.h"
 #include "comment.h"
+#include "hooks.h"
 #include "pcapng.h"
 #include "record.h"
 #include "cbpf.h"
@@ -44,29 +45,6 @@
 #define NSEC		  1000000000ULL
 #define KFILTER_MAX_STEPS 8000		 /* filter_verifier_steps() the kernel side takes */
 #define NLINKS		  (HOOK_MAX + 4) /* the hooks and the optional cleanup programs */
-
-/*
- * Default: one hit per device and direction (the transmit at the driver, the
- * receive at the core, as an AF_PACKET tap sees them) and every drop. The
- * entry hooks (qdisc queue, backlog, GRO, driver receive) see the same
- * packet a second time at the same device; each hit costs the sender's CPU
- * (docs/performance.md), so they are there for -e when queueing time is
- * the question.
- */
-const struct hook_def hook_defs[HOOK_MAX] = {
-    [HOOK_NET_DEV_QUEUE] = {"net:net_dev_queue", "net_dev_queue", PCAPNG_DIR_OUTBOUND, false},
-    [HOOK_NET_DEV_START_XMIT] = {"net:net_dev_start_xmit", "net_dev_start_xmit",
-				 PCAPNG_DIR_OUTBOUND, true},
-    [HOOK_NETIF_RX] = {"net:netif_rx", "netif_rx", PCAPNG_DIR_INBOUND, false},
-    [HOOK_NETIF_RECEIVE_SKB] = {"net:netif_receive_skb", "netif_receive_skb", PCAPNG_DIR_INBOUND,
-				true},
-    [HOOK_NAPI_GRO_RECEIVE_ENTRY] = {"net:napi_gro_receive_entry", "napi_gro_receive_entry",
-				     PCAPNG_DIR_INBOUND, false},
-    [HOOK_NETIF_RECEIVE_SKB_ENTRY] = {"net:netif_receive_skb_entry", "netif_receive_skb_entry",
-				      PCAPNG_DIR_INBOUND, false},
-    [HOOK_KFREE_SKB] = {"skb:kfree_skb", "kfree_skb", PCAPNG_DIR_UNKNOWN, true},
-    [HOOK_CONSUME_SKB] = {"skb:consume_skb", "consume_skb", PCAPNG_DIR_UNKNOWN, false},
-};
 
 static struct opts {
 	const char *output; /* NULL: live print */
@@ -241,26 +219,6 @@ static int parse_u64(const char *s, uint64_t *v)
 	return 0;
 }
 
-static int hook_by_name(const char *name)
-{
-	for (int i = 0; i < HOOK_MAX; i++) {
-		const char *colon = strchr(hook_defs[i].name, ':');
-		if (!strcmp(name, hook_defs[i].name) || !strcmp(name, colon + 1))
-			return i;
-	}
-	return -1;
-}
-
-static uint32_t default_hook_mask(void)
-{
-	uint32_t mask = 0;
-
-	for (int i = 0; i < HOOK_MAX; i++)
-		if (hook_defs[i].dflt)
-			mask |= 1u << i;
-	return mask;
-}
-
 static void parse_events(const char *list)
 {
 	char *copy = strdup(list), *save = NULL, *tok;
@@ -274,14 +232,14 @@ static void parse_events(const char *list)
 		if (!*tok)
 			continue;
 		if (!strcmp(tok, "all")) {
-			opt.hook_mask |= (1u << HOOK_MAX) - 1;
+			opt.hook_mask |= PKTREC_HOOKS_ALL;
 			continue;
 		}
 		if (!strcmp(tok, "default")) {
-			opt.hook_mask |= default_hook_mask();
+			opt.hook_mask |= PKTREC_HOOKS_DEFAULT;
 			continue;
 		}
-		int h = hook_by_name(tok);
+		int h = pkt_hook_index(tok);
 		if (h < 0)
 			die("unknown hook '%s' (see --list-events)", tok);
 		opt.hook_mask |= 1u << h;
@@ -297,11 +255,11 @@ static int list_events(void)
 	bool btf = btfinfo_load(err, sizeof(err)) == 0;
 
 	printf("%-30s %-8s %s\n", "HOOK", "DEFAULT", "THIS KERNEL");
-	for (int i = 0; i < HOOK_MAX; i++) {
+	for (unsigned i = 0; i < pkt_hooks_count; i++) {
 		const char *state = !btf				     ? "unknown (no BTF)"
-				    : btfinfo_tp_nargs(hook_defs[i].tp) >= 0 ? "available"
+				    : btfinfo_tp_nargs(pkt_hooks[i].tp) >= 0 ? "available"
 									     : "missing";
-		printf("%-30s %-8s %s\n", hook_defs[i].name, hook_defs[i].dflt ? "yes" : "no",
+		printf("%-30s %-8s %s\n", pkt_hooks[i].name, pkt_hooks[i].dflt ? "yes" : "no",
 		       state);
 	}
 	return 0;
@@ -395,6 +353,14 @@ static uint32_t build_packet(const struct pktrec_event *e, uint8_t *pkt, uint32_
 	return n;
 }
 
+/* epb_flags direction of a hook's hits */
+static int pcapng_dir_of(enum pkt_hook_dir dir)
+{
+	return dir == PKT_HOOK_DIR_TX	? PCAPNG_DIR_OUTBOUND
+	       : dir == PKT_HOOK_DIR_RX ? PCAPNG_DIR_INBOUND
+					: PCAPNG_DIR_UNKNOWN;
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	const struct pktrec_event *e = data;
@@ -413,7 +379,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		g.skipped++;
 		return 0;
 	}
-	is_free = e->hook == HOOK_KFREE_SKB || e->hook == HOOK_CONSUME_SKB;
+	is_free = pkt_hook_kind_is_free(pkt_hooks[e->hook].kind);
 	caplen = build_packet(e, pkt, &origlen);
 
 	if (g.have_filter && !g.kfilter) {
@@ -454,9 +420,9 @@ static int on_event(void *ctx, void *data, size_t size)
 		struct pkt_comment c;
 		char comment[512];
 		memset(&c, 0, sizeof(c));
-		size_t hl = strlen(hook_defs[e->hook].name); /* no printf per event: it showed */
+		size_t hl = strlen(pkt_hooks[e->hook].name); /* no printf per event: it showed */
 
-		memcpy(c.hook, hook_defs[e->hook].name,
+		memcpy(c.hook, pkt_hooks[e->hook].name,
 		       hl < sizeof(c.hook) ? hl : sizeof(c.hook) - 1);
 		c.netns = e->netns;
 		memcpy(c.ifname, e->ifname, PKTREC_IFNAMSIZ);
@@ -486,7 +452,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		    .data = pkt,
 		    .caplen = caplen,
 		    .origlen = origlen,
-		    .dir = hook_defs[e->hook].dir,
+		    .dir = pcapng_dir_of(pkt_hooks[e->hook].dir),
 		    .packetid = e->track,
 		    .comment = comment[0] ? comment : NULL,
 		};
@@ -759,7 +725,7 @@ static void parse_args(int argc, char **argv)
 	uint64_t v;
 	int c;
 
-	opt.hook_mask = default_hook_mask();
+	opt.hook_mask = PKTREC_HOOKS_DEFAULT;
 
 	while ((c = getopt_long(argc, argv, "+o:w:i:e:s:c:G:C:W:Z:qvh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -924,15 +890,15 @@ int main(int argc, char **argv)
 	if (btfinfo_load(err, sizeof(err)))
 		die("%s", err);
 	for (int i = 0; i < HOOK_MAX; i++) {
-		if ((opt.hook_mask & (1u << i)) && btfinfo_tp_nargs(hook_defs[i].tp) < 0) {
+		if ((opt.hook_mask & (1u << i)) && btfinfo_tp_nargs(pkt_hooks[i].tp) < 0) {
 			if (opt.events_given)
 				die("hook %s: this kernel has no such tracepoint",
-				    hook_defs[i].name);
+				    pkt_hooks[i].name);
 			/* a default hook this kernel lacks: record with the others */
 			opt.hook_mask &= ~(1u << i);
 			if (opt.verbose)
 				fprintf(stderr, "pkt-record: skipping %s: not in this kernel\n",
-					hook_defs[i].name);
+					pkt_hooks[i].name);
 		}
 	}
 	resolve_netns();
@@ -1029,22 +995,21 @@ int main(int argc, char **argv)
 			strncpy((char *)skel->rodata->ifnames[i], opt.ifnames[i],
 				PKTREC_IFNAMSIZ - 1);
 
-		struct bpf_program *progs[HOOK_MAX] = {
-		    [HOOK_NET_DEV_QUEUE] = skel->progs.net_dev_queue,
-		    [HOOK_NET_DEV_START_XMIT] = skel->progs.net_dev_start_xmit,
-		    [HOOK_NETIF_RX] = skel->progs.netif_rx,
-		    [HOOK_NETIF_RECEIVE_SKB] = skel->progs.netif_receive_skb,
-		    [HOOK_NAPI_GRO_RECEIVE_ENTRY] = skel->progs.napi_gro_receive_entry,
-		    [HOOK_NETIF_RECEIVE_SKB_ENTRY] = skel->progs.netif_receive_skb_entry,
-		    [HOOK_KFREE_SKB] = skel->progs.kfree_skb,
-		    [HOOK_CONSUME_SKB] = skel->progs.consume_skb,
-		};
 		for (int i = 0; i < HOOK_MAX; i++) {
-			bool is_free = i == HOOK_KFREE_SKB || i == HOOK_CONSUME_SKB;
+			/* the stubs are named after their tracepoints (pktrec.bpf.c) */
+			struct bpf_program *prog =
+			    bpf_object__find_program_by_name(skel->obj, pkt_hooks[i].tp);
+			bool is_free = pkt_hook_kind_is_free(pkt_hooks[i].kind);
 			/* the free hooks always run: they end tracking ids */
 			bool want = (opt.hook_mask & (1u << i)) ||
-				    (is_free && btfinfo_tp_nargs(hook_defs[i].tp) >= 0);
-			bpf_program__set_autoload(progs[i], want);
+				    (is_free && btfinfo_tp_nargs(pkt_hooks[i].tp) >= 0);
+
+			if (!prog) {
+				snprintf(err, sizeof(err), "hook %s has no BPF program",
+					 pkt_hooks[i].name);
+				goto cleanup;
+			}
+			bpf_program__set_autoload(prog, want);
 		}
 		for (int k = 0; k < 2; k++)
 			for (int j = 0; j < 2; j++) {
@@ -1102,16 +1067,9 @@ int main(int argc, char **argv)
 	}
 
 	/* attach one by one: a clear message names the hook that failed */
-	struct bpf_program *all[NLINKS] = {
-	    skel->progs.net_dev_queue,
-	    skel->progs.net_dev_start_xmit,
-	    skel->progs.netif_rx,
-	    skel->progs.netif_receive_skb,
-	    skel->progs.napi_gro_receive_entry,
-	    skel->progs.netif_receive_skb_entry,
-	    skel->progs.kfree_skb,
-	    skel->progs.consume_skb,
-	};
+	struct bpf_program *all[NLINKS] = {0};
+	for (int i = 0; i < HOOK_MAX; i++)
+		all[i] = bpf_object__find_program_by_name(skel->obj, pkt_hooks[i].tp);
 	for (int k = 0, i = HOOK_MAX; k < 2; k++)
 		for (int j = 0; j < 2; j++)
 			all[i++] = bpf_object__find_program_by_name(skel->obj, cleanup_progs[k][j]);
@@ -1129,7 +1087,7 @@ int main(int argc, char **argv)
 					cleanup = 2; /* the main one (kfree_skbmem) is missing */
 				continue;
 			}
-			snprintf(err, sizeof(err), "cannot attach %s: %s", hook_defs[i].name,
+			snprintf(err, sizeof(err), "cannot attach %s: %s", pkt_hooks[i].name,
 				 strerror(e));
 			goto cleanup;
 		}
@@ -1137,7 +1095,7 @@ int main(int argc, char **argv)
 			nhooks++;
 			snprintf(hooknames + strlen(hooknames),
 				 sizeof(hooknames) - strlen(hooknames), "%s%s",
-				 hooknames[0] ? " " : "", hook_defs[i].name);
+				 hooknames[0] ? " " : "", pkt_hooks[i].name);
 		}
 	}
 

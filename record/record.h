@@ -10,15 +10,6 @@
 #include <linux/types.h>
 #include "pktrec.h"
 
-/* ---- hooks (pkt-record.c) ---- */
-struct hook_def {
-	const char *name; /* "net:netif_rx" */
-	const char *tp;	  /* tracepoint name, "netif_rx" */
-	int dir;	  /* PCAPNG_DIR_* */
-	bool dflt;	  /* recorded by default */
-};
-extern const struct hook_def hook_defs[HOOK_MAX];
-
 /* ---- kernel BTF facts (btfinfo.c) ---- */
 int btfinfo_load(char *err, size_t errlen);
 /* number of tracepoint arguments (without the ctx pointer), -1 if absent */
