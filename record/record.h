@@ -26,6 +26,7 @@ struct trackset *trackset_new(void);
 bool trackset_has(struct trackset *s, uint64_t id, uint64_t now);
 int trackset_add(struct trackset *s, uint64_t id, uint64_t now);
 void trackset_del(struct trackset *s, uint64_t id);
+size_t trackset_count(const struct trackset *s);
 void trackset_free(struct trackset *s);
 
 /* ---- pcap-filter on snapshots (filter.c) ---- */
