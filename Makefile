@@ -40,6 +40,8 @@ FUZZ_REPLAY:= $(patsubst tests/fuzz/%.c,$(BUILD)/replay_%,$(FUZZ_SRC))
 FUZZ_BIN   := $(patsubst tests/fuzz/%.c,$(BUILD)/%,$(FUZZ_SRC))
 
 COMMON_OBJ := $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRC))
+# pkt-record's parts that need neither libbpf nor the kernel: unit-tested
+RECORD_UNIT_SRC := record/event.c record/trackset.c
 
 .PHONY: all deps check unit fuzz fuzz-replay demo bench install uninstall clean samples format
 
@@ -70,9 +72,9 @@ pkt-analyze: $(ANALYZE_SRC) $(wildcard analyze/*.h) $(COMMON_OBJ)
 	$(COMPILE) -o $@ $(ANALYZE_SRC) $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
 
 # Unit tests run under AddressSanitizer + UndefinedBehaviorSanitizer.
-$(BUILD)/unit-tests: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(wildcard bpf/*.h) bpf/hooks.def $(COMMON_SRC) $(COMMON_HDR) | $(BUILD)/common
-	$(CC) $(CPPFLAGS) -Itests/unit $(STD) $(WARN) -O1 -g $(SAN) \
-		-o $@ $(UNIT_SRC) $(COMMON_SRC) $(LDLIBS)
+$(BUILD)/unit-tests: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(wildcard bpf/*.h) bpf/hooks.def $(COMMON_SRC) $(COMMON_HDR) $(RECORD_UNIT_SRC) $(wildcard record/*.h) | $(BUILD)/common
+	$(CC) $(CPPFLAGS) -Itests/unit -Irecord $(STD) $(WARN) -O1 -g $(SAN) \
+		-o $@ $(UNIT_SRC) $(COMMON_SRC) $(RECORD_UNIT_SRC) $(LDLIBS)
 
 # Fuzz targets: libFuzzer builds (make fuzz), and replay builds that run the
 # committed corpus under ASan+UBSan without libFuzzer (make check).

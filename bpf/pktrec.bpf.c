@@ -13,10 +13,11 @@
 #include <bpf/bpf_endian.h>
 #include "pktrec.h"
 #include "cbpf.h"
+#include "l2.h"
 
 #define ARPHRD_ETHER	1
 #define ARPHRD_LOOPBACK 772
-#define ETH_HLEN	14
+#define ETH_HLEN	PKTREC_ETH_HLEN
 
 /* uapi enum values (linux/bpf.h), not in the CO-RE header */
 #define RB_NO_WAKEUP	1
@@ -303,27 +304,13 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
 	if (n && bpf_probe_read_kernel(fs->b + ETH_HLEN, n, g->head + g->start))
 		n = 0;
 
-	__u32 base = ETH_HLEN, buflen = (__u32)n, wirelen = g->orig_len;
-	if (g->synth) {
-		__u16 proto = bpf_ntohs(skb->protocol);
+	__u32 base = ETH_HLEN, buflen, wirelen;
 
-		if ((proto == 0 || proto == 0x0003 /* ETH_P_ALL */) && n) {
-			if (fs->b[ETH_HLEN] >> 4 == 4)
-				proto = 0x0800;
-			else if (fs->b[ETH_HLEN] >> 4 == 6)
-				proto = 0x86dd;
-		}
-		__builtin_memset(fs->b, 0, 12);
-		fs->b[12] = proto >> 8;
-		fs->b[13] = proto & 0xff;
+	if (g->synth) {
+		l2_synth_header(fs->b, bpf_ntohs(skb->protocol), (__u32)n);
 		base = 0;
-		buflen += ETH_HLEN;
-		wirelen += ETH_HLEN;
 	}
-	if (buflen > snaplen)
-		buflen = snaplen;
-	if (wirelen < buflen)
-		wirelen = buflen;
+	l2_frame_lengths(g->synth, (__u32)n, g->orig_len, snaplen, &buflen, &wirelen);
 
 	__u32 cmp = cbpf_extent < buflen ? cbpf_extent : buflen;
 	__u32 words = (cmp + 7) / 8;

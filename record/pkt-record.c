@@ -31,6 +31,7 @@
 #include "comment.h"
 #include "hooks.h"
 #include "pcapng.h"
+#include "event.h"
 #include "record.h"
 #include "cbpf.h"
 #include "pktrec.skel.h"
@@ -81,6 +82,7 @@ static struct {
 	char hostname[256];
 	struct recout *out;
 	struct trackset *matched;
+	struct event_ctx event_ctx;
 	bool have_filter;
 	bool kfilter;	    /* the filter runs in the kernel (else in on_event) */
 	uint64_t kfiltered; /* rejected by the kernel's filter (from the BPF counters) */
@@ -321,142 +323,43 @@ static void compile_filter(void)
 		die("out of memory");
 }
 
-/* Build the packet as written: the snapshot, or a synthetic Ethernet header + the snapshot. */
-static uint32_t build_packet(const struct pktrec_event *e, uint8_t *pkt, uint32_t *origlen)
-{
-	uint32_t snap = e->snap_len > PKTREC_MAX_SNAP ? PKTREC_MAX_SNAP : e->snap_len;
-	uint32_t n;
-
-	if (e->flags & PKTREC_F_L2_SYNTH) {
-		uint16_t proto = e->protocol;
-		if ((proto == 0 || proto == 0x0003 /* ETH_P_ALL */) && snap) {
-			if (e->data[0] >> 4 == 4)
-				proto = 0x0800;
-			else if (e->data[0] >> 4 == 6)
-				proto = 0x86dd;
-		}
-		memset(pkt, 0, 12);
-		pkt[12] = (uint8_t)(proto >> 8);
-		pkt[13] = (uint8_t)proto;
-		memcpy(pkt + 14, e->data, snap);
-		n = snap + 14;
-		*origlen = e->orig_len + 14;
-	} else {
-		memcpy(pkt, e->data, snap);
-		n = snap;
-		*origlen = e->orig_len;
-	}
-	if (n > opt.snaplen)
-		n = opt.snaplen;
-	if (*origlen < n)
-		*origlen = n;
-	return n;
-}
-
-/* epb_flags direction of a hook's hits */
-static int pcapng_dir_of(enum pkt_hook_dir dir)
-{
-	return dir == PKT_HOOK_DIR_TX	? PCAPNG_DIR_OUTBOUND
-	       : dir == PKT_HOOK_DIR_RX ? PCAPNG_DIR_INBOUND
-					: PCAPNG_DIR_UNKNOWN;
-}
-
 static int on_event(void *ctx, void *data, size_t size)
 {
 	const struct pktrec_event *e = data;
-	uint8_t pkt[PKTREC_MAX_SNAP + 14];
-	uint32_t caplen, origlen;
-	const char *drop = NULL;
-	char dropbuf[32];
-	bool is_free;
+	struct event_out ev;
+	int rc;
 
 	(void)ctx;
-	/* the kernel side reserves PKTREC_EVENT_SIZE(snaplen): data[] is cut there */
-	if (size < offsetof(struct pktrec_event, data) ||
-	    e->snap_len > size - offsetof(struct pktrec_event, data) || e->hook >= HOOK_MAX)
+	if (!event_valid(data, size))
 		return 0;
 	if (g.stop) {
 		g.skipped++;
 		return 0;
 	}
-	is_free = pkt_hook_kind_is_free(pkt_hooks[e->hook].kind);
-	caplen = build_packet(e, pkt, &origlen);
-
-	if (g.have_filter && !g.kfilter) {
-		uint64_t now = e->ts_ns;
-		if (!trackset_has(g.matched, e->track, now)) {
-			if (!filter_match(pkt, caplen, origlen)) {
-				g.filtered++;
-				goto next;
-			}
-			if (!is_free)
-				trackset_add(g.matched, e->track, now);
-		} else if (is_free) {
-			trackset_del(g.matched, e->track);
-		}
+	rc = event_decode(&g.event_ctx, data, size, &ev);
+	if (rc == EVENT_FILTERED) {
+		g.filtered++;
+		goto next;
 	}
-
-	/* after the filter, which may look at payload bytes; the original length stays */
-	if (opt.headers_only) {
-		uint32_t hlen;
-		if (pkt_headers_len(pkt, caplen, PCAPNG_LINKTYPE_ETHERNET, &hlen))
-			hlen = caplen < 14 ? caplen : 14; /* cannot happen: never keep a payload */
-		if (hlen < caplen)
-			caplen = hlen;
-	}
-
-	if (e->flags & PKTREC_F_HAS_DROP) {
-		drop = btfinfo_drop_reason(e->drop_reason);
-		if (!drop) {
-			snprintf(dropbuf, sizeof(dropbuf), "0x%x", e->drop_reason);
-			drop = dropbuf;
-		}
-	}
-	uint64_t wall = (uint64_t)((int64_t)e->ts_ns + g.mono_to_real);
+	if (rc < 0)
+		return 0;
 
 	if (!g.out) {
-		live_print(e, pkt, caplen, wall, drop);
+		live_print(e, ev.frame, ev.caplen, ev.wall_ns, ev.drop);
 	} else {
-		struct pkt_comment c;
-		char comment[512];
-		memset(&c, 0, sizeof(c));
-		size_t hl = strlen(pkt_hooks[e->hook].name); /* no printf per event: it showed */
-
-		memcpy(c.hook, pkt_hooks[e->hook].name,
-		       hl < sizeof(c.hook) ? hl : sizeof(c.hook) - 1);
-		c.netns = e->netns;
-		memcpy(c.ifname, e->ifname, PKTREC_IFNAMSIZ);
-		c.ifname[PKTREC_IFNAMSIZ] = '\0';
-		c.ifindex = e->ifindex;
-		c.skb = e->skb;
-		c.track = e->track;
-		c.cpu = e->cpu;
-		c.pid = e->pid;
-		memcpy(c.comm, e->comm, PKTREC_COMM_LEN);
-		c.comm[PKTREC_COMM_LEN] = '\0';
-		if (drop)
-			snprintf(c.drop, sizeof(c.drop), "%s", drop);
-		c.l2_synth = !!(e->flags & PKTREC_F_L2_SYNTH);
-		if (!c.l2_synth && caplen >= 14 && e->protocol > 0x0600) {
-			uint16_t et = (uint16_t)(pkt[12] << 8 | pkt[13]);
-			if (et != e->protocol && et != 0x8100 && et != 0x88a8)
-				snprintf(c.extra, sizeof(c.extra), "proto=0x%04x", e->protocol);
-		}
-		if (pkt_comment_format(comment, sizeof(comment), &c) < 0)
-			comment[0] = '\0';
 		struct recout_pkt p = {
 		    .netns = e->netns,
 		    .ifindex = e->ifindex,
-		    .ifname = c.ifname,
-		    .ts_ns = wall,
-		    .data = pkt,
-		    .caplen = caplen,
-		    .origlen = origlen,
-		    .dir = pcapng_dir_of(pkt_hooks[e->hook].dir),
+		    .ifname = ev.ifname,
+		    .ts_ns = ev.wall_ns,
+		    .data = ev.frame,
+		    .caplen = ev.caplen,
+		    .origlen = ev.wirelen,
+		    .dir = ev.dir,
 		    .packetid = e->track,
-		    .comment = comment[0] ? comment : NULL,
+		    .comment = ev.comment[0] ? ev.comment : NULL,
 		};
-		int rc = recout_write(g.out, &p, g.errmsg, sizeof(g.errmsg));
+		rc = recout_write(g.out, &p, g.errmsg, sizeof(g.errmsg));
 		if (rc) {
 			g.write_error = rc;
 			g.stop = true;
@@ -1060,6 +963,15 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
+	g.event_ctx = (struct event_ctx){
+	    .snaplen = opt.snaplen,
+	    .headers_only = opt.headers_only,
+	    .want_comment = g.out != NULL,
+	    .mono_to_real = g.mono_to_real,
+	    .filter_match = g.have_filter && !g.kfilter ? filter_match : NULL,
+	    .matched = g.matched,
+	    .drop_reason_name = btfinfo_drop_reason,
+	};
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, NULL, NULL);
 	if (!rb) {
 		snprintf(err, sizeof(err), "cannot create the ring buffer: %s", strerror(errno));
