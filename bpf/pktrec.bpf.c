@@ -355,6 +355,49 @@ static __always_inline void forget(__u64 key)
 	bpf_map_delete_elem(&tracks, &key);
 }
 
+/*
+ * Frees that bypass skb:kfree_skb / skb:consume_skb (__kfree_skb from TCP's
+ * receive path, GRO's stolen heads, the NAPI skb cache) would leave a stale
+ * entry whose address the next sk_buff reuses, merging two packets under one
+ * id. These optional hooks clear the entry at the real free: fentry, or
+ * kprobes where fentry programs cannot be loaded; user space loads them only
+ * when the kernel's BTF has the functions, and goes on without them (then
+ * with a time-out on tracking entries) if neither kind loads.
+ *
+ * Before the hook programs: libbpf loads programs in the object's order,
+ * so a kernel that refuses these does it before the large ones have been
+ * verified, and the retry without them costs one full load, not two.
+ */
+SEC("fentry/kfree_skbmem")
+int BPF_PROG(free_skbmem, struct sk_buff *skb)
+{
+	forget((__u64)skb);
+	return 0;
+}
+
+SEC("fentry/napi_skb_cache_put")
+int BPF_PROG(free_napi_cache, struct sk_buff *skb)
+{
+	forget((__u64)skb);
+	return 0;
+}
+
+#ifdef PKTREC_HAVE_KPROBE
+SEC("kprobe/kfree_skbmem")
+int BPF_KPROBE(kp_free_skbmem, struct sk_buff *skb)
+{
+	forget((__u64)skb);
+	return 0;
+}
+
+SEC("kprobe/napi_skb_cache_put")
+int BPF_KPROBE(kp_free_napi_cache, struct sk_buff *skb)
+{
+	forget((__u64)skb);
+	return 0;
+}
+#endif
+
 static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 {
 	__u64 now = 0;
@@ -571,42 +614,3 @@ int BPF_PROG(kfree_skb, struct sk_buff *skb)
 		reason = (__u32)ctx[2];
 	return handle(skb, HOOK_KFREE_SKB, reason);
 }
-
-/*
- * Frees that bypass skb:kfree_skb / skb:consume_skb (__kfree_skb from TCP's
- * receive path, GRO's stolen heads, the NAPI skb cache) would leave a stale
- * entry whose address the next sk_buff reuses, merging two packets under one
- * id. These optional hooks clear the entry at the real free: fentry, or
- * kprobes where fentry programs cannot be loaded; user space loads them only
- * when the kernel's BTF has the functions, and goes on without them (then
- * with a time-out on tracking entries) if neither kind loads.
- */
-SEC("fentry/kfree_skbmem")
-int BPF_PROG(free_skbmem, struct sk_buff *skb)
-{
-	forget((__u64)skb);
-	return 0;
-}
-
-SEC("fentry/napi_skb_cache_put")
-int BPF_PROG(free_napi_cache, struct sk_buff *skb)
-{
-	forget((__u64)skb);
-	return 0;
-}
-
-#ifdef PKTREC_HAVE_KPROBE
-SEC("kprobe/kfree_skbmem")
-int BPF_KPROBE(kp_free_skbmem, struct sk_buff *skb)
-{
-	forget((__u64)skb);
-	return 0;
-}
-
-SEC("kprobe/napi_skb_cache_put")
-int BPF_KPROBE(kp_free_napi_cache, struct sk_buff *skb)
-{
-	forget((__u64)skb);
-	return 0;
-}
-#endif
