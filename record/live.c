@@ -2,7 +2,7 @@
 /*
  * The live print (no -o): one line per event, tracepkt's columns and more.
  * Uses pkt_dissect()/pkt_summary() from common/dissect.c; a minimal summary
- * stands in when that object is not linked (weak references).
+ * stands in where dissection gives none.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -12,9 +12,6 @@
 #include "dissect.h"
 #include "hooks.h"
 #include "record.h"
-
-#pragma weak pkt_dissect
-#pragma weak pkt_summary
 
 static void simple_summary(const uint8_t *p, uint32_t n, char *buf, size_t cap)
 {
@@ -67,12 +64,10 @@ void live_print(const struct pktrec_event *e, const uint8_t *pkt, uint32_t caple
 		strcpy(ifname, "-");
 
 	sum[0] = '\0';
-	if (pkt_dissect && pkt_summary) {
-		struct pkt_info pi;
-		memset(&pi, 0, sizeof(pi));
-		if (pkt_dissect(pkt, caplen, 1, &pi) >= 0)
-			pkt_summary(&pi, sum, sizeof(sum));
-	}
+	struct pkt_info pi;
+	memset(&pi, 0, sizeof(pi));
+	if (pkt_dissect(pkt, caplen, 1, &pi) >= 0)
+		pkt_summary(&pi, sum, sizeof(sum));
 	if (!sum[0])
 		simple_summary(pkt, caplen, sum, sizeof(sum));
 
