@@ -40,7 +40,7 @@ FUZZ_REPLAY:= $(patsubst tests/fuzz/%.c,$(BUILD)/replay_%,$(FUZZ_SRC))
 FUZZ_BIN   := $(patsubst tests/fuzz/%.c,$(BUILD)/%,$(FUZZ_SRC))
 
 COMMON_OBJ := $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRC))
-# pkt-record's parts that need neither libbpf nor the kernel: unit-tested
+# pkt-record's parts that need neither libbpf nor the kernel: unit-tested and fuzzed
 RECORD_UNIT_SRC := record/event.c record/trackset.c
 
 .PHONY: all deps check unit fuzz fuzz-replay demo bench install uninstall clean samples format
@@ -78,11 +78,11 @@ $(BUILD)/unit-tests: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(wildcard bpf/*.h) 
 
 # Fuzz targets: libFuzzer builds (make fuzz), and replay builds that run the
 # committed corpus under ASan+UBSan without libFuzzer (make check).
-$(BUILD)/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(COMMON_SRC) $(COMMON_HDR) | $(BUILD)/common
-	$(CC) $(CPPFLAGS) $(STD) $(WARN) -O1 -g $(SAN) -o $@ $< tests/fuzz/replay_main.c $(COMMON_SRC) $(LDLIBS)
+$(BUILD)/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(COMMON_SRC) $(COMMON_HDR) $(RECORD_UNIT_SRC) | $(BUILD)/common
+	$(CC) $(CPPFLAGS) -Irecord $(STD) $(WARN) -O1 -g $(SAN) -o $@ $< tests/fuzz/replay_main.c $(COMMON_SRC) $(RECORD_UNIT_SRC) $(LDLIBS)
 
-$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(COMMON_HDR) | $(BUILD)/common
-	$(CLANG) $(CPPFLAGS) $(STD) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $< $(COMMON_SRC) $(LDLIBS)
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(COMMON_HDR) $(RECORD_UNIT_SRC) | $(BUILD)/common
+	$(CLANG) $(CPPFLAGS) -Irecord $(STD) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $< $(COMMON_SRC) $(RECORD_UNIT_SRC) $(LDLIBS)
 
 unit: $(BUILD)/unit-tests
 fuzz: $(FUZZ_BIN)
