@@ -398,7 +398,7 @@ int BPF_KPROBE(kp_free_napi_cache, struct sk_buff *skb)
 }
 #endif
 
-static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
+static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, __u64 location)
 {
 	__u64 now = 0;
 	__u64 key = (__u64)skb;
@@ -549,6 +549,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 	}
 	e->cpu = bpf_get_smp_processor_id();
 	e->drop_reason = reason;
+	e->location = location;
 	e->hook = hook;
 	e->flags = fresh ? PKTREC_F_NEW_TRACK : 0;
 	if (!dev)
@@ -587,7 +588,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 	SEC("tp_btf/" #tp)                                                                         \
 	int BPF_PROG(tp, struct sk_buff *skb)                                                      \
 	{                                                                                          \
-		return handle(skb, HOOK_##id, 0);                                                  \
+		return handle(skb, HOOK_##id, 0, 0);                                               \
 	}
 
 SKB_HOOK(NET_DEV_QUEUE, net_dev_queue)
@@ -604,13 +605,15 @@ SKB_HOOK(CONSUME_SKB, consume_skb)
  * kfree_skb(skb, location, reason, rx_sk)  6.12+
  * The reason is read as the 3rd argument only when user space found it in
  * the kernel's BTF (has_drop_reason): the verifier drops the dead branch.
+ * The location (where kfree_skb was called) goes to user space as an
+ * address; pkt-record names it from /proc/kallsyms.
  */
 SEC("tp_btf/kfree_skb")
-int BPF_PROG(kfree_skb, struct sk_buff *skb)
+int BPF_PROG(kfree_skb, struct sk_buff *skb, void *location)
 {
 	__u32 reason = 0;
 
 	if (has_drop_reason)
 		reason = (__u32)ctx[2];
-	return handle(skb, HOOK_KFREE_SKB, reason);
+	return handle(skb, HOOK_KFREE_SKB, reason, (__u64)location);
 }

@@ -8,6 +8,7 @@
 #include "anonymize.h" /* pkt_headers_len */
 #include "comment.h"
 #include "hooks.h"
+#include "ksyms.h"
 #include "pcapng.h"
 #include "record.h"
 
@@ -64,7 +65,8 @@ static bool filter_keeps(const struct event_ctx *ctx, const struct pktrec_event 
 	return true;
 }
 
-static void format_comment(const struct pktrec_event *e, struct event_out *out)
+static void format_comment(const struct event_ctx *ctx, const struct pktrec_event *e,
+			   struct event_out *out)
 {
 	const char *hook = pkt_hooks[e->hook].name;
 	size_t hook_len = strlen(hook); /* no printf per event: it showed */
@@ -91,6 +93,14 @@ static void format_comment(const struct pktrec_event *e, struct event_out *out)
 		if (et != e->protocol && et != 0x8100 && et != 0x88a8)
 			snprintf(c.extra, sizeof(c.extra), "proto=0x%04x", e->protocol);
 	}
+	/* where kfree_skb was called, named from kallsyms */
+	char loc[128], loc_escaped[160];
+	size_t used = strlen(c.extra);
+
+	if (e->location && ksyms_format(ctx->ksyms, e->location, loc, sizeof(loc)) > 0 &&
+	    pkt_comment_escape(loc_escaped, sizeof(loc_escaped), loc) >= 0)
+		snprintf(c.extra + used, sizeof(c.extra) - used, "%sloc=%s", used ? " " : "",
+			 loc_escaped);
 	if (pkt_comment_format(out->comment, sizeof(out->comment), &c) < 0)
 		out->comment[0] = '\0';
 }
@@ -129,6 +139,6 @@ int event_decode(const struct event_ctx *ctx, const void *data, size_t size, str
 	out->ifname[PKTREC_IFNAMSIZ] = '\0';
 	out->comment[0] = '\0';
 	if (ctx->want_comment)
-		format_comment(e, out);
+		format_comment(ctx, e, out);
 	return 0;
 }

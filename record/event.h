@@ -20,6 +20,7 @@
 #include "l2.h"
 
 struct trackset;
+struct ksyms;
 
 /* What decoding needs besides the event; fixed for a recording. */
 struct event_ctx {
@@ -36,6 +37,8 @@ struct event_ctx {
 	struct trackset *matched;
 	/* enum skb_drop_reason value -> name without SKB_DROP_REASON_; NULL if unknown */
 	const char *(*drop_reason_name)(uint32_t reason);
+	/* names kfree_skb's caller in the comment (loc=); NULL: left out */
+	const struct ksyms *ksyms;
 };
 
 struct event_out {

@@ -31,6 +31,7 @@
 #include "hooks.h"
 #include "pcapng.h"
 #include "event.h"
+#include "ksyms.h"
 #include "record.h"
 #include "cbpf.h"
 #include "load.h"
@@ -80,6 +81,7 @@ static struct {
 	char hostname[256];
 	struct recout *out;
 	struct trackset *matched;
+	struct ksyms *ksyms; /* names kfree_skb's callers (loc=), NULL when kallsyms cannot */
 	struct event_ctx event_ctx;
 	bool have_filter;
 	bool kfilter;	    /* the filter runs in the kernel (else in on_event) */
@@ -764,6 +766,10 @@ static void prepare(void)
 	}
 	resolve_netns();
 	compile_filter();
+	/* loc= in the file's comments: only drops have a location */
+	if (opt.output && (opt.hook_mask & (1u << HOOK_KFREE_SKB)) &&
+	    ksyms_load(&g.ksyms, "/proc/kallsyms", err, sizeof(err)) && opt.verbose)
+		fprintf(stderr, "pkt-record: %s: drops without loc=\n", err);
 	if (gethostname(g.hostname, sizeof(g.hostname) - 1) < 0)
 		strcpy(g.hostname, "localhost");
 	g.mono_to_real = mono_to_real_offset();
@@ -852,6 +858,7 @@ static void event_setup(bool kfilter)
 	    .filter_match = g.have_filter && !kfilter ? filter_match : NULL,
 	    .matched = g.matched,
 	    .drop_reason_name = btfinfo_drop_reason,
+	    .ksyms = g.ksyms,
 	};
 }
 
@@ -1065,6 +1072,7 @@ out:
 	ring_buffer__free(rb);
 	loader_destroy(&ld);
 	trackset_free(g.matched);
+	ksyms_free(g.ksyms);
 	filter_free();
 	btfinfo_free();
 	free(opt.filter);

@@ -2,7 +2,8 @@
 /*
  * Fuzz record/event.c's decoding of ring events: the input is the bytes
  * the ring hands over (any length), in an exact-size heap buffer. The first
- * byte picks the options (snaplen, --headers-only, user-space filter).
+ * byte picks the options (snaplen, --headers-only, user-space filter, a
+ * kallsyms table for loc=).
  * What is decoded must stay within the frame and the snaplen.
  */
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "event.h"
+#include "ksyms.h"
 #include "record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -29,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct event_ctx ctx = {.want_comment = true, .drop_reason_name = some_reason};
 	struct event_out out;
+	struct ksyms *ks = NULL;
 	uint8_t opts;
 	void *ev;
 	int rc;
@@ -38,13 +41,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	opts = data[0];
 	data++;
 	size--;
-	ctx.snaplen = opts & 1 ? PKTREC_MAX_SNAP : 14 + (opts >> 3);
+	ctx.snaplen = opts & 1 ? PKTREC_MAX_SNAP : 14 + (opts >> 4);
 	ctx.headers_only = opts & 2;
 	if (opts & 4) {
 		ctx.filter_match = odd_first_byte;
 		ctx.matched = trackset_new();
 		if (!ctx.matched)
 			return 0;
+	}
+	if (opts & 8) {
+		static const char text[] = "ffffffff81000000 T _stext\n"
+					   "ffffffff81001000 t kfree_skb_caller\n";
+
+		if (ksyms_parse(&ks, text, sizeof(text) - 1))
+			abort();
+		ctx.ksyms = ks;
 	}
 	ev = malloc(size ? size : 1);
 	if (!ev)
@@ -62,5 +73,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	free(ev);
 	trackset_free(ctx.matched);
+	ksyms_free(ks);
 	return 0;
 }
