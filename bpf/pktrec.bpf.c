@@ -13,10 +13,11 @@
 #include <bpf/bpf_endian.h>
 #include "pktrec.h"
 #include "cbpf.h"
+#include "l2.h"
 
 #define ARPHRD_ETHER	1
 #define ARPHRD_LOOPBACK 772
-#define ETH_HLEN	14
+#define ETH_HLEN	PKTREC_ETH_HLEN
 
 /* uapi enum values (linux/bpf.h), not in the CO-RE header */
 #define RB_NO_WAKEUP	1
@@ -72,15 +73,20 @@ struct track_val {
 	__u32 hook;
 };
 
+/* hooks.def's columns (pktrec.h): constant per stub, so these fold away */
 static __always_inline bool hook_is_entry(int hook)
 {
-	return hook == HOOK_NET_DEV_QUEUE || hook == HOOK_NETIF_RX ||
-	       hook == HOOK_NAPI_GRO_RECEIVE_ENTRY || hook == HOOK_NETIF_RECEIVE_SKB_ENTRY;
+	return PKTREC_HOOKS_ENTRY >> hook & 1;
 }
 
 static __always_inline bool hook_is_tx(int hook)
 {
-	return hook == HOOK_NET_DEV_QUEUE || hook == HOOK_NET_DEV_START_XMIT;
+	return PKTREC_HOOKS_TX >> hook & 1;
+}
+
+static __always_inline bool hook_is_free(int hook)
+{
+	return PKTREC_HOOKS_FREE >> hook & 1;
 }
 
 /*
@@ -298,27 +304,13 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
 	if (n && bpf_probe_read_kernel(fs->b + ETH_HLEN, n, g->head + g->start))
 		n = 0;
 
-	__u32 base = ETH_HLEN, buflen = (__u32)n, wirelen = g->orig_len;
-	if (g->synth) {
-		__u16 proto = bpf_ntohs(skb->protocol);
+	__u32 base = ETH_HLEN, buflen, wirelen;
 
-		if ((proto == 0 || proto == 0x0003 /* ETH_P_ALL */) && n) {
-			if (fs->b[ETH_HLEN] >> 4 == 4)
-				proto = 0x0800;
-			else if (fs->b[ETH_HLEN] >> 4 == 6)
-				proto = 0x86dd;
-		}
-		__builtin_memset(fs->b, 0, 12);
-		fs->b[12] = proto >> 8;
-		fs->b[13] = proto & 0xff;
+	if (g->synth) {
+		l2_synth_header(fs->b, bpf_ntohs(skb->protocol), (__u32)n);
 		base = 0;
-		buflen += ETH_HLEN;
-		wirelen += ETH_HLEN;
 	}
-	if (buflen > snaplen)
-		buflen = snaplen;
-	if (wirelen < buflen)
-		wirelen = buflen;
+	l2_frame_lengths(g->synth, (__u32)n, g->orig_len, snaplen, &buflen, &wirelen);
 
 	__u32 cmp = cbpf_extent < buflen ? cbpf_extent : buflen;
 	__u32 words = (cmp + 7) / 8;
@@ -363,11 +355,54 @@ static __always_inline void forget(__u64 key)
 	bpf_map_delete_elem(&tracks, &key);
 }
 
-static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
+/*
+ * Frees that bypass skb:kfree_skb / skb:consume_skb (__kfree_skb from TCP's
+ * receive path, GRO's stolen heads, the NAPI skb cache) would leave a stale
+ * entry whose address the next sk_buff reuses, merging two packets under one
+ * id. These optional hooks clear the entry at the real free: fentry, or
+ * kprobes where fentry programs cannot be loaded; user space loads them only
+ * when the kernel's BTF has the functions, and goes on without them (then
+ * with a time-out on tracking entries) if neither kind loads.
+ *
+ * Before the hook programs: libbpf loads programs in the object's order,
+ * so a kernel that refuses these does it before the large ones have been
+ * verified, and the retry without them costs one full load, not two.
+ */
+SEC("fentry/kfree_skbmem")
+int BPF_PROG(free_skbmem, struct sk_buff *skb)
+{
+	forget((__u64)skb);
+	return 0;
+}
+
+SEC("fentry/napi_skb_cache_put")
+int BPF_PROG(free_napi_cache, struct sk_buff *skb)
+{
+	forget((__u64)skb);
+	return 0;
+}
+
+#ifdef PKTREC_HAVE_KPROBE
+SEC("kprobe/kfree_skbmem")
+int BPF_KPROBE(kp_free_skbmem, struct sk_buff *skb)
+{
+	forget((__u64)skb);
+	return 0;
+}
+
+SEC("kprobe/napi_skb_cache_put")
+int BPF_KPROBE(kp_free_napi_cache, struct sk_buff *skb)
+{
+	forget((__u64)skb);
+	return 0;
+}
+#endif
+
+static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, __u64 location)
 {
 	__u64 now = 0;
 	__u64 key = (__u64)skb;
-	bool is_free = hook == HOOK_KFREE_SKB || hook == HOOK_CONSUME_SKB;
+	bool is_free = hook_is_free(hook);
 	char name[PKTREC_IFNAMSIZ] = {};
 	struct net_device *dev;
 	__u64 netns = 0;
@@ -514,6 +549,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 	}
 	e->cpu = bpf_get_smp_processor_id();
 	e->drop_reason = reason;
+	e->location = location;
 	e->hook = hook;
 	e->flags = fresh ? PKTREC_F_NEW_TRACK : 0;
 	if (!dev)
@@ -543,41 +579,25 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 	return 0;
 }
 
-SEC("tp_btf/net_dev_queue")
-int BPF_PROG(net_dev_queue, struct sk_buff *skb)
-{
-	return handle(skb, HOOK_NET_DEV_QUEUE, 0);
-}
+/*
+ * One program per hook of hooks.def, named after its tracepoint (pkt-record
+ * finds it by that name). SKB_HOOK: the tracepoint's first argument is the
+ * sk_buff and that is all the hook reads.
+ */
+#define SKB_HOOK(id, tp)                                                                           \
+	SEC("tp_btf/" #tp)                                                                         \
+	int BPF_PROG(tp, struct sk_buff *skb)                                                      \
+	{                                                                                          \
+		return handle(skb, HOOK_##id, 0, 0);                                               \
+	}
 
-SEC("tp_btf/net_dev_start_xmit")
-int BPF_PROG(net_dev_start_xmit, struct sk_buff *skb)
-{
-	return handle(skb, HOOK_NET_DEV_START_XMIT, 0);
-}
-
-SEC("tp_btf/netif_rx")
-int BPF_PROG(netif_rx, struct sk_buff *skb)
-{
-	return handle(skb, HOOK_NETIF_RX, 0);
-}
-
-SEC("tp_btf/netif_receive_skb")
-int BPF_PROG(netif_receive_skb, struct sk_buff *skb)
-{
-	return handle(skb, HOOK_NETIF_RECEIVE_SKB, 0);
-}
-
-SEC("tp_btf/napi_gro_receive_entry")
-int BPF_PROG(napi_gro_receive_entry, struct sk_buff *skb)
-{
-	return handle(skb, HOOK_NAPI_GRO_RECEIVE_ENTRY, 0);
-}
-
-SEC("tp_btf/netif_receive_skb_entry")
-int BPF_PROG(netif_receive_skb_entry, struct sk_buff *skb)
-{
-	return handle(skb, HOOK_NETIF_RECEIVE_SKB_ENTRY, 0);
-}
+SKB_HOOK(NET_DEV_QUEUE, net_dev_queue)
+SKB_HOOK(NET_DEV_START_XMIT, net_dev_start_xmit)
+SKB_HOOK(NETIF_RX, netif_rx)
+SKB_HOOK(NETIF_RECEIVE_SKB, netif_receive_skb)
+SKB_HOOK(NAPI_GRO_RECEIVE_ENTRY, napi_gro_receive_entry)
+SKB_HOOK(NETIF_RECEIVE_SKB_ENTRY, netif_receive_skb_entry)
+SKB_HOOK(CONSUME_SKB, consume_skb)
 
 /*
  * kfree_skb(skb, location)                 before 5.17
@@ -585,58 +605,15 @@ int BPF_PROG(netif_receive_skb_entry, struct sk_buff *skb)
  * kfree_skb(skb, location, reason, rx_sk)  6.12+
  * The reason is read as the 3rd argument only when user space found it in
  * the kernel's BTF (has_drop_reason): the verifier drops the dead branch.
+ * The location (where kfree_skb was called) goes to user space as an
+ * address; pkt-record names it from /proc/kallsyms.
  */
 SEC("tp_btf/kfree_skb")
-int BPF_PROG(kfree_skb, struct sk_buff *skb)
+int BPF_PROG(kfree_skb, struct sk_buff *skb, void *location)
 {
 	__u32 reason = 0;
 
 	if (has_drop_reason)
 		reason = (__u32)ctx[2];
-	return handle(skb, HOOK_KFREE_SKB, reason);
+	return handle(skb, HOOK_KFREE_SKB, reason, (__u64)location);
 }
-
-SEC("tp_btf/consume_skb")
-int BPF_PROG(consume_skb, struct sk_buff *skb)
-{
-	return handle(skb, HOOK_CONSUME_SKB, 0);
-}
-
-/*
- * Frees that bypass skb:kfree_skb / skb:consume_skb (__kfree_skb from TCP's
- * receive path, GRO's stolen heads, the NAPI skb cache) would leave a stale
- * entry whose address the next sk_buff reuses, merging two packets under one
- * id. These optional hooks clear the entry at the real free: fentry, or
- * kprobes where fentry programs cannot be loaded; user space loads them only
- * when the kernel's BTF has the functions, and goes on without them (then
- * with a time-out on tracking entries) if neither kind loads.
- */
-SEC("fentry/kfree_skbmem")
-int BPF_PROG(free_skbmem, struct sk_buff *skb)
-{
-	forget((__u64)skb);
-	return 0;
-}
-
-SEC("fentry/napi_skb_cache_put")
-int BPF_PROG(free_napi_cache, struct sk_buff *skb)
-{
-	forget((__u64)skb);
-	return 0;
-}
-
-#ifdef PKTREC_HAVE_KPROBE
-SEC("kprobe/kfree_skbmem")
-int BPF_KPROBE(kp_free_skbmem, struct sk_buff *skb)
-{
-	forget((__u64)skb);
-	return 0;
-}
-
-SEC("kprobe/napi_skb_cache_put")
-int BPF_KPROBE(kp_free_napi_cache, struct sk_buff *skb)
-{
-	forget((__u64)skb);
-	return 0;
-}
-#endif

@@ -13,6 +13,24 @@
 #define PKTREC_COMM_LEN	   16
 #define PKTREC_MAX_IFNAMES 8 /* -i may be given this many times */
 
+/* hooks.def's kind column (hooks.def explains each) */
+enum pkt_hook_kind {
+	PKT_HOOK_KIND_UNKNOWN = 0, /* a hook name this build does not know */
+	PKT_HOOK_KIND_TX,
+	PKT_HOOK_KIND_RX,
+	PKT_HOOK_KIND_FREE_DROP,
+	PKT_HOOK_KIND_FREE_CONSUME,
+	PKT_HOOK_KIND_DELIVER,
+	PKT_HOOK_KIND_CAUSE,
+};
+
+/* hooks.def's direction column */
+enum pkt_hook_dir {
+	PKT_HOOK_DIR_NONE = 0,
+	PKT_HOOK_DIR_TX,
+	PKT_HOOK_DIR_RX,
+};
+
 /* one value per line of hooks.def, in its order */
 enum pktrec_hook {
 #define HOOK(id, group, tp, dir, dflt, kind, entry) HOOK_##id,
@@ -20,6 +38,45 @@ enum pktrec_hook {
 #undef HOOK
 	HOOK_MAX,
 };
+
+/*
+ * Sets of hooks by hooks.def's columns, one bit per enum pktrec_hook: the
+ * BPF side's predicates (the hook is a constant in each stub, so a test of
+ * a bit folds away) and user space's hook masks alike.
+ */
+#define PKTREC_HOOK_BIT_IF(cond, id) ((cond) ? 1u << HOOK_##id : 0u)
+enum pktrec_hook_sets {
+	PKTREC_HOOKS_ALL = (1u << HOOK_MAX) - 1,
+	PKTREC_HOOKS_DEFAULT = 0
+#define HOOK(id, group, tp, dir, dflt, kind, entry) | PKTREC_HOOK_BIT_IF(dflt, id)
+#include "hooks.def"
+#undef HOOK
+	,
+	/* the first hook a device fires for a packet */
+	PKTREC_HOOKS_ENTRY = 0
+#define HOOK(id, group, tp, dir, dflt, kind, entry) | PKTREC_HOOK_BIT_IF(entry, id)
+#include "hooks.def"
+#undef HOOK
+	,
+	/* handed to a device to send: data points at the link-layer header */
+	PKTREC_HOOKS_TX = 0
+#define HOOK(id, group, tp, dir, dflt, kind, entry)                                                \
+	| PKTREC_HOOK_BIT_IF(PKT_HOOK_KIND_##kind == PKT_HOOK_KIND_TX, id)
+#include "hooks.def"
+#undef HOOK
+	,
+	/* the sk_buff is freed: its tracking entry ends */
+	PKTREC_HOOKS_FREE = 0
+#define HOOK(id, group, tp, dir, dflt, kind, entry)                                                \
+	| PKTREC_HOOK_BIT_IF(PKT_HOOK_KIND_##kind == PKT_HOOK_KIND_FREE_DROP ||                    \
+				 PKT_HOOK_KIND_##kind == PKT_HOOK_KIND_FREE_CONSUME,               \
+			     id)
+#include "hooks.def"
+#undef HOOK
+	,
+};
+/* a hook mask is 32 bits (record_mask, -e), and the sets are int enum constants */
+_Static_assert(HOOK_MAX <= 31, "more hooks than bits in a hook mask");
 
 /* pktrec_event.flags */
 #define PKTREC_F_L2_SYNTH                                                                          \
@@ -48,6 +105,7 @@ struct pktrec_event {
 			   start) */
 	char ifname[PKTREC_IFNAMSIZ];
 	char comm[PKTREC_COMM_LEN];
+	__u64 location; /* kfree_skb: the kernel text address it was called from, else 0 */
 	__u8 data[PKTREC_MAX_SNAP];
 };
 

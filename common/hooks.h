@@ -9,22 +9,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-
-enum pkt_hook_kind {
-	PKT_HOOK_KIND_UNKNOWN = 0, /* a hook name this build does not know */
-	PKT_HOOK_KIND_TX,
-	PKT_HOOK_KIND_RX,
-	PKT_HOOK_KIND_FREE_DROP,
-	PKT_HOOK_KIND_FREE_CONSUME,
-	PKT_HOOK_KIND_DELIVER,
-	PKT_HOOK_KIND_CAUSE,
-};
-
-enum pkt_hook_dir {
-	PKT_HOOK_DIR_NONE = 0,
-	PKT_HOOK_DIR_TX,
-	PKT_HOOK_DIR_RX,
-};
+#include <linux/types.h>
+#include "pktrec.h" /* enum pktrec_hook, pkt_hook_kind, pkt_hook_dir: shared with BPF */
 
 struct pkt_hook_info {
 	const char *name; /* "net:netif_rx" */

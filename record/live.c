@@ -2,7 +2,7 @@
 /*
  * The live print (no -o): one line per event, tracepkt's columns and more.
  * Uses pkt_dissect()/pkt_summary() from common/dissect.c; a minimal summary
- * stands in when that object is not linked (weak references).
+ * stands in where dissection gives none.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -10,10 +10,8 @@
 #include <string.h>
 #include <time.h>
 #include "dissect.h"
+#include "hooks.h"
 #include "record.h"
-
-#pragma weak pkt_dissect
-#pragma weak pkt_summary
 
 static void simple_summary(const uint8_t *p, uint32_t n, char *buf, size_t cap)
 {
@@ -66,17 +64,15 @@ void live_print(const struct pktrec_event *e, const uint8_t *pkt, uint32_t caple
 		strcpy(ifname, "-");
 
 	sum[0] = '\0';
-	if (pkt_dissect && pkt_summary) {
-		struct pkt_info pi;
-		memset(&pi, 0, sizeof(pi));
-		if (pkt_dissect(pkt, caplen, 1, &pi) >= 0)
-			pkt_summary(&pi, sum, sizeof(sum));
-	}
+	struct pkt_info pi;
+	memset(&pi, 0, sizeof(pi));
+	if (pkt_dissect(pkt, caplen, 1, &pi) >= 0)
+		pkt_summary(&pi, sum, sizeof(sum));
 	if (!sum[0])
 		simple_summary(pkt, caplen, sum, sizeof(sum));
 
 	printf("%-18s %-12s %7u %-16s %-26s %s track=0x%" PRIx64 "%s%s%s\n", tbuf, ns, e->pid,
-	       ifname, hook_defs[e->hook < HOOK_MAX ? e->hook : 0].name, sum, (uint64_t)e->track,
+	       ifname, pkt_hooks[e->hook < HOOK_MAX ? e->hook : 0].name, sum, (uint64_t)e->track,
 	       drop ? " drop=" : "", drop ? drop : "",
 	       (e->flags & PKTREC_F_L2_SYNTH) ? " l2=synth" : "");
 }

@@ -26,13 +26,15 @@
 #include <linux/capability.h>
 #include <linux/membarrier.h>
 #include <bpf/libbpf.h>
-#include <bpf/bpf.h>
 #include "anonymize.h"
 #include "comment.h"
+#include "hooks.h"
 #include "pcapng.h"
+#include "event.h"
+#include "ksyms.h"
 #include "record.h"
 #include "cbpf.h"
-#include "pktrec.skel.h"
+#include "load.h"
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38
@@ -42,31 +44,7 @@
 #endif
 
 #define NSEC		  1000000000ULL
-#define KFILTER_MAX_STEPS 8000		 /* filter_verifier_steps() the kernel side takes */
-#define NLINKS		  (HOOK_MAX + 4) /* the hooks and the optional cleanup programs */
-
-/*
- * Default: one hit per device and direction (the transmit at the driver, the
- * receive at the core, as an AF_PACKET tap sees them) and every drop. The
- * entry hooks (qdisc queue, backlog, GRO, driver receive) see the same
- * packet a second time at the same device; each hit costs the sender's CPU
- * (docs/performance.md), so they are there for -e when queueing time is
- * the question.
- */
-const struct hook_def hook_defs[HOOK_MAX] = {
-    [HOOK_NET_DEV_QUEUE] = {"net:net_dev_queue", "net_dev_queue", PCAPNG_DIR_OUTBOUND, false},
-    [HOOK_NET_DEV_START_XMIT] = {"net:net_dev_start_xmit", "net_dev_start_xmit",
-				 PCAPNG_DIR_OUTBOUND, true},
-    [HOOK_NETIF_RX] = {"net:netif_rx", "netif_rx", PCAPNG_DIR_INBOUND, false},
-    [HOOK_NETIF_RECEIVE_SKB] = {"net:netif_receive_skb", "netif_receive_skb", PCAPNG_DIR_INBOUND,
-				true},
-    [HOOK_NAPI_GRO_RECEIVE_ENTRY] = {"net:napi_gro_receive_entry", "napi_gro_receive_entry",
-				     PCAPNG_DIR_INBOUND, false},
-    [HOOK_NETIF_RECEIVE_SKB_ENTRY] = {"net:netif_receive_skb_entry", "netif_receive_skb_entry",
-				      PCAPNG_DIR_INBOUND, false},
-    [HOOK_KFREE_SKB] = {"skb:kfree_skb", "kfree_skb", PCAPNG_DIR_UNKNOWN, true},
-    [HOOK_CONSUME_SKB] = {"skb:consume_skb", "consume_skb", PCAPNG_DIR_UNKNOWN, false},
-};
+#define KFILTER_MAX_STEPS 8000 /* filter_verifier_steps() the kernel side takes */
 
 static struct opts {
 	const char *output; /* NULL: live print */
@@ -103,6 +81,8 @@ static struct {
 	char hostname[256];
 	struct recout *out;
 	struct trackset *matched;
+	struct ksyms *ksyms; /* names kfree_skb's callers (loc=), NULL when kallsyms cannot */
+	struct event_ctx event_ctx;
 	bool have_filter;
 	bool kfilter;	    /* the filter runs in the kernel (else in on_event) */
 	uint64_t kfiltered; /* rejected by the kernel's filter (from the BPF counters) */
@@ -241,26 +221,6 @@ static int parse_u64(const char *s, uint64_t *v)
 	return 0;
 }
 
-static int hook_by_name(const char *name)
-{
-	for (int i = 0; i < HOOK_MAX; i++) {
-		const char *colon = strchr(hook_defs[i].name, ':');
-		if (!strcmp(name, hook_defs[i].name) || !strcmp(name, colon + 1))
-			return i;
-	}
-	return -1;
-}
-
-static uint32_t default_hook_mask(void)
-{
-	uint32_t mask = 0;
-
-	for (int i = 0; i < HOOK_MAX; i++)
-		if (hook_defs[i].dflt)
-			mask |= 1u << i;
-	return mask;
-}
-
 static void parse_events(const char *list)
 {
 	char *copy = strdup(list), *save = NULL, *tok;
@@ -274,14 +234,14 @@ static void parse_events(const char *list)
 		if (!*tok)
 			continue;
 		if (!strcmp(tok, "all")) {
-			opt.hook_mask |= (1u << HOOK_MAX) - 1;
+			opt.hook_mask |= PKTREC_HOOKS_ALL;
 			continue;
 		}
 		if (!strcmp(tok, "default")) {
-			opt.hook_mask |= default_hook_mask();
+			opt.hook_mask |= PKTREC_HOOKS_DEFAULT;
 			continue;
 		}
-		int h = hook_by_name(tok);
+		int h = pkt_hook_index(tok);
 		if (h < 0)
 			die("unknown hook '%s' (see --list-events)", tok);
 		opt.hook_mask |= 1u << h;
@@ -297,11 +257,11 @@ static int list_events(void)
 	bool btf = btfinfo_load(err, sizeof(err)) == 0;
 
 	printf("%-30s %-8s %s\n", "HOOK", "DEFAULT", "THIS KERNEL");
-	for (int i = 0; i < HOOK_MAX; i++) {
+	for (unsigned i = 0; i < pkt_hooks_count; i++) {
 		const char *state = !btf				     ? "unknown (no BTF)"
-				    : btfinfo_tp_nargs(hook_defs[i].tp) >= 0 ? "available"
+				    : btfinfo_tp_nargs(pkt_hooks[i].tp) >= 0 ? "available"
 									     : "missing";
-		printf("%-30s %-8s %s\n", hook_defs[i].name, hook_defs[i].dflt ? "yes" : "no",
+		printf("%-30s %-8s %s\n", pkt_hooks[i].name, pkt_hooks[i].dflt ? "yes" : "no",
 		       state);
 	}
 	return 0;
@@ -363,134 +323,43 @@ static void compile_filter(void)
 		die("out of memory");
 }
 
-/* Build the packet as written: the snapshot, or a synthetic Ethernet header + the snapshot. */
-static uint32_t build_packet(const struct pktrec_event *e, uint8_t *pkt, uint32_t *origlen)
-{
-	uint32_t snap = e->snap_len > PKTREC_MAX_SNAP ? PKTREC_MAX_SNAP : e->snap_len;
-	uint32_t n;
-
-	if (e->flags & PKTREC_F_L2_SYNTH) {
-		uint16_t proto = e->protocol;
-		if ((proto == 0 || proto == 0x0003 /* ETH_P_ALL */) && snap) {
-			if (e->data[0] >> 4 == 4)
-				proto = 0x0800;
-			else if (e->data[0] >> 4 == 6)
-				proto = 0x86dd;
-		}
-		memset(pkt, 0, 12);
-		pkt[12] = (uint8_t)(proto >> 8);
-		pkt[13] = (uint8_t)proto;
-		memcpy(pkt + 14, e->data, snap);
-		n = snap + 14;
-		*origlen = e->orig_len + 14;
-	} else {
-		memcpy(pkt, e->data, snap);
-		n = snap;
-		*origlen = e->orig_len;
-	}
-	if (n > opt.snaplen)
-		n = opt.snaplen;
-	if (*origlen < n)
-		*origlen = n;
-	return n;
-}
-
 static int on_event(void *ctx, void *data, size_t size)
 {
 	const struct pktrec_event *e = data;
-	uint8_t pkt[PKTREC_MAX_SNAP + 14];
-	uint32_t caplen, origlen;
-	const char *drop = NULL;
-	char dropbuf[32];
-	bool is_free;
+	struct event_out ev;
+	int rc;
 
 	(void)ctx;
-	/* the kernel side reserves PKTREC_EVENT_SIZE(snaplen): data[] is cut there */
-	if (size < offsetof(struct pktrec_event, data) ||
-	    e->snap_len > size - offsetof(struct pktrec_event, data) || e->hook >= HOOK_MAX)
+	if (!event_valid(data, size))
 		return 0;
 	if (g.stop) {
 		g.skipped++;
 		return 0;
 	}
-	is_free = e->hook == HOOK_KFREE_SKB || e->hook == HOOK_CONSUME_SKB;
-	caplen = build_packet(e, pkt, &origlen);
-
-	if (g.have_filter && !g.kfilter) {
-		uint64_t now = e->ts_ns;
-		if (!trackset_has(g.matched, e->track, now)) {
-			if (!filter_match(pkt, caplen, origlen)) {
-				g.filtered++;
-				goto next;
-			}
-			if (!is_free)
-				trackset_add(g.matched, e->track, now);
-		} else if (is_free) {
-			trackset_del(g.matched, e->track);
-		}
+	rc = event_decode(&g.event_ctx, data, size, &ev);
+	if (rc == EVENT_FILTERED) {
+		g.filtered++;
+		goto next;
 	}
-
-	/* after the filter, which may look at payload bytes; the original length stays */
-	if (opt.headers_only) {
-		uint32_t hlen;
-		if (pkt_headers_len(pkt, caplen, PCAPNG_LINKTYPE_ETHERNET, &hlen))
-			hlen = caplen < 14 ? caplen : 14; /* cannot happen: never keep a payload */
-		if (hlen < caplen)
-			caplen = hlen;
-	}
-
-	if (e->flags & PKTREC_F_HAS_DROP) {
-		drop = btfinfo_drop_reason(e->drop_reason);
-		if (!drop) {
-			snprintf(dropbuf, sizeof(dropbuf), "0x%x", e->drop_reason);
-			drop = dropbuf;
-		}
-	}
-	uint64_t wall = (uint64_t)((int64_t)e->ts_ns + g.mono_to_real);
+	if (rc < 0)
+		return 0;
 
 	if (!g.out) {
-		live_print(e, pkt, caplen, wall, drop);
+		live_print(e, ev.frame, ev.caplen, ev.wall_ns, ev.drop);
 	} else {
-		struct pkt_comment c;
-		char comment[512];
-		memset(&c, 0, sizeof(c));
-		size_t hl = strlen(hook_defs[e->hook].name); /* no printf per event: it showed */
-
-		memcpy(c.hook, hook_defs[e->hook].name,
-		       hl < sizeof(c.hook) ? hl : sizeof(c.hook) - 1);
-		c.netns = e->netns;
-		memcpy(c.ifname, e->ifname, PKTREC_IFNAMSIZ);
-		c.ifname[PKTREC_IFNAMSIZ] = '\0';
-		c.ifindex = e->ifindex;
-		c.skb = e->skb;
-		c.track = e->track;
-		c.cpu = e->cpu;
-		c.pid = e->pid;
-		memcpy(c.comm, e->comm, PKTREC_COMM_LEN);
-		c.comm[PKTREC_COMM_LEN] = '\0';
-		if (drop)
-			snprintf(c.drop, sizeof(c.drop), "%s", drop);
-		c.l2_synth = !!(e->flags & PKTREC_F_L2_SYNTH);
-		if (!c.l2_synth && caplen >= 14 && e->protocol > 0x0600) {
-			uint16_t et = (uint16_t)(pkt[12] << 8 | pkt[13]);
-			if (et != e->protocol && et != 0x8100 && et != 0x88a8)
-				snprintf(c.extra, sizeof(c.extra), "proto=0x%04x", e->protocol);
-		}
-		if (pkt_comment_format(comment, sizeof(comment), &c) < 0)
-			comment[0] = '\0';
 		struct recout_pkt p = {
 		    .netns = e->netns,
 		    .ifindex = e->ifindex,
-		    .ifname = c.ifname,
-		    .ts_ns = wall,
-		    .data = pkt,
-		    .caplen = caplen,
-		    .origlen = origlen,
-		    .dir = hook_defs[e->hook].dir,
+		    .ifname = ev.ifname,
+		    .ts_ns = ev.wall_ns,
+		    .data = ev.frame,
+		    .caplen = ev.caplen,
+		    .origlen = ev.wirelen,
+		    .dir = ev.dir,
 		    .packetid = e->track,
-		    .comment = comment[0] ? comment : NULL,
+		    .comment = ev.comment[0] ? ev.comment : NULL,
 		};
-		int rc = recout_write(g.out, &p, g.errmsg, sizeof(g.errmsg));
+		rc = recout_write(g.out, &p, g.errmsg, sizeof(g.errmsg));
 		if (rc) {
 			g.write_error = rc;
 			g.stop = true;
@@ -506,39 +375,6 @@ next:
 		g.poll_batch = 0;
 		return -EAGAIN;
 	}
-	return 0;
-}
-
-/* Sums of the per-CPU, per-hook counters. 0, or -errno with *hits and *lost left as they were. */
-static int read_stats(struct pktrec_bpf *skel, uint64_t *hits, uint64_t *lost)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	int fd = bpf_map__fd(skel->maps.stats);
-	uint64_t h = 0, l = 0, f = 0;
-
-	if (ncpu <= 0)
-		return ncpu < 0 ? ncpu : -EINVAL;
-	if (fd < 0)
-		return -EBADF;
-	struct pktrec_stats *v = calloc((size_t)ncpu, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	for (uint32_t k = 0; k < HOOK_MAX; k++) {
-		if (bpf_map_lookup_elem(fd, &k, v)) {
-			int rc = -errno;
-			free(v);
-			return rc;
-		}
-		for (int c = 0; c < ncpu; c++) {
-			h += v[c].hits;
-			l += v[c].lost;
-			f += v[c].filtered;
-		}
-	}
-	free(v);
-	*hits = h;
-	*lost = l;
-	g.kfiltered = f;
 	return 0;
 }
 
@@ -649,7 +485,7 @@ static int drop_privileges(char *err, size_t errlen)
  * is set), and with -C the user can create the next files in the output's
  * directory. On failure the parent is still root and cleans up.
  */
-static int probe_as_user(struct pktrec_bpf *skel, char *err, size_t errlen)
+static int probe_as_user(const struct loader *ld, char *err, size_t errlen)
 {
 	int pfd[2], status = 0;
 	pid_t pid;
@@ -669,12 +505,12 @@ static int probe_as_user(struct pktrec_bpf *skel, char *err, size_t errlen)
 	}
 	if (pid == 0) {
 		char msg[512] = "";
-		uint64_t h, l;
+		uint64_t h, l, f;
 		int r;
 
 		close(pfd[0]);
 		if (drop_privileges(msg, sizeof(msg)) == 0) {
-			if ((r = read_stats(skel, &h, &l)))
+			if ((r = loader_read_stats(ld, &h, &l, &f)))
 				snprintf(
 				    msg, sizeof(msg),
 				    "-Z %s: the BPF counters cannot be read without privileges "
@@ -759,7 +595,7 @@ static void parse_args(int argc, char **argv)
 	uint64_t v;
 	int c;
 
-	opt.hook_mask = default_hook_mask();
+	opt.hook_mask = PKTREC_HOOKS_DEFAULT;
 
 	while ((c = getopt_long(argc, argv, "+o:w:i:e:s:c:G:C:W:Z:qvh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -901,22 +737,15 @@ static void print_status(uint64_t lost, bool final)
 	fputs("\033[K", stderr);
 }
 
-int main(int argc, char **argv)
+/*
+ * Everything that can be checked before the output exists and before
+ * anything is loaded; errors end the program here (nothing to undo yet).
+ */
+static void prepare(void)
 {
-	struct pktrec_bpf *skel = NULL;
-	struct ring_buffer *rb = NULL;
-	struct bpf_link *links[NLINKS] = {0};
 	char err[512];
-	int rc = 1, nhooks = 0;
-	char hooknames[512] = "";
-	char shb_comment[1024];
 
-	parse_args(argc, argv);
-	libbpf_set_print(libbpf_print);
-	if (opt.list_events)
-		return list_events();
 	resolve_user();
-
 	check_caps();
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
 		die("this kernel has no BTF (/sys/kernel/btf/vmlinux missing): "
@@ -924,19 +753,23 @@ int main(int argc, char **argv)
 	if (btfinfo_load(err, sizeof(err)))
 		die("%s", err);
 	for (int i = 0; i < HOOK_MAX; i++) {
-		if ((opt.hook_mask & (1u << i)) && btfinfo_tp_nargs(hook_defs[i].tp) < 0) {
+		if ((opt.hook_mask & (1u << i)) && btfinfo_tp_nargs(pkt_hooks[i].tp) < 0) {
 			if (opt.events_given)
 				die("hook %s: this kernel has no such tracepoint",
-				    hook_defs[i].name);
+				    pkt_hooks[i].name);
 			/* a default hook this kernel lacks: record with the others */
 			opt.hook_mask &= ~(1u << i);
 			if (opt.verbose)
 				fprintf(stderr, "pkt-record: skipping %s: not in this kernel\n",
-					hook_defs[i].name);
+					pkt_hooks[i].name);
 		}
 	}
 	resolve_netns();
 	compile_filter();
+	/* loc= in the file's comments: only drops have a location */
+	if (opt.output && (opt.hook_mask & (1u << HOOK_KFREE_SKB)) &&
+	    ksyms_load(&g.ksyms, "/proc/kallsyms", err, sizeof(err)) && opt.verbose)
+		fprintf(stderr, "pkt-record: %s: drops without loc=\n", err);
 	if (gethostname(g.hostname, sizeof(g.hostname) - 1) < 0)
 		strcpy(g.hostname, "localhost");
 	g.mono_to_real = mono_to_real_offset();
@@ -946,248 +779,147 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+}
 
-	/* Output first: a bad path is reported before anything is loaded. */
-	if (opt.output) {
-		char host[PKT_EXTRA_LEN], filt[800];
-		pkt_comment_escape(host, sizeof(host), g.hostname);
-		snprintf(shb_comment, sizeof(shb_comment), "host=%s", host);
-		if (opt.filter && pkt_comment_escape(filt, sizeof(filt), opt.filter) >= 0)
-			snprintf(shb_comment + strlen(shb_comment),
-				 sizeof(shb_comment) - strlen(shb_comment), " filter=%s", filt);
-		struct recout_cfg cfg = {
-		    .path = opt.output,
-		    .zstd_level = opt.zstd_level,
-		    .force = opt.force,
-		    .rotate_bytes = opt.rotate_mb * 1000000ULL,
-		    .rotate_files = opt.rotate_files,
-		    .snaplen = opt.snaplen,
-		    .hostname = g.hostname,
-		    .shb_comment = shb_comment,
-		};
-		if (recout_open(&g.out, &cfg, now_ns(CLOCK_REALTIME), err, sizeof(err)))
-			die("%s", err);
-	}
+/* The output file, before anything is loaded: a bad path is reported first. */
+static int open_output(char *err, size_t errlen)
+{
+	char shb_comment[1024], host[PKT_EXTRA_LEN], filt[800];
 
-	bool has_reason = btfinfo_tp_nargs("kfree_skb") >= 3;
-	/*
-	 * Cleanup of tracking entries at the real free (see pktrec.bpf.c):
-	 * fentry, else kprobes, else none (tracking entries then expire).
-	 */
-	static const char *const cleanup_progs[2][2] = {
-	    {"free_skbmem", "free_napi_cache"},
-	    {"kp_free_skbmem", "kp_free_napi_cache"},
+	if (!opt.output)
+		return 0;
+	pkt_comment_escape(host, sizeof(host), g.hostname);
+	snprintf(shb_comment, sizeof(shb_comment), "host=%s", host);
+	if (opt.filter && pkt_comment_escape(filt, sizeof(filt), opt.filter) >= 0)
+		snprintf(shb_comment + strlen(shb_comment),
+			 sizeof(shb_comment) - strlen(shb_comment), " filter=%s", filt);
+	struct recout_cfg cfg = {
+	    .path = opt.output,
+	    .zstd_level = opt.zstd_level,
+	    .force = opt.force,
+	    .rotate_bytes = opt.rotate_mb * 1000000ULL,
+	    .rotate_files = opt.rotate_files,
+	    .snaplen = opt.snaplen,
+	    .hostname = g.hostname,
+	    .shb_comment = shb_comment,
 	};
-	static const char *const cleanup_names[] = {"fentry", "kprobe", "none"};
-	int cleanup0 = btfinfo_has_func("kfree_skbmem") ? 0 : 2, cleanup = cleanup0;
-	int err_load = 0;
+	return recout_open(&g.out, &cfg, now_ns(CLOCK_REALTIME), err, errlen);
+}
+
+/*
+ * What the BPF side is given (load.c). The pcap filter goes into the
+ * kernel when the verifier can take it; the rest runs in user space.
+ */
+static void bpf_config(struct load_cfg *cfg)
+{
+	static struct cbpf_insn kprog[CBPF_MAX_INSNS];
+
 	_Static_assert(sizeof(struct cbpf_insn) == 8, "struct bpf_insn of libpcap");
-	/* the pcap filter in the kernel; where the verifier refuses it, in user space */
-	struct cbpf_insn kprog[CBPF_MAX_INSNS];
-	int kprog_len = 0;
-	uint32_t kextent = 0;
-
-	if (g.have_filter) {
-		uint64_t steps = filter_verifier_steps();
-
-		kprog_len = filter_export(kprog, CBPF_MAX_INSNS);
-		if (opt.verbose)
-			fprintf(stderr,
-				"pkt-record: filter: %d instructions, %" PRIu64
-				" path steps for the verifier (the kernel side takes %d)\n",
-				kprog_len, steps, KFILTER_MAX_STEPS);
-		/*
-		 * Measured on 6.18: 5,360 loads (2 s a load of the 8 programs);
-		 * 60,371 is refused after 6 s a load.
-		 */
-		g.kfilter = kprog_len > 0 && steps <= KFILTER_MAX_STEPS;
-		if (g.kfilter)
-			kextent = cbpf_read_extent(kprog, (uint32_t)kprog_len);
-	}
-	for (;;) {
-		skel = pktrec_bpf__open();
-		if (!skel) {
-			snprintf(err, sizeof(err), "cannot open the BPF object: %s",
-				 strerror(errno));
-			goto cleanup;
-		}
-		skel->rodata->snaplen = opt.snaplen;
-		skel->rodata->event_size = PKTREC_EVENT_SIZE(opt.snaplen);
-		skel->rodata->record_mask = opt.hook_mask;
-		skel->rodata->has_drop_reason = has_reason;
-		skel->rodata->have_task_btf =
-		    btfinfo_has_enum_value("bpf_func_id", "BPF_FUNC_get_current_task_btf");
-		skel->rodata->filter_netns = opt.netns;
-		skel->rodata->n_ifnames = (uint32_t)opt.n_ifnames;
-		if (g.kfilter) {
-			memcpy((void *)skel->rodata->cbpf_prog, kprog,
-			       (size_t)kprog_len * sizeof(kprog[0]));
-			skel->rodata->cbpf_len = (uint32_t)kprog_len;
-			skel->rodata->cbpf_extent = kextent;
-		}
-		for (int i = 0; i < opt.n_ifnames; i++)
-			strncpy((char *)skel->rodata->ifnames[i], opt.ifnames[i],
-				PKTREC_IFNAMSIZ - 1);
-
-		struct bpf_program *progs[HOOK_MAX] = {
-		    [HOOK_NET_DEV_QUEUE] = skel->progs.net_dev_queue,
-		    [HOOK_NET_DEV_START_XMIT] = skel->progs.net_dev_start_xmit,
-		    [HOOK_NETIF_RX] = skel->progs.netif_rx,
-		    [HOOK_NETIF_RECEIVE_SKB] = skel->progs.netif_receive_skb,
-		    [HOOK_NAPI_GRO_RECEIVE_ENTRY] = skel->progs.napi_gro_receive_entry,
-		    [HOOK_NETIF_RECEIVE_SKB_ENTRY] = skel->progs.netif_receive_skb_entry,
-		    [HOOK_KFREE_SKB] = skel->progs.kfree_skb,
-		    [HOOK_CONSUME_SKB] = skel->progs.consume_skb,
-		};
-		for (int i = 0; i < HOOK_MAX; i++) {
-			bool is_free = i == HOOK_KFREE_SKB || i == HOOK_CONSUME_SKB;
-			/* the free hooks always run: they end tracking ids */
-			bool want = (opt.hook_mask & (1u << i)) ||
-				    (is_free && btfinfo_tp_nargs(hook_defs[i].tp) >= 0);
-			bpf_program__set_autoload(progs[i], want);
-		}
-		for (int k = 0; k < 2; k++)
-			for (int j = 0; j < 2; j++) {
-				struct bpf_program *p = bpf_object__find_program_by_name(
-				    skel->obj, cleanup_progs[k][j]);
-				bool want = k == cleanup &&
-					    (j == 0 || btfinfo_has_func("napi_skb_cache_put"));
-				if (p)
-					bpf_program__set_autoload(p, want);
-				else if (k == cleanup)
-					cleanup = 2; /* not built for this architecture */
-			}
-
-		uint64_t rbsz = 4096;
-		while (rbsz < opt.buffer_mb * 1024 * 1024)
-			rbsz <<= 1;
-		/* wake the reader at 1/16 full (it also polls every 20 ms) */
-		skel->rodata->wakeup_bytes = (uint32_t)(rbsz / 16);
-		err_load = bpf_map__set_max_entries(skel->maps.events, (uint32_t)rbsz);
-		if (err_load) {
-			snprintf(err, sizeof(err), "ring buffer size: %s", strerror(-err_load));
-			goto cleanup;
-		}
-		err_load = pktrec_bpf__load(skel);
-		if (!err_load)
-			break;
-		pktrec_bpf__destroy(skel);
-		skel = NULL;
-		if (cleanup == 2 && g.kfilter) {
-			/* e.g. a filter too complex for the verifier: filter in user space */
-			g.kfilter = false;
-			cleanup = cleanup0;
-			if (opt.verbose)
-				fprintf(stderr,
-					"pkt-record: retrying with the filter in user space\n");
-			continue;
-		}
-		if (cleanup == 2)
-			break;
-		cleanup++;
-		if (opt.verbose)
-			fprintf(stderr, "pkt-record: retrying with tracking cleanup: %s\n",
-				cleanup_names[cleanup]);
-	}
-	if (err_load) {
-		snprintf(err, sizeof(err), "cannot load the BPF programs: %s%s",
-			 strerror(-err_load), opt.verbose ? "" : " (-v for details)");
-		goto cleanup;
-	}
-
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, NULL, NULL);
-	if (!rb) {
-		snprintf(err, sizeof(err), "cannot create the ring buffer: %s", strerror(errno));
-		goto cleanup;
-	}
-
-	/* attach one by one: a clear message names the hook that failed */
-	struct bpf_program *all[NLINKS] = {
-	    skel->progs.net_dev_queue,
-	    skel->progs.net_dev_start_xmit,
-	    skel->progs.netif_rx,
-	    skel->progs.netif_receive_skb,
-	    skel->progs.napi_gro_receive_entry,
-	    skel->progs.netif_receive_skb_entry,
-	    skel->progs.kfree_skb,
-	    skel->progs.consume_skb,
+	*cfg = (struct load_cfg){
+	    .snaplen = opt.snaplen,
+	    .hook_mask = opt.hook_mask,
+	    .netns = opt.netns,
+	    .ifnames = opt.ifnames,
+	    .n_ifnames = opt.n_ifnames,
+	    .ring_bytes = opt.buffer_mb * 1024 * 1024,
+	    .verbose = opt.verbose,
 	};
-	for (int k = 0, i = HOOK_MAX; k < 2; k++)
-		for (int j = 0; j < 2; j++)
-			all[i++] = bpf_object__find_program_by_name(skel->obj, cleanup_progs[k][j]);
-	for (int i = 0; i < NLINKS; i++) {
-		if (!all[i] || !bpf_program__autoload(all[i]))
-			continue;
-		links[i] = bpf_program__attach(all[i]);
-		if (!links[i]) {
-			int e = errno;
-			if (i >= HOOK_MAX) { /* optional cleanup hook */
-				if (opt.verbose)
-					fprintf(stderr, "pkt-record: cleanup hook %s: %s\n",
-						bpf_program__name(all[i]), strerror(e));
-				if (i == HOOK_MAX + 2 * (cleanup == 1 ? 1 : 0))
-					cleanup = 2; /* the main one (kfree_skbmem) is missing */
-				continue;
-			}
-			snprintf(err, sizeof(err), "cannot attach %s: %s", hook_defs[i].name,
-				 strerror(e));
-			goto cleanup;
-		}
-		if (i < HOOK_MAX && (opt.hook_mask & (1u << i))) {
-			nhooks++;
-			snprintf(hooknames + strlen(hooknames),
-				 sizeof(hooknames) - strlen(hooknames), "%s%s",
-				 hooknames[0] ? " " : "", hook_defs[i].name);
-		}
-	}
+	if (!g.have_filter)
+		return;
 
-	/*
-	 * Without a hook at the real free, an skb freed silently (TCP receive,
-	 * GRO) leaves its entry: expire entries and compare skb->head.
-	 */
-	skel->data->track_timeout_ns = cleanup < 2 ? 0 : NSEC;
+	uint64_t steps = filter_verifier_steps();
+	int len = filter_export(kprog, CBPF_MAX_INSNS);
+
 	if (opt.verbose)
-		fprintf(stderr, "pkt-record: tracking cleanup at free: %s, drop reasons: %s\n",
-			cleanup_names[cleanup], has_reason ? "yes" : "no");
-
-	/* -Z: everything that needs privileges is done (BPF loaded and attached, file open) */
-	if (opt.user) {
-		uint64_t h, l;
-		int r;
-
-		if (probe_as_user(skel, err, sizeof(err)))
-			goto cleanup;
-		/* the file is USER's: it can read it, and reopen it when -W wraps around */
-		if (g.out && (r = recout_chown(g.out, opt.uid, opt.gid))) {
-			snprintf(err, sizeof(err), "-Z %s: cannot give %s to the user: %s",
-				 opt.user, opt.output, strerror(-r));
-			goto cleanup;
-		}
-		if (drop_privileges(err, sizeof(err)))
-			goto cleanup;
-		if ((r = read_stats(skel, &h, &l))) {
-			snprintf(err, sizeof(err), "-Z %s: reading the BPF counters: %s", opt.user,
-				 strerror(-r));
-			goto cleanup;
-		}
-		if (opt.verbose)
-			fprintf(stderr, "pkt-record: running as %s (uid %u, gid %u)\n", opt.user,
-				(unsigned)opt.uid, (unsigned)opt.gid);
+		fprintf(stderr,
+			"pkt-record: filter: %d instructions, %" PRIu64
+			" path steps for the verifier (the kernel side takes %d)\n",
+			len, steps, KFILTER_MAX_STEPS);
+	/*
+	 * Measured on 6.18: 5,360 loads (2 s a load of the 8 programs);
+	 * 60,371 is refused after 6 s a load.
+	 */
+	if (len > 0 && steps <= KFILTER_MAX_STEPS) {
+		cfg->kfilter = kprog;
+		cfg->kfilter_len = (uint32_t)len;
+		cfg->kfilter_extent = cbpf_read_extent(kprog, (uint32_t)len);
 	}
-	if (!opt.quiet)
-		fprintf(stderr, "pkt-record: recording on %d hook%s (%s)%s%s%s to %s\n", nhooks,
-			nhooks == 1 ? "" : "s", hooknames, opt.filter ? ", filter '" : "",
-			opt.filter ? opt.filter : "", opt.filter ? "'" : "",
-			!opt.output		  ? "stdout (live)"
-			: strcmp(opt.output, "-") ? opt.output
-						  : "stdout");
-	if (!g.out)
-		live_header();
+}
 
+/* What on_event needs, once the filter's place is known. */
+static void event_setup(bool kfilter)
+{
+	g.kfilter = kfilter;
+	g.event_ctx = (struct event_ctx){
+	    .snaplen = opt.snaplen,
+	    .headers_only = opt.headers_only,
+	    .want_comment = g.out != NULL,
+	    .mono_to_real = g.mono_to_real,
+	    .filter_match = g.have_filter && !kfilter ? filter_match : NULL,
+	    .matched = g.matched,
+	    .drop_reason_name = btfinfo_drop_reason,
+	    .ksyms = g.ksyms,
+	};
+}
+
+/* -Z: everything that needs privileges is done (BPF loaded and attached, file open). */
+static int become_user(const struct loader *ld, char *err, size_t errlen)
+{
+	uint64_t h, l, f;
+	int r;
+
+	if (probe_as_user(ld, err, errlen))
+		return -1;
+	/* the file is USER's: it can read it, and reopen it when -W wraps around */
+	if (g.out && (r = recout_chown(g.out, opt.uid, opt.gid))) {
+		snprintf(err, errlen, "-Z %s: cannot give %s to the user: %s", opt.user, opt.output,
+			 strerror(-r));
+		return -1;
+	}
+	if (drop_privileges(err, errlen))
+		return -1;
+	if ((r = loader_read_stats(ld, &h, &l, &f))) {
+		snprintf(err, errlen, "-Z %s: reading the BPF counters: %s", opt.user,
+			 strerror(-r));
+		return -1;
+	}
+	if (opt.verbose)
+		fprintf(stderr, "pkt-record: running as %s (uid %u, gid %u)\n", opt.user,
+			(unsigned)opt.uid, (unsigned)opt.gid);
+	return 0;
+}
+
+static void announce(const struct loader *ld)
+{
+	char names[512] = "";
+	int n = 0;
+
+	if (opt.quiet)
+		return;
+	for (int i = 0; i < HOOK_MAX; i++) {
+		if (!(ld->recording & (1u << i)))
+			continue;
+		n++;
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			 names[0] ? " " : "", pkt_hooks[i].name);
+	}
+	fprintf(stderr, "pkt-record: recording on %d hook%s (%s)%s%s%s to %s\n", n,
+		n == 1 ? "" : "s", names, opt.filter ? ", filter '" : "",
+		opt.filter ? opt.filter : "", opt.filter ? "'" : "",
+		!opt.output		  ? "stdout (live)"
+		: strcmp(opt.output, "-") ? opt.output
+					  : "stdout");
+}
+
+/* Read events until a signal, -c, -G or a write error; flush and show status each second. */
+static int run(struct ring_buffer *rb, const struct loader *ld, char *err, size_t errlen)
+{
 	uint64_t start = now_ns(CLOCK_MONOTONIC), last_tick = start;
 	uint64_t deadline = opt.duration > 0 ? start + (uint64_t)(opt.duration * 1e9) : 0;
 	uint64_t hits = 0, lost = 0;
 
+	if (!g.out)
+		live_header();
 	if (opt.verbose && g.have_filter)
 		fprintf(stderr, "pkt-record: the filter runs %s\n",
 			g.kfilter ? "in the kernel" : "in user space");
@@ -1197,13 +929,13 @@ int main(int argc, char **argv)
 		if (n == 0)
 			n = ring_buffer__consume(rb);
 		if (n < 0 && n != -EINTR && n != -EAGAIN) {
-			snprintf(err, sizeof(err), "reading the ring buffer: %s", strerror(-n));
-			goto cleanup;
+			snprintf(err, errlen, "reading the ring buffer: %s", strerror(-n));
+			return -1;
 		}
 		uint64_t now = now_ns(CLOCK_MONOTONIC);
 		if (now - last_tick >= NSEC) {
 			last_tick = now;
-			if (read_stats(skel, &hits, &lost) && opt.verbose)
+			if (loader_read_stats(ld, &hits, &lost, &g.kfiltered) && opt.verbose)
 				fprintf(stderr, "pkt-record: reading the BPF counters failed\n");
 			if (g.out) {
 				recout_set_lost(g.out, lost);
@@ -1219,12 +951,14 @@ int main(int argc, char **argv)
 		if (deadline && now >= deadline)
 			break;
 	}
+	return 0;
+}
 
-	/* Stop the hooks, then take what is still in the ring buffer. */
-	for (int i = 0; i < NLINKS; i++) {
-		bpf_link__destroy(links[i]);
-		links[i] = NULL;
-	}
+/* Stop the hooks, then take what is still in the ring buffer. */
+static void stop_and_drain(struct ring_buffer *rb, struct loader *ld, uint64_t *hits,
+			   uint64_t *lost)
+{
+	loader_detach(ld);
 	/*
 	 * A program that entered before its link went away may still run on
 	 * another CPU: wait for an RCU grace period (what the kernel's own
@@ -1241,19 +975,25 @@ int main(int argc, char **argv)
 			;
 		if (n < 0 && opt.verbose)
 			fprintf(stderr, "pkt-record: reading the ring buffer: %s\n", strerror(-n));
-		int r = read_stats(skel, &hits, &lost);
+		int r = loader_read_stats(ld, hits, lost, &g.kfiltered);
 		if (r)
 			fprintf(stderr, "pkt-record: reading the BPF counters: %s\n", strerror(-r));
-		if (r || n < 0 || g.recorded + lost + g.filtered + g.skipped >= hits ||
+		if (r || n < 0 || g.recorded + *lost + g.filtered + g.skipped >= *hits ||
 		    tries >= 100)
 			break;
 		usleep(1000);
 	}
-	print_status(lost, true);
+	print_status(*lost, true);
 	fflush(stdout);
+}
 
-	rc = 0;
+/* Close the file (ISBs, last frame) and print the summary. Returns the exit status. */
+static int finish(uint64_t hits, uint64_t lost)
+{
+	char err[512];
 	uint64_t bytes = 0;
+	int rc = 0;
+
 	if (g.out) {
 		recout_set_lost(g.out, lost);
 		if (!g.write_error) {
@@ -1269,37 +1009,70 @@ int main(int argc, char **argv)
 		}
 		g.out = NULL;
 	}
-	if (!opt.quiet) {
-		if (opt.output)
-			fprintf(stderr,
-				"pkt-record: %" PRIu64 " events recorded, %" PRIu64
-				" lost, %" PRIu64 " bytes written to %s\n",
-				g.recorded, lost, bytes,
-				strcmp(opt.output, "-") ? opt.output : "stdout");
-		else
-			fprintf(stderr,
-				"pkt-record: %" PRIu64 " events recorded, %" PRIu64 " lost\n",
-				g.recorded, lost);
-		if (opt.verbose)
-			fprintf(
-			    stderr,
-			    "pkt-record: %" PRIu64 " hits, %" PRIu64 " filtered out, %" PRIu64
-			    " not written after the stop (%" PRIu64 " filtered in the kernel)\n",
-			    hits + g.kfiltered, g.filtered + g.kfiltered, g.skipped, g.kfiltered);
+	if (opt.quiet)
+		return rc;
+	if (opt.output)
+		fprintf(stderr,
+			"pkt-record: %" PRIu64 " events recorded, %" PRIu64 " lost, %" PRIu64
+			" bytes written to %s\n",
+			g.recorded, lost, bytes, strcmp(opt.output, "-") ? opt.output : "stdout");
+	else
+		fprintf(stderr, "pkt-record: %" PRIu64 " events recorded, %" PRIu64 " lost\n",
+			g.recorded, lost);
+	if (opt.verbose)
+		fprintf(stderr,
+			"pkt-record: %" PRIu64 " hits, %" PRIu64 " filtered out, %" PRIu64
+			" not written after the stop (%" PRIu64 " filtered in the kernel)\n",
+			hits + g.kfiltered, g.filtered + g.kfiltered, g.skipped, g.kfiltered);
+	return rc;
+}
+
+/* parse -> open -> configure -> load -> attach -> run -> clean up */
+int main(int argc, char **argv)
+{
+	struct loader ld = {0};
+	struct load_cfg cfg;
+	struct ring_buffer *rb = NULL;
+	uint64_t hits = 0, lost = 0;
+	char err[512];
+	int rc = 1;
+
+	parse_args(argc, argv);
+	libbpf_set_print(libbpf_print);
+	if (opt.list_events)
+		return list_events();
+	prepare();
+	if (open_output(err, sizeof(err)))
+		goto cleanup;
+	bpf_config(&cfg);
+	if (loader_load(&ld, &cfg, err, sizeof(err)))
+		goto cleanup;
+	event_setup(ld.kfilter);
+	rb = ring_buffer__new(loader_ring_fd(&ld), on_event, NULL, NULL);
+	if (!rb) {
+		snprintf(err, sizeof(err), "cannot create the ring buffer: %s", strerror(errno));
+		goto cleanup;
 	}
+	if (loader_attach(&ld, &cfg, err, sizeof(err)))
+		goto cleanup;
+	if (opt.user && become_user(&ld, err, sizeof(err)))
+		goto cleanup;
+	announce(&ld);
+	if (run(rb, &ld, err, sizeof(err)))
+		goto cleanup;
+	stop_and_drain(rb, &ld, &hits, &lost);
+	rc = finish(hits, lost);
 	goto out;
 
 cleanup:
 	fprintf(stderr, "pkt-record: %s\n", err);
-	rc = 1;
 	recout_abort(g.out);
 	g.out = NULL;
 out:
-	for (int i = 0; i < NLINKS; i++)
-		bpf_link__destroy(links[i]);
 	ring_buffer__free(rb);
-	pktrec_bpf__destroy(skel);
+	loader_destroy(&ld);
 	trackset_free(g.matched);
+	ksyms_free(g.ksyms);
 	filter_free();
 	btfinfo_free();
 	free(opt.filter);

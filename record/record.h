@@ -10,15 +10,6 @@
 #include <linux/types.h>
 #include "pktrec.h"
 
-/* ---- hooks (pkt-record.c) ---- */
-struct hook_def {
-	const char *name; /* "net:netif_rx" */
-	const char *tp;	  /* tracepoint name, "netif_rx" */
-	int dir;	  /* PCAPNG_DIR_* */
-	bool dflt;	  /* recorded by default */
-};
-extern const struct hook_def hook_defs[HOOK_MAX];
-
 /* ---- kernel BTF facts (btfinfo.c) ---- */
 int btfinfo_load(char *err, size_t errlen);
 /* number of tracepoint arguments (without the ctx pointer), -1 if absent */
@@ -35,6 +26,7 @@ struct trackset *trackset_new(void);
 bool trackset_has(struct trackset *s, uint64_t id, uint64_t now);
 int trackset_add(struct trackset *s, uint64_t id, uint64_t now);
 void trackset_del(struct trackset *s, uint64_t id);
+size_t trackset_count(const struct trackset *s);
 void trackset_free(struct trackset *s);
 
 /* ---- pcap-filter on snapshots (filter.c) ---- */

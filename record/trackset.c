@@ -1,35 +1,28 @@
 // SPDX-License-Identifier: MIT
 /*
- * Tracking ids that matched the pcap filter once. Open addressing with
- * linear probing; an id is removed when its skb is seen freed, and ids not
- * seen for TRACK_AGE_NS are dropped when the table is rebuilt (most skbs are
- * consumed without a recorded event, so age is what bounds the memory).
+ * Tracking ids that matched the pcap filter once, on common/hashtab. An id
+ * is removed when its skb is seen freed; ids not seen for TRACK_AGE_NS are
+ * swept out whenever the set has doubled since the last sweep (most skbs
+ * are consumed without a recorded event, so age is what bounds the memory).
  */
-#include <stdlib.h>
 #include <errno.h>
+#include <stdlib.h>
+#include "hashtab.h"
 #include "record.h"
 
-#define TRACK_AGE_NS (30ULL * 1000000000ULL)
-#define EMPTY	     0ULL
-#define TOMB	     ~0ULL
+#define TRACK_AGE_NS	(30ULL * 1000000000ULL)
+#define TRACK_MIN_SWEEP 1024 /* no sweep below this many ids */
 
-struct slot {
-	uint64_t id; /* 0 empty, ~0 deleted; track ids are never 0 or ~0 */
-	uint64_t seen;
+struct track_node {
+	struct ht_node node;
+	uint64_t id;
+	uint64_t seen; /* event time of the last hit */
 };
 
 struct trackset {
-	struct slot *s;
-	size_t cap, used; /* used counts live + tombstones */
+	struct hashtab ids;
+	size_t sweep_at; /* sweep when the set holds this many */
 };
-
-static size_t hash64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return (size_t)x;
-}
 
 struct trackset *trackset_new(void)
 {
@@ -37,97 +30,100 @@ struct trackset *trackset_new(void)
 
 	if (!t)
 		return NULL;
-	t->cap = 1024;
-	t->s = calloc(t->cap, sizeof(*t->s));
-	if (!t->s) {
+	if (ht_init(&t->ids, TRACK_MIN_SWEEP)) {
 		free(t);
 		return NULL;
 	}
+	t->sweep_at = TRACK_MIN_SWEEP;
 	return t;
 }
 
-static struct slot *find(struct trackset *t, uint64_t id)
+static struct track_node *find(const struct trackset *t, uint64_t id)
 {
-	size_t m = t->cap - 1, i = hash64(id) & m;
+	for (struct ht_node *n = ht_find_first(&t->ids, ht_hash64(id)); n; n = ht_find_next(n)) {
+		struct track_node *tn = ht_entry(n, struct track_node, node);
 
-	for (size_t n = 0; n < t->cap; n++, i = (i + 1) & m) {
-		if (t->s[i].id == id)
-			return &t->s[i];
-		if (t->s[i].id == EMPTY)
-			return NULL;
+		if (tn->id == id)
+			return tn;
 	}
 	return NULL;
 }
 
 bool trackset_has(struct trackset *t, uint64_t id, uint64_t now)
 {
-	struct slot *s = find(t, id);
+	struct track_node *tn = find(t, id);
 
-	if (!s)
+	if (!tn)
 		return false;
-	s->seen = now;
+	tn->seen = now;
 	return true;
 }
 
-static int rebuild(struct trackset *t, uint64_t now)
-{
-	size_t live = 0;
+struct sweep {
+	struct trackset *t;
+	uint64_t now;
+};
 
-	for (size_t i = 0; i < t->cap; i++)
-		if (t->s[i].id != EMPTY && t->s[i].id != TOMB && now - t->s[i].seen < TRACK_AGE_NS)
-			live++;
-	size_t ncap = t->cap;
-	while (live * 4 >= ncap)
-		ncap *= 2;
-	struct slot *ns = calloc(ncap, sizeof(*ns));
-	if (!ns)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->cap; i++) {
-		struct slot *o = &t->s[i];
-		if (o->id == EMPTY || o->id == TOMB || now - o->seen >= TRACK_AGE_NS)
-			continue;
-		size_t j = hash64(o->id) & (ncap - 1);
-		while (ns[j].id != EMPTY)
-			j = (j + 1) & (ncap - 1);
-		ns[j] = *o;
-	}
-	free(t->s);
-	t->s = ns;
-	t->cap = ncap;
-	t->used = live;
-	return 0;
+static void sweep_one(struct ht_node *n, void *arg)
+{
+	struct sweep *sw = arg;
+	struct track_node *tn = ht_entry(n, struct track_node, node);
+
+	if (sw->now - tn->seen < TRACK_AGE_NS)
+		return;
+	ht_remove(&sw->t->ids, n); /* its own node: ht_for_each has read ->next */
+	free(tn);
 }
 
 int trackset_add(struct trackset *t, uint64_t id, uint64_t now)
 {
-	if (id == EMPTY || id == TOMB)
-		return -EINVAL;
+	struct track_node *tn;
+
 	if (trackset_has(t, id, now))
 		return 0;
-	if ((t->used + 1) * 2 > t->cap && rebuild(t, now))
+	if (ht_count(&t->ids) >= t->sweep_at) {
+		struct sweep sw = {t, now};
+
+		ht_for_each(&t->ids, sweep_one, &sw);
+		t->sweep_at = 2 * ht_count(&t->ids);
+		if (t->sweep_at < TRACK_MIN_SWEEP)
+			t->sweep_at = TRACK_MIN_SWEEP;
+	}
+	tn = malloc(sizeof(*tn));
+	if (!tn)
 		return -ENOMEM;
-	size_t m = t->cap - 1, i = hash64(id) & m;
-	while (t->s[i].id != EMPTY && t->s[i].id != TOMB)
-		i = (i + 1) & m;
-	if (t->s[i].id == EMPTY)
-		t->used++;
-	t->s[i].id = id;
-	t->s[i].seen = now;
+	tn->id = id;
+	tn->seen = now;
+	ht_insert(&t->ids, &tn->node, ht_hash64(id));
 	return 0;
 }
 
 void trackset_del(struct trackset *t, uint64_t id)
 {
-	struct slot *s = find(t, id);
+	struct track_node *tn = find(t, id);
 
-	if (s)
-		s->id = TOMB;
+	if (!tn)
+		return;
+	ht_remove(&t->ids, &tn->node);
+	free(tn);
+}
+
+size_t trackset_count(const struct trackset *t)
+{
+	return ht_count(&t->ids);
+}
+
+static void free_one(struct ht_node *n, void *arg)
+{
+	(void)arg;
+	free(ht_entry(n, struct track_node, node));
 }
 
 void trackset_free(struct trackset *t)
 {
 	if (!t)
 		return;
-	free(t->s);
+	ht_for_each(&t->ids, free_one, NULL);
+	ht_destroy(&t->ids);
 	free(t);
 }

@@ -18,3 +18,22 @@ TEST(hooks_table_matches_enum)
 	for (unsigned i = 0; i < pkt_hooks_count; i++)
 		ASSERT_TRUE(pkt_hooks[i].kind != PKT_HOOK_KIND_UNKNOWN, "every hook has a kind");
 }
+
+/* the BPF side's hook sets (pktrec.h) say what the user-space table says */
+TEST(hooks_bpf_sets_match_table)
+{
+	for (unsigned i = 0; i < pkt_hooks_count; i++) {
+		bool tx = pkt_hooks[i].kind == PKT_HOOK_KIND_TX;
+
+		ASSERT_EQ(PKTREC_HOOKS_TX >> i & 1, tx, pkt_hooks[i].name);
+		ASSERT_EQ(PKTREC_HOOKS_FREE >> i & 1, pkt_hook_kind_is_free(pkt_hooks[i].kind),
+			  pkt_hooks[i].name);
+		ASSERT_EQ(PKTREC_HOOKS_ENTRY >> i & 1, pkt_hooks[i].entry, pkt_hooks[i].name);
+		ASSERT_EQ(PKTREC_HOOKS_DEFAULT >> i & 1, pkt_hooks[i].dflt, pkt_hooks[i].name);
+	}
+	ASSERT_EQ(PKTREC_HOOKS_ALL, (1u << pkt_hooks_count) - 1, "every hook");
+	/* today's sets, spelled out: the table is what makes them */
+	ASSERT_EQ(PKTREC_HOOKS_TX, 1u << HOOK_NET_DEV_QUEUE | 1u << HOOK_NET_DEV_START_XMIT,
+		  "transmit hooks");
+	ASSERT_EQ(PKTREC_HOOKS_FREE, 1u << HOOK_KFREE_SKB | 1u << HOOK_CONSUME_SKB, "free hooks");
+}
