@@ -11,6 +11,9 @@ pkgs=(
 )
 # libFuzzer and the sanitizer runtimes come with clang's runtime package.
 pkgs+=(libclang-rt-dev)
+# tests/integration/fleet.sh runs a ClickHouse server of its own (the
+# package's system service is not used).
+pkgs+=(clickhouse-server clickhouse-client)
 
 missing=()
 for p in "${pkgs[@]}"; do

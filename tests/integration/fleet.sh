@@ -1,0 +1,330 @@
+# Fleets: pkt-analyze's JSON in ClickHouse (docs/clickhouse.sql, docs/fleet.md).
+#
+# Each test starts its own clickhouse-server on 127.0.0.1 (own config, data
+# directory and free ports, stopped and removed in teardown), creates the
+# tables, loads three "hosts" with the loader of docs/fleet.md and checks a
+# recipe's answers against pkt-analyze's own JSON:
+#   node1  samples/drop-nft + samples/tcp-routed (one run, two files)
+#   node2  samples/ping-bridge, only the hits in the containers' namespaces
+#   node3  samples/ping-bridge, only the hits in the root namespace (the bridge)
+# node2 and node3 see the same pings, each its part of the path: a path
+# across two hosts.
+# Sourced by tests/run.sh after tests/lib.sh.
+
+FLEET_DOC=$TOP_DIR/docs/fleet.md
+FLEET_SQL=$TOP_DIR/docs/clickhouse.sql
+SAMPLES=$TOP_DIR/samples
+
+ch_server_bin() {
+	command -v clickhouse-server 2>/dev/null ||
+		{ [ -x /usr/sbin/clickhouse-server ] && echo /usr/sbin/clickhouse-server; }
+}
+
+free_port() { # a TCP port on 127.0.0.1 that nothing listens on now
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+setup() {
+	[ -x "$PKT_ANALYZE" ] || { echo "  reason: $PKT_ANALYZE not built" >&2; return 1; }
+	CH_DIR=$(mktemp -d /tmp/pkt-fleet.XXXXXX) || return 1
+	CH_PID=
+}
+
+teardown() {
+	if [ -n "${CH_PID:-}" ]; then
+		kill "$CH_PID" 2>/dev/null
+		# it takes a few seconds to shut down cleanly
+		for _ in $(seq 1 150); do
+			kill -0 "$CH_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$CH_PID" 2>/dev/null
+		wait "$CH_PID" 2>/dev/null
+	fi
+	[ -n "${CH_DIR:-}" ] && rm -rf "$CH_DIR"
+	return 0
+}
+
+# Start a server of our own: loopback only, its files under $CH_DIR.
+ch_start() {
+	local bin tcp http
+	bin=$(ch_server_bin)
+	if [ -z "$bin" ] || ! command -v clickhouse-client >/dev/null; then
+		skip "clickhouse-server and clickhouse-client not installed (tests/install-deps.sh)"
+		return 77
+	fi
+	tcp=$(free_port) && http=$(free_port) || return 1
+	[ "$tcp" != "$http" ] || http=$(free_port)
+	mkdir -p "$CH_DIR"/{data,tmp,user_files,format_schemas,log} || return 1
+	cat >"$CH_DIR/config.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+    <logger>
+        <level>warning</level>
+        <log>$CH_DIR/log/server.log</log>
+        <errorlog>$CH_DIR/log/error.log</errorlog>
+        <size>10M</size>
+        <count>1</count>
+    </logger>
+    <listen_host>127.0.0.1</listen_host>
+    <tcp_port>$tcp</tcp_port>
+    <http_port>$http</http_port>
+    <path>$CH_DIR/data/</path>
+    <tmp_path>$CH_DIR/tmp/</tmp_path>
+    <user_files_path>$CH_DIR/user_files/</user_files_path>
+    <format_schema_path>$CH_DIR/format_schemas/</format_schema_path>
+    <users_config>$CH_DIR/users.xml</users_config>
+    <default_profile>default</default_profile>
+    <default_database>default</default_database>
+    <mark_cache_size>67108864</mark_cache_size>
+    <uncompressed_cache_size>67108864</uncompressed_cache_size>
+    <max_concurrent_queries>16</max_concurrent_queries>
+</yandex>
+EOF
+	cat >"$CH_DIR/users.xml" <<'EOF'
+<?xml version="1.0"?>
+<yandex>
+    <profiles><default><max_memory_usage>1000000000</max_memory_usage></default></profiles>
+    <users>
+        <default>
+            <password></password>
+            <networks><ip>127.0.0.1</ip></networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </default>
+    </users>
+    <quotas><default><interval><duration>3600</duration><queries>0</queries>
+        <errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows>
+        <execution_time>0</execution_time></interval></default></quotas>
+</yandex>
+EOF
+	"$bin" --config-file="$CH_DIR/config.xml" >"$CH_DIR/log/stdout" 2>&1 &
+	CH_PID=$!
+	CH_PORT=$tcp
+	for _ in $(seq 1 300); do
+		ch --query 'SELECT 1' >/dev/null 2>&1 && return 0
+		if ! kill -0 "$CH_PID" 2>/dev/null; then
+			echo "  clickhouse-server exited:" >&2
+			tail -n 20 "$CH_DIR/log/stdout" "$CH_DIR/log/error.log" >&2 2>/dev/null
+			CH_PID=
+			return 1
+		fi
+		sleep 0.1
+	done
+	echo "  clickhouse-server does not answer on 127.0.0.1:$tcp after 30 s" >&2
+	tail -n 20 "$CH_DIR/log/error.log" >&2 2>/dev/null
+	return 1
+}
+
+ch() { command clickhouse-client --host 127.0.0.1 --port "$CH_PORT" "$@"; }
+
+# The names the loader of docs/fleet.md calls.
+clickhouse-client() { command clickhouse-client --host 127.0.0.1 --port "$CH_PORT" "$@"; }
+pkt-analyze() { "$PKT_ANALYZE" "$@"; }
+
+# A fenced block of docs/fleet.md by its first line ("-- recipe: NAME" or
+# "# recipe: NAME").
+doc_block() {
+	awk -v name="$1" '
+		/^```/ { if (on) exit; start = 1; next }
+		start && ($0 == "-- recipe: " name || $0 == "# recipe: " name) { on = 1 }
+		{ start = 0 }
+		on' "$FLEET_DOC"
+}
+
+recipe() { # NAME [HOST PACKET]: run a recipe of docs/fleet.md, TSV on stdout
+	local sql
+	sql=$(doc_block "$1")
+	[ -n "$sql" ] || { echo "  no recipe '$1' in docs/fleet.md" >&2; return 1; }
+	sql=${sql//\$HOST/${2:-}}
+	sql=${sql//\$PACKET/${3:-}}
+	ch --query "$sql"
+}
+
+# Start the server, create the tables, load the three hosts; keep each
+# host's full pkt-analyze JSON in $CH_DIR/HOST.jsonl for the checks.
+fleet_prepare() {
+	ch_start || return $?
+	ch --multiquery <"$FLEET_SQL" || fail "docs/clickhouse.sql does not load" || return 1
+	local loader
+	loader=$(doc_block load)
+	[ -n "$loader" ] || fail "no loader in docs/fleet.md" || return 1
+	eval "$loader" || return 1
+	declare -F fleet_load >/dev/null || fail "the loader defines no fleet_load" || return 1
+
+	# node2/node3: the containers' part and the bridge's part of one recording
+	local root_ns
+	root_ns=$("$PKT_ANALYZE" --format json --only events "$SAMPLES/ping-bridge.pcapng.zst" |
+		python3 -c 'import json, sys
+print(min(json.loads(l)["netns"] for l in sys.stdin if json.loads(l)["ifname"].startswith("pkv")))')
+	[ -n "$root_ns" ] || fail "no bridge port in ping-bridge" || return 1
+	echo "$root_ns" >"$CH_DIR/root_ns"
+	tshark -r "$SAMPLES/ping-bridge.pcapng.zst" -Y "!(frame.interface_name contains \"@$root_ns\")" \
+		-w "$CH_DIR/node2.pcapng" 2>/dev/null || fail "tshark cannot split ping-bridge" || return 1
+	tshark -r "$SAMPLES/ping-bridge.pcapng.zst" -Y "frame.interface_name contains \"@$root_ns\"" \
+		-w "$CH_DIR/node3.pcapng" 2>/dev/null || fail "tshark cannot split ping-bridge" || return 1
+
+	local -a node1=("$SAMPLES/drop-nft.pcapng.zst" "$SAMPLES/tcp-routed.pcapng.zst")
+	fleet_load node1 "${node1[@]}" || fail "loading node1" || return 1
+	fleet_load node2 "$CH_DIR/node2.pcapng" || fail "loading node2" || return 1
+	fleet_load node3 "$CH_DIR/node3.pcapng" || fail "loading node3" || return 1
+	"$PKT_ANALYZE" --format json "${node1[@]}" >"$CH_DIR/node1.jsonl" || return 1
+	"$PKT_ANALYZE" --format json "$CH_DIR/node2.pcapng" >"$CH_DIR/node2.jsonl" || return 1
+	"$PKT_ANALYZE" --format json "$CH_DIR/node3.pcapng" >"$CH_DIR/node3.jsonl" || return 1
+	"$PKT_ANALYZE" --format json "$SAMPLES/ping-bridge.pcapng.zst" >"$CH_DIR/whole.jsonl" || return 1
+}
+
+# python3 over the hosts' JSON: defines `lines(host, type)`.
+py_json() {
+	python3 - "$CH_DIR" "$@" <<EOF
+import json, sys
+D = sys.argv[1]
+HOSTS = ["node1", "node2", "node3"]
+def lines(host, t):
+    return [o for o in map(json.loads, open(f"{D}/{host}.jsonl")) if o["type"] == t]
+def q(levels, v):  # quantileExact: the element at floor(level * n) of the sorted values
+    v = sorted(v)
+    return "[" + ",".join(str(v[min(int(l * len(v)), len(v) - 1)]) for l in levels) + "]"
+def tsv(v):
+    return "\\\\N" if v is None else str(v)
+$(cat)
+EOF
+}
+
+# Every line of every type arrived: the tables' counts are the summary's.
+test_counts_match_summary() {
+	fleet_prepare || return $?
+	local got want
+	got=$(ch --query "SELECT host, 'events', count() FROM events GROUP BY host
+		UNION ALL SELECT host, 'packets', count() FROM packets GROUP BY host
+		UNION ALL SELECT host, 'pairs', count() FROM pairs GROUP BY host" | sort)
+	want=$(py_json <<'EOF' | sort
+for h in HOSTS:
+    s = lines(h, "summary")[0]
+    for k in ("events", "packets", "pairs"):
+        print(f"{h}\t{k}\t{s[k]}")
+EOF
+)
+	assert_match "$want" $'node1\tevents\t1[0-9][0-9]' "node1 has both files' events" || return 1
+	assert_eq "$got" "$want" "rows per host and table = pkt-analyze's summary" || return 1
+	# the loaded rows are the lines' values, not defaults (ts_ns mod a prime:
+	# their sum overflows 64 bits)
+	got=$(ch --query "SELECT sum(ts_ns % 1000000007), sum(len), countIf(drop IS NOT NULL) FROM events")
+	want=$(py_json <<'EOF'
+e = [o for h in HOSTS for o in lines(h, "event")]
+print(f"{sum(o['ts_ns'] % 1000000007 for o in e)}\t{sum(o['len'] for o in e)}\t{sum(o['drop'] is not None for o in e)}")
+EOF
+)
+	assert_eq "$got" "$want" "events: sum of ts_ns, sum of len, hits with a drop reason"
+}
+
+test_drops_per_reason() {
+	fleet_prepare || return $?
+	local got want
+	got=$(recipe drops-per-reason) || fail "recipe drops-per-reason" || return 1
+	want=$(py_json <<'EOF'
+import collections
+c = collections.Counter()
+for h in HOSTS:
+    for p in lines(h, "packet"):
+        if p.get("dropped") or p.get("fate") == "dropped":
+            c[(h, p.get("drop") or "unknown")] += 1
+for (h, r), n in sorted(c.items(), key=lambda x: (x[0][0], -x[1], x[0][1])):
+    print(f"{h}\t{r}\t{n}")
+EOF
+)
+	assert_match "$want" $'node1\tNETFILTER_DROP\t1' "node1's nft drop" || return 1
+	assert_match "$want" $'node2\tNO_SOCKET\t2' "node2's ping replies" || return 1
+	assert_eq "$got" "$want" "drops per reason per host" || return 1
+
+	got=$(recipe drops-per-place) || fail "recipe drops-per-place" || return 1
+	want=$(py_json <<'EOF'
+import collections
+c = collections.Counter()
+for h in HOSTS:
+    for e in lines(h, "event"):
+        if e["drop"] is not None:
+            c[(h, e["drop"], e["netns"], e["ifname"], e["hook"])] += 1
+for k, n in sorted(c.items(), key=lambda x: (x[0][0], -x[1]) + x[0][1:]):
+    print("\t".join(map(tsv, k)) + f"\t{n}")
+EOF
+)
+	assert_ge "$(wc -l <<<"$want")" 2 "drop places" || return 1
+	assert_eq "$got" "$want" "drop hits per reason and place"
+}
+
+# For every packet of every host: the recipe's path is the hops of the
+# packet's JSON line, in time order; for node2 and node3 it is the whole
+# path (both hosts), as pkt-analyze sees it in the unsplit recording.
+test_packet_path_across_hosts() {
+	fleet_prepare || return $?
+	local root_ns host id got want checked=0 crossed=0
+	root_ns=$(cat "$CH_DIR/root_ns")
+	while read -r host id; do
+		got=$(recipe packet-path "$host" "$id" | cut -f1-5) || fail "recipe packet-path" || return 1
+		want=$(py_json "$host" "$id" "$root_ns" <<'EOF'
+host, pid, root = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+p = [o for o in lines(host, "packet") if o["id"] == pid][0]
+if host == "node1":
+    hops = [(host, h) for h in p["hops"]]
+else:
+    # the same packet in the whole recording: its hops, each on the host that saw it
+    w = [o for o in lines("whole", "packet") if o["summary"] == p["summary"]]
+    assert len(w) == 1, w
+    hops = [("node3" if h["netns"] == root else "node2", h) for h in w[0]["hops"]]
+for h, x in hops:
+    print(f"{h}\t{x['ts_ns']}\t{x['netns']}\t{x['ifname']}\t{tsv(x['hook'])}")
+EOF
+) || return 1
+		assert_ge "$(wc -l <<<"$want")" 2 "$host packet $id: hops" || return 1
+		assert_eq "$got" "$want" "path of $host packet $id" || return 1
+		grep -q '^node2' <<<"$got" && grep -q '^node3' <<<"$got" && crossed=$((crossed + 1))
+		checked=$((checked + 1))
+	done < <(ch --query "SELECT host, id FROM packets ORDER BY host, id")
+	assert_eq "$checked" "$(ch --query 'SELECT count() FROM packets')" "packets checked" || return 1
+	assert_eq "$crossed" 8 "paths across node2 and node3 (4 on each host)"
+}
+
+test_hop_latency_percentiles() {
+	fleet_prepare || return $?
+	local got want
+	got=$(recipe hop-latency) || fail "recipe hop-latency" || return 1
+	want=$(py_json <<'EOF'
+import collections
+d = collections.defaultdict(list)
+for h in HOSTS:
+    for p in lines(h, "packet"):
+        hops = p["hops"]
+        name = lambda x: f"{x['ifname']}@{x['netns']} {x['hook'] or ''}"
+        for a, b in zip(hops, hops[1:]):
+            d[(h, f"{name(a)} -> {name(b)}")].append(b["delta_ns"])
+for (h, hop), v in sorted(d.items()):
+    print(f"{h}\t{hop}\t{len(v)}\t{q((0.5, 0.9, 0.99), v)}\t{max(v)}")
+EOF
+)
+	assert_ge "$(wc -l <<<"$want")" 20 "hops with a latency" || return 1
+	# tcp-routed: 8 segments through the router, one hop each way
+	assert_match "$want" $'^node1\teth0@[0-9]+ net:net_dev_start_xmit -> [^\t]+\t[0-9]+\t\\[' "a latency row" || return 1
+	assert_eq "$got" "$want" "hop latency percentiles = the packets' delta_ns"
+}
+
+test_rtt_per_host() {
+	fleet_prepare || return $?
+	local got want
+	got=$(recipe rtt) || fail "recipe rtt" || return 1
+	want=$(py_json <<'EOF'
+import collections
+d = collections.defaultdict(list)
+for h in HOSTS:
+    for p in lines(h, "pair"):
+        d[(h, p["kind"])].append(p["rtt_ns"])
+for (h, k), v in sorted(d.items()):
+    print(f"{h}\t{k}\t{len(v)}\t{q((0.5, 0.99), v)}")
+EOF
+)
+	assert_match "$want" $'node2\ticmp-echo\t2' "node2's pings" || return 1
+	assert_eq "$got" "$want" "pairs and rtt percentiles per host and kind"
+}
