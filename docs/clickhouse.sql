@@ -3,7 +3,8 @@
 --   clickhouse-client --multiquery < docs/clickhouse.sql
 --
 -- Load one host's recording (docs/fleet.md has a loader that also adds the
--- host name to lines that lack it):
+-- host name to lines that lack it, and sends no INSERT for a line type that
+-- a run does not have: clickhouse-client refuses an empty one):
 --
 --   pkt-analyze --format json --only events  rec.pcapng.zst |
 --       clickhouse-client --input_format_skip_unknown_fields=1 \
