@@ -52,10 +52,10 @@
 --       ENGINE = Distributed(fleet, default, pairs, cityHash64(host));
 --
 -- and run the queries of docs/fleet.md on events_all, packets_all and
--- pairs_all. Sharding by host keeps a host's packets and their events on one
--- shard, so the joins of packets with their events stay local
--- (distributed_product_mode is not needed). Rows can also be inserted
--- into the Distributed tables, which forward each to its host's shard.
+-- pairs_all (they use GLOBAL IN where a subquery reads the fleet). Sharding
+-- by host keeps all of a host's rows, so each of its packets, on one shard.
+-- Rows can also be inserted into the Distributed tables, which forward each
+-- to its host's shard.
 
 -- One row per recorded hit ({"type":"event"}).
 CREATE TABLE IF NOT EXISTS events

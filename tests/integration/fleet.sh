@@ -11,6 +11,7 @@
 #          tracking ids, null keys) + record.pcapng (SNAT, clone, drop)
 # node2 and node3 see the same pings, each its part of the path: a path
 # across two hosts.
+# test_distributed_tables runs two servers as a fleet with Distributed tables.
 # Sourced by tests/run.sh after tests/lib.sh.
 
 FLEET_DOC=$TOP_DIR/docs/fleet.md
@@ -32,61 +33,69 @@ print(s.getsockname()[1])'
 setup() {
 	[ -x "$PKT_ANALYZE" ] || { echo "  reason: $PKT_ANALYZE not built" >&2; return 1; }
 	CH_DIR=$(mktemp -d /tmp/pkt-fleet.XXXXXX) || return 1
-	CH_PID=
+	CH_PIDS=()
+	CH_PORT=
 }
 
 teardown() {
-	if [ -n "${CH_PID:-}" ]; then
-		kill "$CH_PID" 2>/dev/null
+	local pid
+	for pid in "${CH_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${CH_PIDS[@]}"; do
 		# it takes a few seconds to shut down cleanly
 		for _ in $(seq 1 150); do
-			kill -0 "$CH_PID" 2>/dev/null || break
+			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill -KILL "$CH_PID" 2>/dev/null
-		wait "$CH_PID" 2>/dev/null
-	fi
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
 	[ -n "${CH_DIR:-}" ] && rm -rf "$CH_DIR"
 	return 0
 }
 
-# Start a server of our own: loopback only, its files under $CH_DIR.
+# ch_start NAME [TCP_PORT [CONFIG_XML]]: start a server of our own, loopback
+# only, its files under $CH_DIR/NAME, CONFIG_XML added to its config. The
+# first one is the one that ch talks to ($CH_PORT).
 ch_start() {
-	local bin tcp http
+	local name=$1 tcp=${2:-} extra=${3:-} bin http pid dir=$CH_DIR/$1
 	bin=$(ch_server_bin)
 	if [ -z "$bin" ] || ! command -v clickhouse-client >/dev/null; then
 		skip "clickhouse-server and clickhouse-client not installed (tests/install-deps.sh)"
 		return 77
 	fi
-	tcp=$(free_port) && http=$(free_port) || return 1
+	if [ -z "$tcp" ]; then tcp=$(free_port) || return 1; fi
+	http=$(free_port) || return 1
 	[ "$tcp" != "$http" ] || http=$(free_port)
-	mkdir -p "$CH_DIR"/{data,tmp,user_files,format_schemas,log} || return 1
-	cat >"$CH_DIR/config.xml" <<EOF
+	mkdir -p "$dir"/{data,tmp,user_files,format_schemas,log} || return 1
+	cat >"$dir/config.xml" <<EOF
 <?xml version="1.0"?>
 <yandex>
     <logger>
         <level>warning</level>
-        <log>$CH_DIR/log/server.log</log>
-        <errorlog>$CH_DIR/log/error.log</errorlog>
+        <log>$dir/log/server.log</log>
+        <errorlog>$dir/log/error.log</errorlog>
         <size>10M</size>
         <count>1</count>
     </logger>
     <listen_host>127.0.0.1</listen_host>
     <tcp_port>$tcp</tcp_port>
     <http_port>$http</http_port>
-    <path>$CH_DIR/data/</path>
-    <tmp_path>$CH_DIR/tmp/</tmp_path>
-    <user_files_path>$CH_DIR/user_files/</user_files_path>
-    <format_schema_path>$CH_DIR/format_schemas/</format_schema_path>
-    <users_config>$CH_DIR/users.xml</users_config>
+    <path>$dir/data/</path>
+    <tmp_path>$dir/tmp/</tmp_path>
+    <user_files_path>$dir/user_files/</user_files_path>
+    <format_schema_path>$dir/format_schemas/</format_schema_path>
+    <users_config>$dir/users.xml</users_config>
     <default_profile>default</default_profile>
     <default_database>default</default_database>
     <mark_cache_size>67108864</mark_cache_size>
     <uncompressed_cache_size>67108864</uncompressed_cache_size>
     <max_concurrent_queries>16</max_concurrent_queries>
+$extra
 </yandex>
 EOF
-	cat >"$CH_DIR/users.xml" <<'EOF'
+	cat >"$dir/users.xml" <<'EOF'
 <?xml version="1.0"?>
 <yandex>
     <profiles><default><max_memory_usage>1000000000</max_memory_usage></default></profiles>
@@ -103,28 +112,30 @@ EOF
         <execution_time>0</execution_time></interval></default></quotas>
 </yandex>
 EOF
-	"$bin" --config-file="$CH_DIR/config.xml" >"$CH_DIR/log/stdout" 2>&1 &
-	CH_PID=$!
-	CH_PORT=$tcp
+	"$bin" --config-file="$dir/config.xml" >"$dir/log/stdout" 2>&1 &
+	pid=$!
+	CH_PIDS+=("$pid")
+	[ -n "$CH_PORT" ] || CH_PORT=$tcp
 	for _ in $(seq 1 300); do
-		ch --query 'SELECT 1' >/dev/null 2>&1 && return 0
-		if ! kill -0 "$CH_PID" 2>/dev/null; then
-			echo "  clickhouse-server exited:" >&2
-			tail -n 20 "$CH_DIR/log/stdout" "$CH_DIR/log/error.log" >&2 2>/dev/null
-			CH_PID=
+		CH_PORT=$tcp ch --query 'SELECT 1' >/dev/null 2>&1 && return 0
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "  clickhouse-server $name exited:" >&2
+			tail -n 20 "$dir/log/stdout" "$dir/log/error.log" >&2 2>/dev/null
 			return 1
 		fi
 		sleep 0.1
 	done
-	echo "  clickhouse-server does not answer on 127.0.0.1:$tcp after 30 s" >&2
-	tail -n 20 "$CH_DIR/log/error.log" >&2 2>/dev/null
+	echo "  clickhouse-server $name does not answer on 127.0.0.1:$tcp after 30 s" >&2
+	tail -n 20 "$dir/log/error.log" >&2 2>/dev/null
 	return 1
 }
 
 ch() { command clickhouse-client --host 127.0.0.1 --port "$CH_PORT" "$@"; }
 
-# The names the loader of docs/fleet.md calls.
-clickhouse-client() { command clickhouse-client --host 127.0.0.1 --port "$CH_PORT" "$@"; }
+# The names the loader of docs/fleet.md calls (into database $CH_DB).
+clickhouse-client() {
+	command clickhouse-client --host 127.0.0.1 --port "$CH_PORT" --database "${CH_DB:-default}" "$@"
+}
 pkt-analyze() { "$PKT_ANALYZE" "$@"; }
 
 # A fenced block of docs/fleet.md by its first line ("-- recipe: NAME" or
@@ -146,12 +157,21 @@ recipe() { # NAME [HOST PACKET]: run a recipe of docs/fleet.md, TSV on stdout
 	ch --query "$sql"
 }
 
-# Start the server, create the tables, load the three hosts; keep each
-# host's full pkt-analyze JSON in $CH_DIR/HOST.jsonl for the checks.
-fleet_prepare() {
-	ch_start || return $?
-	ch --multiquery <"$FLEET_SQL" || fail "docs/clickhouse.sql does not load" || return 1
-	local loader
+FLEET_HOSTS="node1 node2 node3 node4"
+
+host_files() { # HOST: its recordings, one a line
+	case $1 in
+	node1) printf '%s\n' "$SAMPLES/drop-nft.pcapng.zst" "$SAMPLES/tcp-routed.pcapng.zst" ;;
+	node2 | node3) printf '%s\n' "$CH_DIR/$1.pcapng" ;;
+	node4) printf '%s\n' "$TESTS_DIR/golden/data/foreign.pcapng" "$TESTS_DIR/golden/data/record.pcapng" ;;
+	esac
+}
+
+# The loader of docs/fleet.md, the hosts' recordings, and each host's full
+# pkt-analyze JSON in $CH_DIR/HOST.jsonl for the checks.
+fleet_inputs() {
+	local loader host
+	local -a files
 	loader=$(doc_block load)
 	[ -n "$loader" ] || fail "no loader in docs/fleet.md" || return 1
 	eval "$loader" || return 1
@@ -169,17 +189,28 @@ print(min(json.loads(l)["netns"] for l in sys.stdin if json.loads(l)["ifname"].s
 	tshark -r "$SAMPLES/ping-bridge.pcapng.zst" -Y "frame.interface_name contains \"@$root_ns\"" \
 		-w "$CH_DIR/node3.pcapng" 2>/dev/null || fail "tshark cannot split ping-bridge" || return 1
 
-	local -a node1=("$SAMPLES/drop-nft.pcapng.zst" "$SAMPLES/tcp-routed.pcapng.zst")
-	local -a node4=("$TESTS_DIR/golden/data/foreign.pcapng" "$TESTS_DIR/golden/data/record.pcapng")
-	fleet_load node1 "${node1[@]}" || fail "loading node1" || return 1
-	fleet_load node2 "$CH_DIR/node2.pcapng" || fail "loading node2" || return 1
-	fleet_load node3 "$CH_DIR/node3.pcapng" || fail "loading node3" || return 1
-	fleet_load node4 "${node4[@]}" || fail "loading node4" || return 1
-	"$PKT_ANALYZE" --format json "${node1[@]}" >"$CH_DIR/node1.jsonl" || return 1
-	"$PKT_ANALYZE" --format json "$CH_DIR/node2.pcapng" >"$CH_DIR/node2.jsonl" || return 1
-	"$PKT_ANALYZE" --format json "$CH_DIR/node3.pcapng" >"$CH_DIR/node3.jsonl" || return 1
-	"$PKT_ANALYZE" --format json "${node4[@]}" >"$CH_DIR/node4.jsonl" || return 1
+	for host in $FLEET_HOSTS; do
+		mapfile -t files < <(host_files "$host")
+		"$PKT_ANALYZE" --format json "${files[@]}" >"$CH_DIR/$host.jsonl" || return 1
+	done
 	"$PKT_ANALYZE" --format json "$SAMPLES/ping-bridge.pcapng.zst" >"$CH_DIR/whole.jsonl" || return 1
+}
+
+load_host() { # HOST: with the loader of docs/fleet.md, into $CH_DB on $CH_PORT
+	local -a files
+	mapfile -t files < <(host_files "$1")
+	fleet_load "$1" "${files[@]}" || fail "loading $1"
+}
+
+# One server, the tables, every host loaded.
+fleet_prepare() {
+	local host
+	ch_start a || return $?
+	ch --multiquery <"$FLEET_SQL" || fail "docs/clickhouse.sql does not load" || return 1
+	fleet_inputs || return 1
+	for host in $FLEET_HOSTS; do
+		load_host "$host" || return 1
+	done
 }
 
 # python3 over the hosts' JSON: defines `lines(host, type)`.
@@ -387,7 +418,7 @@ PY
 
 # A line that names its host keeps it; one that does not gets the loader's.
 test_loader_keeps_a_lines_host() {
-	ch_start || return $?
+	ch_start a || return $?
 	ch --multiquery <"$FLEET_SQL" || return 1
 	eval "$(doc_block load)" || return 1
 	# no pair lines: the loader must not send an empty INSERT
@@ -407,4 +438,68 @@ test_loader_keeps_a_lines_host() {
 	assert_eq "$(ch --query 'SELECT host, id, nhops FROM packets' | tr '\t' ':')" "loaded-as:1:1" \
 		"a host inside hops is not the line's" || return 1
 	assert_eq "$(ch --query 'SELECT count() FROM pairs')" 0 "no pairs"
+}
+
+# A fleet of two servers as docs/clickhouse.sql says: each loads its own
+# hosts into its local tables (a: node1 node2, b: node3 node4, so the path
+# across node2 and node3 spans both servers) and a's Distributed tables,
+# made from the file's comment, see both. Every recipe, with its tables
+# turned into the Distributed ones, answers on the fleet what it answers on
+# one server holding every host (database ref on a).
+test_distributed_tables() {
+	local pa pb cluster ddl host id n=0
+	pa=$(free_port) && pb=$(free_port) || return 1
+	[ "$pa" != "$pb" ] || pb=$(free_port)
+	cluster="<remote_servers><fleet>
+		<shard><replica><host>127.0.0.1</host><port>$pa</port></replica></shard>
+		<shard><replica><host>127.0.0.1</host><port>$pb</port></replica></shard>
+	</fleet></remote_servers>"
+	ch_start a "$pa" "$cluster" || return $?
+	ch_start b "$pb" "$cluster" || return $?
+	ch --multiquery <"$FLEET_SQL" || return 1
+	CH_PORT=$pb ch --multiquery <"$FLEET_SQL" || return 1
+	ch --query 'CREATE DATABASE ref' && ch --database ref --multiquery <"$FLEET_SQL" || return 1
+	# the commented-out CREATE TABLE ..._all statements (two lines each)
+	ddl=$(awk '/^--   CREATE TABLE [a-z]+_all AS/ { print; getline; print }' "$FLEET_SQL" | sed 's/^--   //')
+	assert_match "$ddl" 'ENGINE = Distributed\(fleet, default, events, cityHash64\(host\)\);' \
+		"Distributed DDL in docs/clickhouse.sql" || return 1
+	ch --multiquery --query "$ddl" || fail "the Distributed tables of docs/clickhouse.sql" || return 1
+
+	fleet_inputs || return 1
+	for host in $FLEET_HOSTS; do
+		CH_DB=ref load_host "$host" || return 1
+	done
+	load_host node1 && load_host node2 || return 1
+	CH_PORT=$pb load_host node3 && CH_PORT=$pb load_host node4 || return 1
+	assert_eq "$(CH_PORT=$pb ch --query 'SELECT DISTINCT host FROM events ORDER BY host' | tr '\n' ' ')" \
+		"node3 node4 " "server b's own hosts" || return 1
+
+	local r got want
+	for r in drops-per-reason drops-per-place hop-latency rtt; do
+		want=$(recipe_on ref "$r") && got=$(recipe_on all "$r") || fail "recipe $r" || return 1
+		assert_ge "$(wc -l <<<"$want")" 2 "$r rows" || return 1
+		assert_eq "$got" "$want" "$r on the Distributed tables" || return 1
+	done
+	while read -r host id; do
+		want=$(recipe_on ref packet-path "$host" "$id") &&
+			got=$(recipe_on all packet-path "$host" "$id") || fail "recipe packet-path" || return 1
+		assert_eq "$got" "$want" "path of $host packet $id on the Distributed tables" || return 1
+		n=$((n + 1))
+	done < <(ch --database ref --query 'SELECT host, id FROM packets ORDER BY host, id')
+	assert_ge "$n" 20 "paths compared"
+}
+
+recipe_on() { # ref|all NAME [HOST PACKET]: a recipe on database ref, or on the Distributed tables
+	local sql
+	sql=$(doc_block "$2")
+	[ -n "$sql" ] || { echo "  no recipe '$2' in docs/fleet.md" >&2; return 1; }
+	sql=${sql//\$HOST/${3:-}}
+	sql=${sql//\$PACKET/${4:-}}
+	if [ "$1" = all ]; then
+		sql=$(sed -E 's/\b(FROM|JOIN) (events|packets|pairs)\b/\1 \2_all/g' <<<"$sql")
+		assert_match "$sql" '_all' "$2 reads the Distributed tables" || return 1
+		ch --query "$sql"
+	else
+		ch --database ref --query "$sql"
+	fi
 }
