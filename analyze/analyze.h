@@ -11,6 +11,8 @@
 
 enum out_format { FMT_TEXT, FMT_JSON };
 enum out_mode { MODE_PAIRS, MODE_EVENTS, MODE_STATS, MODE_NONE };
+/* --only: one JSON line type, so each loads into its own table (docs/clickhouse.sql) */
+enum out_only { ONLY_ALL, ONLY_EVENTS, ONLY_PACKETS, ONLY_PAIRS };
 
 /* One hit, read and dissected, waiting for its turn in the merge by time. */
 struct event {
@@ -55,6 +57,7 @@ struct output {
 	FILE *f;
 	enum out_format format;
 	enum out_mode mode;
+	enum out_only only;
 	int color;
 	int quiet;
 	uint64_t base_ts; /* time offsets count from the first event */

@@ -125,6 +125,9 @@ static void usage(FILE *f)
 		"\n"
 		"Output (default: each request/reply pair, hop by hop):\n"
 		"      --format text|json   text tables (default) or JSON Lines\n"
+		"      --only events|packets|pairs\n"
+		"                           with --format json: only that line type (one\n"
+		"                           table each, docs/clickhouse.sql)\n"
 		"      --events             the raw event list, one line per hit\n"
 		"      --stats              the summary only\n"
 		"  -q, --quiet              no warnings, no summary in text output\n"
@@ -815,6 +818,7 @@ enum {
 	OPT_PAIR_WINDOW,
 	OPT_ANONYMIZE,
 	OPT_ANONYMIZE_KEY,
+	OPT_ONLY,
 };
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -829,6 +833,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"only", required_argument, NULL, OPT_ONLY},
 	    {"stats", no_argument, NULL, OPT_STATS},
 	    {"events", no_argument, NULL, OPT_EVENTS},
 	    {"filter", required_argument, NULL, 'Y'},
@@ -860,6 +865,17 @@ int main(int argc, char **argv)
 				a.out.format = FMT_JSON;
 			else
 				return bad_usage("--format: '%s' is not text or json", optarg);
+			break;
+		case OPT_ONLY:
+			if (!strcmp(optarg, "events"))
+				a.out.only = ONLY_EVENTS;
+			else if (!strcmp(optarg, "packets"))
+				a.out.only = ONLY_PACKETS;
+			else if (!strcmp(optarg, "pairs"))
+				a.out.only = ONLY_PAIRS;
+			else
+				return bad_usage("--only: '%s' is not events, packets or pairs",
+						 optarg);
 			break;
 		case OPT_STATS:
 			a.out.mode = MODE_STATS;
@@ -916,6 +932,10 @@ int main(int argc, char **argv)
 		return bad_usage("%s", "--compress applies to --write");
 	if (a.anon_key_path && !a.anonymize)
 		return bad_usage("%s", "--anonymize-key applies to --anonymize");
+	if (a.out.only != ONLY_ALL && a.out.format != FMT_JSON)
+		return bad_usage("%s", "--only applies to --format json");
+	if (a.out.only != ONLY_ALL && a.out.mode != MODE_PAIRS)
+		return bad_usage("%s", "--only cannot go with --stats or --events");
 	if (a.filter_expr) {
 		/* Check the expression once, on Ethernet, before reading anything. */
 		pcap_t *p = pcap_open_dead(DLT_EN10MB, 262144);

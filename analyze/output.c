@@ -374,6 +374,8 @@ void out_event(struct output *o, const struct event *ev, uint64_t event_no, uint
 	}
 	if (o->mode != MODE_EVENTS && !(o->mode == MODE_PAIRS && o->format == FMT_JSON))
 		return;
+	if (o->only != ONLY_ALL && o->only != ONLY_EVENTS)
+		return;
 	if (o->format == FMT_JSON) {
 		json_event(o, ev, event_no, packet_id);
 		return;
@@ -398,6 +400,8 @@ void out_event(struct output *o, const struct event *ev, uint64_t event_no, uint
 void out_packet(struct output *o, const struct flow_packet *p)
 {
 	if (o->mode != MODE_PAIRS || o->format != FMT_JSON)
+		return;
+	if (o->only != ONLY_ALL && o->only != ONLY_PACKETS)
 		return;
 	FILE *f = o->f;
 	const struct pkt_l3l4 *l = pkt_innermost(&p->pi);
@@ -446,6 +450,8 @@ void out_pair(struct output *o, const struct flow_pair *pr)
 {
 	if (o->mode != MODE_PAIRS)
 		return;
+	if (o->only != ONLY_ALL && o->only != ONLY_PAIRS)
+		return;
 	FILE *f = o->f;
 
 	if (o->format == FMT_JSON) {
@@ -479,7 +485,8 @@ void out_pair(struct output *o, const struct flow_pair *pr)
 
 void out_unanswered(struct output *o, const struct flow_packet *req, const char *kind)
 {
-	if (o->mode != MODE_PAIRS)
+	/* its own line type: not a pair (the request's packet line tells its fate) */
+	if (o->mode != MODE_PAIRS || o->only != ONLY_ALL)
 		return;
 	FILE *f = o->f;
 
@@ -530,7 +537,7 @@ void out_summary(struct output *o, const struct totals *t, const struct flow_sta
 	if (o->mode == MODE_NONE)
 		return;
 	if (o->format == FMT_JSON) {
-		if (o->mode == MODE_EVENTS)
+		if (o->mode == MODE_EVENTS || o->only != ONLY_ALL)
 			return;
 		fprintf(f,
 			"{\"type\":\"summary\",\"files\":%" PRIu64 ",\"events\":%" PRIu64

@@ -11,6 +11,9 @@ pkgs=(
 )
 # libFuzzer and the sanitizer runtimes come with clang's runtime package.
 pkgs+=(libclang-rt-dev)
+# tests/integration/fleet.sh runs a ClickHouse server of its own (the
+# package's system service is not used).
+pkgs+=(clickhouse-server clickhouse-client)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -29,5 +32,14 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 # tshark asks whether non-root users may capture; answer for it.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+# clickhouse-server's postinst starts its system service and fails the
+# install when that service cannot start (a container without an init): the
+# tests start their own server, so keep package scripts from starting
+# services during this install, unless the machine already has a policy.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -140,6 +140,31 @@ EOF
 	done
 }
 
+# --only TYPE: exactly the full output's lines of that type, in the same order.
+test_json_only() {
+	local f t
+	for f in foreign.pcapng record.pcapng; do
+		"$PKT_ANALYZE" --format json "$GOLDEN_DATA/$f" >"$WORK/all.jsonl" || return 1
+		for t in event packet pair; do
+			"$PKT_ANALYZE" --format json --only "${t}s" "$GOLDEN_DATA/$f" >"$WORK/only.jsonl" ||
+				fail "$f: --only ${t}s failed" || return 1
+			grep "^{\"type\":\"$t\"," "$WORK/all.jsonl" >"$WORK/want.jsonl"
+			assert_ge "$(wc -l <"$WORK/want.jsonl")" 1 "$f has $t lines" || return 1
+			cmp -s "$WORK/want.jsonl" "$WORK/only.jsonl" ||
+				fail "$f: --only ${t}s differs from the $t lines of --format json" || return 1
+		done
+	done
+	local err
+	err=$("$PKT_ANALYZE" --only pairs "$GOLDEN_DATA/record.pcapng" 2>&1 >/dev/null)
+	assert_eq "$?" 2 "--only without --format json" || return 1
+	assert_match "$err" '^pkt-analyze: --only applies to --format json' "message" || return 1
+	"$PKT_ANALYZE" --format json --only hops "$GOLDEN_DATA/record.pcapng" >/dev/null 2>&1
+	assert_eq "$?" 2 "--only hops" || return 1
+	"$PKT_ANALYZE" --format json --stats --only events "$GOLDEN_DATA/record.pcapng" >/dev/null 2>&1
+	assert_eq "$?" 2 "--only with --stats" || return 1
+	"$PKT_ANALYZE" --help | grep -q -- '--only events|packets|pairs' || fail "--help lists --only"
+}
+
 test_json_string_escaping() {
 	need_tool editcap || return 77
 	# a comment with quotes, a backslash and a control byte in comm (escaped by our grammar)
