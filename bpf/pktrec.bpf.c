@@ -500,6 +500,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 
 	e->ts_ns = now;
 	e->skb = key;
+	e->head = headp;
 	e->track = track;
 	e->netns = netns;
 	e->ifindex = ifindex;

@@ -48,6 +48,7 @@ struct pktrec_event {
 			   start) */
 	char ifname[PKTREC_IFNAMSIZ];
 	char comm[PKTREC_COMM_LEN];
+	__u64 head; /* skb->head: the data buffer, shared by clones */
 	__u8 data[PKTREC_MAX_SNAP];
 };
 

@@ -395,6 +395,30 @@ static uint32_t build_packet(const struct pktrec_event *e, uint8_t *pkt, uint32_
 	return n;
 }
 
+/*
+ * Append "head=0x..." (skb->head, which clones share: docs/format.md) to the
+ * comment's optional pairs. By hand: a printf per event showed in profiles.
+ */
+static void append_head(char *extra, size_t cap, uint64_t head)
+{
+	char buf[8 + 16 + 1];
+	size_t n = 0, used = strlen(extra);
+	int shift = 60;
+
+	if (used)
+		buf[n++] = ' ';
+	memcpy(buf + n, "head=0x", 7);
+	n += 7;
+	while (shift > 0 && !((head >> shift) & 0xf))
+		shift -= 4;
+	for (; shift >= 0; shift -= 4)
+		buf[n++] = "0123456789abcdef"[(head >> shift) & 0xf];
+	if (used + n + 1 > cap)
+		return; /* cannot happen: extra holds at most "proto=0x...." before */
+	memcpy(extra + used, buf, n);
+	extra[used + n] = '\0';
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	const struct pktrec_event *e = data;
@@ -476,6 +500,8 @@ static int on_event(void *ctx, void *data, size_t size)
 			if (et != e->protocol && et != 0x8100 && et != 0x88a8)
 				snprintf(c.extra, sizeof(c.extra), "proto=0x%04x", e->protocol);
 		}
+		if (e->head)
+			append_head(c.extra, sizeof(c.extra), e->head);
 		if (pkt_comment_format(comment, sizeof(comment), &c) < 0)
 			comment[0] = '\0';
 		struct recout_pkt p = {
