@@ -398,9 +398,11 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason)
 	 * spent a quarter of the CPU there. Kernel pointers have the top byte
 	 * set; the scratch word's top byte is a flag (0 or 1). Such a free
 	 * keeps namespace 0 (unknown): it runs in softirq, where neither the
-	 * socket (UDP leaves skb->sk unset) nor the current task tells.
+	 * socket (UDP leaves skb->sk unset) nor the current task tells. A read
+	 * (skb_copy_datagram_iovec) sees the same word while the sk_buff waits.
 	 */
-	bool dev_scratch = is_free && dev && ((__u64)dev >> 56) != 0xff;
+	bool dev_scratch = (is_free || hook == HOOK_SKB_COPY_DATAGRAM_IOVEC) && dev &&
+			   ((__u64)dev >> 56) != 0xff;
 
 	if (dev_scratch)
 		dev = NULL;
@@ -601,6 +603,13 @@ SEC("tp_btf/consume_skb")
 int BPF_PROG(consume_skb, struct sk_buff *skb)
 {
 	return handle(skb, HOOK_CONSUME_SKB, 0);
+}
+
+/* a process reads the data (recvmsg): its pid and comm name who got it */
+SEC("tp_btf/skb_copy_datagram_iovec")
+int BPF_PROG(skb_copy_datagram_iovec, struct sk_buff *skb)
+{
+	return handle(skb, HOOK_SKB_COPY_DATAGRAM_IOVEC, 0);
 }
 
 /*

@@ -66,6 +66,8 @@ const struct hook_def hook_defs[HOOK_MAX] = {
 				      PCAPNG_DIR_INBOUND, false},
     [HOOK_KFREE_SKB] = {"skb:kfree_skb", "kfree_skb", PCAPNG_DIR_UNKNOWN, true},
     [HOOK_CONSUME_SKB] = {"skb:consume_skb", "consume_skb", PCAPNG_DIR_UNKNOWN, false},
+    [HOOK_SKB_COPY_DATAGRAM_IOVEC] = {"skb:skb_copy_datagram_iovec", "skb_copy_datagram_iovec",
+				      PCAPNG_DIR_UNKNOWN, false},
 };
 
 static struct opts {
@@ -1064,6 +1066,7 @@ int main(int argc, char **argv)
 		    [HOOK_NETIF_RECEIVE_SKB_ENTRY] = skel->progs.netif_receive_skb_entry,
 		    [HOOK_KFREE_SKB] = skel->progs.kfree_skb,
 		    [HOOK_CONSUME_SKB] = skel->progs.consume_skb,
+		    [HOOK_SKB_COPY_DATAGRAM_IOVEC] = skel->progs.skb_copy_datagram_iovec,
 		};
 		for (int i = 0; i < HOOK_MAX; i++) {
 			bool is_free = i == HOOK_KFREE_SKB || i == HOOK_CONSUME_SKB;
@@ -1137,6 +1140,7 @@ int main(int argc, char **argv)
 	    skel->progs.netif_receive_skb_entry,
 	    skel->progs.kfree_skb,
 	    skel->progs.consume_skb,
+	    skel->progs.skb_copy_datagram_iovec,
 	};
 	for (int k = 0, i = HOOK_MAX; k < 2; k++)
 		for (int j = 0; j < 2; j++)
