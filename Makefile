@@ -31,6 +31,9 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_HDR := $(wildcard common/*.h)
 RECORD_SRC := $(wildcard record/*.c)
 ANALYZE_SRC:= $(wildcard analyze/*.c)
+# the analysis proper (no I/O), linked into the unit tests and fuzz targets too
+ANALYSIS_SRC:= $(wildcard analyze/packets.c analyze/pairs.c)
+ANALYSIS_HDR:= analyze/flow.h $(wildcard analyze/flow_int.h)
 BPF_SRC    := $(wildcard bpf/*.bpf.c)
 BPF_OBJ    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRC))
 SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRC))
@@ -70,17 +73,17 @@ pkt-analyze: $(ANALYZE_SRC) $(wildcard analyze/*.h) $(COMMON_OBJ)
 	$(COMPILE) -o $@ $(ANALYZE_SRC) $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
 
 # Unit tests run under AddressSanitizer + UndefinedBehaviorSanitizer.
-$(BUILD)/unit-tests: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(wildcard bpf/*.h) bpf/hooks.def $(COMMON_SRC) $(COMMON_HDR) | $(BUILD)/common
-	$(CC) $(CPPFLAGS) -Itests/unit $(STD) $(WARN) -O1 -g $(SAN) \
-		-o $@ $(UNIT_SRC) $(COMMON_SRC) $(LDLIBS)
+$(BUILD)/unit-tests: $(UNIT_SRC) $(wildcard tests/unit/*.h) $(wildcard bpf/*.h) bpf/hooks.def $(COMMON_SRC) $(COMMON_HDR) $(ANALYSIS_SRC) $(ANALYSIS_HDR) | $(BUILD)/common
+	$(CC) $(CPPFLAGS) -Itests/unit -Ianalyze $(STD) $(WARN) -O1 -g $(SAN) \
+		-o $@ $(UNIT_SRC) $(COMMON_SRC) $(ANALYSIS_SRC) $(LDLIBS)
 
 # Fuzz targets: libFuzzer builds (make fuzz), and replay builds that run the
 # committed corpus under ASan+UBSan without libFuzzer (make check).
-$(BUILD)/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(COMMON_SRC) $(COMMON_HDR) | $(BUILD)/common
-	$(CC) $(CPPFLAGS) $(STD) $(WARN) -O1 -g $(SAN) -o $@ $< tests/fuzz/replay_main.c $(COMMON_SRC) $(LDLIBS)
+$(BUILD)/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(COMMON_SRC) $(COMMON_HDR) $(ANALYSIS_SRC) $(ANALYSIS_HDR) | $(BUILD)/common
+	$(CC) $(CPPFLAGS) -Ianalyze $(STD) $(WARN) -O1 -g $(SAN) -o $@ $< tests/fuzz/replay_main.c $(COMMON_SRC) $(ANALYSIS_SRC) $(LDLIBS)
 
-$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(COMMON_HDR) | $(BUILD)/common
-	$(CLANG) $(CPPFLAGS) $(STD) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $< $(COMMON_SRC) $(LDLIBS)
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(COMMON_HDR) $(ANALYSIS_SRC) $(ANALYSIS_HDR) | $(BUILD)/common
+	$(CLANG) $(CPPFLAGS) -Ianalyze $(STD) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $< $(COMMON_SRC) $(ANALYSIS_SRC) $(LDLIBS)
 
 unit: $(BUILD)/unit-tests
 fuzz: $(FUZZ_BIN)
