@@ -59,6 +59,11 @@ struct flow {
 /* packets.c, for pairs.c */
 void packet_unref(struct flow *f, struct flow_packet *p);
 uint64_t dir_key(const struct flow_tuple *t, int reversed);
+/*
+ * Several processes read copies of p (raw sockets whose filter let another's
+ * reply through): the delivery that counts is pid's, if it read one.
+ */
+void packet_prefer_reader(struct flow_packet *p, uint32_t pid);
 
 /* pairs.c, for packets.c */
 void pair_packet(struct flow *f, struct flow_packet *p);

@@ -760,6 +760,39 @@ static int add_hop(struct flow *f, struct flow_packet *p, struct flow_branch *b,
 	return 0;
 }
 
+/*
+ * A hit of a known id whose content no kernel path makes from the previous
+ * hop's: pkt-record kept an id whose sk_buff was freed where no hook saw it,
+ * and the address went to another packet. One sk_buff keeps its protocol,
+ * its TCP sequence number, its echo type and sequence; NAT rewrites one
+ * side's address, never swaps both.
+ */
+static int stale_track(const struct pkt_l3l4 *prev, const struct pkt_l3l4 *l)
+{
+	if (!has_content(prev) || !has_content(l) || !prev->has_l4 || !l->has_l4)
+		return 0;
+	if (prev->family != l->family || prev->ip_proto != l->ip_proto)
+		return 1;
+	if (l->ip_proto == 6 && prev->tcp_seq != l->tcp_seq)
+		return 1;
+	if ((l->ip_proto == 1 || l->ip_proto == 58) &&
+	    (prev->icmp_type != l->icmp_type || prev->icmp_seq != l->icmp_seq))
+		return 1;
+	return memcmp(prev->src, prev->dst, 16) != 0 && !memcmp(prev->src, l->dst, 16) &&
+	       !memcmp(prev->dst, l->src, 16);
+}
+
+/* The content of b's newest hop that has some (a read's snapshot may have none). */
+static const struct pkt_l3l4 *last_content(const struct flow_branch *b)
+{
+	const struct flow_packet *p = b->packet;
+
+	for (size_t i = b->last_hop + 1; i-- > 0;)
+		if (p->hops[i].branch == b->index && has_content(&p->hops[i].l))
+			return &p->hops[i].l;
+	return &p->hops[b->last_hop].l;
+}
+
 /* The packet the new branch's data belongs to, and how; NULL: a new packet. */
 static struct flow_packet *place_branch(struct flow *f, const struct flow_event *ev,
 					const struct pkt_l3l4 *l, const struct names *nm,
@@ -875,6 +908,14 @@ int flow_add_event(struct flow *f, const struct flow_event *ev, uint64_t *packet
 	advance(f, ev->ts_ns);
 	if (ev->has_track)
 		b = find_track(f, ev->source, ev->track);
+	if (b && stale_track(last_content(b), l)) {
+		/* its sk_buff was freed unseen and the address reused: a new packet */
+		branch_freed(f, b);
+		update_closing(f, b->packet);
+		ht_remove(&f->tracks, &b->by_track);
+		b->in_track = 0;
+		b = NULL;
+	}
 	if (b) {
 		p = b->packet;
 	} else {
@@ -971,6 +1012,37 @@ static void set_fate(struct flow_packet *p, enum flow_fate fate, int bi, const s
 		snprintf(p->drop, sizeof(p->drop), "%s", h && h->drop[0] ? h->drop : "unknown");
 }
 
+/* Delivered: read at hop k; other processes that read a copy are counted. */
+static void set_delivered(struct flow_packet *p, size_t k)
+{
+	const struct flow_hop *h = &p->hops[k];
+	char buf[256];
+	int others = 0;
+
+	for (size_t i = 0; i < p->nhops; i++)
+		others += p->hops[i].kind == PKT_HOOK_KIND_DELIVER && p->hops[i].pid != h->pid;
+	int n = snprintf(buf, sizeof(buf), "delivered to %s %" PRIu32 "%s",
+			 h->comm[0] ? h->comm : "pid", h->pid,
+			 p->branches[h->branch]->main ? "" : " (copy)");
+
+	if (others && n > 0 && (size_t)n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - (size_t)n, "; %d read%s by other processes", others,
+			 others == 1 ? "" : "s");
+	set_fate(p, FLOW_FATE_DELIVERED, h->branch, h, buf);
+}
+
+void packet_prefer_reader(struct flow_packet *p, uint32_t pid)
+{
+	if (p->fate != FLOW_FATE_DELIVERED || !pid || p->fate_hop < 0 ||
+	    p->hops[p->fate_hop].pid == pid)
+		return;
+	for (size_t k = 0; k < p->nhops; k++)
+		if (p->hops[k].kind == PKT_HOOK_KIND_DELIVER && p->hops[k].pid == pid) {
+			set_delivered(p, k);
+			return;
+		}
+}
+
 /*
  * One fate per packet, from its branches' ends: the data got to a process
  * (delivered), left the host (forwarded), or nowhere (dropped: the path's
@@ -986,21 +1058,13 @@ static void decide_fate(struct flow *f, struct flow_packet *p, int at_end)
 
 	/* a process read it: the path's own read first, else a copy's */
 	for (int pass = 0; pass < 2; pass++)
-		for (int i = 0; i < p->nbranches; i++) {
-			const struct flow_branch *b = p->branches[i];
-			const struct flow_hop *h = &p->hops[b->last_hop];
+		for (size_t k = 0; k < p->nhops; k++) {
+			const struct flow_hop *h = &p->hops[k];
 
-			if (b->end != FLOW_END_DELIVER || (pass == 0) != (b->main != 0))
+			if (h->kind != PKT_HOOK_KIND_DELIVER ||
+			    (pass == 0) != (p->branches[h->branch]->main != 0))
 				continue;
-			for (size_t k = b->last_hop + 1; k-- > 0;)
-				if (p->hops[k].branch == i &&
-				    p->hops[k].kind == PKT_HOOK_KIND_DELIVER) {
-					h = &p->hops[k];
-					break;
-				}
-			snprintf(buf, sizeof(buf), "delivered to %s %" PRIu32 "%s",
-				 h->comm[0] ? h->comm : "pid", h->pid, b->main ? "" : " (copy)");
-			set_fate(p, FLOW_FATE_DELIVERED, i, h, buf);
+			set_delivered(p, k);
 			return;
 		}
 	/* it left through a device: the path, else a copy */

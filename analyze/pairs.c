@@ -159,6 +159,12 @@ static void emit_pair(struct flow *f, enum pair_kind kind, struct flow_packet *r
 	    .rtt_ns = (int64_t)(rep->last_ts - req->first_ts),
 	};
 
+	/* the reply went to whoever asked, if the asker read it */
+	for (size_t i = 0; i < req->nhops; i++)
+		if (flow_hop_on_path(req, &req->hops[i])) {
+			packet_prefer_reader(rep, req->hops[i].pid);
+			break;
+		}
 	req->requests_answered++;
 	rep->replies++;
 	f->stats.pairs++;
