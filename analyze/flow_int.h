@@ -51,9 +51,7 @@ struct flow {
 	struct hashtab waits; /* pairing keys -> struct wait_key */
 	struct heap expiring; /* struct pending by expiry, then age */
 	uint64_t wait_seq;
-	uint64_t mark;
-	struct pending **scratch;
-	size_t scratch_cap;
+	struct hashtab tcpdirs; /* TCP connection directions -> struct tcp_dir */
 };
 
 /* packets.c, for pairs.c */

@@ -158,7 +158,7 @@ struct flow *flow_new(const struct flow_config *cfg, const struct flow_callbacks
 	f->next_id = 1;
 	if (ht_init(&f->tracks, 0) || ht_init(&f->skbs, 0) || ht_init(&f->heads, 0) ||
 	    ht_init(&f->content, 0) || ht_init(&f->strs, 0) || ht_init(&f->dirs, 0) ||
-	    ht_init(&f->waits, 0)) {
+	    ht_init(&f->waits, 0) || ht_init(&f->tcpdirs, 0)) {
 		flow_free(f);
 		return NULL;
 	}
@@ -1187,5 +1187,6 @@ void flow_free(struct flow *f)
 	ht_destroy(&f->strs);
 	ht_destroy(&f->dirs);
 	ht_destroy(&f->waits);
+	ht_destroy(&f->tcpdirs);
 	free(f);
 }

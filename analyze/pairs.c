@@ -23,6 +23,7 @@ static const char *const kind_names[PK_COUNT] = {
 enum role { ROLE_REQUEST, ROLE_REPLY };
 
 struct pending;
+struct tcp_dir;
 
 /* One key a wait is found by (a wait has up to FLOW_MAX_TUPLES). */
 struct wait_key {
@@ -45,7 +46,23 @@ struct pending {
 	/* udp */
 	struct flow_packet *next; /* the first of the stream after packet, if answered */
 	int maybe_reply;	  /* an older packet the other way was still in flight */
-	uint64_t mark;		  /* visited (prune_acks) */
+	/* tcp-data: in its connection direction's list, in order of finish */
+	struct tcp_dir *tdir;
+	struct pending *tprev, *tnext;
+};
+
+/*
+ * One direction of a TCP connection (data this way, ACKs the other way):
+ * the segments waiting for an ACK, by sequence end, and the ACKs that may
+ * still answer a segment finishing late, in order of finish (which follows
+ * the order of last hits). An ACK takes covered segments from the head; a late segment
+ * looks at the ACKs from the tail: O(1) amortized, whatever the window.
+ */
+struct tcp_dir {
+	struct ht_node node;
+	uint64_t key;
+	struct pending *segs_head, *segs_tail;
+	struct pending *acks_head, *acks_tail;
 };
 
 /* The wait behind node n if n is one of key's (hashes may collide), else NULL. */
@@ -133,10 +150,34 @@ static uint64_t oldest_open(const struct flow *f, const struct flow_packet *p, i
 	return oldest;
 }
 
+static void tdir_unlink(struct flow *f, struct pending *w)
+{
+	struct tcp_dir *d = w->tdir;
+	int ack = w->role == ROLE_REPLY;
+	struct pending **head = ack ? &d->acks_head : &d->segs_head;
+	struct pending **tail = ack ? &d->acks_tail : &d->segs_tail;
+
+	if (w->tprev)
+		w->tprev->tnext = w->tnext;
+	else
+		*head = w->tnext;
+	if (w->tnext)
+		w->tnext->tprev = w->tprev;
+	else
+		*tail = w->tprev;
+	w->tdir = NULL;
+	if (!d->segs_head && !d->acks_head) {
+		ht_remove(&f->tcpdirs, &d->node);
+		free(d);
+	}
+}
+
 static void wait_unlink(struct flow *f, struct pending *w)
 {
 	for (int i = 0; i < w->nkeys; i++)
 		ht_remove(&f->waits, &w->keys[i].node);
+	if (w->tdir)
+		tdir_unlink(f, w);
 	heap_remove(&f->expiring, w->heap_idx);
 }
 
@@ -147,6 +188,18 @@ static void wait_drop(struct flow *f, struct pending *w)
 		packet_unref(f, w->next);
 	packet_unref(f, w->packet);
 	free(w);
+}
+
+/* The wait is over without a counterpart: a request is unanswered. */
+static void wait_expire(struct flow *f, struct pending *w)
+{
+	if (w->role == ROLE_REQUEST && !w->packet->requests_answered) {
+		w->packet->unanswered = 1;
+		f->stats.unanswered++;
+		if (f->cb.unanswered)
+			f->cb.unanswered(w->packet, kind_names[w->kind], f->cb.ctx);
+	}
+	wait_drop(f, w);
 }
 
 static void emit_pair(struct flow *f, enum pair_kind kind, struct flow_packet *req,
@@ -218,12 +271,6 @@ static int compatible(const struct role_desc *r, const struct pending *w,
 		return ndp_answers(req, rep);
 	case PK_ARP:
 		return rep->path_first_ts >= req->path_first_ts;
-	case PK_TCPDATA: {
-		uint32_t seq_end = r->role == ROLE_REQUEST ? r->seq_end : w->seq_end;
-		uint32_t ack = r->role == ROLE_REQUEST ? w->ack : r->ack;
-
-		return (int32_t)(ack - seq_end) >= 0 && (int32_t)(ack - seq_end) < (1 << 30);
-	}
 	default:
 		return 1;
 	}
@@ -241,12 +288,8 @@ static int same_vlan(const struct role_desc *r, const struct pending *w,
 
 static void restart_stream(struct flow *f, const struct pending *w, uint64_t t);
 
-/*
- * The waiting counterpart of p in role r; a cumulative ACK (tcp-data reply)
- * is paired here with every segment it covers, and *matched says so.
- */
-static struct pending *find_best(struct flow *f, const struct role_desc *r, struct flow_packet *p,
-				 int *matched)
+/* The waiting counterpart of p in role r, or NULL. */
+static struct pending *find_best(struct flow *f, const struct role_desc *r, struct flow_packet *p)
 {
 	struct pending *best = NULL;
 	int best_vlan = 0;
@@ -264,15 +307,6 @@ static struct pending *find_best(struct flow *f, const struct role_desc *r, stru
 			if (r->kind == PK_UDP && w->maybe_reply &&
 			    oldest_open(f, w->packet, 1) < w->packet->last_ts)
 				continue;
-			if (r->kind == PK_TCPDATA && r->role == ROLE_REPLY) {
-				/* A cumulative ACK answers every segment it covers. */
-				emit_pair(f, r->kind, w->packet, p);
-				*matched = 1;
-				/* next may be freed with w's keys: restart this key */
-				wait_drop(f, w);
-				next = ht_find_first(&f->waits, r->keys[k]);
-				continue;
-			}
 			/*
 			 * Prefer the same VLAN stack (a SYN on one VLAN may still be
 			 * answered on another), then the request closest before the
@@ -305,18 +339,16 @@ static struct pending *find_best(struct flow *f, const struct role_desc *r, stru
 /* Try to pair; returns 1 when this role found its counterpart(s). */
 static int match_role(struct flow *f, const struct role_desc *r, struct flow_packet *p)
 {
-	int matched = 0;
-	struct pending *best = find_best(f, r, p, &matched);
+	struct pending *best = find_best(f, r, p);
 
 	if (!best)
-		return matched;
+		return 0;
 	if (r->role == ROLE_REPLY) {
 		emit_pair(f, r->kind, best->packet, p);
 		wait_drop(f, best);
 	} else {
 		emit_pair(f, r->kind, p, best->packet);
-		if (r->kind != PK_TCPDATA) /* an ACK may answer later segments too */
-			wait_drop(f, best);
+		wait_drop(f, best);
 	}
 	return 1;
 }
@@ -436,83 +468,159 @@ static void restart_stream(struct flow *f, const struct pending *w, uint64_t t)
 	nw->maybe_reply = oldest_open(f, n, 1) < n->last_ts;
 }
 
+/* A direction of a connection without namespace (both ends see it the same way). */
+static uint64_t tdir_key(const struct flow_tuple *t, int reversed)
+{
+	uint64_t h = ht_hash_add(0x74637000ull, t->family);
+
+	h = ht_hash_bytes(h, reversed ? t->dst : t->src, 16);
+	h = ht_hash_bytes(h, reversed ? t->src : t->dst, 16);
+	h = ht_hash_add(h, t->vlan_stack);
+	return ht_hash_add(h, reversed ? (uint64_t)t->dport << 16 | t->sport
+				       : (uint64_t)t->sport << 16 | t->dport);
+}
+
+static struct tcp_dir *tdir_find(const struct flow *f, uint64_t key)
+{
+	for (struct ht_node *n = ht_find_first(&f->tcpdirs, key); n; n = ht_find_next(n))
+		if (ht_entry(n, struct tcp_dir, node)->key == key)
+			return ht_entry(n, struct tcp_dir, node);
+	return NULL;
+}
+
+static struct tcp_dir *tdir_get(struct flow *f, uint64_t key)
+{
+	struct tcp_dir *d = tdir_find(f, key);
+
+	if (d)
+		return d;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->key = key;
+	ht_insert(&f->tcpdirs, &d->node, key);
+	return d;
+}
+
+/* A TCP wait at the tail of its direction's list (no keys in f->waits). */
+static struct pending *tdir_wait(struct flow *f, struct tcp_dir *d, const struct role_desc *r,
+				 struct flow_packet *p)
+{
+	struct role_desc nokeys = *r;
+
+	nokeys.nkeys = 0;
+	struct pending *w = add_wait(f, &nokeys, p);
+
+	if (!w)
+		return NULL;
+	int ack = r->role == ROLE_REPLY;
+	struct pending **head = ack ? &d->acks_head : &d->segs_head;
+	struct pending **tail = ack ? &d->acks_tail : &d->segs_tail;
+
+	/*
+	 * Segments by sequence end (an ACK takes covered ones from the head; a
+	 * segment freed early finishes before older ones still held), ACKs in
+	 * order of finish. Mostly appended: the walk back is short.
+	 */
+	struct pending *after = *tail;
+
+	if (!ack)
+		while (after && (int32_t)(after->seq_end - w->seq_end) > 0)
+			after = after->tprev;
+	w->tdir = d;
+	w->tprev = after;
+	w->tnext = after ? after->tnext : *head;
+	if (w->tnext)
+		w->tnext->tprev = w;
+	else
+		*tail = w;
+	if (after)
+		after->tnext = w;
+	else
+		*head = w;
+	return w;
+}
+
+static int covers(uint32_t ack, uint32_t seq_end)
+{
+	return (int32_t)(ack - seq_end) >= 0 && (int32_t)(ack - seq_end) < (1 << 30);
+}
+
 /*
  * A data segment finished. In order, it would have met the newest ACK
  * finished before it (paired if that one covers it, else waited), or been
  * answered by the first ACK after it that covers it: ACKs that finished
- * first wait for it (see prune_acks).
+ * first are kept for it (see tcp_ack).
  */
-static int match_data(struct flow *f, const struct role_desc *r, struct flow_packet *p)
+static void tcp_data(struct flow *f, const struct role_desc *r, struct flow_packet *p)
 {
-	struct pending *before = NULL, *after = NULL, *best;
+	struct tcp_dir *d = p->ntuples ? tdir_get(f, tdir_key(&p->tuples[0], 0)) : NULL;
+	struct pending *before = NULL, *after = NULL, *w;
 
-	for (int k = 0; k < r->nkeys; k++)
-		for (struct ht_node *n = ht_find_first(&f->waits, r->keys[k]); n;
-		     n = ht_find_next(n)) {
-			struct pending *w = wait_at(n, r->keys[k]);
-
-			if (!w)
-				continue;
-
-			if (w->kind != PK_TCPDATA || w->role != ROLE_REPLY || w->packet == p)
-				continue;
-			if (w->packet->last_ts < p->last_ts) {
-				if (!before || w->packet->last_ts > before->packet->last_ts)
-					before = w;
-			} else if (compatible(r, w, p) &&
-				   (!after || w->packet->last_ts < after->packet->last_ts)) {
-				after = w;
-			}
+	if (!d)
+		return;
+	for (w = d->acks_tail; w; w = w->tprev) {
+		if (w->packet->last_ts < p->last_ts) {
+			before = w;
+			break;
 		}
-	best = before && compatible(r, before, p) ? before : after;
-	if (!best)
-		return 0;
-	emit_pair(f, PK_TCPDATA, p, best->packet); /* the ACK may answer later segments too */
-	return 1;
+		if (covers(w->ack, r->seq_end) && w->packet->path_last_ts >= p->path_first_ts)
+			after = w; /* walking back: the earliest such wins */
+	}
+	w = before && covers(before->ack, r->seq_end) &&
+		    before->packet->path_last_ts >= p->path_first_ts
+		? before
+		: after;
+	if (w) {
+		emit_pair(f, PK_TCPDATA, p, w->packet); /* the ACK may answer later segments too */
+		return;
+	}
+	tdir_wait(f, d, r, p);
 }
 
 /*
- * Which ACKs of a connection wait for segments. In order only the newest
- * would: a bulk transfer would otherwise keep every ACK of the window. But a
- * segment still in flight (in a socket's receive queue, its sk_buff is not
- * freed) finishes later and must meet the ACKs it would have met: the newest
- * before the oldest such segment, and every one after.
+ * An ACK finished: it answers every waiting segment it covers, from the
+ * oldest. It is kept for segments still in flight: the newest ACK before the
+ * oldest such segment, and every one after (in order, only the newest would
+ * wait: a bulk transfer would otherwise keep every ACK of its window).
  */
-static void prune_acks(struct flow *f, const struct role_desc *r, const struct flow_packet *p)
+static void tcp_ack(struct flow *f, const struct role_desc *r, struct flow_packet *p)
 {
-	uint64_t oldest = oldest_open(f, p, 1);
-	struct pending *keep = NULL;
-	size_t n = 0;
+	struct tcp_dir *d = NULL;
+	struct pending *w;
 
-	f->mark++;
-	for (int k = 0; k < r->nkeys; k++)
-		for (struct ht_node *m = ht_find_first(&f->waits, r->keys[k]); m;
-		     m = ht_find_next(m)) {
-			struct pending *w = wait_at(m, r->keys[k]);
+	for (int i = 0; i < p->ntuples && !d; i++)
+		d = tdir_find(f, tdir_key(&p->tuples[i], 1));
+	if (d)
+		while ((w = d->segs_head)) {
+			int32_t ahead = (int32_t)(w->seq_end - r->ack);
 
-			if (!w)
-				continue;
-
-			if (w->kind != PK_TCPDATA || w->role != ROLE_REPLY || w->mark == f->mark ||
-			    w->packet->last_ts >= oldest)
-				continue;
-			w->mark = f->mark;
-			if (n == f->scratch_cap) {
-				size_t cap = f->scratch_cap ? 2 * f->scratch_cap : 64;
-				struct pending **a = realloc(f->scratch, cap * sizeof(*a));
-
-				if (!a)
-					return; /* keep them all */
-				f->scratch = a;
-				f->scratch_cap = cap;
+			if (ahead > 0 && ahead < (1 << 30))
+				break; /* this one and the rest wait for a later ACK */
+			if (!covers(r->ack, w->seq_end)) {
+				/* far off in sequence space (its ACKs lost, or wrapped): none
+				 * answers it */
+				wait_expire(f, w);
+			} else if (p->path_last_ts >= w->packet->path_first_ts) {
+				emit_pair(f, PK_TCPDATA, w->packet, p);
+				wait_drop(f, w); /* may free d with its last wait */
+			} else {
+				break;
 			}
-			f->scratch[n++] = w;
-			if (!keep || w->packet->last_ts > keep->packet->last_ts)
-				keep = w;
+			d = NULL;
+			for (int i = 0; i < p->ntuples && !d; i++)
+				d = tdir_find(f, tdir_key(&p->tuples[i], 1));
+			if (!d)
+				break;
 		}
-	for (size_t i = 0; i < n; i++)
-		if (f->scratch[i] != keep)
-			wait_drop(f, f->scratch[i]);
+	if (!d && p->ntuples)
+		d = tdir_get(f, tdir_key(&p->tuples[p->ntuples - 1], 1));
+	if (!d || !tdir_wait(f, d, r, p))
+		return;
+	uint64_t oldest = oldest_open(f, p, 1);
+
+	while ((w = d->acks_head) && w->tnext && w->tnext->packet->last_ts < oldest)
+		wait_drop(f, w);
 }
 
 /* What a finished packet can be: up to two roles (TCP data with an ACK). */
@@ -638,11 +746,10 @@ static void pair_udp(struct flow *f, const struct role_desc *r, struct flow_pack
 {
 	struct role_desc rep = *r;
 	struct pending *w, *own;
-	int matched = 0;
 
 	rep.role = ROLE_REPLY;
 	tuple_keys(&rep, p, 1);
-	w = find_best(f, &rep, p, &matched);
+	w = find_best(f, &rep, p);
 	if (w && w->packet->last_ts > p->last_ts) {
 		/* w came after p: p asked, or the stream p belongs to did, and w answered */
 		own = find_asking(f, r);
@@ -684,19 +791,19 @@ void pair_packet(struct flow *f, struct flow_packet *p)
 			pair_udp(f, r, p);
 			continue;
 		}
-		if (r->kind == PK_TCPDATA && r->role == ROLE_REQUEST) {
-			if (match_data(f, r, p))
-				continue;
-		} else if (match_role(f, r, p) &&
-			   !(r->kind == PK_TCPDATA && r->role == ROLE_REPLY)) {
+		if (r->kind == PK_TCPDATA) {
+			if (r->role == ROLE_REQUEST)
+				tcp_data(f, r, p);
+			else
+				tcp_ack(f, r, p);
 			continue;
 		}
+		if (match_role(f, r, p))
+			continue;
 		if (r->role == ROLE_REQUEST && is_multicast(pkt_innermost(&p->pi)) &&
 		    r->kind != PK_NDP)
 			continue;
 		add_wait(f, r, p);
-		if (r->kind == PK_TCPDATA && r->role == ROLE_REPLY)
-			prune_acks(f, r, p);
 	}
 }
 
@@ -704,15 +811,14 @@ void expire_waits(struct flow *f, int all)
 {
 	struct pending *w;
 
-	while ((w = heap_top(&f->expiring)) && (all || w->expiry < f->now)) {
-		if (w->role == ROLE_REQUEST && !w->packet->requests_answered) {
-			w->packet->unanswered = 1;
-			f->stats.unanswered++;
-			if (f->cb.unanswered)
-				f->cb.unanswered(w->packet, kind_names[w->kind], f->cb.ctx);
-		}
-		wait_drop(f, w);
-	}
+	while ((w = heap_top(&f->expiring)) && (all || w->expiry < f->now))
+		wait_expire(f, w);
+}
+
+static void tdir_free(struct ht_node *n, void *ctx)
+{
+	(void)ctx;
+	free(ht_entry(n, struct tcp_dir, node));
 }
 
 void pairs_free(struct flow *f)
@@ -722,6 +828,5 @@ void pairs_free(struct flow *f)
 	free(f->expiring.a);
 	f->expiring.a = NULL;
 	f->expiring.n = f->expiring.cap = 0;
-	free(f->scratch);
-	f->scratch = NULL;
+	ht_for_each(&f->tcpdirs, tdir_free, NULL);
 }
