@@ -31,12 +31,15 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_HDR := $(wildcard common/*.h)
 RECORD_SRC := $(wildcard record/*.c)
 ANALYZE_SRC:= $(wildcard analyze/*.c)
+# the analysis proper (no I/O), linked into the unit tests and fuzz targets too
+# analyzer sources with unit tests and fuzz targets (no main, no output)
+ANALYSIS_SRC:= $(wildcard analyze/packets.c analyze/pairs.c) analyze/graph.c analyze/topology.c
+ANALYSIS_HDR:= analyze/flow.h $(wildcard analyze/flow_int.h)
 BPF_SRC    := $(wildcard bpf/*.bpf.c)
 BPF_OBJ    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRC))
 SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRC))
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 # recorder sources with unit tests (pure: no BPF, no globals)
-ANALYZE_UNIT_SRC := analyze/graph.c analyze/topology.c
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY:= $(patsubst tests/fuzz/%.c,$(BUILD)/replay_%,$(FUZZ_SRC))
 FUZZ_BIN   := $(patsubst tests/fuzz/%.c,$(BUILD)/%,$(FUZZ_SRC))
@@ -74,17 +77,17 @@ pkt-analyze: $(ANALYZE_SRC) $(wildcard analyze/*.h) $(COMMON_OBJ)
 	$(COMPILE) -o $@ $(ANALYZE_SRC) $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
 
 # Unit tests run under AddressSanitizer + UndefinedBehaviorSanitizer.
-$(BUILD)/unit-tests: $(UNIT_SRC) $(RECORD_UNIT_SRC) $(ANALYZE_UNIT_SRC) $(wildcard tests/unit/*.h) $(wildcard bpf/*.h) bpf/hooks.def $(COMMON_SRC) $(COMMON_HDR) $(wildcard record/*.h) | $(BUILD)/common
+$(BUILD)/unit-tests: $(UNIT_SRC) $(RECORD_UNIT_SRC) $(ANALYSIS_SRC) $(ANALYSIS_HDR) $(wildcard tests/unit/*.h) $(wildcard bpf/*.h) bpf/hooks.def $(COMMON_SRC) $(COMMON_HDR) $(wildcard record/*.h) | $(BUILD)/common
 	$(CC) $(CPPFLAGS) -Itests/unit -Irecord -Ianalyze $(STD) $(WARN) -O1 -g $(SAN) \
-		-o $@ $(UNIT_SRC) $(RECORD_UNIT_SRC) $(ANALYZE_UNIT_SRC) $(COMMON_SRC) $(LDLIBS)
+		-o $@ $(UNIT_SRC) $(RECORD_UNIT_SRC) $(ANALYSIS_SRC) $(COMMON_SRC) $(LDLIBS)
 
 # Fuzz targets: libFuzzer builds (make fuzz), and replay builds that run the
 # committed corpus under ASan+UBSan without libFuzzer (make check).
-$(BUILD)/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(COMMON_SRC) $(COMMON_HDR) $(RECORD_UNIT_SRC) | $(BUILD)/common
-	$(CC) $(CPPFLAGS) -Irecord $(STD) $(WARN) -O1 -g $(SAN) -o $@ $< tests/fuzz/replay_main.c $(COMMON_SRC) $(RECORD_UNIT_SRC) $(LDLIBS)
+$(BUILD)/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(COMMON_SRC) $(COMMON_HDR) $(RECORD_UNIT_SRC) $(ANALYSIS_SRC) $(ANALYSIS_HDR) | $(BUILD)/common
+	$(CC) $(CPPFLAGS) -Irecord -Ianalyze $(STD) $(WARN) -O1 -g $(SAN) -o $@ $< tests/fuzz/replay_main.c $(COMMON_SRC) $(RECORD_UNIT_SRC) $(ANALYSIS_SRC) $(LDLIBS)
 
-$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(COMMON_HDR) $(RECORD_UNIT_SRC) | $(BUILD)/common
-	$(CLANG) $(CPPFLAGS) -Irecord $(STD) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $< $(COMMON_SRC) $(RECORD_UNIT_SRC) $(LDLIBS)
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(COMMON_HDR) $(RECORD_UNIT_SRC) $(ANALYSIS_SRC) $(ANALYSIS_HDR) | $(BUILD)/common
+	$(CLANG) $(CPPFLAGS) -Irecord -Ianalyze $(STD) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ $< $(COMMON_SRC) $(RECORD_UNIT_SRC) $(ANALYSIS_SRC) $(LDLIBS)
 
 unit: $(BUILD)/unit-tests
 fuzz: $(FUZZ_BIN)

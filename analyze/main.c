@@ -750,6 +750,22 @@ static void writer_close(struct app *a)
 
 /* ------------------------------------------------------------ flow callbacks */
 
+/* head=0x... among the comment's optional pairs (docs/format.md): 1 if found. */
+static int comment_head(const char *extra, uint64_t *head)
+{
+	for (const char *p = extra; (p = strstr(p, "head=0x")) != NULL; p += 7) {
+		char *end;
+
+		if (p != extra && p[-1] != ' ')
+			continue;
+		errno = 0;
+		*head = strtoull(p + 7, &end, 16);
+		if (!errno && end != p + 7 && (*end == ' ' || *end == '\0'))
+			return 1;
+	}
+	return 0;
+}
+
 static void cb_packet(const struct flow_packet *p, void *ctx)
 {
 	out_packet(&((struct app *)ctx)->out, p);
@@ -1050,12 +1066,16 @@ int main(int argc, char **argv)
 		    .ifname = ev->c.ifname,
 		    .dir = ev->dir,
 		    .drop = ev->c.drop,
+		    .pid = ev->ours ? ev->c.pid : 0,
+		    .comm = ev->ours ? ev->c.comm : "",
 		    .len = ev->origlen,
 		    .pi = &ev->pi,
 		    .summary = ev->has_summary ? ev->summary : NULL,
 		};
 		uint64_t packet_id = 0;
 		uint64_t event_no = a.tot.events;
+
+		fe.has_head = ev->ours && comment_head(ev->c.extra, &fe.head);
 
 		if (!a.tot.have_ts) {
 			a.tot.first_ts = a.tot.last_ts = ev->ts_ns;

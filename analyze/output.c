@@ -268,45 +268,72 @@ static int same_addrs(const struct pkt_l3l4 *a, const struct pkt_l3l4 *b)
 	       !memcmp(a->dst, b->dst, 16) && a->sport == b->sport && a->dport == b->dport;
 }
 
-static void print_hops(struct output *o, const struct flow_packet *p)
+/* The hops of branch bi (-1: the path), one line each, latency from the previous shown. */
+static void print_branch_hops(struct output *o, const struct flow_packet *p, int bi,
+			      const char *indent)
 {
+	const struct flow_hop *prev = NULL;
+
 	for (size_t i = 0; i < p->nhops; i++) {
 		const struct flow_hop *h = &p->hops[i];
+
+		if (bi < 0 ? !flow_hop_on_path(p, h) : h->branch != bi)
+			continue;
 		char off[32], ns[24], hook[PKT_HOOK_LEN], lat[24] = "";
 		const char *dir = dir_name(h->dir);
 
 		fmt_offset(o, h->ts_ns, off, sizeof(off));
 		fmt_netns(h->has_netns, h->netns, ns, sizeof(ns));
 		short_hook(h->hook, hook, sizeof(hook));
-		if (i > 0) {
+		if (prev) {
 			lat[0] = '+';
-			fmt_dur((int64_t)(h->ts_ns - p->hops[i - 1].ts_ns), lat + 1,
-				sizeof(lat) - 1);
+			fmt_dur((int64_t)(h->ts_ns - prev->ts_ns), lat + 1, sizeof(lat) - 1);
 		}
-		char line[160];
-		int n = snprintf(line, sizeof(line), "    %-11s %-10s %-15.15s %-20.20s %-3s %s",
-				 off, ns, h->ifname, hook, dir ? dir : "", lat);
+		char line[200];
+		int n = snprintf(line, sizeof(line), "%s%-11s %-10s %-15.15s %-20.20s %-3s %s",
+				 indent, off, ns, h->ifname, hook, dir ? dir : "", lat);
 
 		while (n > 0 && n < (int)sizeof(line) && line[n - 1] == ' ')
 			line[--n] = '\0';
 		fprintf(o->f, "%s\n", line);
 		/* NAT or a tunnel changed what the packet looks like at this hop */
-		if (i > 0 &&
-		    (!same_addrs(&h->l, &p->hops[i - 1].l) || h->encap != p->hops[i - 1].encap))
+		if (prev && (!same_addrs(&h->l, &prev->l) || h->encap != prev->encap))
 			print_fitted(o, "      = ", h->summary ? h->summary : p->summary);
 		if (flow_hop_is_drop(h))
 			fprintf(o->f, "      %sdropped: %s%s\n", col(o, C_RED),
 				h->drop[0] ? h->drop : "(no reason given)", col(o, C_OFF));
+		else if (h->kind == PKT_HOOK_KIND_DELIVER)
+			fprintf(o->f, "      read by %s %u\n", h->comm[0] ? h->comm : "pid",
+				h->pid);
+		prev = h;
 	}
+}
+
+/* The path, each copy's hops under it, then the fate. */
+static void print_hops(struct output *o, const struct flow_packet *p)
+{
+	print_branch_hops(o, p, -1, "    ");
+	for (int i = 0; i < p->nbranches; i++) {
+		const struct flow_branch *b = p->branches[i];
+
+		if (b->main)
+			continue;
+		fprintf(o->f, "    %s of the data (track 0x%" PRIx64 "):\n",
+			b->how == FLOW_BRANCH_CLONE ? "clone" : "copy", b->track);
+		print_branch_hops(o, p, i, "      ");
+	}
+	fprintf(o->f, "    %s=> %s%s\n",
+		p->fate == FLOW_FATE_DROPPED ? col(o, C_RED) : col(o, C_GREEN), p->fate_detail,
+		col(o, C_OFF));
 }
 
 static void print_packet_head(struct output *o, const char *role, const struct flow_packet *p)
 {
 	char head[64];
 
-	if (p->ntracks > 1)
+	if (p->nbranches > 1)
 		snprintf(head, sizeof(head), "  %-8s track 0x%" PRIx64 "+%d: ", role, p->track,
-			 p->ntracks - 1);
+			 p->nbranches - 1);
 	else if (p->has_track)
 		snprintf(head, sizeof(head), "  %-8s track 0x%" PRIx64 ": ", role, p->track);
 	else
@@ -315,24 +342,6 @@ static void print_packet_head(struct output *o, const char *role, const struct f
 
 	snprintf(line, sizeof(line), "%s%s", head, p->summary);
 	print_fitted(o, "", line);
-}
-
-/* Where a packet that got no further was last seen. */
-static void print_last_seen(struct output *o, const struct flow_packet *p)
-{
-	if (!p->nhops || p->dropped)
-		return;
-	const struct flow_hop *h = &p->hops[p->nhops - 1];
-	char hook[PKT_HOOK_LEN], ns[24];
-
-	short_hook(h->hook, hook, sizeof(hook));
-	fmt_netns(h->has_netns, h->netns, ns, sizeof(ns));
-	if (h->hook[0])
-		fprintf(o->f, "      %slast seen on %s (netns %s) at %s%s\n", col(o, C_RED),
-			h->ifname, ns, hook, col(o, C_OFF));
-	else
-		fprintf(o->f, "      %slast seen on %s%s\n", col(o, C_RED), h->ifname,
-			col(o, C_OFF));
 }
 
 static const char *kind_title(const char *kind)
@@ -397,10 +406,82 @@ void out_event(struct output *o, const struct event *ev, uint64_t event_no, uint
 	fputc('\n', o->f);
 }
 
-void out_packet(struct output *o, const struct flow_packet *p)
+static void json_hop(FILE *f, const struct flow_hop *h, const struct flow_hop *prev)
 {
-	if (o->mode != MODE_PAIRS || o->format != FMT_JSON)
+	put_str(f, "{\"ts_ns\":");
+	put_u64(f, h->ts_ns);
+	put_str(f, ",\"delta_ns\":");
+	put_i64(f, prev ? (int64_t)(h->ts_ns - prev->ts_ns) : (int64_t)0);
+	json_key_str(f, "hook", h->hook[0] ? h->hook : NULL);
+	json_key_u64(f, "netns", 1, h->has_netns ? h->netns : 0);
+	json_key_str(f, "ifname", h->ifname);
+	json_key_str(f, "dir", dir_name(h->dir));
+	json_key_str(f, "drop", flow_hop_is_drop(h) ? (h->drop[0] ? h->drop : "unknown") : NULL);
+	json_addrs(f, &h->l);
+	json_key_u64(f, "event", 1, h->event_no);
+	if (h->comm[0]) {
+		json_key_u64(f, "pid", 1, h->pid);
+		json_key_str(f, "comm", h->comm);
+	}
+	putc_unlocked('}', f);
+}
+
+/* The hops of branch bi (-1: the path) as a JSON array. */
+static void json_hops(FILE *f, const struct flow_packet *p, int bi)
+{
+	const struct flow_hop *prev = NULL;
+
+	putc_unlocked('[', f);
+	for (size_t i = 0; i < p->nhops; i++) {
+		const struct flow_hop *h = &p->hops[i];
+
+		if (bi < 0 ? !flow_hop_on_path(p, h) : h->branch != bi)
+			continue;
+		if (prev)
+			putc_unlocked(',', f);
+		json_hop(f, h, prev);
+		prev = h;
+	}
+	putc_unlocked(']', f);
+}
+
+static const char *end_name(enum flow_end end)
+{
+	static const char *const names[] = {"open", "delivered", "dropped", "consumed",
+					    "continued"};
+
+	return end < sizeof(names) / sizeof(names[0]) ? names[end] : "open";
+}
+
+/*
+ * Why a dropped packet or an unanswered request got nowhere: one line, and
+ * the same as an object (kind, reason, netns, ifname, hook).
+ */
+static void json_why(FILE *f, const struct flow_packet *p)
+{
+	const struct flow_hop *h = p->fate_hop >= 0 ? &p->hops[p->fate_hop] : NULL;
+	char line[320];
+
+	if (!p->dropped && !p->unanswered)
 		return;
+	if (p->dropped)
+		snprintf(line, sizeof(line), "%s", p->fate_detail);
+	else
+		snprintf(line, sizeof(line), "no reply; the request: %s", p->fate_detail);
+	json_key_str(f, "why", line);
+	put_str(f, ",\"cause\":{\"kind\":");
+	json_string(f, p->dropped ? "drop" : "no-reply");
+	json_key_str(f, "fate", flow_fate_name(p->fate));
+	json_key_str(f, "reason", p->dropped ? p->drop : NULL);
+	json_key_u64(f, "netns", h && h->has_netns, h ? h->netns : 0);
+	json_key_str(f, "ifname", h ? h->ifname : NULL);
+	json_key_str(f, "hook", h && h->hook[0] ? h->hook : NULL);
+	putc_unlocked('}', f);
+}
+
+/* JSON packet lines are written at release: pairing has settled (unanswered, why). */
+static void json_packet(struct output *o, const struct flow_packet *p)
+{
 	if (o->only != ONLY_ALL && o->only != ONLY_PACKETS)
 		return;
 	FILE *f = o->f;
@@ -410,10 +491,12 @@ void out_packet(struct output *o, const struct flow_packet *p)
 	put_u64(f, p->id);
 	json_key_u64(f, "track", p->has_track, p->track);
 	put_str(f, ",\"tracks\":[");
-	for (int i = 0; i < p->ntracks; i++) {
-		if (i)
+	for (int i = 0, n = 0; i < p->nbranches; i++) {
+		if (!p->branches[i]->has_track)
+			continue;
+		if (n++)
 			putc_unlocked(',', f);
-		put_u64(f, p->tracks[i]);
+		put_u64(f, p->branches[i]->track);
 	}
 	put_str(f, "]");
 	json_key_u64(f, "first_ts_ns", 1, p->first_ts);
@@ -422,28 +505,44 @@ void out_packet(struct output *o, const struct flow_packet *p)
 	json_key_str(f, "proto", pkt_proto_name(&p->pi));
 	json_addrs(f, l);
 	json_key_str(f, "summary", p->summary);
+	json_key_str(f, "fate", flow_fate_name(p->fate));
+	json_key_str(f, "fate_detail", p->fate_detail);
+	if (p->fate == FLOW_FATE_DELIVERED && p->fate_hop >= 0 &&
+	    p->hops[p->fate_hop].kind == PKT_HOOK_KIND_DELIVER) {
+		json_key_u64(f, "delivered_pid", 1, p->hops[p->fate_hop].pid);
+		json_key_str(f, "delivered_comm", p->hops[p->fate_hop].comm);
+	}
+	json_why(f, p);
 	put_str(f, p->dropped ? ",\"dropped\":true" : ",\"dropped\":false");
 	json_key_str(f, "drop", p->dropped ? p->drop : NULL);
-	json_key_u64(f, "nhops", 1, p->nhops);
-	put_str(f, ",\"hops\":[");
-	for (size_t i = 0; i < p->nhops; i++) {
-		const struct flow_hop *h = &p->hops[i];
+	size_t npath = 0;
 
-		put_str(f, i ? ",{\"ts_ns\":" : "{\"ts_ns\":");
-		put_u64(f, h->ts_ns);
-		put_str(f, ",\"delta_ns\":");
-		put_i64(f, i ? (int64_t)(h->ts_ns - p->hops[i - 1].ts_ns) : (int64_t)0);
-		json_key_str(f, "hook", h->hook[0] ? h->hook : NULL);
-		json_key_u64(f, "netns", 1, h->has_netns ? h->netns : 0);
-		json_key_str(f, "ifname", h->ifname);
-		json_key_str(f, "dir", dir_name(h->dir));
-		json_key_str(f, "drop",
-			     flow_hop_is_drop(h) ? (h->drop[0] ? h->drop : "unknown") : NULL);
-		json_addrs(f, &h->l);
-		json_key_u64(f, "event", 1, h->event_no);
+	for (size_t i = 0; i < p->nhops; i++)
+		npath += flow_hop_on_path(p, &p->hops[i]);
+	json_key_u64(f, "nhops", 1, npath);
+	put_str(f, ",\"hops\":");
+	json_hops(f, p, -1);
+	put_str(f, ",\"branches\":[");
+	for (int i = 0, n = 0; i < p->nbranches; i++) {
+		const struct flow_branch *b = p->branches[i];
+
+		if (b->main)
+			continue;
+		put_str(f, n++ ? ",{\"how\":" : "{\"how\":");
+		json_string(f, flow_branch_how_name(b->how));
+		json_key_u64(f, "track", b->has_track, b->track);
+		json_key_str(f, "end", end_name(b->end));
+		put_str(f, ",\"hops\":");
+		json_hops(f, p, i);
 		putc_unlocked('}', f);
 	}
 	put_str(f, "]}\n");
+}
+
+void out_packet(struct output *o, const struct flow_packet *p)
+{
+	(void)o;
+	(void)p; /* written at release (json_packet), once pairing has settled */
 }
 
 void out_pair(struct output *o, const struct flow_pair *pr)
@@ -466,9 +565,13 @@ void out_pair(struct output *o, const struct flow_pair *pr)
 		json_addrs(f, pkt_innermost(&pr->request->pi));
 		json_key_str(f, "request_summary", pr->request->summary);
 		json_key_str(f, "reply_summary", pr->reply->summary);
-		fprintf(f, ",\"request_dropped\":%s,\"reply_dropped\":%s}\n",
+		fprintf(f, ",\"request_dropped\":%s,\"reply_dropped\":%s",
 			pr->request->dropped ? "true" : "false",
 			pr->reply->dropped ? "true" : "false");
+		json_key_str(f, "request_fate", flow_fate_name(pr->request->fate));
+		json_key_str(f, "reply_fate", flow_fate_name(pr->reply->fate));
+		json_key_str(f, "reply_fate_detail", pr->reply->fate_detail);
+		put_str(f, "}\n");
 		return;
 	}
 	char rtt[24];
@@ -514,15 +617,19 @@ void out_unanswered(struct output *o, const struct flow_packet *req, const char 
 		col(o, C_RED), col(o, C_OFF));
 	print_packet_head(o, "request", req);
 	print_hops(o, req);
-	print_last_seen(o, req);
 	fputc('\n', f);
 }
 
 void out_release(struct output *o, const struct flow_packet *p)
 {
+	if (o->mode != MODE_PAIRS)
+		return;
+	if (o->format == FMT_JSON) {
+		json_packet(o, p);
+		return;
+	}
 	/* Dropped packets outside any pair still deserve a block in the text view. */
-	if (o->mode != MODE_PAIRS || o->format != FMT_TEXT || !p->dropped || p->requests_answered ||
-	    p->replies || p->unanswered)
+	if (!p->dropped || p->requests_answered || p->replies || p->unanswered)
 		return;
 	fprintf(o->f, "%sDropped packet%s\n", col(o, C_BOLD), col(o, C_OFF));
 	print_packet_head(o, "packet", p);

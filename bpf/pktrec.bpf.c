@@ -433,9 +433,11 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 	 * spent a quarter of the CPU there. Kernel pointers have the top byte
 	 * set; the scratch word's top byte is a flag (0 or 1). Such a free
 	 * keeps namespace 0 (unknown): it runs in softirq, where neither the
-	 * socket (UDP leaves skb->sk unset) nor the current task tells.
+	 * socket (UDP leaves skb->sk unset) nor the current task tells. A read
+	 * (skb_copy_datagram_iovec) sees the same word while the sk_buff waits.
 	 */
-	bool dev_scratch = is_free && dev && ((__u64)dev >> 56) != 0xff;
+	bool dev_scratch = (is_free || hook == HOOK_SKB_COPY_DATAGRAM_IOVEC) && dev &&
+			   ((__u64)dev >> 56) != 0xff;
 
 	if (dev_scratch)
 		dev = NULL;
@@ -535,6 +537,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 
 	e->ts_ns = now;
 	e->skb = key;
+	e->head = headp;
 	e->track = track;
 	e->netns = netns;
 	e->ifindex = ifindex;
@@ -598,6 +601,8 @@ SKB_HOOK(NETIF_RECEIVE_SKB, netif_receive_skb)
 SKB_HOOK(NAPI_GRO_RECEIVE_ENTRY, napi_gro_receive_entry)
 SKB_HOOK(NETIF_RECEIVE_SKB_ENTRY, netif_receive_skb_entry)
 SKB_HOOK(CONSUME_SKB, consume_skb)
+/* a process reads the data (recvmsg): its pid and comm name who got it */
+SKB_HOOK(SKB_COPY_DATAGRAM_IOVEC, skb_copy_datagram_iovec)
 
 /*
  * kfree_skb(skb, location)                 before 5.17

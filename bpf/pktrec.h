@@ -106,6 +106,7 @@ struct pktrec_event {
 	char ifname[PKTREC_IFNAMSIZ];
 	char comm[PKTREC_COMM_LEN];
 	__u64 location; /* kfree_skb: the kernel text address it was called from, else 0 */
+	__u64 head;	/* skb->head: the data buffer, shared by clones */
 	__u8 data[PKTREC_MAX_SNAP];
 };
 

@@ -402,6 +402,7 @@ static void dissect_eth_frame(struct dissector *d, struct cursor c, int outermos
 	size_t off = 14;
 	int tags = 0;
 	uint16_t vlan = 0;
+	uint64_t stack = 0;
 
 	while ((type == ETH_P_8021Q || type == ETH_P_8021AD || type == ETH_P_QINQ1) &&
 	       tags < MAX_VLAN_TAGS) {
@@ -409,6 +410,8 @@ static void dissect_eth_frame(struct dissector *d, struct cursor c, int outermos
 			break;
 		if (tags == 0)
 			vlan = rd16(c.p + off) & 0x0fff;
+		if (tags < 5)
+			stack |= (uint64_t)(rd16(c.p + off) & 0x0fff) << (12 * tags);
 		type = rd16(c.p + off + 2);
 		off += 4;
 		tags++;
@@ -420,6 +423,7 @@ static void dissect_eth_frame(struct dissector *d, struct cursor c, int outermos
 		pi->ethertype = type;
 		pi->vlan_id = vlan;
 		pi->vlan_count = tags;
+		pi->vlan_stack = stack;
 	}
 	if (type < 0x0600) /* 802.3 length field: LLC follows, nothing we dissect */
 		return;

@@ -62,6 +62,8 @@ struct pkt_info {
 	uint32_t encap_key; /* VNI or GRE key */
 	int has_inner;
 	struct pkt_l3l4 inner;
+	/* every VLAN id, 12 bits each, outermost lowest (up to 5 tags): flows are per stack */
+	uint64_t vlan_stack;
 };
 
 /*

@@ -158,12 +158,39 @@ T_ANALYZE=$(timeit "$PKT_ANALYZE" --stats "$WORK/last.pcapng.zst"); M_ANALYZE=$(
 T_TSHARK=$(timeit tshark -r "$WORK/last.pcapng.zst" -T fields -e frame.number); M_TSHARK=$(cat "$WORK/hwm")
 T_CAPINFOS=$(timeit capinfos "$WORK/last.pcapng.zst"); M_CAPINFOS=$(cat "$WORK/hwm")
 
+# Analysis of ordinary traffic: a TCP bulk transfer (veth GSO/GRO) and four
+# concurrent pings (raw socket clones, many pairs), with the read hook.
+mixed() {
+	local i pids=()
+	ip netns exec "$NS_B" iperf3 -s -1 -p 5202 >/dev/null 2>&1 &
+	SRV=$!
+	sleep 0.3
+	record_start "$WORK/mixed.pcapng.zst" --force -e default,skb_copy_datagram_iovec || exit 1
+	for i in 1 2 3; do
+		ip netns exec "$NS_A" ping -q -c $((SECS * 20)) -i 0.05 "$IP_B" >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	ip netns exec "$NS_B" ping -q -c $((SECS * 20)) -i 0.05 "$IP_A" >/dev/null 2>&1 &
+	pids+=($!)
+	ip netns exec "$NS_A" iperf3 -c "$IP_B" -p 5202 -t "$SECS" >/dev/null 2>&1
+	wait "${pids[@]}"
+	wait "$SRV" 2>/dev/null
+	SRV=
+	record_stop || exit 1
+}
+mixed
+MIXED_EVENTS=$(capinfos -c -M "$WORK/mixed.pcapng.zst" | awk '/Number of packets/ {print $NF}')
+T_MIXED=$(timeit "$PKT_ANALYZE" --stats "$WORK/mixed.pcapng.zst"); M_MIXED=$(cat "$WORK/hwm")
+T_MIXED_TSHARK=$(timeit tshark -r "$WORK/mixed.pcapng.zst" -T fields -e frame.number)
+MIXED_PAIRS=$("$PKT_ANALYZE" --stats --format json "$WORK/mixed.pcapng.zst" | python3 -c 'import json,sys; s=[json.loads(l) for l in sys.stdin if l.strip()][-1]; print(s["pairs"], s["unanswered"], s["dropped"])')
+
 python3 - "$REPORT" <<PY
 import sys, platform, os, datetime
 rate = {"baseline": ${RATE[baseline]}, "pstat": ${RATE[perf-stat]}, "perf": ${RATE[perf]}, "rec": ${RATE[pkt-record]}, "filt": ${RATE[pkt-record-filtered]}, "perfall": ${RATE[perf-all]}, "recall": ${RATE[pkt-record-all]}}
 ev, lost, fev = int("${REC_EVENTS:-0}"), int("${REC_LOST:-0}"), int("${FILE_EVENTS:-0}")
 rbytes, pbytes, pev = int("${REC_BYTES:-0}"), int("${PERF_BYTES:-0}"), int("${PERF_EVENTS_N:-0}" or 0)
 ta, tt, tc = float("$T_ANALYZE"), float("$T_TSHARK"), float("$T_CAPINFOS")
+mev, tm, tmt = int("${MIXED_EVENTS:-0}"), float("${T_MIXED:-0}"), float("${T_MIXED_TSHARK:-0}")
 secs = $SECS
 rows = [
  ("flood rate, no recording (pkt/s)", f"{rate['baseline']:,}", ""),
@@ -183,6 +210,9 @@ rows = [
  ("pkt-analyze --stats on the file", f"{ta:.2f} s", f"{fev/max(ta,1e-9):,.0f} events/s, peak {int('$M_ANALYZE'):,} kB"),
  ("tshark -T fields -e frame.number", f"{tt:.2f} s", f"pkt-analyze is {tt/max(ta,1e-9):.1f}x faster; tshark peak {int('$M_TSHARK'):,} kB"),
  ("capinfos", f"{tc:.2f} s", f"pkt-analyze takes {ta/max(tc,1e-9):.2f}x capinfos's time; peak {int('$M_CAPINFOS'):,} kB"),
+ ("mixed traffic (TCP bulk + 4 pings): events in the file", f"{mev:,}", "pairs, unanswered, dropped: ${MIXED_PAIRS:-?}"),
+ ("pkt-analyze --stats on it", f"{tm:.2f} s", f"{mev/max(tm,1e-9):,.0f} events/s, peak {int('$M_MIXED'):,} kB"),
+ ("tshark -T fields -e frame.number on it", f"{tmt:.2f} s", f"pkt-analyze is {tmt/max(tm,1e-9):.1f}x faster"),
 ]
 w = max(len(r[0]) for r in rows)
 table = "\n".join(f"{a:<{w}}  {b:>14}  {c}" for a, b, c in rows)

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * Fuzz pkt-analyze's packet grouping and pairing (common/flow.c) with the
+ * Fuzz pkt-analyze's packet grouping, fates and pairing (analyze/packets.c,
+ * analyze/pairs.c) with the
  * dissector in front: the input is a sequence of hits, each
  *   u8 flags (bit 0: has track id, bits 1-2: direction, bit 3: drop, bit 4: the
- *      sk_buff address is known, bit 5: consume_skb, bit 7: second input)
+ *      sk_buff address is known, bit 5: consume_skb, bits 3 and 5: a read
+ *      (skb_copy_datagram_iovec), bit 7: second input)
  *   u8 track id (sk_buff address: its top 6 bits, so addresses come back under
- *      other ids), u16 time step in 100 us units (crosses every window; its low
- *      bit: no summary given), u8 interface, u8 length, then that many bytes of
- *      Ethernet frame.
+ *      other ids; data buffer: its low 4 bits, so ids share buffers like clones),
+ *   u16 time step in 100 us units (crosses every window; its low bit: no
+ *      summary given, bit 1: the data buffer is known), u8 interface and
+ *      process, u8 length, then that many bytes of Ethernet frame.
  * Callbacks read every field they are given, so ASan sees stale pointers.
  */
 #include <stdint.h>
@@ -22,8 +25,13 @@ static uint64_t sink;
 static void touch_packet(const struct flow_packet *p)
 {
 	for (size_t i = 0; i < p->nhops; i++)
-		sink += p->hops[i].ts_ns + (uint8_t)p->hops[i].ifname[0] + p->hops[i].l.sport;
-	sink += p->id + (uint8_t)p->summary[0] + (uint64_t)p->ntuples;
+		sink += p->hops[i].ts_ns + (uint8_t)p->hops[i].ifname[0] + p->hops[i].l.sport +
+			(uint8_t)p->hops[i].comm[0] + (uint64_t)flow_hop_on_path(p, &p->hops[i]);
+	for (int i = 0; i < p->nbranches; i++)
+		sink += p->branches[i]->track + (uint64_t)p->branches[i]->end +
+			p->branches[i]->last_hop;
+	sink += p->id + (uint8_t)p->summary[0] + (uint64_t)p->ntuples + (uint64_t)p->fate +
+		(uint8_t)p->fate_detail[0];
 }
 
 static void on_packet(const struct flow_packet *p, void *ctx)
@@ -90,14 +98,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    .track = h[1],
 		    .has_skb = (h[0] >> 4) & 1,
 		    .skb = 0xffff888000000000ull | (uint64_t)(h[1] >> 2) << 8,
-		    .hook = (h[0] & 8)	    ? "skb:kfree_skb"
-			    : (h[0] & 0x20) ? "skb:consume_skb"
-					    : "net:netif_rx",
+		    .has_head = (h[3] >> 1) & 1,
+		    .head = 0xffff888100000000ull | (uint64_t)(h[1] & 0x0f) << 12,
+		    .hook = (h[0] & 0x28) == 0x28 ? "skb:skb_copy_datagram_iovec"
+			    : (h[0] & 8)	  ? "skb:kfree_skb"
+			    : (h[0] & 0x20)	  ? "skb:consume_skb"
+						  : "net:netif_rx",
 		    .has_netns = 1,
 		    .netns = h[4] >> 2,
 		    .ifname = ifnames[h[4] & 3],
 		    .dir = (uint8_t)((h[0] >> 1) & 3),
-		    .drop = (h[0] & 8) ? "NETFILTER_DROP" : "",
+		    .drop = (h[0] & 0x28) == 8 ? "NETFILTER_DROP" : "",
+		    .pid = h[4],
+		    .comm = (h[4] & 0x80) ? "ping" : "",
 		    .len = (uint32_t)len,
 		    .pi = &pi,
 		    .summary = (h[3] & 1) ? NULL : summary,

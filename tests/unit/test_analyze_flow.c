@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Packet grouping and request/reply pairing (common/flow.c) on synthetic hits. */
+/* Packet grouping and pairing (analyze/packets.c, pairs.c) on synthetic hits. */
 #include "test.h"
 #include "flow.h"
 

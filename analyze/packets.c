@@ -1,0 +1,1192 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Hits -> packets: a packet is its data. Branches by sk_buff (tracking id),
+ * clones by data buffer (skb->head), re-allocations by content; then the
+ * packet's fate. Every lookup is one of the hash tables of struct flow, so a
+ * hit costs O(1) whatever the traffic; a packet leaves them when finished.
+ * See flow.h for the rules, docs/format.md ("Packets") for the contract.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "flow_int.h"
+
+#define DEFAULT_PACKET_WINDOW (2ull * 1000000000)
+#define DEFAULT_PAIR_WINDOW   (3ull * 1000000000)
+#define DEFAULT_CORR_WINDOW   (100ull * 1000000)
+
+enum { KEY_TRACK = 1, KEY_SKB, KEY_HEAD, KEY_EXACT, KEY_NAT, KEY_STR, KEY_DIR };
+
+/* ------------------------------------------------------------ heap */
+
+static int heap_less(const struct heap_ent *x, const struct heap_ent *y)
+{
+	return x->key < y->key || (x->key == y->key && x->tie < y->tie);
+}
+
+static void heap_set(struct heap *h, size_t i, struct heap_ent e)
+{
+	h->a[i] = e;
+	*e.idx = i;
+}
+
+static void heap_sift(struct heap *h, size_t i)
+{
+	struct heap_ent e = h->a[i];
+
+	while (i > 0 && heap_less(&e, &h->a[(i - 1) / 2])) {
+		heap_set(h, i, h->a[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && heap_less(&h->a[c + 1], &h->a[c]))
+			c++;
+		if (!heap_less(&h->a[c], &e))
+			break;
+		heap_set(h, i, h->a[c]);
+		i = c;
+	}
+	heap_set(h, i, e);
+}
+
+int heap_push(struct heap *h, uint64_t key, uint64_t tie, size_t *idx, void *item)
+{
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 64;
+		struct heap_ent *a = realloc(h->a, cap * sizeof(*a));
+
+		if (!a)
+			return -ENOMEM;
+		h->a = a;
+		h->cap = cap;
+	}
+	h->a[h->n] = (struct heap_ent){key, tie, idx, item};
+	*idx = h->n++;
+	heap_sift(h, h->n - 1);
+	return 0;
+}
+
+void heap_update(struct heap *h, size_t i, uint64_t key, uint64_t tie)
+{
+	h->a[i].key = key;
+	h->a[i].tie = tie;
+	heap_sift(h, i);
+}
+
+void heap_remove(struct heap *h, size_t i)
+{
+	*h->a[i].idx = HEAP_NONE;
+	if (i != --h->n) {
+		heap_set(h, i, h->a[h->n]);
+		heap_sift(h, i);
+	}
+}
+
+void *heap_top(const struct heap *h)
+{
+	return h->n ? h->a[0].item : NULL;
+}
+/* ------------------------------------------------------------ names */
+
+/*
+ * Interned names (hooks, interfaces, drop reasons, commands): hops point to
+ * them, and a hook's kind is looked up once per name instead of per hit.
+ * They live until flow_free: there are as many as distinct names in the input.
+ */
+struct name {
+	struct ht_node node;
+	enum pkt_hook_kind kind;
+	char s[];
+};
+
+static const struct name *name_get(struct flow *f, const char *s, size_t cap)
+{
+	size_t len = s ? strnlen(s, cap) : 0;
+	uint64_t h = ht_hash_bytes(KEY_STR, s ? s : "", len);
+
+	for (struct ht_node *n = ht_find_first(&f->strs, h); n; n = ht_find_next(n)) {
+		struct name *nm = ht_entry(n, struct name, node);
+
+		if (!strncmp(nm->s, s ? s : "", len) && nm->s[len] == '\0')
+			return nm;
+	}
+	struct name *nm = malloc(sizeof(*nm) + len + 1);
+
+	if (!nm)
+		return NULL;
+	if (len)
+		memcpy(nm->s, s, len);
+	nm->s[len] = '\0';
+	nm->kind = pkt_hook_kind(nm->s);
+	ht_insert(&f->strs, &nm->node, h);
+	return nm;
+}
+
+static void name_free(struct ht_node *n, void *ctx)
+{
+	(void)ctx;
+	free(ht_entry(n, struct name, node));
+}
+
+/* ------------------------------------------------------------ setup */
+
+struct flow *flow_new(const struct flow_config *cfg, const struct flow_callbacks *cb)
+{
+	struct flow *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->cfg.packet_window_ns = DEFAULT_PACKET_WINDOW;
+	f->cfg.pair_window_ns = DEFAULT_PAIR_WINDOW;
+	f->cfg.corr_window_ns = DEFAULT_CORR_WINDOW;
+	if (cfg) {
+		if (cfg->packet_window_ns)
+			f->cfg.packet_window_ns = cfg->packet_window_ns;
+		if (cfg->pair_window_ns)
+			f->cfg.pair_window_ns = cfg->pair_window_ns;
+		if (cfg->corr_window_ns)
+			f->cfg.corr_window_ns = cfg->corr_window_ns;
+	}
+	if (cb)
+		f->cb = *cb;
+	f->next_id = 1;
+	if (ht_init(&f->tracks, 0) || ht_init(&f->skbs, 0) || ht_init(&f->heads, 0) ||
+	    ht_init(&f->content, 0) || ht_init(&f->strs, 0) || ht_init(&f->dirs, 0) ||
+	    ht_init(&f->waits, 0) || ht_init(&f->tcpdirs, 0)) {
+		flow_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+const struct flow_stats *flow_stats(const struct flow *f)
+{
+	return &f->stats;
+}
+
+int flow_hop_is_drop(const struct flow_hop *h)
+{
+	return h->drop[0] || h->kind == PKT_HOOK_KIND_FREE_DROP;
+}
+
+int flow_hop_on_path(const struct flow_packet *p, const struct flow_hop *h)
+{
+	return h->branch >= 0 && h->branch < p->nbranches && p->branches[h->branch]->main;
+}
+
+const char *flow_fate_name(enum flow_fate fate)
+{
+	switch (fate) {
+	case FLOW_FATE_DELIVERED:
+		return "delivered";
+	case FLOW_FATE_DROPPED:
+		return "dropped";
+	case FLOW_FATE_FORWARDED:
+		return "forwarded";
+	case FLOW_FATE_IN_FLIGHT:
+		return "in-flight";
+	default:
+		return "unknown";
+	}
+}
+
+const char *flow_branch_how_name(enum flow_branch_how how)
+{
+	return how == FLOW_BRANCH_CLONE ? "clone" : how == FLOW_BRANCH_COPY ? "copy" : "original";
+}
+
+/* ------------------------------------------------------------ content keys */
+
+static int has_content(const struct pkt_l3l4 *l)
+{
+	return l->family != 0;
+}
+
+/* What does not change from hop to hop: everything but TTL and checksums. */
+static uint64_t fp_exact(const struct pkt_l3l4 *l)
+{
+	uint64_t h = ht_hash_add(KEY_EXACT, l->family);
+
+	h = ht_hash_bytes(h, l->src, 16);
+	h = ht_hash_bytes(h, l->dst, 16);
+	h = ht_hash_add(h, (uint64_t)l->ip_proto << 32 | (uint64_t)l->is_arp << 24 | l->arp_op);
+	h = ht_hash_add(h, (uint64_t)l->ip_id << 32 | (uint64_t)l->sport << 16 | l->dport);
+	h = ht_hash_add(h, (uint64_t)l->tcp_seq << 32 | l->tcp_ack);
+	h = ht_hash_add(h, (uint64_t)l->tcp_flags << 40 | (uint64_t)l->icmp_type << 32 |
+			       (uint64_t)l->icmp_id << 16 | l->icmp_seq);
+	return ht_hash_add(h, (uint64_t)l->l4_payload_len << 16 | l->dns_id);
+}
+
+/*
+ * The same without addresses, ports and ICMP id (which NAT rewrites); only when
+ * the rest is distinctive enough: an IPv4 id, a TCP sequence number or an echo
+ * sequence number.
+ */
+static uint64_t fp_nat(const struct pkt_l3l4 *l)
+{
+	int tcp = l->ip_proto == 6 && l->has_l4;
+	int echo =
+	    (l->ip_proto == 1 || l->ip_proto == 58) && l->has_l4 && (l->icmp_id || l->icmp_seq);
+
+	if (l->is_arp || (!(l->family == 4 && l->ip_id) && !tcp && !echo))
+		return 0;
+	uint64_t h = ht_hash_add(KEY_NAT, l->family);
+
+	h = ht_hash_add(h, (uint64_t)l->ip_proto << 32 | l->ip_id);
+	h = ht_hash_add(h, (uint64_t)l->tcp_seq << 32 | l->tcp_ack);
+	h = ht_hash_add(h,
+			(uint64_t)l->tcp_flags << 40 | (uint64_t)l->icmp_type << 32 | l->icmp_seq);
+	return ht_hash_add(h, (uint64_t)l->l4_payload_len << 16 | l->dns_id);
+}
+
+/* The same fingerprints (fp_exact and fp_nat read nothing else). */
+static int same_fp(const struct pkt_l3l4 *a, const struct pkt_l3l4 *b)
+{
+	return a->family == b->family && !memcmp(a->src, b->src, 16) &&
+	       !memcmp(a->dst, b->dst, 16) && a->ip_proto == b->ip_proto &&
+	       a->is_arp == b->is_arp && a->arp_op == b->arp_op && a->ip_id == b->ip_id &&
+	       a->sport == b->sport && a->dport == b->dport && a->tcp_seq == b->tcp_seq &&
+	       a->tcp_ack == b->tcp_ack && a->tcp_flags == b->tcp_flags &&
+	       a->icmp_type == b->icmp_type && a->icmp_id == b->icmp_id &&
+	       a->icmp_seq == b->icmp_seq && a->l4_payload_len == b->l4_payload_len &&
+	       a->dns_id == b->dns_id && a->has_l4 == b->has_l4;
+}
+
+static int packet_has_content(const struct flow_packet *p, uint64_t key)
+{
+	for (int i = 0; i < p->ncontent; i++)
+		if (p->content[i].key == key)
+			return 1;
+	return 0;
+}
+
+static void packet_add_content(struct flow *f, struct flow_packet *p, uint64_t key)
+{
+	if (!key || packet_has_content(p, key) || p->ncontent == FLOW_MAX_KEYS)
+		return;
+	p->content[p->ncontent].key = key;
+	p->content[p->ncontent].packet = p;
+	ht_insert(&f->content, &p->content[p->ncontent].node, key);
+	p->ncontent++;
+}
+
+/* ------------------------------------------------------------ lists */
+
+/* Off the open list (by last hit: the window ends them). */
+static void list_unlink(struct flow *f, struct flow_packet *p)
+{
+	if (p->lru_prev)
+		p->lru_prev->lru_next = p->lru_next;
+	else if (f->open_head == p)
+		f->open_head = p->lru_next;
+	if (p->lru_next)
+		p->lru_next->lru_prev = p->lru_prev;
+	else if (f->open_tail == p)
+		f->open_tail = p->lru_prev;
+	p->lru_prev = p->lru_next = NULL;
+}
+
+static void list_append(struct flow *f, struct flow_packet *p)
+{
+	p->lru_prev = f->open_tail;
+	p->lru_next = NULL;
+	if (f->open_tail)
+		f->open_tail->lru_next = p;
+	else
+		f->open_head = p;
+	f->open_tail = p;
+}
+
+/*
+ * Every sk_buff of the packet freed: it waits out the correlation window in
+ * f->closing, by last hit (a copy could still join by content until then).
+ */
+static void update_closing(struct flow *f, struct flow_packet *p)
+{
+	int closed = !p->finished && !p->unknowable && p->nbranches && !p->nalive;
+
+	if (!closed) {
+		if (p->heap_idx != HEAP_NONE)
+			heap_remove(&f->closing, p->heap_idx);
+	} else if (p->heap_idx != HEAP_NONE) {
+		heap_update(&f->closing, p->heap_idx, p->last_ts, p->id);
+	} else if (heap_push(&f->closing, p->last_ts, p->id, &p->heap_idx, p) < 0) {
+		p->heap_idx = HEAP_NONE; /* then the window finishes it */
+	}
+}
+
+/* ------------------------------------------------------------ directions */
+
+uint64_t dir_key(const struct flow_tuple *t, int reversed)
+{
+	uint64_t h = ht_hash_add(KEY_DIR, t->family);
+
+	h = ht_hash_bytes(h, reversed ? t->dst : t->src, 16);
+	h = ht_hash_bytes(h, reversed ? t->src : t->dst, 16);
+	h = ht_hash_add(h, t->vlan_stack ^ t->netns << 1);
+	return ht_hash_add(h, reversed ? (uint64_t)t->dport << 16 | t->sport
+				       : (uint64_t)t->sport << 16 | t->dport);
+}
+
+static void dir_join(struct flow *f, struct flow_packet *p, uint64_t key)
+{
+	struct flow_dir *d = NULL;
+
+	for (struct ht_node *n = ht_find_first(&f->dirs, key); n && !d; n = ht_find_next(n))
+		if (ht_entry(n, struct flow_dir, node)->key == key)
+			d = ht_entry(n, struct flow_dir, node);
+	if (!d) {
+		d = calloc(1, sizeof(*d));
+		if (!d)
+			return; /* pairing then assumes nothing older is in flight */
+		d->key = key;
+		ht_insert(&f->dirs, &d->node, key);
+	}
+	p->dir = d;
+	p->dir_prev = d->tail;
+	p->dir_next = NULL;
+	if (d->tail)
+		d->tail->dir_next = p;
+	else
+		d->head = p;
+	d->tail = p;
+}
+
+static void dir_unlink(struct flow_packet *p)
+{
+	struct flow_dir *d = p->dir;
+
+	if (p->dir_prev)
+		p->dir_prev->dir_next = p->dir_next;
+	else
+		d->head = p->dir_next;
+	if (p->dir_next)
+		p->dir_next->dir_prev = p->dir_prev;
+	else
+		d->tail = p->dir_prev;
+	p->dir_prev = p->dir_next = NULL;
+}
+
+/* A new last hit: to the tail of its direction, which stays in order of last hit. */
+static void dir_touch(struct flow_packet *p)
+{
+	struct flow_dir *d = p->dir;
+
+	if (!d || d->tail == p)
+		return;
+	dir_unlink(p);
+	p->dir = d;
+	p->dir_prev = d->tail;
+	d->tail->dir_next = p;
+	d->tail = p;
+}
+
+static void dir_leave(struct flow *f, struct flow_packet *p)
+{
+	struct flow_dir *d = p->dir;
+
+	if (!d)
+		return;
+	dir_unlink(p);
+	p->dir = NULL;
+	if (!d->head) {
+		ht_remove(&f->dirs, &d->node);
+		free(d);
+	}
+}
+
+static void dir_free(struct ht_node *n, void *ctx)
+{
+	(void)ctx;
+	free(ht_entry(n, struct flow_dir, node));
+}
+
+/* ------------------------------------------------------------ branches */
+
+static uint64_t track_key(uint32_t source, uint64_t track)
+{
+	return ht_hash_add(ht_hash_add(KEY_TRACK, source), track);
+}
+
+static uint64_t skb_key(uint32_t source, uint64_t skb)
+{
+	return ht_hash_add(ht_hash_add(KEY_SKB, source), skb);
+}
+
+static uint64_t head_key(uint32_t source, uint64_t head)
+{
+	return ht_hash_add(ht_hash_add(KEY_HEAD, source), head);
+}
+
+static struct flow_branch *find_track(const struct flow *f, uint32_t source, uint64_t track)
+{
+	for (struct ht_node *n = ht_find_first(&f->tracks, track_key(source, track)); n;
+	     n = ht_find_next(n)) {
+		struct flow_branch *b = ht_entry(n, struct flow_branch, by_track);
+
+		if (b->source == source && b->track == track)
+			return b;
+	}
+	return NULL;
+}
+
+static struct flow_branch *find_skb(const struct flow *f, uint32_t source, uint64_t skb)
+{
+	for (struct ht_node *n = ht_find_first(&f->skbs, skb_key(source, skb)); n;
+	     n = ht_find_next(n)) {
+		struct flow_branch *b = ht_entry(n, struct flow_branch, by_skb);
+
+		if (b->source == source && b->skb == skb)
+			return b;
+	}
+	return NULL;
+}
+
+/* The branch that last had this data buffer (one owner at a time: the newest). */
+static struct flow_branch *find_head(const struct flow *f, uint32_t source, uint64_t head)
+{
+	for (struct ht_node *n = ht_find_first(&f->heads, head_key(source, head)); n;
+	     n = ht_find_next(n)) {
+		struct flow_branch *b = ht_entry(n, struct flow_branch, by_head);
+
+		if (b->source == source && b->head == head)
+			return b;
+	}
+	return NULL;
+}
+
+static void branch_unindex(struct flow *f, struct flow_branch *b)
+{
+	if (b->in_track)
+		ht_remove(&f->tracks, &b->by_track);
+	if (b->in_skb)
+		ht_remove(&f->skbs, &b->by_skb);
+	if (b->in_head)
+		ht_remove(&f->heads, &b->by_head);
+	b->in_track = b->in_skb = b->in_head = 0;
+}
+
+/* The sk_buff of b is freed (or its address has a new id): no later hit has its id. */
+static void branch_freed(struct flow *f, struct flow_branch *b)
+{
+	if (b->freed)
+		return;
+	b->freed = 1;
+	b->packet->nalive--;
+	if (b->in_skb) {
+		ht_remove(&f->skbs, &b->by_skb);
+		b->in_skb = 0;
+	}
+}
+
+/* b now owns its data buffer in the index (a buffer has one packet at a time). */
+static void head_claim(struct flow *f, struct flow_branch *b)
+{
+	struct flow_branch *old = find_head(f, b->source, b->head);
+
+	if (old == b)
+		return;
+	if (old && old->packet == b->packet)
+		return; /* a clone: the packet is found through the first */
+	if (old) {
+		ht_remove(&f->heads, &old->by_head);
+		old->in_head = 0;
+	}
+	ht_insert(&f->heads, &b->by_head, head_key(b->source, b->head));
+	b->in_head = 1;
+}
+
+static struct flow_branch *branch_new(struct flow *f, struct flow_packet *p,
+				      const struct flow_event *ev, enum flow_branch_how how,
+				      int parent, int main)
+{
+	if (p->nbranches == p->branches_cap) {
+		int cap = p->branches_cap ? 2 * p->branches_cap : 2;
+		struct flow_branch **a = realloc(p->branches, (size_t)cap * sizeof(*a));
+
+		if (!a)
+			return NULL;
+		p->branches = a;
+		p->branches_cap = cap;
+	}
+	struct flow_branch *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->has_track = ev->has_track;
+	b->track = ev->track;
+	b->has_skb = ev->has_skb && ev->has_track;
+	b->skb = ev->skb;
+	b->has_head = ev->has_head;
+	b->head = ev->head;
+	b->source = ev->source;
+	b->how = how;
+	b->parent = parent;
+	b->main = main;
+	b->packet = p;
+	b->index = p->nbranches;
+	p->branches[p->nbranches++] = b;
+	p->nalive++;
+	if (b->has_track) {
+		ht_insert(&f->tracks, &b->by_track, track_key(b->source, b->track));
+		b->in_track = 1;
+	}
+	if (b->has_skb) {
+		/* another id at this address: the sk_buff that had it is gone */
+		struct flow_branch *old = find_skb(f, b->source, b->skb);
+
+		if (old) {
+			branch_freed(f, old);
+			if (old->packet != p)
+				update_closing(f, old->packet);
+		}
+		ht_insert(&f->skbs, &b->by_skb, skb_key(b->source, b->skb));
+		b->in_skb = 1;
+	}
+	if (b->has_head)
+		head_claim(f, b);
+	if (!b->has_track || !b->has_skb)
+		p->unknowable = 1; /* no free will say it is over: the window will */
+	return b;
+}
+
+/* The branch the path goes on from: the newest main one. */
+static int path_tip(const struct flow_packet *p)
+{
+	for (int i = p->nbranches - 1; i >= 0; i--)
+		if (p->branches[i]->main)
+			return i;
+	return 0;
+}
+
+/* ------------------------------------------------------------ packets */
+
+static void free_packet(struct flow_packet *p)
+{
+	for (size_t i = 0; i < p->nhops; i++)
+		free(p->hops[i].summary);
+	for (int i = 0; i < p->nbranches; i++)
+		free(p->branches[i]);
+	free(p->branches);
+	free(p->hops);
+	free(p);
+}
+
+void packet_unref(struct flow *f, struct flow_packet *p)
+{
+	if (--p->refs > 0)
+		return;
+	if (f->cb.release)
+		f->cb.release(p, f->cb.ctx);
+	if (p->all_prev)
+		p->all_prev->all_next = p->all_next;
+	else
+		f->all_head = p->all_next;
+	if (p->all_next)
+		p->all_next->all_prev = p->all_prev;
+	free_packet(p);
+	f->stats.in_flight--;
+}
+
+/* Same place already seen: then a matching content is another packet. */
+static int packet_has_place(const struct flow_packet *p, const struct flow_event *ev,
+			    const char *hook, const char *ifname)
+{
+	for (size_t i = 0; i < p->nhops; i++) {
+		const struct flow_hop *h = &p->hops[i];
+
+		if (h->source == ev->source && h->dir == ev->dir && h->netns == ev->netns &&
+		    h->ifname == ifname && h->hook == hook)
+			return 1;
+	}
+	return 0;
+}
+
+static struct flow_packet *find_by_content(struct flow *f, uint64_t key,
+					   const struct flow_event *ev, const char *hook,
+					   const char *ifname)
+{
+	if (!key)
+		return NULL;
+	for (struct ht_node *n = ht_find_first(&f->content, key); n; n = ht_find_next(n)) {
+		struct flow_content_key *ck = ht_entry(n, struct flow_content_key, node);
+		struct flow_packet *p = ck->packet;
+
+		if (ck->key != key)
+			continue;
+		if (ev->ts_ns > p->last_ts + f->cfg.corr_window_ns ||
+		    p->last_ts > ev->ts_ns + f->cfg.corr_window_ns)
+			continue;
+		if (packet_has_place(p, ev, hook, ifname))
+			continue;
+		return p;
+	}
+	return NULL;
+}
+
+static void tuple_of(const struct pkt_l3l4 *l, const struct flow_event *ev, struct flow_tuple *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->family = l->family;
+	memcpy(t->src, l->src, 16);
+	memcpy(t->dst, l->dst, 16);
+	if (l->ip_proto == 6 || l->ip_proto == 17) {
+		t->sport = l->sport;
+		t->dport = l->dport;
+	}
+	t->vlan_stack = ev->pi->vlan_stack;
+	/* pkt-record's hits: a flow is per namespace (addresses repeat across them) */
+	t->netns = ev->has_skb && ev->has_netns ? ev->netns : 0;
+}
+
+static void packet_add_tuple(struct flow_packet *p, const struct pkt_l3l4 *l,
+			     const struct flow_event *ev)
+{
+	struct flow_tuple t;
+
+	if (!l->family)
+		return;
+	tuple_of(l, ev, &t);
+	for (int i = 0; i < p->ntuples; i++)
+		if (!memcmp(&p->tuples[i], &t, sizeof(t)))
+			return;
+	if (p->ntuples < FLOW_MAX_TUPLES)
+		p->tuples[p->ntuples++] = t;
+}
+
+/* Looks the same as the hop before: the same addresses, ports and tunnel. */
+static int same_look(const struct flow_hop *h, const struct pkt_l3l4 *l, const char *encap)
+{
+	return h->l.family == l->family && !memcmp(h->l.src, l->src, 16) &&
+	       !memcmp(h->l.dst, l->dst, 16) && h->l.sport == l->sport && h->l.dport == l->dport &&
+	       h->encap == encap;
+}
+
+struct names {
+	const struct name *hook, *ifname, *drop, *comm;
+};
+
+static int add_hop(struct flow *f, struct flow_packet *p, struct flow_branch *b,
+		   const struct flow_event *ev, const struct pkt_l3l4 *l, const struct names *nm)
+{
+	if (p->nhops == p->hops_cap) {
+		size_t cap = p->hops_cap ? p->hops_cap * 2 : 4;
+		struct flow_hop *h = realloc(p->hops, cap * sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		p->hops = h;
+		p->hops_cap = cap;
+	}
+	int bi = b->index;
+	/* the previous hop of the path, for what changed on the way */
+	const struct flow_hop *prev = NULL;
+
+	if (b->main)
+		for (size_t i = p->nhops; i-- > 0 && !prev;)
+			if (p->branches[p->hops[i].branch]->main)
+				prev = &p->hops[i];
+
+	struct flow_hop *h = &p->hops[p->nhops];
+
+	h->ts_ns = ev->ts_ns;
+	h->event_no = f->stats.events;
+	h->netns = ev->netns;
+	h->hook = nm->hook->s;
+	h->kind = nm->hook->kind;
+	h->ifname = nm->ifname->s;
+	h->drop = nm->drop->s;
+	h->comm = nm->comm->s;
+	h->pid = ev->pid;
+	h->encap = ev->pi->encap;
+	h->summary = NULL;
+	h->source = ev->source;
+	h->len = ev->len;
+	h->has_netns = ev->has_netns;
+	h->dir = ev->dir;
+	h->branch = bi;
+	h->l = *l;
+	/*
+	 * Most hops look the same: a summary of its own only where the packet
+	 * changed on the way (NAT, tunnel), which is where it is shown.
+	 */
+	if (prev && !same_look(prev, l, h->encap)) {
+		char buf[FLOW_SUMMARY_LEN];
+		const char *sum = ev->summary;
+
+		if (!sum) {
+			pkt_summary(ev->pi, buf, sizeof(buf));
+			sum = buf;
+		}
+		if (strcmp(sum, p->summary) != 0)
+			h->summary = strdup(sum); /* NULL on failure: shown as the packet's */
+	}
+	p->nhops++;
+
+	if (ev->ts_ns < p->first_ts)
+		p->first_ts = ev->ts_ns;
+	if (ev->ts_ns > p->last_ts) {
+		p->last_ts = ev->ts_ns;
+		dir_touch(p);
+	}
+	if (b->main) {
+		if (!p->path_last_ts || ev->ts_ns < p->path_first_ts)
+			p->path_first_ts = ev->ts_ns;
+		if (ev->ts_ns > p->path_last_ts)
+			p->path_last_ts = ev->ts_ns;
+		packet_add_tuple(p, l, ev);
+	}
+	/* how the branch ends so far: a read is final; a free ends the sk_buff */
+	b->nhops++;
+	b->last_hop = p->nhops - 1;
+	if (b->end != FLOW_END_DELIVER && b->end != FLOW_END_CONTINUED) {
+		if (h->kind == PKT_HOOK_KIND_DELIVER)
+			b->end = FLOW_END_DELIVER;
+		else if (flow_hop_is_drop(h))
+			b->end = FLOW_END_DROP;
+		else if (h->kind == PKT_HOOK_KIND_FREE_CONSUME)
+			b->end = FLOW_END_CONSUME;
+		else if (h->kind != PKT_HOOK_KIND_CAUSE)
+			b->end = FLOW_END_OPEN;
+	}
+	if (pkt_hook_kind_is_free(h->kind) && b->has_track && b->has_skb)
+		branch_freed(f, b);
+	return 0;
+}
+
+/*
+ * A hit of a known id whose content no kernel path makes from the previous
+ * hop's: pkt-record kept an id whose sk_buff was freed where no hook saw it,
+ * and the address went to another packet. One sk_buff keeps its protocol,
+ * its TCP sequence number, its echo type and sequence; NAT rewrites one
+ * side's address, never swaps both.
+ */
+static int stale_track(const struct pkt_l3l4 *prev, const struct pkt_l3l4 *l)
+{
+	if (!has_content(prev) || !has_content(l) || !prev->has_l4 || !l->has_l4)
+		return 0;
+	if (prev->family != l->family || prev->ip_proto != l->ip_proto)
+		return 1;
+	if (l->ip_proto == 6 && prev->tcp_seq != l->tcp_seq)
+		return 1;
+	if ((l->ip_proto == 1 || l->ip_proto == 58) &&
+	    (prev->icmp_type != l->icmp_type || prev->icmp_seq != l->icmp_seq))
+		return 1;
+	return memcmp(prev->src, prev->dst, 16) != 0 && !memcmp(prev->src, l->dst, 16) &&
+	       !memcmp(prev->dst, l->src, 16);
+}
+
+/* The content of b's newest hop that has some (a read's snapshot may have none). */
+static const struct pkt_l3l4 *last_content(const struct flow_branch *b)
+{
+	const struct flow_packet *p = b->packet;
+
+	for (size_t i = b->last_hop + 1; i-- > 0;)
+		if (p->hops[i].branch == b->index && has_content(&p->hops[i].l))
+			return &p->hops[i].l;
+	return &p->hops[b->last_hop].l;
+}
+
+/* The packet the new branch's data belongs to, and how; NULL: a new packet. */
+static struct flow_packet *place_branch(struct flow *f, const struct flow_event *ev,
+					const struct pkt_l3l4 *l, const struct names *nm,
+					enum flow_branch_how *how, int *parent)
+{
+	uint64_t exact = has_content(l) ? fp_exact(l) : 0;
+	uint64_t nat = has_content(l) ? fp_nat(l) : 0;
+	struct flow_packet *p = NULL;
+
+	if (ev->has_head) {
+		struct flow_branch *hb = find_head(f, ev->source, ev->head);
+		/*
+		 * The buffer's owner, if the content agrees: a freed buffer is
+		 * soon another packet's. A read's snapshot starts where the reader
+		 * is (payload), so only the buffer speaks for it.
+		 */
+		if (hb && !hb->packet->finished &&
+		    (nm->hook->kind == PKT_HOOK_KIND_DELIVER || !exact ||
+		     packet_has_content(hb->packet, exact) ||
+		     (nat && packet_has_content(hb->packet, nat)))) {
+			*how = FLOW_BRANCH_CLONE;
+			*parent = hb->index;
+			return hb->packet;
+		}
+	}
+	p = find_by_content(f, exact, ev, nm->hook->s, nm->ifname->s);
+	if (!p)
+		p = find_by_content(f, nat, ev, nm->hook->s, nm->ifname->s);
+	if (p) {
+		*how = FLOW_BRANCH_COPY;
+		*parent = path_tip(p);
+	}
+	return p;
+}
+
+static struct flow_packet *packet_new(struct flow *f, const struct flow_event *ev)
+{
+	struct flow_packet *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->id = f->next_id++;
+	p->has_track = ev->has_track;
+	p->track = ev->track;
+	p->source = ev->source;
+	p->first_ts = p->last_ts = ev->ts_ns;
+	p->pi = *ev->pi;
+	if (ev->summary)
+		snprintf(p->summary, sizeof(p->summary), "%s", ev->summary);
+	else
+		pkt_summary(ev->pi, p->summary, sizeof(p->summary));
+	p->fate_branch = p->fate_hop = -1;
+	p->heap_idx = HEAP_NONE;
+	const struct pkt_l3l4 *l = pkt_innermost(ev->pi);
+
+	if (has_content(l)) {
+		struct flow_tuple t;
+
+		tuple_of(l, ev, &t);
+		dir_join(f, p, dir_key(&t, 0));
+	}
+	p->refs = 1;
+	p->all_next = f->all_head;
+	if (f->all_head)
+		f->all_head->all_prev = p;
+	f->all_head = p;
+	f->stats.packets++;
+	f->stats.in_flight++;
+	if (f->stats.in_flight > f->stats.in_flight_max)
+		f->stats.in_flight_max = f->stats.in_flight;
+	return p;
+}
+
+static void finish_packet(struct flow *f, struct flow_packet *p, int at_end);
+
+/*
+ * Finish what no later hit can join: packets idle for the window, and packets
+ * whose sk_buffs are all freed once the correlation window has passed, the
+ * oldest last hit first.
+ */
+static void advance(struct flow *f, uint64_t now)
+{
+	if (now > f->now)
+		f->now = now;
+	for (;;) {
+		struct flow_packet *a = f->open_head, *b = heap_top(&f->closing);
+
+		if (a && !(a->last_ts + f->cfg.packet_window_ns < f->now))
+			a = NULL;
+		if (b && !(b->last_ts + f->cfg.corr_window_ns < f->now))
+			b = NULL;
+		if (!a && !b)
+			break;
+		finish_packet(f, !b || (a && a->last_ts <= b->last_ts) ? a : b, 0);
+	}
+	expire_waits(f, 0);
+}
+
+int flow_add_event(struct flow *f, const struct flow_event *ev, uint64_t *packet_id)
+{
+	const struct pkt_l3l4 *l = pkt_innermost(ev->pi);
+	struct names nm = {
+	    name_get(f, ev->hook, PKT_HOOK_LEN),
+	    name_get(f, ev->ifname, PKT_IFNAME_LEN),
+	    name_get(f, ev->drop, PKT_DROP_LEN),
+	    name_get(f, ev->comm, PKT_COMM_LEN),
+	};
+	struct flow_branch *b = NULL;
+	struct flow_packet *p = NULL;
+
+	if (!nm.hook || !nm.ifname || !nm.drop || !nm.comm)
+		return -ENOMEM;
+	advance(f, ev->ts_ns);
+	if (ev->has_track)
+		b = find_track(f, ev->source, ev->track);
+	if (b && stale_track(last_content(b), l)) {
+		/* its sk_buff was freed unseen and the address reused: a new packet */
+		branch_freed(f, b);
+		update_closing(f, b->packet);
+		ht_remove(&f->tracks, &b->by_track);
+		b->in_track = 0;
+		b = NULL;
+	}
+	if (b) {
+		p = b->packet;
+	} else {
+		enum flow_branch_how how = FLOW_BRANCH_ORIGINAL;
+		int parent = -1, main = 1;
+
+		p = place_branch(f, ev, l, &nm, &how, &parent);
+		if (p && !ev->has_track) {
+			/* foreign captures: one branch, the path, found by content */
+			b = p->branches[path_tip(p)];
+		} else if (p) {
+			struct flow_branch *from = p->branches[parent];
+			/*
+			 * A copy goes on with the path while the path has not ended
+			 * (re-allocation); a clone, or a copy after the end, is a
+			 * branch of its own.
+			 */
+			main = how == FLOW_BRANCH_COPY && from->main &&
+			       (from->end == FLOW_END_OPEN || from->end == FLOW_END_CONSUME);
+			if (main)
+				from->end = FLOW_END_CONTINUED;
+		} else {
+			p = packet_new(f, ev);
+			if (!p)
+				return -ENOMEM;
+		}
+		if (!b) {
+			b = branch_new(f, p, ev, how, parent, main);
+			if (!b)
+				return -ENOMEM;
+		}
+	}
+	list_unlink(f, p);
+	/* a hop that looks like the one before has its keys already */
+	if (!p->nhops || !same_fp(&p->hops[p->nhops - 1].l, l)) {
+		if (has_content(l)) {
+			packet_add_content(f, p, fp_exact(l));
+			packet_add_content(f, p, fp_nat(l));
+		}
+	}
+	int err = add_hop(f, p, b, ev, l, &nm);
+
+	list_append(f, p);
+	update_closing(f, p);
+	f->stats.events++;
+	if (packet_id)
+		*packet_id = p->id;
+	return err;
+}
+
+/* ------------------------------------------------------------ fate */
+
+static void where(const struct flow_hop *h, char *buf, size_t cap)
+{
+	if (h->has_netns)
+		snprintf(buf, cap, "%s@%" PRIu64, h->ifname[0] ? h->ifname : "-", h->netns);
+	else
+		snprintf(buf, cap, "%s", h->ifname[0] ? h->ifname : "-");
+}
+
+/* The last hop of branch bi that is not a free or a read: where it was. */
+static const struct flow_hop *last_place(const struct flow_packet *p, int bi)
+{
+	for (size_t i = p->branches[bi]->last_hop + 1; i-- > 0;) {
+		const struct flow_hop *h = &p->hops[i];
+
+		if (h->branch == bi &&
+		    (h->kind == PKT_HOOK_KIND_TX || h->kind == PKT_HOOK_KIND_RX ||
+		     h->kind == PKT_HOOK_KIND_UNKNOWN))
+			return h;
+	}
+	return NULL;
+}
+
+/* Did branch bi's data leave through a device (its last place a transmit, no end after)? */
+static int branch_left(const struct flow_packet *p, int bi)
+{
+	const struct flow_branch *b = p->branches[bi];
+	const struct flow_hop *h = last_place(p, bi);
+
+	return h && h->kind == PKT_HOOK_KIND_TX &&
+	       (b->end == FLOW_END_OPEN || b->end == FLOW_END_CONSUME);
+}
+
+static void set_fate(struct flow_packet *p, enum flow_fate fate, int bi, const struct flow_hop *h,
+		     const char *detail)
+{
+	p->fate = fate;
+	p->fate_branch = bi;
+	p->fate_hop = h ? (int)(h - p->hops) : -1;
+	snprintf(p->fate_detail, sizeof(p->fate_detail), "%s", detail);
+	p->dropped = fate == FLOW_FATE_DROPPED;
+	if (p->dropped)
+		snprintf(p->drop, sizeof(p->drop), "%s", h && h->drop[0] ? h->drop : "unknown");
+}
+
+/* Delivered: read at hop k; other processes that read a copy are counted. */
+static void set_delivered(struct flow_packet *p, size_t k)
+{
+	const struct flow_hop *h = &p->hops[k];
+	char buf[256];
+	int others = 0;
+
+	for (size_t i = 0; i < p->nhops; i++)
+		others += p->hops[i].kind == PKT_HOOK_KIND_DELIVER && p->hops[i].pid != h->pid;
+	int n = snprintf(buf, sizeof(buf), "delivered to %s %" PRIu32 "%s",
+			 h->comm[0] ? h->comm : "pid", h->pid,
+			 p->branches[h->branch]->main ? "" : " (copy)");
+
+	if (others && n > 0 && (size_t)n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - (size_t)n, "; %d read%s by other processes", others,
+			 others == 1 ? "" : "s");
+	set_fate(p, FLOW_FATE_DELIVERED, h->branch, h, buf);
+}
+
+void packet_prefer_reader(struct flow_packet *p, uint32_t pid)
+{
+	if (p->fate != FLOW_FATE_DELIVERED || !pid || p->fate_hop < 0 ||
+	    p->hops[p->fate_hop].pid == pid)
+		return;
+	for (size_t k = 0; k < p->nhops; k++)
+		if (p->hops[k].kind == PKT_HOOK_KIND_DELIVER && p->hops[k].pid == pid) {
+			set_delivered(p, k);
+			return;
+		}
+}
+
+/*
+ * One fate per packet, from its branches' ends: the data got to a process
+ * (delivered), left the host (forwarded), or nowhere (dropped: the path's
+ * end, when no copy got anywhere); else in flight at the end of the file,
+ * or unknown.
+ */
+static void decide_fate(struct flow *f, struct flow_packet *p, int at_end)
+{
+	char buf[256], place[64];
+	int tip = path_tip(p);
+	const struct flow_branch *t = p->branches[tip];
+	const struct flow_hop *th = &p->hops[t->last_hop];
+
+	/* a process read it: the path's own read first, else a copy's */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = 0; k < p->nhops; k++) {
+			const struct flow_hop *h = &p->hops[k];
+
+			if (h->kind != PKT_HOOK_KIND_DELIVER ||
+			    (pass == 0) != (p->branches[h->branch]->main != 0))
+				continue;
+			set_delivered(p, k);
+			return;
+		}
+	/* it left through a device: the path, else a copy */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < p->nbranches; i++) {
+			const struct flow_branch *b = p->branches[i];
+
+			if ((pass == 0) != (b->main != 0) || !branch_left(p, i))
+				continue;
+			/* the recording may have ended before it reached the next device */
+			if (at_end && p->last_ts + f->cfg.corr_window_ns >= f->now)
+				break;
+			const struct flow_hop *h = last_place(p, i);
+
+			where(h, place, sizeof(place));
+			snprintf(buf, sizeof(buf), "forwarded: left through %s%s", place,
+				 b->main ? "" : " (copy)");
+			set_fate(p, FLOW_FATE_FORWARDED, i, h, buf);
+			return;
+		}
+	if (t->end == FLOW_END_DROP) {
+		const struct flow_hop *pl = last_place(p, tip);
+		const char *reason = th->drop[0] ? th->drop : "unknown";
+
+		where(pl ? pl : th, place, sizeof(place));
+		/*
+		 * ICMP echo replies reach ping's raw socket as a clone; the
+		 * original is then freed with NO_SOCKET (no ICMP datagram socket
+		 * wanted it). Without a read hook (skb:skb_copy_datagram_iovec) the
+		 * file cannot tell whether a raw socket took the copy.
+		 */
+		const struct pkt_l3l4 *l = &th->l;
+		int echo_reply = l->has_l4 && ((l->ip_proto == 1 && l->icmp_type == 0) ||
+					       (l->ip_proto == 58 && l->icmp_type == 129));
+
+		if (echo_reply && !strcmp(reason, "NO_SOCKET")) {
+			snprintf(buf, sizeof(buf),
+				 "unknown: freed NO_SOCKET at %s after any raw socket's copy "
+				 "(skb:skb_copy_datagram_iovec would say who read it)",
+				 place);
+			set_fate(p, FLOW_FATE_UNKNOWN, tip, th, buf);
+			return;
+		}
+		snprintf(buf, sizeof(buf), "dropped: %s at %s", reason, place);
+		set_fate(p, FLOW_FATE_DROPPED, tip, th, buf);
+		return;
+	}
+	const struct flow_hop *pl = last_place(p, tip);
+
+	where(pl ? pl : th, place, sizeof(place));
+	if (t->end == FLOW_END_CONSUME && pl && pl->kind == PKT_HOOK_KIND_RX) {
+		snprintf(buf, sizeof(buf), "delivered: consumed on the host after %s", place);
+		set_fate(p, FLOW_FATE_DELIVERED, tip, th, buf);
+		return;
+	}
+	if (at_end && p->last_ts + f->cfg.corr_window_ns >= f->now) {
+		snprintf(buf, sizeof(buf), "in-flight: the recording ended after %s", place);
+		set_fate(p, FLOW_FATE_IN_FLIGHT, tip, pl ? pl : th, buf);
+		return;
+	}
+	if ((pl ? pl : th)->hook[0])
+		snprintf(buf, sizeof(buf), "unknown: last seen at %s (%s)", place,
+			 (pl ? pl : th)->hook);
+	else
+		snprintf(buf, sizeof(buf), "unknown: last seen at %s", place);
+	set_fate(p, FLOW_FATE_UNKNOWN, tip, pl ? pl : th, buf);
+}
+
+static void finish_packet(struct flow *f, struct flow_packet *p, int at_end)
+{
+	list_unlink(f, p);
+	for (int i = 0; i < p->ncontent; i++)
+		ht_remove(&f->content, &p->content[i].node);
+	p->ncontent = 0;
+	for (int i = 0; i < p->nbranches; i++)
+		branch_unindex(f, p->branches[i]);
+	p->finished = 1;
+	if (p->heap_idx != HEAP_NONE)
+		heap_remove(&f->closing, p->heap_idx);
+	dir_leave(f, p);
+	decide_fate(f, p, at_end);
+	if (p->dropped)
+		f->stats.dropped++;
+	if (f->cb.packet)
+		f->cb.packet(p, f->cb.ctx);
+	pair_packet(f, p);
+	packet_unref(f, p);
+}
+
+void flow_finish(struct flow *f)
+{
+	for (;;) {
+		struct flow_packet *a = f->open_head, *b = heap_top(&f->closing);
+
+		if (!a && !b)
+			break;
+		finish_packet(f, !b || (a && a->last_ts <= b->last_ts) ? a : b, 1);
+	}
+	expire_waits(f, 1);
+}
+
+void flow_free(struct flow *f)
+{
+	if (!f)
+		return;
+	pairs_free(f);
+	free(f->closing.a);
+	while (f->all_head) {
+		struct flow_packet *p = f->all_head;
+
+		f->all_head = p->all_next;
+		free_packet(p);
+	}
+	ht_for_each(&f->strs, name_free, NULL);
+	ht_for_each(&f->dirs, dir_free, NULL);
+	ht_destroy(&f->tracks);
+	ht_destroy(&f->skbs);
+	ht_destroy(&f->heads);
+	ht_destroy(&f->content);
+	ht_destroy(&f->strs);
+	ht_destroy(&f->dirs);
+	ht_destroy(&f->waits);
+	ht_destroy(&f->tcpdirs);
+	free(f);
+}
