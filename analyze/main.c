@@ -970,7 +970,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (pcapng_reader_open_path(&in->r, in->path, err, sizeof(err)) < 0) {
-			errorx(&a, "%s: %s", in->path, err);
+			errorx(&a, "%s", err); /* the message names the path already */
 			in->r = NULL;
 			in->done = 1;
 			continue;
