@@ -27,7 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "comment.h"
+#include "trace.h"
 #include "dissect.h"
 
 #define FLOW_SUMMARY_LEN 160

@@ -28,7 +28,7 @@
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "anonymize.h"
-#include "comment.h"
+#include "trace.h"
 #include "pcapng.h"
 #include "record.h"
 #include "cbpf.h"
@@ -451,46 +451,40 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (!g.out) {
 		live_print(e, pkt, caplen, wall, drop);
 	} else {
-		struct pkt_comment c;
-		char comment[512];
-		memset(&c, 0, sizeof(c));
+		struct trace_hop hop;
+		memset(&hop, 0, sizeof(hop));
 		size_t hl = strlen(hook_defs[e->hook].name); /* no printf per event: it showed */
 
-		memcpy(c.hook, hook_defs[e->hook].name,
-		       hl < sizeof(c.hook) ? hl : sizeof(c.hook) - 1);
-		c.netns = e->netns;
-		memcpy(c.ifname, e->ifname, PKTREC_IFNAMSIZ);
-		c.ifname[PKTREC_IFNAMSIZ] = '\0';
-		c.ifindex = e->ifindex;
-		c.skb = e->skb;
-		c.track = e->track;
-		c.cpu = e->cpu;
-		c.pid = e->pid;
-		memcpy(c.comm, e->comm, PKTREC_COMM_LEN);
-		c.comm[PKTREC_COMM_LEN] = '\0';
+		memcpy(hop.hook, hook_defs[e->hook].name,
+		       hl < sizeof(hop.hook) ? hl : sizeof(hop.hook) - 1);
+		hop.netns = e->netns;
+		memcpy(hop.ifname, e->ifname, PKTREC_IFNAMSIZ);
+		hop.ifname[PKTREC_IFNAMSIZ] = '\0';
+		hop.ifindex = e->ifindex;
+		hop.skb = e->skb;
+		hop.track = e->track;
+		hop.cpu = e->cpu;
+		hop.pid = e->pid;
+		memcpy(hop.comm, e->comm, PKTREC_COMM_LEN);
+		hop.comm[PKTREC_COMM_LEN] = '\0';
 		if (drop)
-			snprintf(c.drop, sizeof(c.drop), "%s", drop);
-		c.l2_synth = !!(e->flags & PKTREC_F_L2_SYNTH);
-		if (!c.l2_synth && caplen >= 14 && e->protocol > 0x0600) {
+			snprintf(hop.drop, sizeof(hop.drop), "%s", drop);
+		hop.l2_synth = !!(e->flags & PKTREC_F_L2_SYNTH);
+		if (!hop.l2_synth && caplen >= 14 && e->protocol > 0x0600) {
 			uint16_t et = (uint16_t)(pkt[12] << 8 | pkt[13]);
-			if (et != e->protocol && et != 0x8100 && et != 0x88a8)
-				snprintf(c.extra, sizeof(c.extra), "proto=0x%04x", e->protocol);
+			if (et != e->protocol && et != 0x8100 && et != 0x88a8) {
+				hop.has_proto = true;
+				hop.proto = e->protocol;
+			}
 		}
-		if (pkt_comment_format(comment, sizeof(comment), &c) < 0)
-			comment[0] = '\0';
-		struct recout_pkt p = {
-		    .netns = e->netns,
-		    .ifindex = e->ifindex,
-		    .ifname = c.ifname,
-		    .ts_ns = wall,
-		    .data = pkt,
-		    .caplen = caplen,
-		    .origlen = origlen,
-		    .dir = hook_defs[e->hook].dir,
-		    .packetid = e->track,
-		    .comment = comment[0] ? comment : NULL,
-		};
-		int rc = recout_write(g.out, &p, g.errmsg, sizeof(g.errmsg));
+		hop.ts_ns = wall;
+		hop.data = pkt;
+		hop.caplen = caplen;
+		hop.origlen = origlen;
+		hop.dir = (uint8_t)hook_defs[e->hook].dir;
+		hop.has_packetid = true;
+		hop.packetid = e->track;
+		int rc = recout_write(g.out, &hop, g.errmsg, sizeof(g.errmsg));
 		if (rc) {
 			g.write_error = rc;
 			g.stop = true;
@@ -909,7 +903,6 @@ int main(int argc, char **argv)
 	char err[512];
 	int rc = 1, nhooks = 0;
 	char hooknames[512] = "";
-	char shb_comment[1024];
 
 	parse_args(argc, argv);
 	libbpf_set_print(libbpf_print);
@@ -949,12 +942,6 @@ int main(int argc, char **argv)
 
 	/* Output first: a bad path is reported before anything is loaded. */
 	if (opt.output) {
-		char host[PKT_EXTRA_LEN], filt[800];
-		pkt_comment_escape(host, sizeof(host), g.hostname);
-		snprintf(shb_comment, sizeof(shb_comment), "host=%s", host);
-		if (opt.filter && pkt_comment_escape(filt, sizeof(filt), opt.filter) >= 0)
-			snprintf(shb_comment + strlen(shb_comment),
-				 sizeof(shb_comment) - strlen(shb_comment), " filter=%s", filt);
 		struct recout_cfg cfg = {
 		    .path = opt.output,
 		    .zstd_level = opt.zstd_level,
@@ -963,7 +950,7 @@ int main(int argc, char **argv)
 		    .rotate_files = opt.rotate_files,
 		    .snaplen = opt.snaplen,
 		    .hostname = g.hostname,
-		    .shb_comment = shb_comment,
+		    .filter = opt.filter,
 		};
 		if (recout_open(&g.out, &cfg, now_ns(CLOCK_REALTIME), err, sizeof(err)))
 			die("%s", err);
