@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <pcap/pcap.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 
 #include "analyze.h"
 #include "anonymize.h"
+#include "cli.h"
 #include "pcapng.h"
 #include "zio.h"
 
@@ -53,10 +53,11 @@ struct iface_slot {
 	uint64_t ifdrop, osdrop;
 };
 
+/* -Y compiled for one link type of the inputs */
 struct filter {
-	int linktype;
-	int ok;
-	struct bpf_program prog;
+	struct ht_node node;
+	uint32_t linktype;
+	struct cli_filter *f; /* NULL: the expression does not apply to this link type */
 };
 
 struct app {
@@ -65,8 +66,7 @@ struct app {
 	int quiet;
 	int exit_code;
 	const char *filter_expr;
-	struct filter *filters;
-	size_t nfilters;
+	struct hashtab filters; /* of struct filter, by link type */
 	const char *write_path;
 	int compress_level; /* -1: from the name, 0: none, 1..22 zstd */
 	struct zout *wout;
@@ -192,38 +192,35 @@ static void iface_slot_free(struct ht_node *n, void *ctx)
 
 /* ------------------------------------------------------------ filter */
 
-/* pcap's DLT numbers differ from LINKTYPE numbers for raw IP only (here). */
-static int linktype_to_dlt(uint32_t linktype)
-{
-	if (linktype == 101)
-		return DLT_RAW;
-	return (int)linktype;
-}
-
 static struct filter *filter_for(struct app *a, uint32_t linktype)
 {
-	for (size_t i = 0; i < a->nfilters; i++)
-		if (a->filters[i].linktype == (int)linktype)
-			return &a->filters[i];
-	struct filter *n = realloc(a->filters, (a->nfilters + 1) * sizeof(*n));
+	uint64_t h = ht_hash64(linktype);
+	char err[512];
 
-	if (!n)
-		return NULL;
-	a->filters = n;
-	struct filter *flt = &a->filters[a->nfilters++];
+	for (struct ht_node *n = ht_find_first(&a->filters, h); n; n = ht_find_next(n)) {
+		struct filter *flt = ht_entry(n, struct filter, node);
 
-	memset(flt, 0, sizeof(*flt));
-	flt->linktype = (int)linktype;
-	pcap_t *p = pcap_open_dead(linktype_to_dlt(linktype), 262144);
-
-	if (p) {
-		flt->ok = pcap_compile(p, &flt->prog, a->filter_expr, 1, PCAP_NETMASK_UNKNOWN) == 0;
-		if (!flt->ok)
-			warnx_(a, "filter: %s (link type %u): hits on it are left out",
-			       pcap_geterr(p), linktype);
-		pcap_close(p);
+		if (flt->linktype == linktype)
+			return flt;
 	}
+	struct filter *flt = calloc(1, sizeof(*flt));
+
+	if (!flt)
+		return NULL;
+	flt->linktype = linktype;
+	if (cli_filter_compile(&flt->f, a->filter_expr, linktype, 262144, err, sizeof(err)) < 0)
+		warnx_(a, "filter: %s (link type %u): hits on it are left out", err, linktype);
+	ht_insert(&a->filters, &flt->node, h);
 	return flt;
+}
+
+static void filter_free(struct ht_node *n, void *ctx)
+{
+	struct filter *flt = ht_entry(n, struct filter, node);
+
+	(void)ctx;
+	cli_filter_free(flt->f);
+	free(flt);
 }
 
 static int filter_match(struct app *a, const struct event *ev)
@@ -232,16 +229,7 @@ static int filter_match(struct app *a, const struct event *ev)
 		return 1;
 	struct filter *flt = filter_for(a, ev->linktype);
 
-	if (!flt || !flt->ok)
-		return 0;
-	struct pcap_pkthdr h = {
-	    .ts = {.tv_sec = (time_t)(ev->ts_ns / 1000000000),
-		   .tv_usec = (suseconds_t)(ev->ts_ns % 1000000000 / 1000)},
-	    .caplen = ev->caplen,
-	    .len = ev->origlen < ev->caplen ? ev->caplen : ev->origlen,
-	};
-
-	return pcap_offline_filter(&flt->prog, &h, ev->data) != 0;
+	return flt && flt->f && cli_filter_match(flt->f, ev->data, ev->caplen, ev->origlen);
 }
 
 /* ------------------------------------------------------------ reading */
@@ -557,7 +545,8 @@ static int writer_open(struct app *a)
 	int fd;
 
 	if (level < 0)
-		level = n > 4 && !strcmp(a->write_path + n - 4, ".zst") ? 3 : 0;
+		level =
+		    n > 4 && !strcmp(a->write_path + n - 4, ".zst") ? CLI_ZSTD_LEVEL_DEFAULT : 0;
 	if (!strcmp(a->write_path, "-"))
 		fd = STDOUT_FILENO;
 	else
@@ -709,28 +698,6 @@ static int parse_seconds(const char *s, uint64_t *ns)
 	return 0;
 }
 
-static int parse_compress(const char *s, int *level)
-{
-	char *end;
-
-	if (!strcmp(s, "none")) {
-		*level = 0;
-		return 0;
-	}
-	if (!strcmp(s, "zstd")) {
-		*level = 3;
-		return 0;
-	}
-	if (strncmp(s, "zstd:", 5))
-		return -1;
-	long v = strtol(s + 5, &end, 10);
-
-	if (end == s + 5 || *end || v < 1 || v > 22)
-		return -1;
-	*level = (int)v;
-	return 0;
-}
-
 enum {
 	OPT_FORMAT = 256,
 	OPT_STATS,
@@ -778,7 +745,7 @@ int main(int argc, char **argv)
 	a.out.format = FMT_TEXT;
 	a.out.mode = MODE_PAIRS;
 	a.compress_level = -1;
-	if (ht_init(&a.ifaces, 0) < 0) {
+	if (ht_init(&a.ifaces, 0) < 0 || ht_init(&a.filters, 0) < 0) {
 		fputs("pkt-analyze: out of memory\n", stderr);
 		return 1;
 	}
@@ -804,11 +771,13 @@ int main(int argc, char **argv)
 		case OPT_WRITE:
 			a.write_path = optarg;
 			break;
-		case OPT_COMPRESS:
-			if (parse_compress(optarg, &a.compress_level))
-				return bad_usage("--compress: '%s' is not none, zstd or zstd:1..22",
-						 optarg);
+		case OPT_COMPRESS: {
+			char msg[160];
+
+			if (cli_parse_compress(optarg, &a.compress_level, msg, sizeof(msg)) < 0)
+				return bad_usage("%s", msg);
 			break;
+		}
 		case OPT_WINDOW:
 			if (parse_seconds(optarg, &a.packet_window_ns))
 				return bad_usage(
@@ -849,18 +818,15 @@ int main(int argc, char **argv)
 		return bad_usage("%s", "--anonymize-key applies to --anonymize");
 	if (a.filter_expr) {
 		/* Check the expression once, on Ethernet, before reading anything. */
-		pcap_t *p = pcap_open_dead(DLT_EN10MB, 262144);
-		struct bpf_program prog;
+		struct cli_filter *f;
+		char err[512];
 
-		if (!p)
-			return bad_usage("%s", "libpcap: cannot compile filters");
-		if (pcap_compile(p, &prog, a.filter_expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-			fprintf(stderr, "pkt-analyze: -Y: %s\n", pcap_geterr(p));
-			pcap_close(p);
+		if (cli_filter_compile(&f, a.filter_expr, PCAPNG_LINKTYPE_ETHERNET, 262144, err,
+				       sizeof(err)) < 0) {
+			fprintf(stderr, "pkt-analyze: -Y: %s\n", err);
 			return EXIT_USAGE;
 		}
-		pcap_freecode(&prog);
-		pcap_close(p);
+		cli_filter_free(f);
 	}
 	if (a.anonymize) {
 		uint8_t key[PKT_ANON_KEY_LEN];
@@ -1009,10 +975,8 @@ int main(int argc, char **argv)
 		free(inputs[i].ev.data);
 	}
 	free(inputs);
-	for (size_t i = 0; i < a.nfilters; i++)
-		if (a.filters[i].ok)
-			pcap_freecode(&a.filters[i].prog);
-	free(a.filters);
+	ht_for_each(&a.filters, filter_free, NULL);
+	ht_destroy(&a.filters);
 	ht_for_each(&a.ifaces, iface_slot_free, NULL);
 	ht_destroy(&a.ifaces);
 	pkt_anon_free(a.anon);

@@ -28,6 +28,7 @@
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "anonymize.h"
+#include "cli.h"
 #include "trace.h"
 #include "pcapng.h"
 #include "record.h"
@@ -91,7 +92,7 @@ static struct opts {
 	uid_t uid;
 	gid_t gid;
 } opt = {
-    .zstd_level = 1,
+    .zstd_level = CLI_ZSTD_LEVEL_DEFAULT,
     .snaplen = PKTREC_DEF_SNAP,
     .buffer_mb = 16,
 };
@@ -149,7 +150,8 @@ static void usage(void)
 	    "\n"
 	    "  -o, -w FILE           write pcapng to FILE ('-' = stdout); without it, print\n"
 	    "                        one line per event\n"
-	    "      --compress MODE   none | zstd | zstd:N (default zstd level 1)\n"
+	    "      --compress MODE   none | zstd | zstd:N (default zstd "
+	    "level " CLI_ZSTD_LEVEL_DEFAULT_STR ")\n"
 	    "      --force           overwrite an existing output file (never through a\n"
 	    "                        symbolic link)\n"
 	    "  -i IFNAME             only this interface name, any namespace (repeatable, max %d)\n"
@@ -761,18 +763,13 @@ static void parse_args(int argc, char **argv)
 		case 'w':
 			opt.output = optarg;
 			break;
-		case OPT_COMPRESS:
-			if (!strcmp(optarg, "none"))
-				opt.zstd_level = 0;
-			else if (!strcmp(optarg, "zstd"))
-				opt.zstd_level = 1;
-			else if (!strncmp(optarg, "zstd:", 5) && parse_u64(optarg + 5, &v) == 0 &&
-				 v >= 1 && v <= 22)
-				opt.zstd_level = (int)v;
-			else
-				die_usage("--compress: expected none, zstd or zstd:1..22, got '%s'",
-					  optarg);
+		case OPT_COMPRESS: {
+			char msg[160];
+
+			if (cli_parse_compress(optarg, &opt.zstd_level, msg, sizeof(msg)))
+				die_usage("%s", msg);
 			break;
+		}
 		case OPT_FORCE:
 			opt.force = true;
 			break;
