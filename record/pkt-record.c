@@ -453,40 +453,40 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (!g.out) {
 		live_print(e, pkt, caplen, wall, drop);
 	} else {
-		struct trace_hop hop;
-		memset(&hop, 0, sizeof(hop));
+		struct trace_hop c;
+		memset(&c, 0, sizeof(c));
 		size_t hl = strlen(hook_defs[e->hook].name); /* no printf per event: it showed */
 
-		memcpy(hop.hook, hook_defs[e->hook].name,
-		       hl < sizeof(hop.hook) ? hl : sizeof(hop.hook) - 1);
-		hop.netns = e->netns;
-		memcpy(hop.ifname, e->ifname, PKTREC_IFNAMSIZ);
-		hop.ifname[PKTREC_IFNAMSIZ] = '\0';
-		hop.ifindex = e->ifindex;
-		hop.skb = e->skb;
-		hop.track = e->track;
-		hop.cpu = e->cpu;
-		hop.pid = e->pid;
-		memcpy(hop.comm, e->comm, PKTREC_COMM_LEN);
-		hop.comm[PKTREC_COMM_LEN] = '\0';
+		memcpy(c.hook, hook_defs[e->hook].name,
+		       hl < sizeof(c.hook) ? hl : sizeof(c.hook) - 1);
+		c.netns = e->netns;
+		memcpy(c.ifname, e->ifname, PKTREC_IFNAMSIZ);
+		c.ifname[PKTREC_IFNAMSIZ] = '\0';
+		c.ifindex = e->ifindex;
+		c.skb = e->skb;
+		c.track = e->track;
+		c.cpu = e->cpu;
+		c.pid = e->pid;
+		memcpy(c.comm, e->comm, PKTREC_COMM_LEN);
+		c.comm[PKTREC_COMM_LEN] = '\0';
 		if (drop)
-			snprintf(hop.drop, sizeof(hop.drop), "%s", drop);
-		hop.l2_synth = !!(e->flags & PKTREC_F_L2_SYNTH);
-		if (!hop.l2_synth && caplen >= 14 && e->protocol > 0x0600) {
+			snprintf(c.drop, sizeof(c.drop), "%s", drop);
+		c.l2_synth = !!(e->flags & PKTREC_F_L2_SYNTH);
+		if (!c.l2_synth && caplen >= 14 && e->protocol > 0x0600) {
 			uint16_t et = (uint16_t)(pkt[12] << 8 | pkt[13]);
 			if (et != e->protocol && et != 0x8100 && et != 0x88a8) {
-				hop.has_proto = true;
-				hop.proto = e->protocol;
+				c.has_proto = true;
+				c.proto = e->protocol;
 			}
 		}
-		hop.ts_ns = wall;
-		hop.data = pkt;
-		hop.caplen = caplen;
-		hop.origlen = origlen;
-		hop.dir = (uint8_t)hook_defs[e->hook].dir;
-		hop.has_packetid = true;
-		hop.packetid = e->track;
-		int rc = recout_write(g.out, &hop, g.errmsg, sizeof(g.errmsg));
+		c.ts_ns = wall;
+		c.data = pkt;
+		c.caplen = caplen;
+		c.origlen = origlen;
+		c.dir = (uint8_t)hook_defs[e->hook].dir;
+		c.has_packetid = true;
+		c.packetid = e->track;
+		int rc = recout_write(g.out, &c, g.errmsg, sizeof(g.errmsg));
 		if (rc) {
 			g.write_error = rc;
 			g.stop = true;
