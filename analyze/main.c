@@ -60,6 +60,13 @@ struct filter {
 	struct cli_filter *f; /* NULL: the expression does not apply to this link type */
 };
 
+/* A recording host seen with --anonymize: its pseudonym is anonN. */
+struct anon_host {
+	struct ht_node node;
+	size_t n;
+	char name[];
+};
+
 struct app {
 	struct output out;
 	struct totals tot;
@@ -82,8 +89,7 @@ struct app {
 	uint64_t anon_unvetted;		 /* hits left out: link type not understood */
 	uint32_t anon_unvetted_linktype; /* the first such link type */
 	int anon_unvetted_more;		 /* and others */
-	char **anon_hosts;		 /* host names seen, pseudonym = index + 1 */
-	size_t anon_nhosts;
+	struct hashtab anon_hosts;	 /* of struct anon_host */
 };
 
 __attribute__((format(printf, 2, 3))) static void warnx_(struct app *a, const char *fmt, ...)
@@ -340,25 +346,27 @@ static void anon_description(struct app *a, const char *in, char *out, size_t ca
 	uint32_t ifindex;
 	const char *host;
 	char pseudonym[32];
-	size_t i;
+	struct anon_host *ah = NULL;
+	uint64_t h;
 
 	out[0] = '\0';
 	if (trace_if_description_parse(in, &netns, &ifindex, &host) < 0)
 		return;
-	for (i = 0; i < a->anon_nhosts; i++)
-		if (!strcmp(a->anon_hosts[i], host))
-			break;
-	if (i == a->anon_nhosts) {
-		char **n = realloc(a->anon_hosts, (i + 1) * sizeof(*n));
+	h = ht_hash_str(0, host);
+	for (struct ht_node *n = ht_find_first(&a->anon_hosts, h); n && !ah; n = ht_find_next(n))
+		if (!strcmp(ht_entry(n, struct anon_host, node)->name, host))
+			ah = ht_entry(n, struct anon_host, node);
+	if (!ah) {
+		size_t len = strlen(host);
 
-		if (!n)
+		ah = malloc(sizeof(*ah) + len + 1);
+		if (!ah)
 			return;
-		a->anon_hosts = n;
-		if (!(n[i] = strdup(host)))
-			return;
-		a->anon_nhosts++;
+		memcpy(ah->name, host, len + 1);
+		ah->n = ht_count(&a->anon_hosts) + 1;
+		ht_insert(&a->anon_hosts, &ah->node, h);
 	}
-	snprintf(pseudonym, sizeof(pseudonym), "anon%zu", i + 1);
+	snprintf(pseudonym, sizeof(pseudonym), "anon%zu", ah->n);
 	if (trace_if_description(out, cap, netns, ifindex, pseudonym) < 0)
 		out[0] = '\0';
 }
@@ -396,6 +404,12 @@ static int event_anonymize(struct app *a, struct event *ev)
 		event_meta(ev);
 	}
 	return 0;
+}
+
+static void free_anon_host(struct ht_node *n, void *ctx)
+{
+	(void)ctx;
+	free(ht_entry(n, struct anon_host, node));
 }
 
 /* --anonymize-key FILE: exactly 32 bytes, or 64 hex digits (blanks around them ignored). */
@@ -745,7 +759,8 @@ int main(int argc, char **argv)
 	a.out.format = FMT_TEXT;
 	a.out.mode = MODE_PAIRS;
 	a.compress_level = -1;
-	if (ht_init(&a.ifaces, 0) < 0 || ht_init(&a.filters, 0) < 0) {
+	if (ht_init(&a.ifaces, 0) < 0 || ht_init(&a.filters, 0) < 0 ||
+	    ht_init(&a.anon_hosts, 0) < 0) {
 		fputs("pkt-analyze: out of memory\n", stderr);
 		return 1;
 	}
@@ -980,8 +995,7 @@ int main(int argc, char **argv)
 	ht_for_each(&a.ifaces, iface_slot_free, NULL);
 	ht_destroy(&a.ifaces);
 	pkt_anon_free(a.anon);
-	for (size_t i = 0; i < a.anon_nhosts; i++)
-		free(a.anon_hosts[i]);
-	free(a.anon_hosts);
+	ht_for_each(&a.anon_hosts, free_anon_host, NULL);
+	ht_destroy(&a.anon_hosts);
 	return a.exit_code;
 }
