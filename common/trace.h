@@ -76,6 +76,8 @@ enum trace_anon_action {
 struct trace_key_info {
 	const char *name;
 	uint8_t name_len;
+	const char *prefix; /* " name=", as the formatter writes it (one copy: it is hot) */
+	uint8_t prefix_len;
 	enum trace_value_type type;
 	bool leading;	  /* one of the nine, at position = its enum value */
 	bool export_keep; /* pkt-analyze --write --anonymize keeps it (unknown keys: never) */
