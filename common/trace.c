@@ -520,6 +520,29 @@ int trace_comment_parse(const char *s, struct trace_hop *hop)
 
 /* ------------------------------------------------------------ rewrite */
 
+/* Is a raw (still escaped) value of the form its key's type says? */
+static bool value_in_form(enum trace_value_type type, const char *val, size_t len)
+{
+	const char *plus;
+	uint64_t v;
+
+	switch (type) {
+	case TRACE_VAL_DEC:
+		return parse_u64(val, len, 10, &v) == 0;
+	case TRACE_VAL_HEX:
+		return parse_hex(val, len, &v) == 0;
+	case TRACE_VAL_SYNTH:
+		return len == 5 && !memcmp(val, "synth", 5);
+	case TRACE_VAL_SYMOFF:
+		plus = len ? memrchr(val, '+', len) : NULL;
+		return plus && plus != val &&
+		       parse_hex(plus + 1, (size_t)(val + len - plus - 1), &v) == 0;
+	case TRACE_VAL_STR:
+	default:
+		return true;
+	}
+}
+
 int trace_comment_rewrite(const char *in, char *out, size_t cap, unsigned flags,
 			  uint64_t (*pseudonym)(void *ctx, uint64_t addr), void *ctx)
 {
@@ -546,6 +569,13 @@ int trace_comment_rewrite(const char *in, char *out, size_t cap, unsigned flags,
 		}
 		if ((flags & TRACE_REWRITE_KEEP_KNOWN) && (!ki || !ki->export_keep))
 			continue;
+		/* a known key whose value is not of its type could carry anything */
+		if ((flags & TRACE_REWRITE_KEEP_KNOWN) &&
+		    !value_in_form(ki->type, p.value, p.value_len)) {
+			if (ki->leading)
+				goto bad;
+			continue;
+		}
 		if (o.len)
 			put_mem(&o, " ", 1);
 		if (ki && ki->anon == TRACE_ANON_PSEUDONYM && pseudonym) {

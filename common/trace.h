@@ -161,7 +161,12 @@ struct trace_pair {
  */
 int trace_comment_next(const char **s, struct trace_pair *p);
 
-#define TRACE_REWRITE_KEEP_KNOWN 0x1 /* drop the pairs the key table does not keep for export */
+/*
+ * Keep only the pairs the key table keeps for export, with a value of their
+ * key's type: a known optional key out of form is dropped, a leading one
+ * makes the comment -EINVAL.
+ */
+#define TRACE_REWRITE_KEEP_KNOWN 0x1
 
 /*
  * Rewrite a pkt-record comment: the values of TRACE_ANON_PSEUDONYM keys

@@ -172,6 +172,17 @@ TEST(trace_comment_rewrite_keeps_known_and_hides_addresses)
 		     "hook=a netns=1 if=a ifindex=1 skb=0xffff88800000efff track=0x1 cpu=0 pid=0 "
 		     "comm=x drop=NO_SOCKET head=0xffff888000ab3fff loc=f+0x1 proto=0x0800",
 		     "unknown key dropped, skb and head pseudonymized");
+	ASSERT_OK(trace_comment_rewrite("hook=a netns=1 if=a ifindex=1 skb=0x1 track=0x1 cpu=0 "
+					"pid=0 comm=x l2=10.0.0.1 proto=host%20a loc=f+0x1",
+					out, sizeof(out), TRACE_REWRITE_KEEP_KNOWN, NULL, NULL),
+		  "optional keys out of form");
+	ASSERT_STREQ(out,
+		     "hook=a netns=1 if=a ifindex=1 skb=0x1 track=0x1 cpu=0 pid=0 comm=x loc=f+0x1",
+		     "dropped from the export");
+	ASSERT_EQ(trace_comment_rewrite("hook=a netns=10.0.0.1 if=a ifindex=1 skb=0x1 track=0x1 "
+					"cpu=0 pid=0 comm=x",
+					out, sizeof(out), TRACE_REWRITE_KEEP_KNOWN, NULL, NULL),
+		  -EINVAL, "a leading key out of form: not our grammar");
 	ASSERT_EQ(trace_comment_rewrite("Captured by dumpcap", out, sizeof(out), 0, NULL, NULL),
 		  -EINVAL, "free text");
 	ASSERT_STREQ(out, "", "out empty on error");
