@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
-#include "comment.h"
+#include "trace.h"
 #include "dissect.h"
 #include "flow.h"
 
@@ -16,14 +16,14 @@ enum out_only { ONLY_ALL, ONLY_EVENTS, ONLY_PACKETS, ONLY_PAIRS };
 
 /* One hit, read and dissected, waiting for its turn in the merge by time. */
 struct event {
-	uint32_t source;      /* input file index */
-	const char *file;     /* its path */
-	uint64_t offset;      /* block offset in the (decompressed) file */
+	uint32_t source;  /* input file index */
+	const char *file; /* its path */
+	uint64_t offset;  /* block offset in the (decompressed) file */
 	uint64_t ts_ns;
 	uint32_t linktype;
 	uint32_t section, if_id;
-	int ours;	      /* the comment followed pkt-record's grammar */
-	struct pkt_comment c; /* from the comment, or filled from the IDB */
+	int ours;	    /* the comment followed pkt-record's grammar */
+	struct trace_hop c; /* from the comment, or filled from the IDB */
 	int has_netns;
 	int has_track;
 	uint64_t track;

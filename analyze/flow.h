@@ -29,7 +29,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "comment.h"
+#include "trace.h"
 #include "dissect.h"
 #include "hashtab.h"
 #include "hooks.h"

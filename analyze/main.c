@@ -11,16 +11,15 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <pcap/pcap.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "analyze.h"
 #include "anonymize.h"
+#include "cli.h"
 #include "pcapng.h"
 #include "zio.h"
 
@@ -48,16 +47,24 @@ struct input {
 
 /* Per (input, section, interface): the output IDB and the loss counters. */
 struct iface_slot {
+	struct ht_node node;
 	uint32_t source, section, if_id;
-	int has_out;
-	uint32_t out_id;
+	struct trace_iface *out; /* its IDB in the --write file, once written */
 	uint64_t ifdrop, osdrop;
 };
 
+/* -Y compiled for one link type of the inputs */
 struct filter {
-	int linktype;
-	int ok;
-	struct bpf_program prog;
+	struct ht_node node;
+	uint32_t linktype;
+	struct cli_filter *f; /* NULL: the expression does not apply to this link type */
+};
+
+/* A recording host seen with --anonymize: its pseudonym is anonN. */
+struct anon_host {
+	struct ht_node node;
+	size_t n;
+	char name[];
 };
 
 struct app {
@@ -66,15 +73,13 @@ struct app {
 	int quiet;
 	int exit_code;
 	const char *filter_expr;
-	struct filter *filters;
-	size_t nfilters;
+	struct hashtab filters; /* of struct filter, by link type */
 	const char *write_path;
 	int compress_level; /* -1: from the name, 0: none, 1..22 zstd */
 	struct zout *wout;
-	struct pcapng_writer *writer;
+	struct trace_writer *writer;
 	int write_failed;
-	struct iface_slot *ifaces;
-	size_t nifaces, ifaces_cap;
+	struct hashtab ifaces; /* of struct iface_slot */
 	struct flow *flow;
 	uint64_t packet_window_ns, pair_window_ns;
 	/* --anonymize */
@@ -84,8 +89,7 @@ struct app {
 	uint64_t anon_unvetted;		 /* hits left out: link type not understood */
 	uint32_t anon_unvetted_linktype; /* the first such link type */
 	int anon_unvetted_more;		 /* and others */
-	char **anon_hosts;		 /* host names seen, pseudonym = index + 1 */
-	size_t anon_nhosts;
+	struct hashtab anon_hosts;	 /* of struct anon_host */
 };
 
 __attribute__((format(printf, 2, 3))) static void warnx_(struct app *a, const char *fmt, ...)
@@ -155,67 +159,77 @@ static void usage(FILE *f)
 
 /* ------------------------------------------------------------ interfaces */
 
+static uint64_t iface_slot_hash(uint32_t source, uint32_t section, uint32_t if_id)
+{
+	return ht_hash_add(ht_hash_add(ht_hash64(source), section), if_id);
+}
+
 static struct iface_slot *iface_slot(struct app *a, uint32_t source, uint32_t section,
 				     uint32_t if_id)
 {
-	for (size_t i = 0; i < a->nifaces; i++) {
-		struct iface_slot *s = &a->ifaces[i];
+	uint64_t h = iface_slot_hash(source, section, if_id);
+
+	for (struct ht_node *n = ht_find_first(&a->ifaces, h); n; n = ht_find_next(n)) {
+		struct iface_slot *s = ht_entry(n, struct iface_slot, node);
 
 		if (s->source == source && s->section == section && s->if_id == if_id)
 			return s;
 	}
-	if (a->nifaces == a->ifaces_cap) {
-		size_t cap = a->ifaces_cap ? a->ifaces_cap * 2 : 16;
-		struct iface_slot *n = realloc(a->ifaces, cap * sizeof(*n));
+	struct iface_slot *s = calloc(1, sizeof(*s));
 
-		if (!n)
-			return NULL;
-		a->ifaces = n;
-		a->ifaces_cap = cap;
-	}
-	struct iface_slot *s = &a->ifaces[a->nifaces++];
-
-	memset(s, 0, sizeof(*s));
+	if (!s)
+		return NULL;
 	s->source = source;
 	s->section = section;
 	s->if_id = if_id;
+	ht_insert(&a->ifaces, &s->node, h);
 	return s;
+}
+
+static void iface_slot_add_lost(struct ht_node *n, void *ctx)
+{
+	const struct iface_slot *s = ht_entry(n, struct iface_slot, node);
+
+	*(uint64_t *)ctx += s->ifdrop + s->osdrop;
+}
+
+static void iface_slot_free(struct ht_node *n, void *ctx)
+{
+	(void)ctx;
+	free(ht_entry(n, struct iface_slot, node));
 }
 
 /* ------------------------------------------------------------ filter */
 
-/* pcap's DLT numbers differ from LINKTYPE numbers for raw IP only (here). */
-static int linktype_to_dlt(uint32_t linktype)
-{
-	if (linktype == 101)
-		return DLT_RAW;
-	return (int)linktype;
-}
-
 static struct filter *filter_for(struct app *a, uint32_t linktype)
 {
-	for (size_t i = 0; i < a->nfilters; i++)
-		if (a->filters[i].linktype == (int)linktype)
-			return &a->filters[i];
-	struct filter *n = realloc(a->filters, (a->nfilters + 1) * sizeof(*n));
+	uint64_t h = ht_hash64(linktype);
+	char err[512];
 
-	if (!n)
-		return NULL;
-	a->filters = n;
-	struct filter *flt = &a->filters[a->nfilters++];
+	for (struct ht_node *n = ht_find_first(&a->filters, h); n; n = ht_find_next(n)) {
+		struct filter *flt = ht_entry(n, struct filter, node);
 
-	memset(flt, 0, sizeof(*flt));
-	flt->linktype = (int)linktype;
-	pcap_t *p = pcap_open_dead(linktype_to_dlt(linktype), 262144);
-
-	if (p) {
-		flt->ok = pcap_compile(p, &flt->prog, a->filter_expr, 1, PCAP_NETMASK_UNKNOWN) == 0;
-		if (!flt->ok)
-			warnx_(a, "filter: %s (link type %u): hits on it are left out",
-			       pcap_geterr(p), linktype);
-		pcap_close(p);
+		if (flt->linktype == linktype)
+			return flt;
 	}
+	struct filter *flt = calloc(1, sizeof(*flt));
+
+	if (!flt)
+		return NULL;
+	flt->linktype = linktype;
+	if (cli_filter_compile(&flt->f, a->filter_expr, linktype, 262144, err, sizeof(err)) < 0)
+		warnx_(a, "filter: %s (link type %u): hits on it are left out", err, linktype);
+	ht_insert(&a->filters, &flt->node, h);
 	return flt;
+}
+
+static void filter_free(struct ht_node *n, void *ctx)
+{
+	struct filter *flt = ht_entry(n, struct filter, node);
+
+	(void)ctx;
+	cli_filter_free(flt->f);
+	free(flt);
 }
 
 static int filter_match(struct app *a, const struct event *ev)
@@ -224,16 +238,7 @@ static int filter_match(struct app *a, const struct event *ev)
 		return 1;
 	struct filter *flt = filter_for(a, ev->linktype);
 
-	if (!flt || !flt->ok)
-		return 0;
-	struct pcap_pkthdr h = {
-	    .ts = {.tv_sec = (time_t)(ev->ts_ns / 1000000000),
-		   .tv_usec = (suseconds_t)(ev->ts_ns % 1000000000 / 1000)},
-	    .caplen = ev->caplen,
-	    .len = ev->origlen < ev->caplen ? ev->caplen : ev->origlen,
-	};
-
-	return pcap_offline_filter(&flt->prog, &h, ev->data) != 0;
+	return flt && flt->f && cli_filter_match(flt->f, ev->data, ev->caplen, ev->origlen);
 }
 
 /* ------------------------------------------------------------ reading */
@@ -247,35 +252,13 @@ static void copy_str(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-/* Hook, netns, interface and track: from a pkt-record comment, else from the IDB. */
+/* What the decoder made of the hop, where the printers and the flow look for it. */
 static void event_meta(struct event *ev)
 {
-	ev->ours = 0;
-	ev->has_netns = 0;
-	ev->has_track = 0;
-	ev->track = 0;
-	if (ev->has_comment && pkt_comment_parse(ev->comment, &ev->c) == 0) {
-		ev->ours = 1;
-		ev->has_netns = 1;
-		ev->has_track = 1;
-		ev->track = ev->c.track;
-		if (!strcmp(ev->c.ifname, "-"))
-			ev->c.ifname[0] = '\0';
-		return;
-	}
-	/* A foreign capture: one event per frame, on the interface of its IDB. */
-	memset(&ev->c, 0, sizeof(ev->c));
-	if (ev->if_rawname[0] &&
-	    pkt_ifname_split(ev->if_rawname, ev->c.ifname, sizeof(ev->c.ifname), &ev->c.netns) == 0)
-		ev->has_netns = 1;
-	else if (ev->if_rawname[0])
-		copy_str(ev->c.ifname, sizeof(ev->c.ifname), ev->if_rawname);
-	else
-		snprintf(ev->c.ifname, sizeof(ev->c.ifname), "if%u", ev->if_id);
-	if (ev->has_packetid) {
-		ev->has_track = 1;
-		ev->track = ev->packetid;
-	}
+	ev->ours = ev->c.ours;
+	ev->has_netns = ev->c.has_netns;
+	ev->has_track = ev->c.has_track;
+	ev->track = ev->c.track;
 }
 
 static void event_from_record(struct input *in, struct event *ev)
@@ -284,10 +267,11 @@ static void event_from_record(struct input *in, struct event *ev)
 	const struct pcapng_interface *itf = pcapng_interface(in->r, rec->if_id);
 
 	/* Every field is set here or by event_meta and event_dissect: no memset of 2 KB a hit. */
+	trace_hop_decode(&ev->c, rec, itf);
 	ev->source = in->index;
 	ev->file = in->path;
 	ev->offset = rec->offset;
-	ev->ts_ns = rec->has_ts ? rec->ts_ns : in->last_ts; /* SPB: no timestamp */
+	ev->ts_ns = rec->has_ts ? ev->c.ts_ns : in->last_ts; /* SPB: no timestamp */
 	in->last_ts = ev->ts_ns;
 	ev->section = rec->section;
 	ev->if_id = rec->if_id;
@@ -315,9 +299,11 @@ static void event_from_record(struct input *in, struct event *ev)
 	}
 	if (ev->caplen)
 		memcpy(ev->data, rec->data, ev->caplen);
+	ev->c.data = ev->data; /* the record's bytes go with the next block */
+	ev->c.caplen = ev->caplen;
 	ev->has_flags = rec->has_flags;
 	ev->flags = rec->flags;
-	ev->dir = rec->has_flags ? (uint8_t)(rec->flags & 3) : PCAPNG_DIR_UNKNOWN;
+	ev->dir = ev->c.dir;
 	ev->has_packetid = rec->has_packetid;
 	ev->packetid = rec->packetid;
 	ev->has_dropcount = rec->has_dropcount;
@@ -351,73 +337,6 @@ static void event_dissect(struct app *a, struct event *ev)
 /* ------------------------------------------------------------ anonymize */
 
 /*
- * The keys of pkt-record's comment grammar (docs/format.md). pkt_anon_comment()
- * copies unknown keys through; their values may hold anything (an address, a
- * host name), so the export keeps only the keys whose meaning we know.
- */
-static int comment_key_known(const char *key, size_t len)
-{
-	static const char *const known[] = {"hook", "netns", "if",   "ifindex", "skb", "track",
-					    "cpu",  "pid",   "comm", "drop",	"l2",  "proto"};
-
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (strlen(known[i]) == len && !memcmp(known[i], key, len))
-			return 1;
-	return 0;
-}
-
-/* Drop the key=value pairs of s whose key is not in the grammar (in place). */
-static void comment_keep_known(char *s)
-{
-	const char *r = s;
-	char *w = s;
-
-	while (*r) {
-		const char *tok, *eq;
-		size_t len;
-
-		while (*r == ' ')
-			r++;
-		tok = r;
-		while (*r && *r != ' ')
-			r++;
-		len = (size_t)(r - tok);
-		eq = len ? memchr(tok, '=', len) : NULL;
-		if (!eq || !comment_key_known(tok, (size_t)(eq - tok)))
-			continue;
-		if (w != s)
-			*w++ = ' ';
-		memmove(w, tok, len);
-		w += len;
-	}
-	*w = '\0';
-}
-
-/* p past "WORD" and the decimal number after it, or NULL. */
-static const char *skip_word_number(const char *p, const char *word)
-{
-	size_t n = strlen(word);
-
-	if (strncmp(p, word, n) || !isdigit((unsigned char)p[n]))
-		return NULL;
-	for (p += n; isdigit((unsigned char)*p); p++)
-		;
-	return p;
-}
-
-/* "netns N ifindex N host NAME": the length of the part before NAME, or 0. */
-static size_t description_host_at(const char *d)
-{
-	const char *p = skip_word_number(d, "netns ");
-
-	if (p)
-		p = skip_word_number(p, " ifindex ");
-	if (!p || strncmp(p, " host ", 6) || !p[6])
-		return 0;
-	return (size_t)(p + 6 - d);
-}
-
-/*
  * if_description for the anonymized export. pkt-record's "netns N ifindex N
  * host NAME" keeps its netns and ifindex, the host name becomes anon1, anon2...
  * (in order of appearance: hosts stay apart when files of several hosts are
@@ -426,25 +345,33 @@ static size_t description_host_at(const char *d)
  */
 static void anon_description(struct app *a, const char *in, char *out, size_t cap)
 {
-	size_t at = description_host_at(in), i;
+	uint64_t netns;
+	uint32_t ifindex;
+	const char *host;
+	char pseudonym[32];
+	struct anon_host *ah = NULL;
+	uint64_t h;
 
 	out[0] = '\0';
-	if (!at)
+	if (trace_if_description_parse(in, &netns, &ifindex, &host) < 0)
 		return;
-	for (i = 0; i < a->anon_nhosts; i++)
-		if (!strcmp(a->anon_hosts[i], in + at))
-			break;
-	if (i == a->anon_nhosts) {
-		char **n = realloc(a->anon_hosts, (i + 1) * sizeof(*n));
+	h = ht_hash_str(0, host);
+	for (struct ht_node *n = ht_find_first(&a->anon_hosts, h); n && !ah; n = ht_find_next(n))
+		if (!strcmp(ht_entry(n, struct anon_host, node)->name, host))
+			ah = ht_entry(n, struct anon_host, node);
+	if (!ah) {
+		size_t len = strlen(host);
 
-		if (!n)
+		ah = malloc(sizeof(*ah) + len + 1);
+		if (!ah)
 			return;
-		a->anon_hosts = n;
-		if (!(n[i] = strdup(in + at)))
-			return;
-		a->anon_nhosts++;
+		memcpy(ah->name, host, len + 1);
+		ah->n = ht_count(&a->anon_hosts) + 1;
+		ht_insert(&a->anon_hosts, &ah->node, h);
 	}
-	snprintf(out, cap, "%.*shost anon%zu", (int)(at - 5), in, i + 1);
+	snprintf(pseudonym, sizeof(pseudonym), "anon%zu", ah->n);
+	if (trace_if_description(out, cap, netns, ifindex, pseudonym) < 0)
+		out[0] = '\0';
 }
 
 /*
@@ -469,16 +396,23 @@ static int event_anonymize(struct app *a, struct event *ev)
 	if (ev->has_comment) {
 		char buf[sizeof(ev->comment)];
 
-		if (pkt_anon_comment(a->anon, ev->comment, buf, sizeof(buf)) == 0) {
-			comment_keep_known(buf);
+		if (pkt_anon_comment_export(a->anon, ev->comment, buf, sizeof(buf)) == 0) {
 			memcpy(ev->comment, buf, sizeof(ev->comment));
 		} else {
 			ev->has_comment = 0;
 			ev->comment[0] = '\0';
 		}
+		trace_hop_identify(&ev->c, ev->has_comment ? ev->comment : NULL, ev->if_rawname,
+				   ev->if_id);
 		event_meta(ev);
 	}
 	return 0;
+}
+
+static void free_anon_host(struct ht_node *n, void *ctx)
+{
+	(void)ctx;
+	free(ht_entry(n, struct anon_host, node));
 }
 
 /* --anonymize-key FILE: exactly 32 bytes, or 64 hex digits (blanks around them ignored). */
@@ -628,7 +562,8 @@ static int writer_open(struct app *a)
 	int fd;
 
 	if (level < 0)
-		level = n > 4 && !strcmp(a->write_path + n - 4, ".zst") ? 3 : 0;
+		level =
+		    n > 4 && !strcmp(a->write_path + n - 4, ".zst") ? CLI_ZSTD_LEVEL_DEFAULT : 0;
 	if (!strcmp(a->write_path, "-"))
 		fd = STDOUT_FILENO;
 	else
@@ -644,21 +579,15 @@ static int writer_open(struct app *a)
 			close(fd);
 		return -1;
 	}
-	struct utsname u;
-	char os[200] = "";
-
-	if (uname(&u) == 0)
-		snprintf(os, sizeof(os), "%s %s", u.sysname, u.release);
 	/* Our own SHB, not the input's: the recording host's name never gets here. */
-	struct pcapng_shb_info shb = {
-	    .userappl = "pkt-analyze " PKT_VERSION,
-	    .os = os,
+	struct trace_section sec = {
+	    .app = "pkt-analyze",
 	    .comment = a->anon ? "exported by pkt-analyze --write --anonymize: addresses "
 				 "rewritten, payloads dropped"
 			       : "exported by pkt-analyze --write",
 	};
 
-	if (pcapng_writer_open(&a->writer, a->wout, &shb, err, sizeof(err)) < 0) {
+	if (trace_writer_open(&a->writer, a->wout, &sec, err, sizeof(err)) < 0) {
 		errorx(a, "%s: %s", a->write_path, err);
 		zout_close(a->wout, NULL, 0);
 		a->wout = NULL;
@@ -675,7 +604,7 @@ static void write_event(struct app *a, const struct event *ev)
 
 	if (!s)
 		return;
-	if (!s->has_out) {
+	if (!s->out) {
 		/* Interface names (netns inodes) are kept, also with --anonymize. */
 		char desc[sizeof(ev->if_description)];
 
@@ -691,12 +620,10 @@ static void write_event(struct app *a, const struct event *ev)
 		    .tsresol = 9,
 		};
 
-		if (pcapng_write_idb(a->writer, &idb, &s->out_id) < 0)
+		if (trace_writer_iface(a->writer, &idb, &s->out) < 0)
 			goto fail;
-		s->has_out = 1;
 	}
 	struct pcapng_epb_info epb = {
-	    .if_id = s->out_id,
 	    .ts = ev->ts_ns,
 	    .data = ev->data,
 	    .caplen = ev->caplen,
@@ -710,12 +637,24 @@ static void write_event(struct app *a, const struct event *ev)
 	    .dropcount = ev->dropcount,
 	};
 
-	if (pcapng_write_epb(a->writer, &epb) < 0)
+	if (trace_writer_packet(a->writer, s->out, &epb) < 0)
 		goto fail;
 	return;
 fail:
-	errorx(a, "%s: %s", a->write_path, pcapng_writer_error(a->writer));
+	errorx(a, "%s: %s", a->write_path, trace_writer_error(a->writer));
 	a->write_failed = 1;
+}
+
+/* The recorder's loss counters go with the interface's IDB in the export. */
+static void iface_slot_carry_lost(struct ht_node *n, void *ctx)
+{
+	struct iface_slot *s = ht_entry(n, struct iface_slot, node);
+
+	(void)ctx;
+	if (s->out) {
+		s->out->ifdrop = s->ifdrop;
+		s->out->osdrop = s->osdrop;
+	}
 }
 
 static void writer_close(struct app *a)
@@ -725,23 +664,14 @@ static void writer_close(struct app *a)
 	if (!a->wout)
 		return;
 	/* Carry the recorder's loss counters over, so --stats on the export still says lost. */
-	for (size_t i = 0; a->writer && !a->write_failed && i < a->nifaces; i++) {
-		const struct iface_slot *s = &a->ifaces[i];
-		struct pcapng_isb_info isb = {
-		    .if_id = s->out_id,
-		    .ts = a->tot.last_ts,
-		    .has_ifdrop = 1,
-		    .ifdrop = s->ifdrop,
-		    .has_osdrop = s->osdrop != 0,
-		    .osdrop = s->osdrop,
-		};
+	if (a->writer && !a->write_failed) {
+		struct trace_isb_opts isb = {.ts_ns = a->tot.last_ts};
 
-		if (s->has_out && pcapng_write_isb(a->writer, &isb) < 0) {
-			errorx(a, "%s: %s", a->write_path, pcapng_writer_error(a->writer));
-			break;
-		}
+		ht_for_each(&a->ifaces, iface_slot_carry_lost, NULL);
+		if (trace_writer_stats(a->writer, &isb) < 0)
+			errorx(a, "%s: %s", a->write_path, trace_writer_error(a->writer));
 	}
-	pcapng_writer_free(a->writer);
+	trace_writer_free(a->writer);
 	a->writer = NULL;
 	if (zout_close(a->wout, err, sizeof(err)) < 0)
 		errorx(a, "%s: %s", a->write_path, err[0] ? err : "write failed");
@@ -751,21 +681,6 @@ static void writer_close(struct app *a)
 /* ------------------------------------------------------------ flow callbacks */
 
 /* head=0x... among the comment's optional pairs (docs/format.md): 1 if found. */
-static int comment_head(const char *extra, uint64_t *head)
-{
-	for (const char *p = extra; (p = strstr(p, "head=0x")) != NULL; p += 7) {
-		char *end;
-
-		if (p != extra && p[-1] != ' ')
-			continue;
-		errno = 0;
-		*head = strtoull(p + 7, &end, 16);
-		if (!errno && end != p + 7 && (*end == ' ' || *end == '\0'))
-			return 1;
-	}
-	return 0;
-}
-
 static void cb_packet(const struct flow_packet *p, void *ctx)
 {
 	out_packet(&((struct app *)ctx)->out, p);
@@ -798,28 +713,6 @@ static int parse_seconds(const char *s, uint64_t *ns)
 	if (errno || end == s || *end || !(v > 0) || v > 86400.0 * 365)
 		return -1;
 	*ns = (uint64_t)(v * 1e9);
-	return 0;
-}
-
-static int parse_compress(const char *s, int *level)
-{
-	char *end;
-
-	if (!strcmp(s, "none")) {
-		*level = 0;
-		return 0;
-	}
-	if (!strcmp(s, "zstd")) {
-		*level = 3;
-		return 0;
-	}
-	if (strncmp(s, "zstd:", 5))
-		return -1;
-	long v = strtol(s + 5, &end, 10);
-
-	if (end == s + 5 || *end || v < 1 || v > 22)
-		return -1;
-	*level = (int)v;
 	return 0;
 }
 
@@ -872,6 +765,11 @@ int main(int argc, char **argv)
 	a.out.format = FMT_TEXT;
 	a.out.mode = MODE_PAIRS;
 	a.compress_level = -1;
+	if (ht_init(&a.ifaces, 0) < 0 || ht_init(&a.filters, 0) < 0 ||
+	    ht_init(&a.anon_hosts, 0) < 0) {
+		fputs("pkt-analyze: out of memory\n", stderr);
+		return 1;
+	}
 	while ((c = getopt_long(argc, argv, "Y:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_FORMAT:
@@ -905,11 +803,13 @@ int main(int argc, char **argv)
 		case OPT_WRITE:
 			a.write_path = optarg;
 			break;
-		case OPT_COMPRESS:
-			if (parse_compress(optarg, &a.compress_level))
-				return bad_usage("--compress: '%s' is not none, zstd or zstd:1..22",
-						 optarg);
+		case OPT_COMPRESS: {
+			char msg[160];
+
+			if (cli_parse_compress(optarg, &a.compress_level, msg, sizeof(msg)) < 0)
+				return bad_usage("%s", msg);
 			break;
+		}
 		case OPT_WINDOW:
 			if (parse_seconds(optarg, &a.packet_window_ns))
 				return bad_usage(
@@ -954,18 +854,15 @@ int main(int argc, char **argv)
 		return bad_usage("%s", "--only cannot go with --stats or --events");
 	if (a.filter_expr) {
 		/* Check the expression once, on Ethernet, before reading anything. */
-		pcap_t *p = pcap_open_dead(DLT_EN10MB, 262144);
-		struct bpf_program prog;
+		struct cli_filter *f;
+		char err[512];
 
-		if (!p)
-			return bad_usage("%s", "libpcap: cannot compile filters");
-		if (pcap_compile(p, &prog, a.filter_expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-			fprintf(stderr, "pkt-analyze: -Y: %s\n", pcap_geterr(p));
-			pcap_close(p);
+		if (cli_filter_compile(&f, a.filter_expr, PCAPNG_LINKTYPE_ETHERNET, 262144, err,
+				       sizeof(err)) < 0) {
+			fprintf(stderr, "pkt-analyze: -Y: %s\n", err);
 			return EXIT_USAGE;
 		}
-		pcap_freecode(&prog);
-		pcap_close(p);
+		cli_filter_free(f);
 	}
 	if (a.anonymize) {
 		uint8_t key[PKT_ANON_KEY_LEN];
@@ -1006,7 +903,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (pcapng_reader_open_path(&in->r, in->path, err, sizeof(err)) < 0) {
-			errorx(&a, "%s: %s", in->path, err);
+			errorx(&a, "%s", err); /* the message names the path already */
 			in->r = NULL;
 			in->done = 1;
 			continue;
@@ -1075,7 +972,8 @@ int main(int argc, char **argv)
 		uint64_t packet_id = 0;
 		uint64_t event_no = a.tot.events;
 
-		fe.has_head = ev->ours && comment_head(ev->c.extra, &fe.head);
+		fe.has_head = ev->ours && ev->c.has_head;
+		fe.head = ev->c.head;
 
 		if (!a.tot.have_ts) {
 			a.tot.first_ts = a.tot.last_ts = ev->ts_ns;
@@ -1106,8 +1004,7 @@ int main(int argc, char **argv)
 		       "link type %u%s",
 		       a.anon_unvetted, a.anon_unvetted == 1 ? "" : "s", a.anon_unvetted_linktype,
 		       a.anon_unvetted_more ? " and others" : "");
-	for (size_t i = 0; i < a.nifaces; i++)
-		a.tot.lost += a.ifaces[i].ifdrop + a.ifaces[i].osdrop;
+	ht_for_each(&a.ifaces, iface_slot_add_lost, &a.tot.lost);
 	out_summary(&a.out, &a.tot, flow_stats(a.flow));
 	writer_close(&a);
 	if (fflush(stdout) != 0 || ferror(stdout))
@@ -1119,14 +1016,12 @@ int main(int argc, char **argv)
 		free(inputs[i].ev.data);
 	}
 	free(inputs);
-	for (size_t i = 0; i < a.nfilters; i++)
-		if (a.filters[i].ok)
-			pcap_freecode(&a.filters[i].prog);
-	free(a.filters);
-	free(a.ifaces);
+	ht_for_each(&a.filters, filter_free, NULL);
+	ht_destroy(&a.filters);
+	ht_for_each(&a.ifaces, iface_slot_free, NULL);
+	ht_destroy(&a.ifaces);
 	pkt_anon_free(a.anon);
-	for (size_t i = 0; i < a.anon_nhosts; i++)
-		free(a.anon_hosts[i]);
-	free(a.anon_hosts);
+	ht_for_each(&a.anon_hosts, free_anon_host, NULL);
+	ht_destroy(&a.anon_hosts);
 	return a.exit_code;
 }

@@ -8,6 +8,7 @@
  * which is never past caplen.
  */
 #include "anonymize.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -1014,93 +1015,12 @@ int pkt_headers_len(const uint8_t *data, uint32_t caplen, uint32_t linktype, uin
 
 /* ---- EPB comments ---- */
 
-static const char *const leading_keys[] = {"hook",  "netns", "if",  "ifindex", "skb",
-					   "track", "cpu",   "pid", "comm"};
-#define N_LEADING (sizeof(leading_keys) / sizeof(leading_keys[0]))
-
-static int parse_skb(const char *v, size_t len, uint64_t *out)
+static uint64_t skb_pseudonym(void *ctx, uint64_t addr)
 {
-	uint64_t x = 0;
-
-	if (len < 3 || len > 18 || v[0] != '0' || (v[1] != 'x' && v[1] != 'X'))
-		return -EINVAL;
-	for (size_t i = 2; i < len; i++) {
-		char c = v[i];
-		int d;
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return -EINVAL;
-		x = x << 4 | (uint64_t)d;
-	}
-	*out = x;
-	return 0;
+	return pkt_anon_skb(ctx, addr);
 }
 
-static int put(char *out, size_t cap, size_t *n, const char *s, size_t len)
-{
-	if (len >= cap - *n)
-		return -ENOSPC;
-	memcpy(out + *n, s, len);
-	*n += len;
-	out[*n] = '\0';
-	return 0;
-}
-
-static int anon_comment(struct pkt_anon *a, const char *s, char *out, size_t cap)
-{
-	size_t n = 0, field = 0;
-	int r;
-
-	out[0] = '\0';
-	while (*s) {
-		const char *tok = s, *eq;
-		size_t toklen, keylen;
-
-		if (*s == ' ') {
-			if ((r = put(out, cap, &n, " ", 1)))
-				return r;
-			s++;
-			continue;
-		}
-		while (*s && *s != ' ')
-			s++;
-		toklen = (size_t)(s - tok);
-		eq = memchr(tok, '=', toklen);
-		if (!eq || eq == tok)
-			return -EINVAL;
-		keylen = (size_t)(eq - tok);
-		if (field < N_LEADING) {
-			if (strlen(leading_keys[field]) != keylen ||
-			    memcmp(leading_keys[field], tok, keylen))
-				return -EINVAL;
-			field++;
-		}
-		if (keylen == 3 && !memcmp(tok, "skb", 3)) {
-			/* any skb= pair, leading or repeated later: never copied through */
-			char v[24];
-			uint64_t skb;
-
-			if (parse_skb(eq + 1, toklen - 4, &skb))
-				return -EINVAL;
-			int vl = snprintf(v, sizeof(v), "skb=0x%" PRIx64, pkt_anon_skb(a, skb));
-
-			if ((r = put(out, cap, &n, v, (size_t)vl)))
-				return r;
-			continue;
-		}
-		if ((r = put(out, cap, &n, tok, toklen)))
-			return r;
-	}
-	return field == N_LEADING ? 0 : -EINVAL;
-}
-
-int pkt_anon_comment(struct pkt_anon *a, const char *in, char *out, size_t cap)
+static int anon_comment(struct pkt_anon *a, const char *in, char *out, size_t cap, unsigned flags)
 {
 	int r;
 
@@ -1111,8 +1031,19 @@ int pkt_anon_comment(struct pkt_anon *a, const char *in, char *out, size_t cap)
 	out[0] = '\0';
 	if (!a || !in)
 		return -EINVAL;
-	r = anon_comment(a, in, out, cap);
+	/* the key table says which values are kernel addresses (skb=, head=) */
+	r = trace_comment_rewrite(in, out, cap, flags, skb_pseudonym, a);
 	if (r)
 		out[0] = '\0';
 	return r;
+}
+
+int pkt_anon_comment(struct pkt_anon *a, const char *in, char *out, size_t cap)
+{
+	return anon_comment(a, in, out, cap, 0);
+}
+
+int pkt_anon_comment_export(struct pkt_anon *a, const char *in, char *out, size_t cap)
+{
+	return anon_comment(a, in, out, cap, TRACE_REWRITE_KEEP_KNOWN);
 }

@@ -107,8 +107,10 @@ int pkt_headers_len(const uint8_t *data, uint32_t caplen, uint32_t linktype, uin
  * map, so it becomes a pseudonym 0x... (a keyed permutation of its low 48
  * bits, the top 16 bits kept so it still reads like a kernel pointer): the
  * same skb gives the same pseudonym within a run, different skbs different
- * ones. Every other byte is copied unchanged: hook, netns, if, ifindex,
- * track (a counter), cpu, drop, l2, proto and unknown keys.
+ * ones; so does head= (skb->head, shared by clones). The key table of
+ * trace.c says which keys hold addresses. Every other pair is copied
+ * unchanged: hook, netns, if, ifindex, track (a counter), cpu, drop, l2,
+ * loc, proto and unknown keys.
  *
  * pid and comm are kept: they name the local process that sent or received
  * the packet, which is often the point of the bug report; the user chose
@@ -122,6 +124,12 @@ int pkt_headers_len(const uint8_t *data, uint32_t caplen, uint32_t linktype, uin
  * On error out is "" (when cap > 0).
  */
 int pkt_anon_comment(struct pkt_anon *a, const char *in, char *out, size_t cap);
+/*
+ * The same for an export (pkt-analyze --write --anonymize): and only the
+ * keys whose meaning is known (trace.c's key table) are kept, since an
+ * unknown key's value may hold anything.
+ */
+int pkt_anon_comment_export(struct pkt_anon *a, const char *in, char *out, size_t cap);
 
 /* The mappings the packet rewriter uses, for other places (e.g. JSON). Return 0 or -EINVAL. */
 int pkt_anon_ip4(struct pkt_anon *a, const uint8_t in[4], uint8_t out[4]);

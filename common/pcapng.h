@@ -182,7 +182,7 @@ struct pcapng_reader;
  * opens fine and pcapng_next() reports PCAPNG_TRUNCATED.
  */
 int pcapng_reader_open(struct pcapng_reader **r, struct zin *in, char *err, size_t errlen);
-/* Opens a path ("-" is stdin), plain or zstd. */
+/* Opens a path ("-" is stdin), plain or zstd. An error message names the path. */
 int pcapng_reader_open_path(struct pcapng_reader **r, const char *path, char *err, size_t errlen);
 
 /*

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "anonymize.h" /* pkt_headers_len */
-#include "comment.h"
+#include "trace.h"
 #include "hooks.h"
 #include "ksyms.h"
 #include "pcapng.h"
@@ -29,30 +29,6 @@ static int pcapng_dir_of(enum pkt_hook_dir dir)
 }
 
 /* The frame as written: the snapshot, behind a synthetic Ethernet header where needed. */
-/*
- * Append "head=0x..." (skb->head, which clones share: docs/format.md) to the
- * comment's optional pairs. By hand: a printf per event showed in profiles.
- */
-static void append_head(char *extra, size_t cap, uint64_t head)
-{
-	char buf[8 + 16 + 1];
-	size_t n = 0, used = strlen(extra);
-	int shift = 60;
-
-	if (used)
-		buf[n++] = ' ';
-	memcpy(buf + n, "head=0x", 7);
-	n += 7;
-	while (shift > 0 && !((head >> shift) & 0xf))
-		shift -= 4;
-	for (; shift >= 0; shift -= 4)
-		buf[n++] = "0123456789abcdef"[(head >> shift) & 0xf];
-	if (used + n + 1 > cap)
-		return; /* cannot happen: extra holds proto= and loc= before, far below its size */
-	memcpy(extra + used, buf, n);
-	extra[used + n] = '\0';
-}
-
 static void build_frame(const struct event_ctx *ctx, const struct pktrec_event *e,
 			struct event_out *out)
 {
@@ -89,46 +65,52 @@ static bool filter_keeps(const struct event_ctx *ctx, const struct pktrec_event 
 	return true;
 }
 
-static void format_comment(const struct event_ctx *ctx, const struct pktrec_event *e,
-			   struct event_out *out)
+/* The hop pkt-record writes: the comment's keys and the packet (docs/format.md). */
+static void fill_hop(const struct event_ctx *ctx, const struct pktrec_event *e,
+		     struct event_out *out)
 {
 	const char *hook = pkt_hooks[e->hook].name;
 	size_t hook_len = strlen(hook); /* no printf per event: it showed */
-	struct pkt_comment c;
+	struct trace_hop *h = &out->hop;
 
-	memset(&c, 0, sizeof(c));
-	memcpy(c.hook, hook, hook_len < sizeof(c.hook) ? hook_len : sizeof(c.hook) - 1);
-	c.netns = e->netns;
-	memcpy(c.ifname, out->ifname, sizeof(out->ifname));
-	c.ifindex = e->ifindex;
-	c.skb = e->skb;
-	c.track = e->track;
-	c.cpu = e->cpu;
-	c.pid = e->pid;
-	memcpy(c.comm, e->comm, PKTREC_COMM_LEN);
-	c.comm[PKTREC_COMM_LEN] = '\0';
+	memset(h, 0, sizeof(*h));
+	memcpy(h->hook, hook, hook_len < sizeof(h->hook) ? hook_len : sizeof(h->hook) - 1);
+	h->netns = e->netns;
+	memcpy(h->ifname, out->ifname, sizeof(out->ifname));
+	h->ifindex = e->ifindex;
+	h->skb = e->skb;
+	h->track = e->track;
+	h->cpu = e->cpu;
+	h->pid = e->pid;
+	memcpy(h->comm, e->comm, PKTREC_COMM_LEN);
+	h->comm[PKTREC_COMM_LEN] = '\0';
 	if (out->drop)
-		snprintf(c.drop, sizeof(c.drop), "%s", out->drop);
-	c.l2_synth = !!(e->flags & PKTREC_F_L2_SYNTH);
+		snprintf(h->drop, sizeof(h->drop), "%s", out->drop);
+	h->l2_synth = !!(e->flags & PKTREC_F_L2_SYNTH);
 	/* a MAC header whose ethertype is not skb->protocol: say what the kernel thought */
-	if (!c.l2_synth && out->caplen >= PKTREC_ETH_HLEN && e->protocol > 0x0600) {
+	if (!h->l2_synth && out->caplen >= PKTREC_ETH_HLEN && e->protocol > 0x0600) {
 		uint16_t et = (uint16_t)(out->frame[12] << 8 | out->frame[13]);
 
-		if (et != e->protocol && et != 0x8100 && et != 0x88a8)
-			snprintf(c.extra, sizeof(c.extra), "proto=0x%04x", e->protocol);
+		if (et != e->protocol && et != 0x8100 && et != 0x88a8) {
+			h->has_proto = true;
+			h->proto = e->protocol;
+		}
 	}
 	/* where kfree_skb was called, named from kallsyms */
-	char loc[128], loc_escaped[160];
-	size_t used = strlen(c.extra);
-
-	if (e->location && ksyms_format(ctx->ksyms, e->location, loc, sizeof(loc)) > 0 &&
-	    pkt_comment_escape(loc_escaped, sizeof(loc_escaped), loc) >= 0)
-		snprintf(c.extra + used, sizeof(c.extra) - used, "%sloc=%s", used ? " " : "",
-			 loc_escaped);
-	if (e->head)
-		append_head(c.extra, sizeof(c.extra), e->head);
-	if (pkt_comment_format(out->comment, sizeof(out->comment), &c) < 0)
-		out->comment[0] = '\0';
+	if (e->location && ksyms_format(ctx->ksyms, e->location, h->loc, sizeof(h->loc)) <= 0)
+		h->loc[0] = '\0';
+	h->has_head = e->head != 0;
+	h->head = e->head;
+	h->has_netns = true;
+	h->has_track = true;
+	h->ours = true;
+	h->ts_ns = out->wall_ns;
+	h->dir = (uint8_t)out->dir;
+	h->has_packetid = true;
+	h->packetid = e->track;
+	h->data = out->frame;
+	h->caplen = out->caplen;
+	h->origlen = out->wirelen;
 }
 
 int event_decode(const struct event_ctx *ctx, const void *data, size_t size, struct event_out *out)
@@ -163,8 +145,7 @@ int event_decode(const struct event_ctx *ctx, const void *data, size_t size, str
 	out->dir = pcapng_dir_of(pkt_hooks[e->hook].dir);
 	memcpy(out->ifname, e->ifname, PKTREC_IFNAMSIZ);
 	out->ifname[PKTREC_IFNAMSIZ] = '\0';
-	out->comment[0] = '\0';
-	if (ctx->want_comment)
-		format_comment(ctx, e, out);
+	if (ctx->want_hop)
+		fill_hop(ctx, e, out);
 	return 0;
 }

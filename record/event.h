@@ -2,8 +2,8 @@
 /*
  * A ring event -> what pkt-record writes for it: the frame (behind a
  * synthetic Ethernet header where the sk_buff had none, cut at the
- * snaplen), its lengths, direction, wall-clock time, drop reason and EPB
- * comment, and whether the user-space filter keeps it. Pure: no globals,
+ * snaplen), its lengths, direction, wall-clock time, drop reason and the
+ * hop to write (common/trace.h), and whether the user-space filter keeps it. Pure: no globals,
  * no I/O; the caller writes the result (file or live line).
  */
 #ifndef PKT_RECORD_EVENT_H
@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "pktrec.h"
+#include "trace.h"
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
 #endif
@@ -26,7 +27,7 @@ struct ksyms;
 struct event_ctx {
 	uint32_t snaplen;     /* -s: frame bytes kept, synthetic header included */
 	bool headers_only;    /* cut after the innermost header (after the filter) */
-	bool want_comment;    /* format the EPB comment (file output) */
+	bool want_hop;	      /* fill out->hop, what the file gets (the live view needs none) */
 	int64_t mono_to_real; /* CLOCK_MONOTONIC (event time) -> CLOCK_REALTIME */
 	/*
 	 * The pcap filter, when it runs in user space (NULL: none, or in the
@@ -49,7 +50,7 @@ struct event_out {
 	const char *drop; /* NULL, or the drop reason: a name or "0x..." */
 	char drop_buf[24];
 	char ifname[PKTREC_IFNAMSIZ + 1];
-	char comment[512]; /* "" unless want_comment */
+	struct trace_hop hop; /* with want_hop: the comment's keys and the packet, to write */
 };
 
 #define EVENT_FILTERED 1 /* event_decode(): the user-space filter rejected it */

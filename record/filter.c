@@ -1,46 +1,29 @@
 // SPDX-License-Identifier: MIT
 /*
- * The pcap-filter expression, compiled by libpcap for DLT_EN10MB and run on
- * each event's snapshot in user space. Kept apart from the libbpf code:
- * <pcap/bpf.h> and <linux/bpf.h> both define struct bpf_insn.
+ * The pcap-filter expression of pkt-record, compiled for Ethernet by the
+ * shared helper (common/cli.c), run on each event's snapshot in user space
+ * or exported to the kernel. Kept apart from the libbpf code: <pcap/bpf.h>
+ * and <linux/bpf.h> both define struct bpf_insn.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pcap/pcap.h>
+#include "cli.h"
+#include "pcapng.h"
 #include "record.h"
 
-static struct bpf_program prog;
-static bool compiled;
+static struct cli_filter *filter;
 
 int filter_compile(const char *expr, uint32_t snaplen, char *err, size_t errlen)
 {
-	pcap_t *p = pcap_open_dead(DLT_EN10MB, (int)snaplen);
-
-	if (!p) {
-		snprintf(err, errlen, "pcap_open_dead failed");
-		return -1;
-	}
-	if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-		snprintf(err, errlen, "%s", pcap_geterr(p));
-		pcap_close(p);
-		return -1;
-	}
-	pcap_close(p);
-	compiled = true;
-	return 0;
+	cli_filter_free(filter);
+	return cli_filter_compile(&filter, expr, PCAPNG_LINKTYPE_ETHERNET, snaplen, err, errlen);
 }
 
 bool filter_match(const uint8_t *pkt, uint32_t caplen, uint32_t origlen)
 {
-	struct pcap_pkthdr hdr;
-
-	if (!compiled)
-		return true;
-	memset(&hdr, 0, sizeof(hdr));
-	hdr.caplen = caplen;
-	hdr.len = origlen;
-	return pcap_offline_filter(&prog, &hdr, pkt) != 0;
+	return !filter || cli_filter_match(filter, pkt, caplen, origlen);
 }
 
 /*
@@ -50,10 +33,12 @@ bool filter_match(const uint8_t *pkt, uint32_t caplen, uint32_t origlen)
  */
 int filter_export(void *dst, size_t max)
 {
-	if (!compiled || prog.bf_len == 0 || prog.bf_len > max)
+	const struct bpf_program *prog = filter ? cli_filter_program(filter) : NULL;
+
+	if (!prog || prog->bf_len == 0 || prog->bf_len > max)
 		return -1;
-	memcpy(dst, prog.bf_insns, prog.bf_len * sizeof(prog.bf_insns[0]));
-	return (int)prog.bf_len;
+	memcpy(dst, prog->bf_insns, prog->bf_len * sizeof(prog->bf_insns[0]));
+	return (int)prog->bf_len;
 }
 
 /*
@@ -67,10 +52,11 @@ int filter_export(void *dst, size_t max)
 uint64_t filter_verifier_steps(void)
 {
 	const uint64_t cap = 1ull << 40;
+	const struct bpf_program *prog = filter ? cli_filter_program(filter) : NULL;
 	uint64_t *paths, *steps, total;
-	uint32_t n = prog.bf_len;
+	uint32_t n = prog ? prog->bf_len : 0;
 
-	if (!compiled || n == 0)
+	if (n == 0)
 		return 0;
 	paths = calloc(n + 1, sizeof(*paths));
 	steps = calloc(n + 1, sizeof(*steps));
@@ -83,7 +69,7 @@ uint64_t filter_verifier_steps(void)
 	paths[n] = 1;
 	steps[n] = 0;
 	for (uint32_t i = n; i-- > 0;) {
-		const struct bpf_insn *in = &prog.bf_insns[i];
+		const struct bpf_insn *in = &prog->bf_insns[i];
 		uint64_t p, st;
 
 		if (BPF_CLASS(in->code) == BPF_RET) {
@@ -118,7 +104,6 @@ uint64_t filter_verifier_steps(void)
 
 void filter_free(void)
 {
-	if (compiled)
-		pcap_freecode(&prog);
-	compiled = false;
+	cli_filter_free(filter);
+	filter = NULL;
 }

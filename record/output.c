@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * pcapng output of pkt-record: one file (or a rotation of files), one IDB per
- * (netns, ifindex, ifname) as first seen in each file, EPBs, and ISBs when a
- * file is closed. Conventions: docs/format.md.
+ * pcapng output of pkt-record: one file (or a rotation of files), with its
+ * safety (0600, no symbolic links), flushes and the cut after a write error.
+ * The blocks themselves (one IDB per (netns, ifindex, ifname) as first seen
+ * in each file, EPBs, ISBs when a file is closed) are the trace writer's
+ * (common/trace.c). Conventions: docs/format.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,25 +14,15 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
-#include "pcapng.h"
+#include "trace.h"
 #include "zio.h"
 #include "record.h"
-
-struct iface {
-	uint64_t netns;
-	uint32_t ifindex;
-	char name[PKTREC_IFNAMSIZ + 1];
-	uint32_t if_id;
-	uint64_t recv; /* events on this interface in the current file */
-	bool used;
-};
 
 struct recout {
 	struct recout_cfg cfg;
 	char *path_cur;
 	struct zout *z;
-	struct pcapng_writer *w;
+	struct trace_writer *w;
 	unsigned file_idx; /* index of the current file in the rotation */
 	unsigned files;	   /* files opened so far */
 	bool wrapped;
@@ -40,10 +32,6 @@ struct recout {
 	uint64_t bytes_done; /* bytes written to files already closed */
 	uint64_t file_start_ns, last_ts;
 	uint64_t lost, lost_at_file_start;
-	struct iface *ifs; /* open addressing on (netns, ifindex, name) */
-	size_t ifcap, ifcount;
-	struct iface **order; /* by if_id */
-	char os[256], machine[128];
 };
 
 static char *file_name(const struct recout *o, unsigned idx)
@@ -55,13 +43,6 @@ static char *file_name(const struct recout *o, unsigned idx)
 	if (asprintf(&p, "%s.%u", o->cfg.path, idx) < 0)
 		return NULL;
 	return p;
-}
-
-static void if_reset(struct recout *o)
-{
-	if (o->ifs)
-		memset(o->ifs, 0, o->ifcap * sizeof(*o->ifs));
-	o->ifcount = 0;
 }
 
 static int open_file(struct recout *o, uint64_t start_ns, char *err, size_t errlen)
@@ -141,27 +122,27 @@ static int open_file(struct recout *o, uint64_t start_ns, char *err, size_t errl
 	o->section_started = false;
 	o->file_start_ns = start_ns;
 	o->lost_at_file_start = o->lost;
-	if_reset(o);
 	return 0;
 }
 
 /* SHB: written with the first packet (or at close) so that a failed setup leaves an empty file. */
 static int start_section(struct recout *o, char *err, size_t errlen)
 {
-	char perr[PCAPNG_ERRLEN] = "";
-	struct pcapng_shb_info shb = {
-	    .userappl = "pkt-record " PKT_VERSION,
-	    .os = o->os,
-	    .hardware = o->machine,
-	    .comment = o->cfg.shb_comment,
+	char terr[PCAPNG_ERRLEN] = "";
+	struct trace_section sec = {
+	    .app = "pkt-record",
+	    .hardware = true,
+	    .host = o->cfg.hostname,
+	    .filter = o->cfg.filter,
+	    .snaplen = o->cfg.snaplen,
 	};
 	int rc;
 
 	if (o->section_started)
 		return 0;
-	rc = pcapng_writer_open(&o->w, o->z, &shb, perr, sizeof(perr));
+	rc = trace_writer_open(&o->w, o->z, &sec, terr, sizeof(terr));
 	if (rc) {
-		snprintf(err, errlen, "%s: %s", o->path_cur, perr[0] ? perr : strerror(-rc));
+		snprintf(err, errlen, "%s: %s", o->path_cur, terr[0] ? terr : strerror(-rc));
 		return rc;
 	}
 	o->section_started = true;
@@ -172,7 +153,6 @@ int recout_open(struct recout **out, const struct recout_cfg *cfg, uint64_t star
 		size_t errlen)
 {
 	struct recout *o = calloc(1, sizeof(*o));
-	struct utsname u;
 	int rc;
 
 	*out = NULL;
@@ -180,150 +160,29 @@ int recout_open(struct recout **out, const struct recout_cfg *cfg, uint64_t star
 		return -ENOMEM;
 	o->cfg = *cfg;
 	o->fd_keep = -1;
-	if (uname(&u) == 0) {
-		snprintf(o->os, sizeof(o->os), "%s %s", u.sysname, u.release);
-		snprintf(o->machine, sizeof(o->machine), "%s", u.machine);
-	}
-	o->ifcap = 64;
-	o->ifs = calloc(o->ifcap, sizeof(*o->ifs));
-	o->order = calloc(o->ifcap, sizeof(*o->order));
-	if (!o->ifs || !o->order) {
-		rc = -ENOMEM;
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
 	rc = open_file(o, start_ns, err, errlen);
 	if (rc)
 		goto fail;
 	*out = o;
 	return 0;
 fail:
-	free(o->ifs);
-	free(o->order);
 	free(o->path_cur);
 	free(o);
 	return rc;
 }
 
-static size_t if_hash(uint64_t netns, uint32_t ifindex, const char *name)
-{
-	uint64_t h = 1469598103934665603ULL ^ netns;
-
-	h = (h ^ ifindex) * 1099511628211ULL;
-	for (; *name; name++)
-		h = (h ^ (unsigned char)*name) * 1099511628211ULL;
-	return (size_t)(h ^ (h >> 29));
-}
-
-static int if_grow(struct recout *o)
-{
-	size_t ncap = o->ifcap * 2;
-	struct iface *n = calloc(ncap, sizeof(*n));
-	struct iface **ord = calloc(ncap, sizeof(*ord));
-
-	if (!n || !ord) {
-		free(n);
-		free(ord);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < o->ifcap; i++) {
-		if (!o->ifs[i].used)
-			continue;
-		size_t j = if_hash(o->ifs[i].netns, o->ifs[i].ifindex, o->ifs[i].name) & (ncap - 1);
-		while (n[j].used)
-			j = (j + 1) & (ncap - 1);
-		n[j] = o->ifs[i];
-		ord[n[j].if_id] = &n[j];
-	}
-	free(o->ifs);
-	free(o->order);
-	o->ifs = n;
-	o->order = ord;
-	o->ifcap = ncap;
-	return 0;
-}
-
-static struct iface *if_get(struct recout *o, const struct recout_pkt *p, char *err, size_t errlen)
-{
-	char name[PKTREC_IFNAMSIZ + 1], ifname[64], desc[256];
-	size_t i;
-
-	snprintf(name, sizeof(name), "%s", p->ifname && p->ifname[0] ? p->ifname : "-");
-	for (;;) {
-		i = if_hash(p->netns, p->ifindex, name) & (o->ifcap - 1);
-		while (o->ifs[i].used) {
-			struct iface *f = &o->ifs[i];
-			if (f->netns == p->netns && f->ifindex == p->ifindex &&
-			    !strcmp(f->name, name))
-				return f;
-			i = (i + 1) & (o->ifcap - 1);
-		}
-		if ((o->ifcount + 1) * 2 <= o->ifcap)
-			break;
-		if (if_grow(o)) {
-			snprintf(err, errlen, "out of memory");
-			return NULL;
-		}
-	}
-	snprintf(ifname, sizeof(ifname), "%s@%" PRIu64, name, p->netns);
-	snprintf(desc, sizeof(desc), "netns %" PRIu64 " ifindex %" PRIu32 " host %s", p->netns,
-		 p->ifindex, o->cfg.hostname);
-	struct pcapng_idb_info idb = {
-	    .linktype = PCAPNG_LINKTYPE_ETHERNET,
-	    .snaplen = o->cfg.snaplen,
-	    .name = ifname,
-	    .description = desc,
-	    .tsresol = 9,
-	};
-	uint32_t id;
-	int rc = pcapng_write_idb(o->w, &idb, &id);
-	if (rc) {
-		snprintf(err, errlen, "%s: %s", o->path_cur, pcapng_writer_error(o->w));
-		return NULL;
-	}
-	struct iface *f = &o->ifs[i];
-	memset(f, 0, sizeof(*f));
-	f->used = true;
-	f->netns = p->netns;
-	f->ifindex = p->ifindex;
-	snprintf(f->name, sizeof(f->name), "%s", name);
-	f->if_id = id;
-	if (id < o->ifcap)
-		o->order[id] = f;
-	o->ifcount++;
-	return f;
-}
-
 static int write_isbs(struct recout *o, uint64_t end_ns, char *err, size_t errlen)
 {
-	uint64_t lost = o->lost - o->lost_at_file_start;
+	struct trace_isb_opts isb = {
+	    .ts_ns = end_ns,
+	    .recording = true,
+	    .start_ns = o->file_start_ns,
+	    .lost = o->lost - o->lost_at_file_start,
+	};
 
-	for (size_t id = 0; id < o->ifcount && id < o->ifcap; id++) {
-		struct iface *f = o->order[id];
-		if (!f)
-			continue;
-		/*
-		 * Lost events cannot be attributed to an interface: the total for
-		 * this file goes on the first interface's ISB, 0 on the others.
-		 */
-		struct pcapng_isb_info isb = {
-		    .if_id = f->if_id,
-		    .ts = end_ns,
-		    .has_starttime = 1,
-		    .starttime = o->file_start_ns,
-		    .has_endtime = 1,
-		    .endtime = end_ns,
-		    .has_ifrecv = 1,
-		    .ifrecv = f->recv,
-		    .has_ifdrop = 1,
-		    .ifdrop = id == 0 ? lost : 0,
-		    .has_osdrop = 1,
-		    .osdrop = 0,
-		};
-		if (pcapng_write_isb(o->w, &isb)) {
-			snprintf(err, errlen, "%s: %s", o->path_cur, pcapng_writer_error(o->w));
-			return -EIO;
-		}
+	if (trace_writer_stats(o->w, &isb)) {
+		snprintf(err, errlen, "%s: %s", o->path_cur, trace_writer_error(o->w));
+		return -EIO;
 	}
 	return 0;
 }
@@ -339,7 +198,7 @@ static int close_file(struct recout *o, uint64_t end_ns, char *err, size_t errle
 		rc = start_section(o, err, errlen);
 	if (!rc)
 		rc = write_isbs(o, end_ns, err, errlen);
-	pcapng_writer_free(o->w);
+	trace_writer_free(o->w);
 	o->w = NULL;
 	zout_flush(o->z); /* count the last frame; errors are reported by zout_close */
 	o->bytes_done += zout_bytes_out(o->z);
@@ -369,7 +228,7 @@ static int rotate(struct recout *o, uint64_t now_ns, char *err, size_t errlen)
 	return open_file(o, now_ns, err, errlen);
 }
 
-int recout_write(struct recout *o, const struct recout_pkt *p, char *err, size_t errlen)
+int recout_write(struct recout *o, const struct trace_hop *hop, char *err, size_t errlen)
 {
 	int rc;
 
@@ -377,36 +236,19 @@ int recout_write(struct recout *o, const struct recout_pkt *p, char *err, size_t
 		return -EBADF;
 	if (o->cfg.rotate_bytes && o->section_started &&
 	    zout_bytes_in(o->z) >= o->cfg.rotate_bytes) {
-		rc = rotate(o, p->ts_ns, err, errlen);
+		rc = rotate(o, hop->ts_ns, err, errlen);
 		if (rc)
 			return rc;
 	}
 	rc = start_section(o, err, errlen);
 	if (rc)
 		return rc;
-	struct iface *f = if_get(o, p, err, errlen);
-	if (!f)
-		return -EIO;
-	struct pcapng_epb_info epb = {
-	    .if_id = f->if_id,
-	    .ts = p->ts_ns,
-	    .data = p->data,
-	    .caplen = p->caplen,
-	    .origlen = p->origlen,
-	    .comment = p->comment,
-	    .has_flags = 1,
-	    .flags = (uint32_t)p->dir,
-	    .has_packetid = 1,
-	    .packetid = p->packetid,
-	};
-	rc = pcapng_write_epb(o->w, &epb);
+	rc = trace_writer_hop(o->w, hop);
 	if (rc) {
-		const char *m = pcapng_writer_error(o->w);
-		snprintf(err, errlen, "%s: %s", o->path_cur, m && m[0] ? m : strerror(-rc));
+		snprintf(err, errlen, "%s: %s", o->path_cur, trace_writer_error(o->w));
 		return rc;
 	}
-	f->recv++;
-	o->last_ts = p->ts_ns;
+	o->last_ts = hop->ts_ns;
 	return 0;
 }
 
@@ -459,8 +301,6 @@ int recout_close(struct recout *o, uint64_t end_ns, uint64_t *bytes, char *err, 
 	rc = close_file(o, end_ns, err, errlen);
 	if (bytes)
 		*bytes = o->bytes_done;
-	free(o->ifs);
-	free(o->order);
 	free(o->path_cur);
 	free(o);
 	return rc;
@@ -473,7 +313,7 @@ int recout_close_after_error(struct recout *o, uint64_t *bytes)
 
 	if (!o)
 		return 0;
-	pcapng_writer_free(o->w);
+	trace_writer_free(o->w);
 	o->w = NULL;
 	if (o->z) {
 		zout_close(o->z, zerr, sizeof(zerr));
@@ -489,8 +329,6 @@ int recout_close_after_error(struct recout *o, uint64_t *bytes)
 	o->bytes_done += (uint64_t)o->good_off;
 	if (bytes)
 		*bytes = o->bytes_done;
-	free(o->ifs);
-	free(o->order);
 	free(o->path_cur);
 	free(o);
 	return rc;
@@ -502,14 +340,12 @@ void recout_abort(struct recout *o)
 
 	if (!o)
 		return;
-	pcapng_writer_free(o->w);
+	trace_writer_free(o->w);
 	zout_close(o->z, zerr, sizeof(zerr));
 	if (o->fd_keep >= 0)
 		close(o->fd_keep);
 	if (o->files == 1 && !o->section_started && strcmp(o->cfg.path, "-"))
 		unlink(o->path_cur);
-	free(o->ifs);
-	free(o->order);
 	free(o->path_cur);
 	free(o);
 }

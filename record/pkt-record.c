@@ -27,8 +27,9 @@
 #include <linux/membarrier.h>
 #include <bpf/libbpf.h>
 #include "anonymize.h"
-#include "comment.h"
+#include "cli.h"
 #include "hooks.h"
+#include "trace.h"
 #include "pcapng.h"
 #include "event.h"
 #include "ksyms.h"
@@ -69,7 +70,7 @@ static struct opts {
 	uid_t uid;
 	gid_t gid;
 } opt = {
-    .zstd_level = 1,
+    .zstd_level = CLI_ZSTD_LEVEL_DEFAULT,
     .snaplen = PKTREC_DEF_SNAP,
     .buffer_mb = 16,
 };
@@ -129,7 +130,8 @@ static void usage(void)
 	    "\n"
 	    "  -o, -w FILE           write pcapng to FILE ('-' = stdout); without it, print\n"
 	    "                        one line per event\n"
-	    "      --compress MODE   none | zstd | zstd:N (default zstd level 1)\n"
+	    "      --compress MODE   none | zstd | zstd:N (default zstd "
+	    "level " CLI_ZSTD_LEVEL_DEFAULT_STR ")\n"
 	    "      --force           overwrite an existing output file (never through a\n"
 	    "                        symbolic link)\n"
 	    "  -i IFNAME             only this interface name, any namespace (repeatable, max %d)\n"
@@ -347,19 +349,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (!g.out) {
 		live_print(e, ev.frame, ev.caplen, ev.wall_ns, ev.drop);
 	} else {
-		struct recout_pkt p = {
-		    .netns = e->netns,
-		    .ifindex = e->ifindex,
-		    .ifname = ev.ifname,
-		    .ts_ns = ev.wall_ns,
-		    .data = ev.frame,
-		    .caplen = ev.caplen,
-		    .origlen = ev.wirelen,
-		    .dir = ev.dir,
-		    .packetid = e->track,
-		    .comment = ev.comment[0] ? ev.comment : NULL,
-		};
-		rc = recout_write(g.out, &p, g.errmsg, sizeof(g.errmsg));
+		rc = recout_write(g.out, &ev.hop, g.errmsg, sizeof(g.errmsg));
 		if (rc) {
 			g.write_error = rc;
 			g.stop = true;
@@ -603,17 +593,12 @@ static void parse_args(int argc, char **argv)
 		case 'w':
 			opt.output = optarg;
 			break;
-		case OPT_COMPRESS:
-			if (!strcmp(optarg, "none"))
-				opt.zstd_level = 0;
-			else if (!strcmp(optarg, "zstd"))
-				opt.zstd_level = 1;
-			else if (!strncmp(optarg, "zstd:", 5) && parse_u64(optarg + 5, &v) == 0 &&
-				 v >= 1 && v <= 22)
-				opt.zstd_level = (int)v;
-			else
-				die_usage("--compress: expected none, zstd or zstd:1..22, got '%s'",
-					  optarg);
+		case OPT_COMPRESS: {
+			char msg[160];
+
+			if (cli_parse_compress(optarg, &opt.zstd_level, msg, sizeof(msg)))
+				die_usage("%s", msg);
+		}
 			break;
 		case OPT_FORCE:
 			opt.force = true;
@@ -784,15 +769,8 @@ static void prepare(void)
 /* The output file, before anything is loaded: a bad path is reported first. */
 static int open_output(char *err, size_t errlen)
 {
-	char shb_comment[1024], host[PKT_EXTRA_LEN], filt[800];
-
 	if (!opt.output)
 		return 0;
-	pkt_comment_escape(host, sizeof(host), g.hostname);
-	snprintf(shb_comment, sizeof(shb_comment), "host=%s", host);
-	if (opt.filter && pkt_comment_escape(filt, sizeof(filt), opt.filter) >= 0)
-		snprintf(shb_comment + strlen(shb_comment),
-			 sizeof(shb_comment) - strlen(shb_comment), " filter=%s", filt);
 	struct recout_cfg cfg = {
 	    .path = opt.output,
 	    .zstd_level = opt.zstd_level,
@@ -801,7 +779,7 @@ static int open_output(char *err, size_t errlen)
 	    .rotate_files = opt.rotate_files,
 	    .snaplen = opt.snaplen,
 	    .hostname = g.hostname,
-	    .shb_comment = shb_comment,
+	    .filter = opt.filter,
 	};
 	return recout_open(&g.out, &cfg, now_ns(CLOCK_REALTIME), err, errlen);
 }
@@ -853,7 +831,7 @@ static void event_setup(bool kfilter)
 	g.event_ctx = (struct event_ctx){
 	    .snaplen = opt.snaplen,
 	    .headers_only = opt.headers_only,
-	    .want_comment = g.out != NULL,
+	    .want_hop = g.out != NULL,
 	    .mono_to_real = g.mono_to_real,
 	    .filter_match = g.have_filter && !kfilter ? filter_match : NULL,
 	    .matched = g.matched,

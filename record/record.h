@@ -50,25 +50,15 @@ struct recout_cfg {
 	unsigned rotate_files; /* 0 = unlimited */
 	uint32_t snaplen;
 	const char *hostname;
-	const char *shb_comment;
-};
-
-struct recout_pkt {
-	uint64_t netns;
-	uint32_t ifindex;
-	const char *ifname;
-	uint64_t ts_ns; /* wall clock */
-	const uint8_t *data;
-	uint32_t caplen, origlen;
-	int dir;
-	uint64_t packetid;
-	const char *comment;
+	const char *filter; /* the command line's, for the SHB comment (NULL: none) */
 };
 
 struct recout;
 int recout_open(struct recout **o, const struct recout_cfg *cfg, uint64_t start_ns, char *err,
 		size_t errlen);
-int recout_write(struct recout *o, const struct recout_pkt *p, char *err, size_t errlen);
+struct trace_hop;
+/* One hop as an EPB (its IDB first when new), rotating first when the file is full. */
+int recout_write(struct recout *o, const struct trace_hop *hop, char *err, size_t errlen);
 int recout_flush(struct recout *o, char *err, size_t errlen);
 /*
  * -Z: give the current file to uid:gid (regular files only; stdout, FIFOs and

@@ -90,7 +90,7 @@ for _, name in ipairs({ "frame.comment", "pkt_comment" }) do
 end
 local f_time = Field.new("frame.time_epoch")
 local function unescape(s)
-	-- Malformed escapes are kept literally, like pkt_comment_unescape().
+	-- Malformed escapes are kept literally, like trace_unescape().
 	return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
 end
 
@@ -167,7 +167,7 @@ local function parse(s)
 		else
 			if i <= #LEADING then
 				r.problems[#r.problems + 1] = "expected " .. LEADING[i][1] .. "=, got " .. key .. "="
-				i = #LEADING + 1 -- the rest is free-form, as in comment.c
+				i = #LEADING + 1 -- the rest is free-form, as in trace.c
 			end
 			if key == "drop" and val ~= "" then
 				r.drop = unescape(val)

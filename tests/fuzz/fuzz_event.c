@@ -29,8 +29,9 @@ static const char *some_reason(uint32_t reason)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct event_ctx ctx = {.want_comment = true, .drop_reason_name = some_reason};
+	struct event_ctx ctx = {.want_hop = true, .drop_reason_name = some_reason};
 	struct event_out out;
+	char cbuf[1024];
 	struct ksyms *ks = NULL;
 	uint8_t opts;
 	void *ev;
@@ -64,9 +65,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* twice: the second sees the tracking set the first left */
 	for (int i = 0; i < 2; i++) {
 		rc = event_decode(&ctx, ev, size, &out);
-		if (rc == 0 &&
-		    (out.caplen > ctx.snaplen || out.caplen > sizeof(out.frame) ||
-		     out.wirelen < out.caplen || !memchr(out.comment, 0, sizeof(out.comment))))
+		if (rc == 0 && (out.caplen > ctx.snaplen || out.caplen > sizeof(out.frame) ||
+				out.wirelen < out.caplen || out.hop.caplen != out.caplen ||
+				out.hop.data != out.frame ||
+				trace_comment_format(cbuf, sizeof(cbuf), &out.hop) < 0))
 			abort(); /* a frame beyond its bounds: a real bug */
 		if (rc != 0 && rc != EVENT_FILTERED && rc != -EINVAL)
 			abort();

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * Fuzz the pcapng reader (and, through it, zin: zstd input is detected by
- * its magic). Reads every record, touches every byte the reader hands out
- * so ASan sees out-of-bounds data pointers, and resynchronizes after
- * corrupt blocks like pkt-analyze does, with a bound on the attempts.
+ * its magic) and the trace decoder on its packets. Reads every record, touches every byte the
+ * reader hands out so ASan sees out-of-bounds data pointers, and resynchronizes after corrupt
+ * blocks like pkt-analyze does, with a bound on the attempts.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pcapng.h"
+#include "trace.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -109,6 +110,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (ifc)
 					sum += (unsigned)strlen(ifc->name) +
 					       (unsigned)strlen(ifc->description);
+				if (rec.kind == PCAPNG_REC_PACKET) {
+					/* the trace decoder on whatever the reader hands out */
+					struct trace_hop hop;
+
+					trace_hop_decode(&hop, &rec, ifc);
+					if (hop.data != rec.data || hop.caplen != rec.caplen ||
+					    !memchr(hop.ifname, '\0', sizeof(hop.ifname)))
+						abort();
+					sum += (unsigned)strlen(hop.hook) + hop.ours;
+				}
 				continue;
 			}
 			if (rc == PCAPNG_EOF || rc == PCAPNG_TRUNCATED)

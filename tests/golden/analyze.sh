@@ -308,6 +308,10 @@ test_bad_input_files() {
 	"$PKT_ANALYZE" "$WORK/does-not-exist.pcapng" >/dev/null 2>"$WORK/err"
 	assert_eq "$?" 1 "missing file" || return 1
 	assert_match "$(cat "$WORK/err")" "^pkt-analyze: .*does-not-exist.pcapng" "error names the file" || return 1
+	assert_eq "$(grep -o 'does-not-exist.pcapng' "$WORK/err" | wc -l)" 1 "path named once" || return 1
+	"$PKT_ANALYZE" "$GOLDEN_DATA/foreign.pcap" >/dev/null 2>"$WORK/err"
+	assert_eq "$?" 1 "classic pcap" || return 1
+	assert_eq "$(grep -o 'foreign.pcap' "$WORK/err" | wc -l)" 1 "classic pcap: path named once" || return 1
 	head -c 4096 /dev/urandom >"$WORK/garbage"
 	timeout 10 "$PKT_ANALYZE" "$WORK/garbage" >/dev/null 2>"$WORK/err"
 	assert_eq "$?" 1 "garbage" || return 1

@@ -3,7 +3,7 @@
 #include "test.h"
 #include "pktbuild.h"
 #include "anonymize.h"
-#include "comment.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -716,7 +716,7 @@ TEST(anon_comment_skb_only)
 {
 	struct pkt_anon *a, *b;
 	char out[512], out2[512], out3[512];
-	struct pkt_comment c1, c2;
+	struct trace_hop c1, c2;
 	static const char in[] =
 	    "hook=net:netif_rx netns=4026532328 if=eth%200 ifindex=7 "
 	    "skb=0xffff888012345600 track=0x2a cpu=1 pid=2570 comm=Web%20Content "
@@ -735,18 +735,18 @@ TEST(anon_comment_skb_only)
 	ASSERT_MEMEQ(out, in, (size_t)(s - in), "everything before skb identical");
 	ASSERT_STREQ(strstr(out, " track="), strstr(in, " track="), "everything after identical");
 	ASSERT_TRUE(strstr(out, "ffff888012345600") == NULL, "kernel address gone");
-	ASSERT_OK(pkt_comment_parse(out, &c1), "still parses");
+	ASSERT_OK(trace_comment_parse(out, &c1), "still parses");
 	ASSERT_TRUE((c1.skb >> 48) == 0xffff, "pseudonym looks like a pointer");
 	ASSERT_U64_EQ(c1.skb, pkt_anon_skb(a, 0xffff888012345600ull), "documented mapping");
 
 	ASSERT_EQ(pkt_anon_comment(a, in2, out2, sizeof(out2)), 0, "rewrite 2");
-	ASSERT_OK(pkt_comment_parse(out2, &c2), "parses 2");
+	ASSERT_OK(trace_comment_parse(out2, &c2), "parses 2");
 	ASSERT_U64_EQ(c2.skb, c1.skb, "same skb, same pseudonym");
 	ASSERT_EQ(pkt_anon_comment(a, in3, out3, sizeof(out3)), 0, "rewrite 3");
-	ASSERT_OK(pkt_comment_parse(out3, &c2), "parses 3");
+	ASSERT_OK(trace_comment_parse(out3, &c2), "parses 3");
 	ASSERT_TRUE(c2.skb != c1.skb, "other skb, other pseudonym");
 	ASSERT_EQ(pkt_anon_comment(b, in2, out3, sizeof(out3)), 0, "other key");
-	ASSERT_OK(pkt_comment_parse(out3, &c2), "parses 4");
+	ASSERT_OK(trace_comment_parse(out3, &c2), "parses 4");
 	ASSERT_TRUE(c2.skb != c1.skb, "other key, other pseudonym");
 
 	ASSERT_EQ(pkt_anon_comment(a, "Captured by dumpcap from 10.0.0.1", out, sizeof(out)),

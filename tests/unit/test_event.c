@@ -48,7 +48,17 @@ static void make_event(struct pktrec_event *e, int hook, unsigned proto, unsigne
 
 static struct event_ctx plain_ctx(void)
 {
-	return (struct event_ctx){.snaplen = PKTREC_MAX_SNAP, .want_comment = true};
+	return (struct event_ctx){.snaplen = PKTREC_MAX_SNAP, .want_hop = true};
+}
+
+/* The EPB comment pkt-record writes for a decoded event. */
+static const char *comment_of(const struct event_out *out)
+{
+	static char buf[1024];
+
+	if (trace_comment_format(buf, sizeof(buf), &out->hop) < 0)
+		buf[0] = '\0';
+	return buf;
 }
 
 static size_t event_bytes(const struct pktrec_event *e)
@@ -70,7 +80,7 @@ TEST(event_synthetic_l2_header)
 	ASSERT_MEMEQ(out.frame + PKTREC_ETH_HLEN, e.data, e.snap_len, "snapshot behind it");
 	ASSERT_EQ(out.caplen, e.snap_len + 14, "captured length");
 	ASSERT_EQ(out.wirelen, e.orig_len + 14, "wire length");
-	ASSERT_TRUE(strstr(out.comment, " l2=synth"), "l2=synth in the comment");
+	ASSERT_TRUE(strstr(comment_of(&out), " l2=synth"), "l2=synth in the comment");
 	ASSERT_EQ(out.dir, PCAPNG_DIR_OUTBOUND, "transmit hook: outbound");
 
 	/* what bpf/l2.h builds is what is written */
@@ -118,9 +128,9 @@ TEST(event_mac_header_kept)
 	ASSERT_EQ(out.caplen, e.snap_len, "captured length");
 	ASSERT_EQ(out.wirelen, e.orig_len, "wire length");
 	ASSERT_EQ(out.dir, PCAPNG_DIR_INBOUND, "receive hook: inbound");
-	ASSERT_TRUE(!strstr(out.comment, "l2=synth"), "no l2=synth");
-	ASSERT_TRUE(!strstr(out.comment, "proto="), "ethertype agrees with skb->protocol");
-	ASSERT_STREQ(out.comment,
+	ASSERT_TRUE(!strstr(comment_of(&out), "l2=synth"), "no l2=synth");
+	ASSERT_TRUE(!strstr(comment_of(&out), "proto="), "ethertype agrees with skb->protocol");
+	ASSERT_STREQ(comment_of(&out),
 		     "hook=net:netif_receive_skb netns=4026532328 if=eth0 ifindex=7 "
 		     "skb=0xffff888012345678 track=0x2a cpu=1 pid=2570 comm=ping",
 		     "comment");
@@ -132,11 +142,12 @@ TEST(event_mac_header_kept)
 	/* the kernel thought otherwise than the MAC header says */
 	e.protocol = 0x86dd;
 	ASSERT_EQ(event_decode(&ctx, &e, event_bytes(&e), &out), 0, "decoded");
-	ASSERT_TRUE(strstr(out.comment, " proto=0x86dd"), "skb->protocol in the comment");
+	ASSERT_TRUE(strstr(comment_of(&out), " proto=0x86dd"), "skb->protocol in the comment");
 
-	ctx.want_comment = false; /* the live view needs none */
+	ctx.want_hop = false; /* the live view needs none */
+	memset(&out.hop, 0, sizeof(out.hop));
 	ASSERT_EQ(event_decode(&ctx, &e, event_bytes(&e), &out), 0, "decoded");
-	ASSERT_STREQ(out.comment, "", "no comment formatted");
+	ASSERT_STREQ(out.hop.hook, "", "no hop filled");
 }
 
 TEST(event_snaplen_and_lengths)
@@ -183,7 +194,7 @@ TEST(event_drop_reason)
 	e.drop_reason = 5;
 	ASSERT_EQ(event_decode(&ctx, &e, event_bytes(&e), &out), 0, "decoded");
 	ASSERT_STREQ(out.drop, "NETFILTER_DROP", "named by the kernel's enum");
-	ASSERT_TRUE(strstr(out.comment, " drop=NETFILTER_DROP"), "drop= in the comment");
+	ASSERT_TRUE(strstr(comment_of(&out), " drop=NETFILTER_DROP"), "drop= in the comment");
 	ASSERT_EQ(out.dir, PCAPNG_DIR_UNKNOWN, "a free has no direction");
 
 	e.drop_reason = 0x63;
@@ -197,7 +208,7 @@ TEST(event_drop_reason)
 	e.flags &= (uint8_t)~PKTREC_F_HAS_DROP; /* kernel without drop reasons */
 	ASSERT_EQ(event_decode(&ctx, &e, event_bytes(&e), &out), 0, "decoded");
 	ASSERT_TRUE(out.drop == NULL, "no reason");
-	ASSERT_TRUE(!strstr(out.comment, "drop="), "no drop= in the comment");
+	ASSERT_TRUE(!strstr(comment_of(&out), "drop="), "no drop= in the comment");
 }
 
 /* the filter of the test: ICMP only (IPv4 protocol byte behind the Ethernet header) */

@@ -54,7 +54,8 @@ TEST(ksyms_zero_addresses_are_no_data)
 TEST(event_comment_names_the_drop_location)
 {
 	struct ksyms *ks;
-	struct event_ctx ctx = {.snaplen = PKTREC_MAX_SNAP, .want_comment = true};
+	struct event_ctx ctx = {.snaplen = PKTREC_MAX_SNAP, .want_hop = true};
+	char cbuf[1024];
 	struct pktrec_event e;
 	struct event_out out;
 	size_t size = PKTREC_EVENT_SIZE(0);
@@ -67,15 +68,18 @@ TEST(event_comment_names_the_drop_location)
 	e.location = 0xffffffff81001010ull;
 	ctx.ksyms = ks;
 	ASSERT_EQ(event_decode(&ctx, &e, size, &out), 0, "decoded");
-	ASSERT_TRUE(strstr(out.comment, " drop=0x2 l2=synth loc=helper_fn+0x10"),
+	ASSERT_OK(trace_comment_format(cbuf, sizeof(cbuf), &out.hop), "format");
+	ASSERT_TRUE(strstr(cbuf, " drop=0x2 l2=synth loc=helper_fn+0x10"),
 		    "loc= after the other optional keys");
 
 	e.location = 0;
 	ASSERT_EQ(event_decode(&ctx, &e, size, &out), 0, "decoded");
-	ASSERT_TRUE(!strstr(out.comment, "loc="), "no location: no loc=");
+	ASSERT_OK(trace_comment_format(cbuf, sizeof(cbuf), &out.hop), "format");
+	ASSERT_TRUE(!strstr(cbuf, "loc="), "no location: no loc=");
 	e.location = 0xffffffff81001010ull;
 	ctx.ksyms = NULL; /* kallsyms unreadable or restricted */
 	ASSERT_EQ(event_decode(&ctx, &e, size, &out), 0, "decoded");
-	ASSERT_TRUE(!strstr(out.comment, "loc="), "no symbols: no loc=");
+	ASSERT_OK(trace_comment_format(cbuf, sizeof(cbuf), &out.hop), "format");
+	ASSERT_TRUE(!strstr(cbuf, "loc="), "no symbols: no loc=");
 	ksyms_free(ks);
 }

@@ -1,0 +1,958 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The trace format: the comment grammar driven by one key table, the IDB
+ * name and description of a hop, the writer and the decoder. See trace.h
+ * and docs/format.md.
+ */
+#include "trace.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#ifndef PKT_VERSION
+#define PKT_VERSION "unknown"
+#endif
+
+/*
+ * The one key table. Position in the enum = position of a leading key.
+ * pkt-analyze --write --anonymize keeps only the keys whose meaning is
+ * known (an unknown key's value may hold anything: an address, a host
+ * name); the kernel addresses are pseudonymized wherever they appear.
+ */
+/* clang-format off */
+#define KEY(id, str, type_, lead, keep, anon_)                                                     \
+	[TRACE_KEY_##id] = {str, sizeof(str) - 1, " " str "=", sizeof(str) + 1,                    \
+			    TRACE_VAL_##type_, lead, keep, TRACE_ANON_##anon_}
+const struct trace_key_info trace_keys[TRACE_KEY_COUNT] = {
+	KEY(HOOK,    "hook",    STR,    true,  true, KEEP),
+	KEY(NETNS,   "netns",   DEC,    true,  true, KEEP),
+	KEY(IF,      "if",      STR,    true,  true, KEEP),
+	KEY(IFINDEX, "ifindex", DEC,    true,  true, KEEP),
+	KEY(SKB,     "skb",     HEX,    true,  true, PSEUDONYM),
+	KEY(TRACK,   "track",   HEX,    true,  true, KEEP),
+	KEY(CPU,     "cpu",     DEC,    true,  true, KEEP),
+	KEY(PID,     "pid",     DEC,    true,  true, KEEP),
+	KEY(COMM,    "comm",    STR,    true,  true, KEEP),
+	KEY(DROP,    "drop",    STR,    false, true, KEEP),
+	KEY(L2,      "l2",      SYNTH,  false, true, KEEP),
+	KEY(HEAD,    "head",    HEX,    false, true, PSEUDONYM),
+	KEY(LOC,     "loc",     SYMOFF, false, true, KEEP),
+	KEY(PROTO,   "proto",   HEX,    false, true, KEEP),
+};
+#undef KEY
+/* clang-format on */
+
+_Static_assert(TRACE_KEY_COMM + 1 == TRACE_LEADING_KEYS, "the nine leading keys come first");
+
+/* memcmp for a few bytes, without a call */
+static int same_key(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
+}
+
+enum trace_key trace_key_lookup(const char *name, size_t len)
+{
+	for (unsigned k = 0; k < TRACE_KEY_COUNT; k++)
+		if (trace_keys[k].name_len == len && same_key(trace_keys[k].name, name, len))
+			return (enum trace_key)k;
+	return TRACE_KEY_UNKNOWN;
+}
+
+/* ------------------------------------------------------------ escaping */
+
+static int needs_escape(unsigned char c)
+{
+	return c <= 0x20 || c >= 0x7f || c == '%' || c == '=';
+}
+
+int trace_escape(char *dst, size_t cap, const char *src)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	if (!cap)
+		return -ENOSPC;
+	for (; *src; src++) {
+		unsigned char c = (unsigned char)*src;
+
+		if (needs_escape(c)) {
+			if (n + 3 >= cap)
+				goto nospace;
+			dst[n++] = '%';
+			dst[n++] = hex[c >> 4];
+			dst[n++] = hex[c & 15];
+		} else {
+			if (n + 1 >= cap)
+				goto nospace;
+			dst[n++] = (char)c;
+		}
+	}
+	dst[n] = '\0';
+	return (int)n;
+nospace:
+	dst[n] = '\0';
+	return -ENOSPC;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int trace_unescape(char *dst, size_t cap, const char *src, size_t srclen)
+{
+	size_t n = 0, i = 0;
+
+	if (!cap)
+		return -ENOSPC;
+	while (i < srclen && src[i]) {
+		char c = src[i];
+
+		if (c == '%' && i + 2 < srclen && hexval(src[i + 1]) >= 0 &&
+		    hexval(src[i + 2]) >= 0) {
+			c = (char)(hexval(src[i + 1]) << 4 | hexval(src[i + 2]));
+			i += 3;
+		} else {
+			i++;
+		}
+		if (n + 1 >= cap) {
+			dst[n] = '\0';
+			return -ENOSPC;
+		}
+		dst[n++] = c;
+	}
+	dst[n] = '\0';
+	return (int)n;
+}
+
+/*
+ * A cursor over the output buffer. pkt-record formats one comment per event
+ * (half a million a second under a flood): no printf here, it was a tenth
+ * of the recorder's CPU time.
+ */
+struct out {
+	char *buf;
+	size_t cap, len;
+	int err;
+};
+
+static void put_mem(struct out *o, const char *s, size_t n)
+{
+	if (o->err || n >= o->cap - o->len) {
+		o->err = -ENOSPC;
+		return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+static void put_str(struct out *o, const char *s)
+{
+	put_mem(o, s, strlen(s));
+}
+
+static void put_u64(struct out *o, uint64_t v, int hex)
+{
+	static const char digits[] = "0123456789abcdef";
+	char tmp[24];
+	size_t n = sizeof(tmp);
+
+	do {
+		tmp[--n] = digits[hex ? v & 15 : v % 10];
+		v = hex ? v >> 4 : v / 10;
+	} while (v);
+	if (hex) {
+		tmp[--n] = 'x';
+		tmp[--n] = '0';
+	}
+	put_mem(o, tmp + n, sizeof(tmp) - n);
+}
+
+/* key=value with the value percent-escaped ("-" when empty) */
+/* a value, percent-escaped ("-" when empty and asked to) */
+static void put_escaped(struct out *o, const char *val, int dash_if_empty)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	if (!*val && dash_if_empty) {
+		put_mem(o, "-", 1);
+		return;
+	}
+	for (; *val && !o->err; val++) {
+		unsigned char c = (unsigned char)*val;
+
+		if (needs_escape(c)) {
+			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+
+			put_mem(o, e, 3);
+		} else {
+			put_mem(o, (const char *)&c, 1);
+		}
+	}
+}
+
+/* Value of a hex digit plus one, 0 for anything else. */
+static const unsigned char hex_digit1[256] = {
+    ['0'] = 1,	['1'] = 2,  ['2'] = 3,	['3'] = 4,  ['4'] = 5,	['5'] = 6,  ['6'] = 7,	['7'] = 8,
+    ['8'] = 9,	['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+/*
+ * Digits only, in base 10 or 16 (no sign, blank or "0x" prefix: strtoull would
+ * take them), fewer than 32 of them, and no overflow. By hand: the analyzer
+ * parses a few numbers per hit, millions of hits per file.
+ */
+static int parse_u64(const char *s, size_t len, unsigned base, uint64_t *out)
+{
+	/* up to this many digits cannot overflow */
+	size_t safe = base == 16 ? 16 : 19;
+	uint64_t v = 0;
+
+	if (len == 0 || len >= 32)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned d = hex_digit1[(unsigned char)s[i]] - 1u; /* not a digit: UINT_MAX */
+
+		if (d >= base)
+			return -EINVAL;
+		if (i < safe)
+			v = v * base + d;
+		else if (__builtin_mul_overflow(v, (uint64_t)base, &v) ||
+			 __builtin_add_overflow(v, d, &v))
+			return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_hex(const char *s, size_t len, uint64_t *out)
+{
+	if (len < 3 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		return -EINVAL;
+	return parse_u64(s + 2, len - 2, 16, out);
+}
+
+static int parse_u32(const char *s, size_t len, uint32_t *out)
+{
+	uint64_t v;
+
+	if (parse_u64(s, len, 10, &v) || v > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* trace_unescape of a value known to hold no NUL: a copy when nothing is escaped. */
+static int value_unescape(char *dst, size_t cap, const char *val, size_t len)
+{
+	if (len < cap && !memchr(val, '%', len)) {
+		memcpy(dst, val, len);
+		dst[len] = '\0';
+		return (int)len;
+	}
+	return trace_unescape(dst, cap, val, len);
+}
+
+/* ------------------------------------------------------------ the tokenizer */
+
+int trace_comment_next(const char **sp, struct trace_pair *p)
+{
+	const char *s = *sp, *tok, *eq = NULL;
+
+	while (*s == ' ')
+		s++;
+	if (!*s) {
+		*sp = s;
+		return 0;
+	}
+	tok = s;
+	while (*s && *s != ' ' && *s != '=')
+		s++;
+	if (*s == '=') {
+		eq = s;
+		while (*s & 0xdf) /* neither NUL nor ' ' */
+			s++;
+	}
+	*sp = s;
+	if (!eq || eq == tok)
+		return -EINVAL;
+	p->token = tok;
+	p->token_len = (size_t)(s - tok);
+	p->key_len = (size_t)(eq - tok);
+	p->value = eq + 1;
+	p->value_len = p->token_len - p->key_len - 1;
+	p->key = trace_key_lookup(tok, p->key_len);
+	return 1;
+}
+
+/* ------------------------------------------------------------ format */
+
+/* " key=" from the table; the first pair has no space */
+static inline void put_key(struct out *o, enum trace_key k)
+{
+	put_mem(o, trace_keys[k].prefix, trace_keys[k].prefix_len);
+}
+
+static inline void put_first_key(struct out *o, enum trace_key k)
+{
+	put_mem(o, trace_keys[k].prefix + 1, trace_keys[k].prefix_len - 1u);
+}
+
+/* an ethertype: 0x and four digits, as tcpdump and Wireshark write it */
+static void put_hex16(struct out *o, uint16_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char e[6] = {'0',	    'x', digits[v >> 12], digits[v >> 8 & 15], digits[v >> 4 & 15],
+		     digits[v & 15]};
+
+	put_mem(o, e, sizeof(e));
+}
+
+/*
+ * In the table's order, each key's name from the table. Straight-line code:
+ * pkt-record formats one comment per event, half a million a second under a
+ * flood, and a loop over the table with a switch cost it a third more.
+ */
+int trace_comment_format(char *buf, size_t cap, const struct trace_hop *hop)
+{
+	struct out o = {buf, cap, 0, 0};
+
+	if (!cap)
+		return -ENOSPC;
+	buf[0] = '\0';
+	put_first_key(&o, TRACE_KEY_HOOK);
+	put_escaped(&o, hop->hook, 0);
+	put_key(&o, TRACE_KEY_NETNS);
+	put_u64(&o, hop->netns, 0);
+	put_key(&o, TRACE_KEY_IF);
+	put_escaped(&o, hop->ifname, 1);
+	put_key(&o, TRACE_KEY_IFINDEX);
+	put_u64(&o, hop->ifindex, 0);
+	put_key(&o, TRACE_KEY_SKB);
+	put_u64(&o, hop->skb, 1);
+	put_key(&o, TRACE_KEY_TRACK);
+	put_u64(&o, hop->track, 1);
+	put_key(&o, TRACE_KEY_CPU);
+	put_u64(&o, hop->cpu, 0);
+	put_key(&o, TRACE_KEY_PID);
+	put_u64(&o, hop->pid, 0);
+	put_key(&o, TRACE_KEY_COMM);
+	put_escaped(&o, hop->comm, 1);
+	if (hop->drop[0]) {
+		put_key(&o, TRACE_KEY_DROP);
+		put_escaped(&o, hop->drop, 0);
+	}
+	if (hop->l2_synth) {
+		put_key(&o, TRACE_KEY_L2);
+		put_str(&o, "synth");
+	}
+	if (hop->has_head) {
+		put_key(&o, TRACE_KEY_HEAD);
+		put_u64(&o, hop->head, 1);
+	}
+	if (hop->loc[0]) {
+		put_key(&o, TRACE_KEY_LOC);
+		put_escaped(&o, hop->loc, 0);
+	}
+	if (hop->has_proto) {
+		put_key(&o, TRACE_KEY_PROTO);
+		put_hex16(&o, hop->proto);
+	}
+	_Static_assert(TRACE_KEY_PROTO + 1 == TRACE_KEY_COUNT, "a new key is formatted here");
+	if (hop->extra[0]) {
+		put_mem(&o, " ", 1);
+		put_str(&o, hop->extra);
+	}
+	if (o.err) {
+		buf[0] = '\0';
+		return o.err;
+	}
+	return (int)o.len;
+}
+
+/* ------------------------------------------------------------ parse */
+
+/* SYMBOL+0xOFF: a symbol, then "+0x" and hex digits */
+static int is_symoff(const char *s)
+{
+	const char *plus = strrchr(s, '+');
+	uint64_t off;
+
+	return plus && plus != s && parse_hex(plus + 1, strlen(plus + 1), &off) == 0;
+}
+
+/* A leading key's value into the hop; 0 or -EINVAL. */
+static int parse_leading(struct trace_hop *hop, enum trace_key k, const char *val, size_t len)
+{
+	switch (k) {
+	case TRACE_KEY_HOOK:
+		return value_unescape(hop->hook, sizeof(hop->hook), val, len) < 0 ? -EINVAL : 0;
+	case TRACE_KEY_NETNS:
+		return parse_u64(val, len, 10, &hop->netns);
+	case TRACE_KEY_IF:
+		return value_unescape(hop->ifname, sizeof(hop->ifname), val, len) < 0 ? -EINVAL : 0;
+	case TRACE_KEY_IFINDEX:
+		return parse_u32(val, len, &hop->ifindex);
+	case TRACE_KEY_SKB:
+		return parse_hex(val, len, &hop->skb);
+	case TRACE_KEY_TRACK:
+		return parse_hex(val, len, &hop->track);
+	case TRACE_KEY_CPU:
+		return parse_u32(val, len, &hop->cpu);
+	case TRACE_KEY_PID:
+		return parse_u32(val, len, &hop->pid);
+	case TRACE_KEY_COMM:
+		return value_unescape(hop->comm, sizeof(hop->comm), val, len) < 0 ? -EINVAL : 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/*
+ * A known optional key's value into the hop: 0, or -EINVAL when it is out
+ * of its form or given twice (the caller keeps the pair verbatim in extra,
+ * so that nothing is lost and our own comments format back byte for byte).
+ */
+static int parse_optional(struct trace_hop *hop, enum trace_key k, const char *val, size_t len)
+{
+	uint64_t v;
+
+	switch (k) {
+	case TRACE_KEY_DROP:
+		if (hop->drop[0])
+			return -EINVAL;
+		if (value_unescape(hop->drop, sizeof(hop->drop), val, len) <= 0) {
+			hop->drop[0] = '\0';
+			return -EINVAL;
+		}
+		return 0;
+	case TRACE_KEY_L2:
+		if (hop->l2_synth || len != 5 || memcmp(val, "synth", 5))
+			return -EINVAL;
+		hop->l2_synth = true;
+		return 0;
+	case TRACE_KEY_HEAD:
+		if (hop->has_head || parse_hex(val, len, &hop->head))
+			return -EINVAL;
+		hop->has_head = true;
+		return 0;
+	case TRACE_KEY_LOC:
+		if (hop->loc[0])
+			return -EINVAL;
+		if (value_unescape(hop->loc, sizeof(hop->loc), val, len) <= 0 ||
+		    !is_symoff(hop->loc)) {
+			hop->loc[0] = '\0';
+			return -EINVAL;
+		}
+		return 0;
+	case TRACE_KEY_PROTO:
+		/* exactly as formatted: 0x and four digits */
+		if (hop->has_proto || len != 6 || parse_hex(val, len, &v) || v > 0xffff)
+			return -EINVAL;
+		hop->proto = (uint16_t)v;
+		hop->has_proto = true;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static void clear_keys(struct trace_hop *hop)
+{
+	memset(hop, 0, offsetof(struct trace_hop, ts_ns));
+}
+
+int trace_comment_parse(const char *s, struct trace_hop *hop)
+{
+	size_t field = 0, extra_len = 0;
+	struct trace_pair p;
+	int bad = 0, r;
+
+	clear_keys(hop);
+	while ((r = trace_comment_next(&s, &p)) != 0) {
+		if (r < 0) {
+			bad = 1;
+			continue;
+		}
+		if (field < TRACE_LEADING_KEYS) {
+			/* the expected key first: it is the one, in our own comments */
+			const struct trace_key_info *ki = &trace_keys[field];
+
+			if (ki->name_len != p.key_len || !same_key(ki->name, p.token, p.key_len)) {
+				bad = 1;
+				field = TRACE_LEADING_KEYS; /* the rest is free-form */
+			} else {
+				if (parse_leading(hop, (enum trace_key)field, p.value,
+						  p.value_len) < 0)
+					bad = 1;
+				field++;
+				continue;
+			}
+		}
+		if (p.key != TRACE_KEY_UNKNOWN && !trace_keys[p.key].leading &&
+		    parse_optional(hop, p.key, p.value, p.value_len) == 0)
+			continue;
+		if (extra_len + p.token_len + 2 <= sizeof(hop->extra)) {
+			if (extra_len)
+				hop->extra[extra_len++] = ' ';
+			memcpy(hop->extra + extra_len, p.token, p.token_len);
+			extra_len += p.token_len;
+			hop->extra[extra_len] = '\0';
+		}
+	}
+	return (bad || field < TRACE_LEADING_KEYS) ? -EINVAL : 0;
+}
+
+/* ------------------------------------------------------------ rewrite */
+
+/* Is a raw (still escaped) value of the form its key's type says? */
+static bool value_in_form(enum trace_value_type type, const char *val, size_t len)
+{
+	const char *plus;
+	uint64_t v;
+
+	switch (type) {
+	case TRACE_VAL_DEC:
+		return parse_u64(val, len, 10, &v) == 0;
+	case TRACE_VAL_HEX:
+		return parse_hex(val, len, &v) == 0;
+	case TRACE_VAL_SYNTH:
+		return len == 5 && !memcmp(val, "synth", 5);
+	case TRACE_VAL_SYMOFF:
+		plus = len ? memrchr(val, '+', len) : NULL;
+		return plus && plus != val &&
+		       parse_hex(plus + 1, (size_t)(val + len - plus - 1), &v) == 0;
+	case TRACE_VAL_STR:
+	default:
+		return true;
+	}
+}
+
+int trace_comment_rewrite(const char *in, char *out, size_t cap, unsigned flags,
+			  uint64_t (*pseudonym)(void *ctx, uint64_t addr), void *ctx)
+{
+	struct out o = {out, cap, 0, 0};
+	struct trace_pair p;
+	size_t field = 0;
+	int r;
+
+	if (!out || !cap)
+		return -ENOSPC;
+	out[0] = '\0';
+	if (!in)
+		return -EINVAL;
+	while ((r = trace_comment_next(&in, &p)) != 0) {
+		const struct trace_key_info *ki;
+
+		if (r < 0)
+			goto bad;
+		ki = p.key == TRACE_KEY_UNKNOWN ? NULL : &trace_keys[p.key];
+		if (field < TRACE_LEADING_KEYS) {
+			if (p.key != (enum trace_key)field)
+				goto bad;
+			field++;
+		}
+		if ((flags & TRACE_REWRITE_KEEP_KNOWN) && (!ki || !ki->export_keep))
+			continue;
+		/* a known key whose value is not of its type could carry anything */
+		if ((flags & TRACE_REWRITE_KEEP_KNOWN) &&
+		    !value_in_form(ki->type, p.value, p.value_len)) {
+			if (ki->leading)
+				goto bad;
+			continue;
+		}
+		if (o.len)
+			put_mem(&o, " ", 1);
+		if (ki && ki->anon == TRACE_ANON_PSEUDONYM && pseudonym) {
+			uint64_t addr;
+
+			if (parse_hex(p.value, p.value_len, &addr))
+				goto bad;
+			put_mem(&o, p.token, p.key_len + 1);
+			put_u64(&o, pseudonym(ctx, addr), 1);
+		} else {
+			put_mem(&o, p.token, p.token_len);
+		}
+	}
+	if (field < TRACE_LEADING_KEYS)
+		goto bad;
+	if (o.err) {
+		out[0] = '\0';
+		return o.err;
+	}
+	return 0;
+bad:
+	out[0] = '\0';
+	return -EINVAL;
+}
+
+/* ------------------------------------------------------------ the interface */
+
+int trace_if_name(char *buf, size_t cap, const char *ifname, uint64_t netns)
+{
+	int n = snprintf(buf, cap, "%s@%" PRIu64, ifname && ifname[0] ? ifname : "-", netns);
+
+	return n < 0 || (size_t)n >= cap ? -ENOSPC : n;
+}
+
+int trace_if_name_split(const char *if_name, char *name, size_t cap, uint64_t *netns)
+{
+	const char *at = strrchr(if_name, '@');
+	size_t len;
+
+	*netns = 0;
+	if (!cap)
+		return -ENOSPC;
+	if (!at || parse_u64(at + 1, strlen(at + 1), 10, netns) < 0) {
+		snprintf(name, cap, "%s", if_name);
+		*netns = 0;
+		return -EINVAL;
+	}
+	len = (size_t)(at - if_name);
+	if (len >= cap)
+		len = cap - 1;
+	memcpy(name, if_name, len);
+	name[len] = '\0';
+	return 0;
+}
+
+int trace_if_description(char *buf, size_t cap, uint64_t netns, uint32_t ifindex, const char *host)
+{
+	int n = snprintf(buf, cap, "netns %" PRIu64 " ifindex %" PRIu32 " host %s", netns, ifindex,
+			 host ? host : "");
+
+	return n < 0 || (size_t)n >= cap ? -ENOSPC : n;
+}
+
+/* the decimal number at *p, *p moved past it */
+static int take_number(const char **p, uint64_t *v)
+{
+	size_t n = 0;
+
+	while ((*p)[n] >= '0' && (*p)[n] <= '9')
+		n++;
+	if (parse_u64(*p, n, 10, v))
+		return -EINVAL;
+	*p += n;
+	return 0;
+}
+
+int trace_if_description_parse(const char *d, uint64_t *netns, uint32_t *ifindex, const char **host)
+{
+	const char *p = d;
+	uint64_t idx;
+
+	if (strncmp(p, "netns ", 6))
+		return -EINVAL;
+	p += 6;
+	if (take_number(&p, netns) || strncmp(p, " ifindex ", 9))
+		return -EINVAL;
+	p += 9;
+	if (take_number(&p, &idx) || idx > UINT32_MAX || strncmp(p, " host ", 6) || !p[6])
+		return -EINVAL;
+	*ifindex = (uint32_t)idx;
+	*host = p + 6;
+	return 0;
+}
+
+/* ------------------------------------------------------------ the writer */
+
+struct trace_writer {
+	struct pcapng_writer *pw;
+	uint32_t snaplen;
+	char host[256];
+	struct hashtab hop_ifaces;  /* trace_writer_hop's IDBs by (netns, ifindex, ifname) */
+	struct trace_iface **by_id; /* every IDB of the section, by id */
+	size_t nids, ids_cap;
+	char err[PCAPNG_ERRLEN];
+};
+
+/* "host=H filter=F", each value escaped */
+static void shb_comment(char *buf, size_t cap, const struct trace_section *sec)
+{
+	char host[256], filt[800];
+	size_t n;
+
+	buf[0] = '\0';
+	if (sec->host) {
+		trace_escape(host, sizeof(host), sec->host); /* a long name is cut */
+		snprintf(buf, cap, "host=%s", host);
+	}
+	n = strlen(buf);
+	if (sec->filter && trace_escape(filt, sizeof(filt), sec->filter) >= 0)
+		snprintf(buf + n, cap - n, "%sfilter=%s", n ? " " : "", filt);
+}
+
+int trace_writer_open(struct trace_writer **wp, struct zout *z, const struct trace_section *sec,
+		      char *err, size_t errlen)
+{
+	char userappl[128], os[256] = "", machine[128] = "", comment[1100];
+	struct trace_writer *w;
+	struct utsname u;
+	int rc;
+
+	*wp = NULL;
+	w = calloc(1, sizeof(*w));
+	if (!w || ht_init(&w->hop_ifaces, 0)) {
+		free(w);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	w->snaplen = sec->snaplen;
+	snprintf(w->host, sizeof(w->host), "%s", sec->host ? sec->host : "");
+	if (uname(&u) == 0) {
+		snprintf(os, sizeof(os), "%s %s", u.sysname, u.release);
+		snprintf(machine, sizeof(machine), "%s", u.machine);
+	}
+	snprintf(userappl, sizeof(userappl), "%s %s", sec->app, PKT_VERSION);
+	if (!sec->comment)
+		shb_comment(comment, sizeof(comment), sec);
+	struct pcapng_shb_info shb = {
+	    .userappl = userappl,
+	    .os = os,
+	    .hardware = sec->hardware ? machine : NULL,
+	    .comment = sec->comment ? sec->comment
+		       : comment[0] ? comment
+				    : NULL,
+	};
+	rc = pcapng_writer_open(&w->pw, z, &shb, err, errlen);
+	if (rc) {
+		ht_destroy(&w->hop_ifaces);
+		free(w);
+		return rc;
+	}
+	*wp = w;
+	return 0;
+}
+
+static int writer_fail(struct trace_writer *w, int rc)
+{
+	const char *m = pcapng_writer_error(w->pw);
+
+	snprintf(w->err, sizeof(w->err), "%s", m && m[0] ? m : strerror(-rc));
+	return rc;
+}
+
+/* Write an IDB and remember it by its id. */
+static int add_iface(struct trace_writer *w, const struct pcapng_idb_info *idb,
+		     struct trace_iface **out)
+{
+	struct trace_iface *f;
+	int rc;
+
+	*out = NULL;
+	if (w->nids == w->ids_cap) {
+		size_t cap = w->ids_cap ? w->ids_cap * 2 : 16;
+		struct trace_iface **n = realloc(w->by_id, cap * sizeof(*n));
+
+		if (!n)
+			goto nomem;
+		w->by_id = n;
+		w->ids_cap = cap;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		goto nomem;
+	rc = pcapng_write_idb(w->pw, idb, &f->id);
+	if (rc) {
+		free(f);
+		return writer_fail(w, rc);
+	}
+	w->by_id[w->nids++] = f;
+	*out = f;
+	return 0;
+nomem:
+	snprintf(w->err, sizeof(w->err), "out of memory");
+	return -ENOMEM;
+}
+
+int trace_writer_iface(struct trace_writer *w, const struct pcapng_idb_info *idb,
+		       struct trace_iface **out)
+{
+	return add_iface(w, idb, out);
+}
+
+static uint64_t hop_iface_hash(uint64_t netns, uint32_t ifindex, const char *ifname)
+{
+	return ht_hash_str(ht_hash_add(ht_hash64(netns), ifindex), ifname);
+}
+
+/* The IDB of a hop's (netns, ifindex, ifname), written when first seen. */
+static int hop_iface(struct trace_writer *w, const struct trace_hop *hop, struct trace_iface **out)
+{
+	const char *ifname = hop->ifname[0] ? hop->ifname : "-";
+	uint64_t h = hop_iface_hash(hop->netns, hop->ifindex, ifname);
+	char name[PKT_IFNAME_LEN + 24], desc[512];
+	struct trace_iface *f;
+	int rc;
+
+	for (struct ht_node *n = ht_find_first(&w->hop_ifaces, h); n; n = ht_find_next(n)) {
+		f = ht_entry(n, struct trace_iface, node);
+		if (f->netns == hop->netns && f->ifindex == hop->ifindex &&
+		    !strcmp(f->ifname, ifname)) {
+			*out = f;
+			return 0;
+		}
+	}
+	if (trace_if_name(name, sizeof(name), ifname, hop->netns) < 0 ||
+	    trace_if_description(desc, sizeof(desc), hop->netns, hop->ifindex, w->host) < 0) {
+		snprintf(w->err, sizeof(w->err), "interface name too long");
+		return -ENOSPC;
+	}
+	struct pcapng_idb_info idb = {
+	    .linktype = PCAPNG_LINKTYPE_ETHERNET,
+	    .snaplen = w->snaplen,
+	    .name = name,
+	    .description = desc,
+	    .tsresol = 9,
+	};
+	rc = add_iface(w, &idb, &f);
+	if (rc)
+		return rc;
+	f->netns = hop->netns;
+	f->ifindex = hop->ifindex;
+	snprintf(f->ifname, sizeof(f->ifname), "%s", ifname);
+	ht_insert(&w->hop_ifaces, &f->node, h);
+	*out = f;
+	return 0;
+}
+
+int trace_writer_hop(struct trace_writer *w, const struct trace_hop *hop)
+{
+	char comment[PCAPNG_MAX_COMMENT];
+	struct trace_iface *f;
+	int rc = hop_iface(w, hop, &f);
+
+	if (rc)
+		return rc;
+	/* a comment too long for the reader's buffer is left out, the packet is not */
+	if (trace_comment_format(comment, sizeof(comment), hop) < 0)
+		comment[0] = '\0';
+	struct pcapng_epb_info epb = {
+	    .if_id = f->id,
+	    .ts = hop->ts_ns,
+	    .data = hop->data,
+	    .caplen = hop->caplen,
+	    .origlen = hop->origlen,
+	    .comment = comment[0] ? comment : NULL,
+	    .has_flags = 1,
+	    .flags = hop->dir,
+	    .has_packetid = hop->has_packetid,
+	    .packetid = hop->packetid,
+	};
+	return trace_writer_packet(w, f, &epb);
+}
+
+int trace_writer_packet(struct trace_writer *w, struct trace_iface *f,
+			const struct pcapng_epb_info *epb)
+{
+	struct pcapng_epb_info e = *epb;
+	int rc;
+
+	e.if_id = f->id;
+	rc = pcapng_write_epb(w->pw, &e);
+	if (rc)
+		return writer_fail(w, rc);
+	f->recv++;
+	return 0;
+}
+
+int trace_writer_stats(struct trace_writer *w, const struct trace_isb_opts *o)
+{
+	for (size_t id = 0; id < w->nids; id++) {
+		const struct trace_iface *f = w->by_id[id];
+		struct pcapng_isb_info isb = {
+		    .if_id = f->id,
+		    .ts = o->ts_ns,
+		    .has_ifdrop = 1,
+		};
+		int rc;
+
+		if (o->recording) {
+			isb.has_starttime = isb.has_endtime = isb.has_ifrecv = isb.has_osdrop = 1;
+			isb.starttime = o->start_ns;
+			isb.endtime = o->ts_ns;
+			isb.ifrecv = f->recv;
+			isb.ifdrop = id == 0 ? o->lost : 0;
+		} else {
+			isb.ifdrop = f->ifdrop;
+			isb.has_osdrop = f->osdrop != 0;
+			isb.osdrop = f->osdrop;
+		}
+		rc = pcapng_write_isb(w->pw, &isb);
+		if (rc)
+			return writer_fail(w, rc);
+	}
+	return 0;
+}
+
+const char *trace_writer_error(const struct trace_writer *w)
+{
+	return w ? w->err : "";
+}
+
+void trace_writer_free(struct trace_writer *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->nids; i++)
+		free(w->by_id[i]);
+	free(w->by_id);
+	ht_destroy(&w->hop_ifaces);
+	pcapng_writer_free(w->pw);
+	free(w);
+}
+
+/* ------------------------------------------------------------ the decoder */
+
+void trace_hop_identify(struct trace_hop *hop, const char *comment, const char *if_name,
+			uint32_t if_id)
+{
+	hop->ours = comment && trace_comment_parse(comment, hop) == 0;
+	if (hop->ours) {
+		hop->has_netns = true;
+		hop->has_track = true;
+		if (!strcmp(hop->ifname, "-"))
+			hop->ifname[0] = '\0';
+		return;
+	}
+	/* A foreign capture: one hop per frame, on the interface of its IDB. */
+	clear_keys(hop);
+	hop->has_netns = false;
+	if (if_name && if_name[0])
+		hop->has_netns = trace_if_name_split(if_name, hop->ifname, sizeof(hop->ifname),
+						     &hop->netns) == 0;
+	else
+		snprintf(hop->ifname, sizeof(hop->ifname), "if%" PRIu32, if_id);
+	hop->has_track = hop->has_packetid;
+	hop->track = hop->has_packetid ? hop->packetid : 0;
+}
+
+void trace_hop_decode(struct trace_hop *hop, const struct pcapng_record *rec,
+		      const struct pcapng_interface *itf)
+{
+	hop->ts_ns = rec->has_ts ? rec->ts_ns : 0;
+	hop->dir = rec->has_flags ? (uint8_t)(rec->flags & 3) : PCAPNG_DIR_UNKNOWN;
+	hop->has_packetid = rec->has_packetid;
+	hop->packetid = rec->packetid;
+	hop->data = rec->data;
+	hop->caplen = rec->caplen;
+	hop->origlen = rec->origlen;
+	trace_hop_identify(hop, rec->has_comment ? rec->comment : NULL, itf ? itf->name : NULL,
+			   rec->if_id);
+}
