@@ -521,7 +521,7 @@ static size_t w_mpls(struct walk *w, size_t off, size_t end, int depth)
 	return off;
 }
 
-/* A PPP protocol field (1 byte when compressed), then IPv4/IPv6. */
+/* A PPP protocol field (1 byte when compressed), then IPv4/IPv6/MPLS. */
 static size_t w_ppp_payload(struct walk *w, size_t off, size_t end, int depth)
 {
 	uint16_t proto;
@@ -541,6 +541,8 @@ static size_t w_ppp_payload(struct walk *w, size_t off, size_t end, int depth)
 		return w_ip4(w, off, end, depth, 0);
 	if (proto == PPP_IPV6)
 		return w_ip6(w, off, end, depth, 0);
+	if (proto == PPP_MPLS || proto == PPP_MPLSMC)
+		return w_mpls(w, off, end, depth);
 	return off;
 }
 

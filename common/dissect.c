@@ -499,7 +499,7 @@ static void dissect_mpls(struct dissector *d, struct cursor c)
 	}
 }
 
-/* A PPP protocol field (1 byte when compressed: odd first byte), then IPv4/IPv6. */
+/* A PPP protocol field (1 byte when compressed: odd first byte), then IPv4/IPv6/MPLS. */
 static void dissect_ppp_payload(struct dissector *d, struct cursor c)
 {
 	uint16_t proto;
@@ -520,6 +520,8 @@ static void dissect_ppp_payload(struct dissector *d, struct cursor c)
 		dissect_ipv4(d, cur_sub(&c, off));
 	else if (proto == PPP_IPV6)
 		dissect_ipv6(d, cur_sub(&c, off));
+	else if (proto == PPP_MPLS || proto == PPP_MPLSMC)
+		dissect_mpls(d, cur_sub(&c, off));
 }
 
 /* PPPoE session stage (RFC 2516): version/type 0x11, code 0, session id, length, PPP. */
@@ -963,6 +965,9 @@ static void sb_layer(struct sbuf *sb, const struct pkt_l3l4 *l, const struct pkt
 			sb_printf(sb, " ack=%u", l->tcp_ack);
 		if (l->l4_payload_len)
 			sb_printf(sb, " len=%u", l->l4_payload_len);
+		if (l->has_dns) /* DNS over TCP */
+			sb_printf(sb, " DNS %s id=0x%04x",
+				  l->dns_is_response ? "response" : "query", l->dns_id);
 	} else {
 		if (l->has_dns)
 			sb_printf(sb, " DNS %s id=0x%04x",

@@ -22,8 +22,10 @@
 #define ETH_P_ERSPAN3 0x22eb
 
 /* PPP protocol field */
-#define PPP_IPV4 0x0021
-#define PPP_IPV6 0x0057
+#define PPP_IPV4   0x0021
+#define PPP_IPV6   0x0057
+#define PPP_MPLS   0x0281
+#define PPP_MPLSMC 0x0283
 
 /* UDP ports of encapsulations and DNS */
 #define VXLAN_PORT	 4789

@@ -77,3 +77,57 @@ test_classic_pcap_bad_headers() {
 		assert_match "$out" '^pkt-analyze: .*: file header at offset (4|20): ' "error on $f" || return 1
 	done
 }
+
+# innermost addresses, ports and DNS ids of every frame of FILE... equal
+# tshark's (tests/golden/innermost_check.py); each file must have IP frames
+fc_innermost() {
+	local out rc
+	out=$(cd "$FC_DIR" && python3 "$TESTS_DIR/golden/innermost_check.py" "$PKT_ANALYZE" "$@" 2>&1)
+	rc=$?
+	echo "$out" | sed 's/^/  /' >&2
+	[ "$rc" = 0 ] || { fail "innermost layers differ from tshark's"; return 1; }
+	assert_eq "$(grep -c ' mismatches=0$' <<<"$out")" $# "files compared without mismatch" || return 1
+	assert_nomatch "$out" ' ip=0 ' "every file has IP frames" || return 1
+}
+
+test_innermost_raw_ip_ppp_hdlc_link_types() {
+	fc_need tshark python3 || return
+	fc_innermost tcpdump/LINKTYPE_IPV4.pcap zeek/tcp_timeout-with-pings.pcap \
+		zeek/dns_dns_extended_rcode.pcap tcpdump/ipv6_mobility_1.pcap \
+		zeek/icmp_icmp6-mld-query.pcap zeek/rotation.pcap zeek/ppp_quic-interop-retry.pcap \
+		tcpdump/HDLC.pcap
+}
+
+test_innermost_geneve() {
+	fc_need tshark python3 || return
+	fc_innermost tcpdump/geneve.pcap libpcap/geneve.pcap tcpdump/geneve-gcp.pcap \
+		zeek/tunnels_geneve.pcap zeek/tunnels_geneve-arp.pcap
+}
+
+test_innermost_gre_within_gre_and_erspan() {
+	fc_need tshark python3 || return
+	fc_innermost zeek/tunnels_gre-within-gre.pcap zeek/tunnels_gre-sample.pcap \
+		zeek/erspan.pcap zeek/erspanII.pcap zeek/erspanIII.pcap \
+		tcpdump/erspan-type-i-1.pcap tcpdump/erspan-type-ii-3.pcap \
+		tcpdump/erspan-type-iii-pb-1.pcap zeek/tunnels_gre-erspan3-dot1q.pcap
+}
+
+test_innermost_mpls() {
+	fc_need tshark python3 || return
+	fc_innermost zeek/mpls-in-vlan.pcap zeek/mixed-vlan-mpls.pcap tcpdump/mpls-over-udp.pcap \
+		tcpdump/mpls-traceroute.pcap tcpdump/lspping-fec-ldp.pcap
+}
+
+test_innermost_pppoe() {
+	fc_need tshark python3 || return
+	fc_innermost zeek/pppoe.pcap zeek/pppoe-over-qinq.pcap
+}
+
+test_innermost_dns_over_tcp() {
+	fc_need tshark python3 || return
+	fc_innermost zeek/dns-edns-ecs.pcap || return 1
+	# the DNS ids of its 9 TCP frames (1 query, 8 responses) are among those compared
+	assert_eq "$("$PKT_ANALYZE" --format json "$FC_DIR/zeek/dns-edns-ecs.pcap" |
+		grep '^{"type":"event"' | grep -c '"summary":"[^"]*TCP[^"]* DNS \(query\|response\) id=0x')" 9 \
+		"DNS over TCP frames with their id" || return 1
+}

@@ -814,6 +814,7 @@ TEST(dissect_dns_over_tcp)
 {
 	struct pb p = {.n = 0};
 	struct pkt_info pi;
+	char s[160];
 
 	put_eth(&p, 0x0800);
 	put_ip4(&p, 6, IP_A, IP_B, 20 + 2 + 12, 1);
@@ -827,6 +828,10 @@ TEST(dissect_dns_over_tcp)
 	ASSERT_EQ(pi.outer.has_dns, 1, "dns");
 	ASSERT_EQ(pi.outer.dns_id, 0x4242, "id after the length prefix");
 	ASSERT_EQ(pi.outer.dns_is_response, 1, "response");
+	pkt_summary(&pi, s, sizeof(s));
+	ASSERT_STREQ(
+	    s, "10.0.0.1:41000 -> 10.0.0.2:53 TCP [P.] seq=1 ack=1 len=14 DNS response id=0x4242",
+	    "summary");
 	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
 	/* a length prefix too short for a DNS header: not DNS */
 	p.b[14 + 20 + 20 + 1] = 4;
