@@ -777,6 +777,14 @@ static size_t w_gre(struct walk *w, size_t off, size_t end, int depth)
 		return end;
 	if (depth >= MAX_DEPTH)
 		return off + hlen;
+	if (proto == ETH_P_CMD) { /* Cisco MetaData: the next ethertype first */
+		if (!have(off, hlen + CMD_HDR_LEN, end))
+			return end;
+		proto = rd16(w->d + off + hlen);
+		hlen += CMD_HDR_LEN;
+		if (proto == ETH_P_CMD)
+			return off + hlen;
+	}
 	if (proto == ETH_P_ERSPAN && (flags & 0x1000)) { /* type II: 8-byte header */
 		if (!have(off, hlen + 8, end) || (w->d[off + hlen] >> 4) != 1)
 			return min_sz(off + hlen, end);

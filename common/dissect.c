@@ -283,6 +283,12 @@ static void dissect_gre(struct dissector *d, struct cursor c)
 		proto = ETH_P_TEB;
 		encap = "erspan";
 	}
+	if (proto == ETH_P_CMD) { /* its next ethertype first, one header followed */
+		if (!cur_has(&c, off, CMD_HDR_LEN))
+			return;
+		proto = rd16(c.p + off);
+		off += CMD_HDR_LEN;
+	}
 	if (proto != ETH_P_IPV4 && proto != ETH_P_IPV6 && proto != ETH_P_TEB &&
 	    proto != ETH_P_MPLS && proto != ETH_P_MPLSMC)
 		return;
@@ -449,15 +455,15 @@ static void dissect_arp(struct dissector *d, struct cursor c)
 	}
 	l->is_arp = 1;
 	l->arp_op = op;
-	/* Only Ethernet/IPv4 ARP carries addresses we report. */
-	if (hlen != 6 || plen != 4 || rd16(c.p + 2) != ETH_P_IPV4 || !cur_has(&c, 8, 20))
+	/* IPv4 addresses are reported whatever the hardware (ARCNET's are 1 byte). */
+	if (plen != 4 || rd16(c.p + 2) != ETH_P_IPV4 || !cur_has(&c, 8, 2 * ((size_t)hlen + 4)))
 		return;
 	const uint8_t *a = c.p + 8;
 
 	l->family = 4;
-	memcpy(l->src, a + 6, 4);
-	memcpy(l->dst, a + 16, 4);
-	if (d->depth == 0) {
+	memcpy(l->src, a + hlen, 4);
+	memcpy(l->dst, a + 2 * (size_t)hlen + 4, 4);
+	if (d->depth == 0 && hlen == 6) {
 		memcpy(d->pi->arp_sha, a, 6);
 		memcpy(d->pi->arp_spa, a + 6, 4);
 		memcpy(d->pi->arp_tha, a + 10, 6);
@@ -625,6 +631,54 @@ static void dissect_proto(struct dissector *d, struct cursor c, uint16_t proto)
 	dissect_l3(d, c, proto);
 }
 
+/* Solaris IPNET: a 24-byte header whose second byte is the address family. */
+static void dissect_ipnet(struct dissector *d, struct cursor c)
+{
+	if (!cur_has(&c, 0, 24))
+		return;
+	if (c.p[1] == 2)
+		dissect_proto(d, cur_sub(&c, 24), ETH_P_IPV4);
+	else if (c.p[1] == 26) /* Solaris AF_INET6 */
+		dissect_proto(d, cur_sub(&c, 24), ETH_P_IPV6);
+}
+
+/*
+ * Linux ARCNET: source, destination, 2-byte offset, protocol id. RFC 1201
+ * protocol ids are followed by a split flag (4 more bytes in an exception
+ * packet, flag 0xff) and a 2-byte sequence number; RFC 1051 ones are not.
+ */
+static void dissect_arcnet_linux(struct dissector *d, struct cursor c)
+{
+	size_t off = 5;
+	uint16_t type;
+
+	if (!cur_has(&c, 0, 5))
+		return;
+	switch (c.p[4]) {
+	case 0xf0: /* RFC 1051 IPv4 */
+		dissect_proto(d, cur_sub(&c, off), ETH_P_IPV4);
+		return;
+	case 0xf1: /* RFC 1051 ARP */
+		dissect_proto(d, cur_sub(&c, off), ETH_P_ARP);
+		return;
+	case 0xd4:
+		type = ETH_P_IPV4;
+		break;
+	case 0xd5:
+		type = ETH_P_ARP;
+		break;
+	case 0xc4:
+		type = ETH_P_IPV6;
+		break;
+	default:
+		return;
+	}
+	if (!cur_has(&c, off, 1))
+		return;
+	off += c.p[off] == 0xff ? 1 + 4 : 1;
+	dissect_proto(d, cur_sub(&c, off + 2), type);
+}
+
 /* BSD address families of IPv6 differ between systems. */
 static uint16_t null_af_to_ethertype(uint32_t af)
 {
@@ -664,6 +718,12 @@ int pkt_dissect(const uint8_t *data, size_t len, uint32_t linktype, struct pkt_i
 	case 9:	 /* PPP */
 	case 50: /* PPP in HDLC-like framing */
 		dissect_ppp_frame(&d, c);
+		break;
+	case 226: /* Solaris IPNET */
+		dissect_ipnet(&d, c);
+		break;
+	case 129: /* ARCNET with Linux's header */
+		dissect_arcnet_linux(&d, c);
 		break;
 	case 104: /* Cisco HDLC: address, control, then an ethertype */
 		if (cur_has(&c, 0, 4))

@@ -20,6 +20,10 @@
 #define ETH_P_PPPOES  0x8864 /* PPPoE session stage */
 #define ETH_P_ERSPAN  0x88be /* ERSPAN type I and II */
 #define ETH_P_ERSPAN3 0x22eb
+#define ETH_P_CMD     0x8909 /* Cisco MetaData (security group tag) */
+
+/* Cisco MetaData in GRE: 8 bytes, the next ethertype first (then version, length, option, tag) */
+#define CMD_HDR_LEN 8
 
 /* PPP protocol field */
 #define PPP_IPV4   0x0021

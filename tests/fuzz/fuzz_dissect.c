@@ -14,8 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* the first eight keep the meaning the older corpus entries were made with */
-	static const uint32_t linktypes[] = {1,	  101, 12, 14, 113, 276, 0, 108,
-					     228, 229, 9,  50, 104, 1,	 1, 1};
+	static const uint32_t linktypes[] = {1,	  101, 12, 14, 113, 276, 0,   108,
+					     228, 229, 9,  50, 104, 226, 129, 1};
 	struct pkt_info pi;
 	char summary[512], addr[PKT_ADDRSTRLEN];
 

@@ -90,12 +90,13 @@ fc_innermost() {
 	assert_nomatch "$out" ' ip=0 ' "every file has IP frames" || return 1
 }
 
-test_innermost_raw_ip_ppp_hdlc_link_types() {
+test_innermost_raw_ip_ppp_hdlc_ipnet_arcnet_link_types() {
 	fc_need tshark python3 || return
 	fc_innermost tcpdump/LINKTYPE_IPV4.pcap zeek/tcp_timeout-with-pings.pcap \
 		zeek/dns_dns_extended_rcode.pcap tcpdump/ipv6_mobility_1.pcap \
 		zeek/icmp_icmp6-mld-query.pcap zeek/rotation.pcap zeek/ppp_quic-interop-retry.pcap \
-		tcpdump/HDLC.pcap
+		tcpdump/HDLC.pcap tcpdump/e1000g.pcap tcpdump/arcnet-rfc1051-arp-icmp-http.pcap \
+		tcpdump/arcnet-rfc1201-arp-icmp-http.pcap
 }
 
 test_innermost_geneve() {
@@ -109,7 +110,8 @@ test_innermost_gre_within_gre_and_erspan() {
 	fc_innermost zeek/tunnels_gre-within-gre.pcap zeek/tunnels_gre-sample.pcap \
 		zeek/erspan.pcap zeek/erspanII.pcap zeek/erspanIII.pcap \
 		tcpdump/erspan-type-i-1.pcap tcpdump/erspan-type-ii-3.pcap \
-		tcpdump/erspan-type-iii-pb-1.pcap zeek/tunnels_gre-erspan3-dot1q.pcap
+		tcpdump/erspan-type-iii-pb-1.pcap zeek/tunnels_gre-erspan3-dot1q.pcap \
+		tcpdump/various_gre.pcap
 }
 
 test_innermost_mpls() {

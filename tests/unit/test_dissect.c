@@ -838,3 +838,67 @@ TEST(dissect_dns_over_tcp)
 	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
 	ASSERT_EQ(pi.outer.has_dns, 0, "no dns with a 4-byte message");
 }
+
+TEST(dissect_ipnet_arcnet_gre_metadata)
+{
+	struct pb ip = {.n = 0}, p = {.n = 0};
+	struct pkt_info pi;
+
+	put_ip4(&ip, 1, IP_A, IP_B, 8, 1);
+	put_icmp_echo(&ip, 8, 51, 1);
+	/* Solaris IPNET: version, family 2 (26 for IPv6), 22 more bytes */
+	put8(&p, 1);
+	put8(&p, 2);
+	for (int i = 0; i < 22; i++)
+		put8(&p, 0);
+	putn(&p, ip.b, ip.n);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 226, &pi), 0, "ipnet");
+	ASSERT_EQ(pi.outer.icmp_id, 51, "ipnet echo");
+	ASSERT_TRUE(all_prefixes_ok(&p, 226), "prefixes ipnet");
+
+	/* ARCNET (Linux): src, dst, offset, RFC 1201 IPv4, split flag, sequence */
+	p.n = 0;
+	putn(&p, "\x01\xfe\x00\x00\xd4\x00\x00\x07", 8);
+	putn(&p, ip.b, ip.n);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 129, &pi), 0, "arcnet 1201");
+	ASSERT_EQ(pi.outer.icmp_id, 51, "arcnet 1201 echo");
+	ASSERT_TRUE(all_prefixes_ok(&p, 129), "prefixes arcnet");
+	/* an exception packet: split flag 0xff and 4 more bytes */
+	p.n = 0;
+	putn(&p, "\x01\xfe\x00\x00\xd4\xff\xd4\xff\xff\xff\x00\x07", 12);
+	putn(&p, ip.b, ip.n);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 129, &pi), 0, "arcnet exception");
+	ASSERT_EQ(pi.outer.icmp_id, 51, "arcnet exception echo");
+	/* RFC 1051: no split flag; ARP with 1-byte hardware addresses */
+	p.n = 0;
+	putn(&p, "\x01\xfe\x00\x00\xf1", 5);
+	put16(&p, 7); /* ARCNET */
+	put16(&p, 0x0800);
+	put8(&p, 1);
+	put8(&p, 4);
+	put16(&p, 1);
+	put8(&p, 0x01);
+	put32(&p, IP_A);
+	put8(&p, 0x00);
+	put32(&p, IP_B);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 129, &pi), 0, "arcnet arp");
+	ASSERT_EQ(pi.outer.is_arp, 1, "arp");
+	ASSERT_EQ(pi.outer.family, 4, "IPv4 addresses of a 1-byte hardware ARP");
+	ASSERT_EQ(pi.outer.dst[3], 2, "target");
+	ASSERT_TRUE(all_prefixes_ok(&p, 129), "prefixes arcnet arp");
+
+	/* GRE carrying Cisco MetaData: the next ethertype comes first */
+	p.n = 0;
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 47, 0xc0a80001, 0xc0a80002, 8 + 8 + ip.n, 9);
+	put16(&p, 0x2000);
+	put16(&p, 0x8909);
+	put32(&p, 40);
+	put16(&p, 0x0800);
+	put32(&p, 0x01010001);
+	put16(&p, 0);
+	putn(&p, ip.b, ip.n);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "gre cmd");
+	ASSERT_EQ(pi.inner.icmp_id, 51, "echo behind the metadata");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes gre cmd");
+}
