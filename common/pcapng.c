@@ -1322,38 +1322,44 @@ int pcapng_resync(struct pcapng_reader *r, uint64_t *skipped)
 
 enum classic_stage { CLASSIC_SECTION, CLASSIC_INTERFACE, CLASSIC_PACKETS };
 
-/* The magic's resolution and header size, or 0 when m is not a classic pcap magic. */
-static int classic_magic(uint32_t m, int *swap, uint64_t *units, uint32_t *rec_hdr_len)
-{
-	static const uint32_t magics[] = {PCAP_MAGIC_USEC, PCAP_MAGIC_NSEC, PCAP_MAGIC_MODIFIED};
+/* What a magic number says: timestamp units and record header size. */
+struct classic_format {
+	uint32_t magic;
+	uint64_t units_per_sec;
+	uint32_t rec_hdr_len;
+};
 
-	for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++) {
-		if (m != magics[i] && m != __builtin_bswap32(magics[i]))
-			continue;
-		*swap = m != magics[i];
-		*units = magics[i] == PCAP_MAGIC_NSEC ? 1000000000u : 1000000u;
-		*rec_hdr_len =
-		    magics[i] == PCAP_MAGIC_MODIFIED ? PCAP_MODIFIED_REC_HDR_LEN : PCAP_REC_HDR_LEN;
-		return 1;
+/* The format of magic m (*swap: written in the other byte order), or NULL. */
+static const struct classic_format *classic_format(uint32_t m, int *swap)
+{
+	static const struct classic_format formats[] = {
+	    {PCAP_MAGIC_USEC, 1000000u, PCAP_REC_HDR_LEN},
+	    {PCAP_MAGIC_NSEC, 1000000000u, PCAP_REC_HDR_LEN},
+	    {PCAP_MAGIC_MODIFIED, 1000000u, PCAP_MODIFIED_REC_HDR_LEN},
+	};
+
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		if (m == formats[i].magic || m == __builtin_bswap32(formats[i].magic)) {
+			*swap = m != formats[i].magic;
+			return &formats[i];
+		}
 	}
-	return 0;
+	return NULL;
 }
 
 /*
  * Validates the file header at offset 0 and sets up the one interface.
  * A file cut inside its header opens, and reading it reports the cut.
  */
-static int classic_open(struct pcapng_reader *r, uint32_t magic)
+static int classic_open(struct pcapng_reader *r, const struct classic_format *fmt, int swap)
 {
 	struct pcapng_interface ifc;
 	uint16_t major, minor;
 	uint32_t thiszone, sigfigs, field;
-	uint64_t units;
 	struct cur c;
-	int swap, rc;
+	int rc;
 
-	if (!classic_magic(magic, &swap, &units, &r->classic_hdr_len))
-		return rd_fail(r, -EBADMSG, "not a classic pcap file");
+	r->classic_hdr_len = fmt->rec_hdr_len;
 	r->classic = 1;
 	r->swap = swap;
 	rc = fill(r, PCAP_FILE_HDR_LEN);
@@ -1382,7 +1388,7 @@ static int classic_open(struct pcapng_reader *r, uint32_t magic)
 			       field, PCAP_LT_RESERVED(field));
 	/* thiszone and sigfigs are always 0 in practice; libpcap ignores them too */
 	ifc.linktype = (uint16_t)PCAP_LINKTYPE(field);
-	ifc.ts_units_per_sec = units;
+	ifc.ts_units_per_sec = fmt->units_per_sec;
 	r->classic_max = ifc.snaplen > PCAP_MAX_RECORD ? ifc.snaplen : PCAP_MAX_RECORD;
 	if (r->classic_max > PCAPNG_MAX_BLOCK - PCAP_MODIFIED_REC_HDR_LEN)
 		r->classic_max = PCAPNG_MAX_BLOCK - PCAP_MODIFIED_REC_HDR_LEN;
@@ -1481,10 +1487,11 @@ static int classic_next(struct pcapng_reader *r, struct pcapng_record *rec)
 
 int pcapng_reader_open(struct pcapng_reader **rp, struct zin *in, char *err, size_t errlen)
 {
+	const struct classic_format *classic;
 	struct pcapng_reader *r;
 	struct pcapng_record *rec;
+	int rc, classic_swap;
 	uint32_t m;
-	int rc;
 
 	*rp = NULL;
 	if (!in) {
@@ -1519,19 +1526,14 @@ int pcapng_reader_open(struct pcapng_reader **rp, struct zin *in, char *err, siz
 		goto fail;
 	}
 	m = peek_u32(r->win, 0);
-	{
-		int swap;
-		uint64_t units;
-		uint32_t hdr_len;
-
-		if (classic_magic(m, &swap, &units, &hdr_len)) {
-			rc = classic_open(r, m);
-			if (rc < 0)
-				goto fail;
-			free(rec);
-			*rp = r;
-			return 0;
-		}
+	classic = classic_format(m, &classic_swap);
+	if (classic) {
+		rc = classic_open(r, classic, classic_swap);
+		if (rc < 0)
+			goto fail;
+		free(rec);
+		*rp = r;
+		return 0;
 	}
 	if (m != PCAPNG_BT_SHB) {
 		rc = rd_fail(
