@@ -74,13 +74,19 @@ static void dissect_dns(struct pkt_l3l4 *l, struct cursor c)
 	l->dns_is_response = !!(c.p[2] & 0x80);
 }
 
+/* The enclosing inner layer while a nested tunnel is dissected. */
+struct inner_save {
+	struct pkt_l3l4 layer;
+	int encap_depth; /* 0: there was none */
+};
+
 /*
  * Enter a tunnel: its packet becomes the inner layer (a tunnel inside a
  * tunnel replaces it, so pi->inner is always the innermost). encap and key
- * name the outermost tunnel. Returns 0 past MAX_ENCAP_DEPTH. *saved keeps
- * the enclosing inner layer for end_inner.
+ * name the outermost tunnel. Returns 0 past MAX_ENCAP_DEPTH.
  */
-static int begin_inner(struct dissector *d, const char *encap, uint32_t key, struct pkt_l3l4 *saved)
+static int begin_inner(struct dissector *d, const char *encap, uint32_t key,
+		       struct inner_save *saved)
 {
 	if (d->depth >= MAX_ENCAP_DEPTH)
 		return 0;
@@ -88,7 +94,8 @@ static int begin_inner(struct dissector *d, const char *encap, uint32_t key, str
 		d->pi->encap = encap;
 		d->pi->encap_key = key;
 	}
-	*saved = d->pi->inner;
+	saved->layer = d->pi->inner;
+	saved->encap_depth = d->pi->encap_depth;
 	memset(&d->pi->inner, 0, sizeof(d->pi->inner));
 	d->pi->has_inner = 1;
 	d->depth++;
@@ -97,10 +104,12 @@ static int begin_inner(struct dissector *d, const char *encap, uint32_t key, str
 }
 
 /* Leave a tunnel: if nothing was found inside, the enclosing layer stays innermost. */
-static void end_inner(struct dissector *d, const struct pkt_l3l4 *saved)
+static void end_inner(struct dissector *d, const struct inner_save *saved)
 {
-	if (d->depth > 1 && !d->pi->inner.family && !d->pi->inner.is_arp)
-		d->pi->inner = *saved;
+	if (saved->encap_depth && !d->pi->inner.family && !d->pi->inner.is_arp) {
+		d->pi->inner = saved->layer;
+		d->pi->encap_depth = saved->encap_depth;
+	}
 }
 
 static void dissect_eth_frame(struct dissector *d, struct cursor c, int outermost);
@@ -112,7 +121,7 @@ static void dissect_mpls(struct dissector *d, struct cursor c);
  */
 static void dissect_geneve(struct dissector *d, struct cursor c)
 {
-	struct pkt_l3l4 saved;
+	struct inner_save saved;
 
 	if (!cur_has(&c, 0, 8) || (c.p[0] >> 6) != 0)
 		return;
@@ -148,7 +157,7 @@ static void dissect_udp(struct dissector *d, struct pkt_l3l4 *l, struct cursor c
 	else if (ip_payload_len >= 8)
 		l->l4_payload_len = (uint16_t)(ip_payload_len - 8);
 	struct cursor payload = cur_sub(&c, 8);
-	struct pkt_l3l4 saved;
+	struct inner_save saved;
 
 	if (l->dport == VXLAN_PORT || l->dport == VXLAN_LINUX_PORT) {
 		/* flags byte with the I bit, 3 reserved, 24-bit VNI, 1 reserved */
@@ -249,7 +258,7 @@ static int erspan_frame_off(struct cursor c, uint16_t proto, int gre_has_seq, si
 
 static void dissect_gre(struct dissector *d, struct cursor c)
 {
-	struct pkt_l3l4 saved;
+	struct inner_save saved;
 
 	if (!cur_has(&c, 0, 4))
 		return;
@@ -323,7 +332,7 @@ static void dissect_ip_payload(struct dissector *d, struct pkt_l3l4 *l, struct c
 	case 4:
 	case 41: {
 		/* read l before begin_inner: when l is an inner layer, it starts over */
-		struct pkt_l3l4 saved;
+		struct inner_save saved;
 		const char *encap = l->ip_proto == 4 ? "ipip" : l->family == 4 ? "sit" : "ip6ip6";
 		uint16_t type = l->ip_proto == 4 ? ETH_P_IPV4 : ETH_P_IPV6;
 

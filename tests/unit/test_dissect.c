@@ -638,6 +638,7 @@ TEST(dissect_gre_in_gre)
 	/* the innermost packet cut away: the middle one is the innermost seen */
 	ASSERT_EQ(pkt_dissect(p.b, middle_end, 1, &pi), 0, "dissect");
 	ASSERT_EQ(pi.inner.src[0], 172, "middle layer kept");
+	ASSERT_EQ(pi.encap_depth, 1, "reached through one tunnel");
 	ASSERT_EQ(pi.inner.ip_proto, 47, "middle is GRE");
 	/* routing present (RFC 1701): not followed */
 	p.b[14 + 20] |= 0x40;
