@@ -9,6 +9,7 @@
  */
 #include "anonymize.h"
 #include "trace.h"
+#include "netproto.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -17,20 +18,9 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define ETH_P_IPV4   0x0800
-#define ETH_P_ARP    0x0806
-#define ETH_P_8021Q  0x8100
-#define ETH_P_8021AD 0x88a8
-#define ETH_P_QINQ1  0x9100
-#define ETH_P_IPV6   0x86dd
-#define ETH_P_TEB    0x6558
-
-#define VXLAN_PORT	 4789
-#define VXLAN_LINUX_PORT 8472
-#define MAX_VLAN_TAGS	 4
-#define MAX_IPV6_EXT	 16
-#define MAX_DEPTH	 4 /* nested tunnels / ICMP errors we follow; deeper is cut */
-#define MAX_ND_OPTS	 64
+/* nested tunnels / ICMP errors we follow: at least every tunnel the dissector shows */
+#define MAX_DEPTH   (MAX_ENCAP_DEPTH + 2)
+#define MAX_ND_OPTS 64
 
 /* Domains of the PRF, so one address never feeds two mappings the same input. */
 enum {
@@ -505,6 +495,85 @@ static void fix_l4_csum(struct walk *w, const struct l3 *l, uint8_t proto, size_
 
 static size_t w_eth(struct walk *w, size_t off, size_t end, int depth);
 static size_t w_l3(struct walk *w, size_t off, size_t end, uint16_t type, int depth, int embedded);
+static size_t w_ip4(struct walk *w, size_t off, size_t end, int depth, int embedded);
+static size_t w_ip6(struct walk *w, size_t off, size_t end, int depth, int embedded);
+
+/* IPv4 or IPv6 by the version nibble; anything else is cut here. */
+static size_t w_ip_by_version(struct walk *w, size_t off, size_t end, int depth)
+{
+	if (!have(off, 1, end))
+		return end;
+	if (w->d[off] >> 4 == 4)
+		return w_ip4(w, off, end, depth, 0);
+	if (w->d[off] >> 4 == 6)
+		return w_ip6(w, off, end, depth, 0);
+	return off;
+}
+
+/* MPLS labels carry no address: kept; the payload is guessed like the dissector does. */
+static size_t w_mpls(struct walk *w, size_t off, size_t end, int depth)
+{
+	for (int i = 0; i < MAX_MPLS_LABELS; i++, off += 4) {
+		if (!have(off, 4, end))
+			return end;
+		if (w->d[off + 2] & 0x01) /* bottom of stack */
+			return w_ip_by_version(w, off + 4, end, depth);
+	}
+	return off;
+}
+
+/* A PPP protocol field (1 byte when compressed), then IPv4/IPv6/MPLS. */
+static size_t w_ppp_payload(struct walk *w, size_t off, size_t end, int depth)
+{
+	uint16_t proto;
+
+	if (!have(off, 1, end))
+		return end;
+	if (w->d[off] & 1) {
+		proto = w->d[off];
+		off += 1;
+	} else {
+		if (!have(off, 2, end))
+			return end;
+		proto = rd16(w->d + off);
+		off += 2;
+	}
+	if (proto == PPP_IPV4)
+		return w_ip4(w, off, end, depth, 0);
+	if (proto == PPP_IPV6)
+		return w_ip6(w, off, end, depth, 0);
+	if (proto == PPP_MPLS || proto == PPP_MPLSMC)
+		return w_mpls(w, off, end, depth);
+	return off;
+}
+
+/* PPPoE session: the 6-byte header (session id, length) is kept. */
+static size_t w_pppoe(struct walk *w, size_t off, size_t end, int depth)
+{
+	if (!have(off, 6, end))
+		return end;
+	if (w->d[off] != 0x11 || w->d[off + 1] != 0)
+		return off;
+	return w_ppp_payload(w, off + 6, end, depth);
+}
+
+/* Geneve: options (metadata of any kind) are blanked, the inner packet walked. */
+static size_t w_geneve(struct walk *w, size_t off, size_t end, int depth)
+{
+	if (!have(off, 8, end))
+		return end;
+	size_t hlen = 8 + (size_t)(w->d[off] & 0x3f) * 4;
+	uint16_t proto = rd16(w->d + off + 2);
+
+	fill(w, off + 8, hlen - 8, end, 0);
+	if ((w->d[off] >> 6) != 0 || !have(off, hlen, end))
+		return min_sz(off + hlen, end);
+	if (proto == ETH_P_TEB)
+		return w_eth(w, off + hlen, end, depth + 1);
+	if (proto == ETH_P_IPV4 || proto == ETH_P_IPV6)
+		return w_l3(w, off + hlen, end, proto, depth + 1, 0);
+	return off + hlen;
+}
 
 static size_t w_tcp(struct walk *w, const struct l3 *l, size_t off, size_t end)
 {
@@ -569,6 +638,10 @@ static size_t w_udp(struct walk *w, const struct l3 *l, size_t off, size_t end, 
 			keep = end;
 		else if (w->d[off + 8] & 0x08)
 			keep = w_eth(w, off + 16, end, depth + 1);
+	} else if (dport == GENEVE_PORT && depth < MAX_DEPTH) {
+		keep = w_geneve(w, off + 8, end, depth);
+	} else if (dport == MPLS_UDP_PORT && depth < MAX_DEPTH) {
+		keep = w_mpls(w, off + 8, end, depth + 1);
 	}
 	fix_l4_csum(w, l, 17, off, 6, keep);
 	return keep;
@@ -705,6 +778,29 @@ static size_t w_gre(struct walk *w, size_t off, size_t end, int depth)
 		return end;
 	if (depth >= MAX_DEPTH)
 		return off + hlen;
+	if (proto == ETH_P_CMD) { /* Cisco MetaData: the next ethertype first */
+		if (!have(off, hlen + CMD_HDR_LEN, end))
+			return end;
+		proto = rd16(w->d + off + hlen);
+		hlen += CMD_HDR_LEN;
+		if (proto == ETH_P_CMD)
+			return off + hlen;
+	}
+	if (proto == ETH_P_ERSPAN && (flags & 0x1000)) { /* type II: 8-byte header */
+		if (!have(off, hlen + 8, end) || (w->d[off + hlen] >> 4) != 1)
+			return min_sz(off + hlen, end);
+		hlen += 8;
+		proto = ETH_P_TEB;
+	} else if (proto == ETH_P_ERSPAN) { /* type I: the frame follows GRE */
+		proto = ETH_P_TEB;
+	} else if (proto == ETH_P_ERSPAN3) { /* 12 bytes, 8 more with the O bit */
+		if (!have(off, hlen + 12, end) || (w->d[off + hlen] >> 4) != 2)
+			return min_sz(off + hlen, end);
+		hlen += w->d[off + hlen + 11] & 0x01 ? 20 : 12;
+		proto = ETH_P_TEB;
+	}
+	if (proto == ETH_P_MPLS || proto == ETH_P_MPLSMC)
+		return w_mpls(w, off + hlen, end, depth + 1);
 	if (proto == ETH_P_TEB)
 		return w_eth(w, off + hlen, end, depth + 1);
 	if (proto == ETH_P_IPV4 || proto == ETH_P_IPV6)
@@ -872,6 +968,11 @@ static size_t w_l3(struct walk *w, size_t off, size_t end, uint16_t type, int de
 		return w_ip6(w, off, end, depth, embedded);
 	case ETH_P_ARP:
 		return embedded ? off : w_arp(w, off, end);
+	case ETH_P_MPLS:
+	case ETH_P_MPLSMC:
+		return embedded ? off : w_mpls(w, off, end, depth);
+	case ETH_P_PPPOES:
+		return embedded ? off : w_pppoe(w, off, end, depth);
 	default:
 		return off;
 	}
@@ -959,6 +1060,21 @@ static int walk_link(struct walk *w, size_t end, uint32_t linktype, size_t *keep
 		break;
 	case 276: /* protocol 2, reserved 2, ifindex 4, hatype 2, pkttype 1, halen 1, addr 8 */
 		*keep = w_sll(w, end, 20, 12, 11, 0);
+		break;
+	case 228: /* LINKTYPE_IPV4 */
+		*keep = w_ip4(w, 0, end, 0, 0);
+		break;
+	case 229: /* LINKTYPE_IPV6 */
+		*keep = w_ip6(w, 0, end, 0, 0);
+		break;
+	case 9:	 /* PPP: address 0xff and control 0x03 may be omitted */
+	case 50: /* PPP in HDLC-like framing */
+		*keep = have(0, 2, end) && w->d[0] == 0xff && w->d[1] == 0x03
+			    ? w_ppp_payload(w, 2, end, 0)
+			    : w_ppp_payload(w, 0, end, 0);
+		break;
+	case 104: /* Cisco HDLC: address, control, ethertype */
+		*keep = have(0, 4, end) ? w_l3(w, 4, end, rd16(w->d + 2), 0, 0) : end;
 		break;
 	case 0:
 		*keep = w_null(w, end, 1);

@@ -5,6 +5,7 @@
  * the dissection early, never make it read outside the buffer.
  */
 #include "dissect.h"
+#include "netproto.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,19 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ETH_P_IPV4   0x0800
-#define ETH_P_ARP    0x0806
-#define ETH_P_8021Q  0x8100
-#define ETH_P_8021AD 0x88a8
-#define ETH_P_QINQ1  0x9100
-#define ETH_P_IPV6   0x86dd
-#define ETH_P_TEB    0x6558
-
-#define VXLAN_PORT	 4789
-#define VXLAN_LINUX_PORT 8472 /* Linux's default when no dstport is given */
-#define DNS_PORT	 53
-#define MAX_VLAN_TAGS	 4
-#define MAX_IPV6_EXT	 16
+#define DNS_HEADER_LEN 12
 
 /* A bounded view of the captured bytes. */
 struct cursor {
@@ -61,7 +50,8 @@ static struct cursor cur_sub(const struct cursor *c, size_t off)
 
 struct dissector {
 	struct pkt_info *pi;
-	int depth; /* 0 outer, 1 inner: only one level of encapsulation is reported */
+	/* tunnels entered: 0 fills pi->outer, deeper levels pi->inner (the innermost wins) */
+	int depth;
 };
 
 static void dissect_l3(struct dissector *d, struct cursor c, uint16_t ethertype);
@@ -77,26 +67,78 @@ static void dissect_dns(struct pkt_l3l4 *l, struct cursor c)
 {
 	if (l->sport != DNS_PORT && l->dport != DNS_PORT)
 		return;
-	if (!cur_has(&c, 0, 12))
+	if (!cur_has(&c, 0, DNS_HEADER_LEN))
 		return;
 	l->has_dns = 1;
 	l->dns_id = rd16(c.p);
 	l->dns_is_response = !!(c.p[2] & 0x80);
 }
 
-/* Start an inner layer (encapsulated packet) if none has been started yet. */
-static int begin_inner(struct dissector *d, const char *encap, uint32_t key)
+/* The enclosing inner layer while a nested tunnel is dissected. */
+struct inner_save {
+	struct pkt_l3l4 layer;
+	int encap_depth; /* 0: there was none */
+};
+
+/*
+ * Enter a tunnel: its packet becomes the inner layer (a tunnel inside a
+ * tunnel replaces it, so pi->inner is always the innermost). encap and key
+ * name the outermost tunnel. Returns 0 past MAX_ENCAP_DEPTH.
+ */
+static int begin_inner(struct dissector *d, const char *encap, uint32_t key,
+		       struct inner_save *saved)
 {
-	if (d->depth)
+	if (d->depth >= MAX_ENCAP_DEPTH)
 		return 0;
-	d->pi->encap = encap;
-	d->pi->encap_key = key;
+	if (!d->depth) {
+		d->pi->encap = encap;
+		d->pi->encap_key = key;
+	}
+	saved->layer = d->pi->inner;
+	saved->encap_depth = d->pi->encap_depth;
+	memset(&d->pi->inner, 0, sizeof(d->pi->inner));
 	d->pi->has_inner = 1;
-	d->depth = 1;
+	d->depth++;
+	d->pi->encap_depth = d->depth;
 	return 1;
 }
 
+/* Leave a tunnel: if nothing was found inside, the enclosing layer stays innermost. */
+static void end_inner(struct dissector *d, const struct inner_save *saved)
+{
+	if (saved->encap_depth && !d->pi->inner.family && !d->pi->inner.is_arp) {
+		d->pi->inner = saved->layer;
+		d->pi->encap_depth = saved->encap_depth;
+	}
+}
+
 static void dissect_eth_frame(struct dissector *d, struct cursor c, int outermost);
+static void dissect_mpls(struct dissector *d, struct cursor c);
+
+/*
+ * Geneve (RFC 8926): version 0, options of 4-byte words, then the packet the
+ * protocol type names (Ethernet, IPv4 or IPv6).
+ */
+static void dissect_geneve(struct dissector *d, struct cursor c)
+{
+	struct inner_save saved;
+
+	if (!cur_has(&c, 0, 8) || (c.p[0] >> 6) != 0)
+		return;
+	size_t off = 8 + (size_t)(c.p[0] & 0x3f) * 4;
+	uint16_t proto = rd16(c.p + 2);
+	uint32_t vni = rd32(c.p + 4) >> 8;
+
+	if (proto != ETH_P_TEB && proto != ETH_P_IPV4 && proto != ETH_P_IPV6)
+		return;
+	if (!cur_has(&c, off, 0) || !begin_inner(d, "geneve", vni, &saved))
+		return;
+	if (proto == ETH_P_TEB)
+		dissect_eth_frame(d, cur_sub(&c, off), 0);
+	else
+		dissect_l3(d, cur_sub(&c, off), proto);
+	end_inner(d, &saved);
+}
 
 static void dissect_udp(struct dissector *d, struct pkt_l3l4 *l, struct cursor c,
 			uint16_t ip_payload_len)
@@ -115,14 +157,28 @@ static void dissect_udp(struct dissector *d, struct pkt_l3l4 *l, struct cursor c
 	else if (ip_payload_len >= 8)
 		l->l4_payload_len = (uint16_t)(ip_payload_len - 8);
 	struct cursor payload = cur_sub(&c, 8);
+	struct inner_save saved;
 
 	if (l->dport == VXLAN_PORT || l->dport == VXLAN_LINUX_PORT) {
 		/* flags byte with the I bit, 3 reserved, 24-bit VNI, 1 reserved */
-		if (cur_has(&payload, 0, 8) && (payload.p[0] & 0x08) && !d->depth) {
+		if (cur_has(&payload, 0, 8) && (payload.p[0] & 0x08)) {
 			uint32_t vni = rd32(payload.p + 4) >> 8;
 
-			if (begin_inner(d, "vxlan", vni))
+			if (begin_inner(d, "vxlan", vni, &saved)) {
 				dissect_eth_frame(d, cur_sub(&payload, 8), 0);
+				end_inner(d, &saved);
+			}
+		}
+		return;
+	}
+	if (l->dport == GENEVE_PORT) {
+		dissect_geneve(d, payload);
+		return;
+	}
+	if (l->dport == MPLS_UDP_PORT) {
+		if (begin_inner(d, "mpls-udp", 0, &saved)) {
+			dissect_mpls(d, payload);
+			end_inner(d, &saved);
 		}
 		return;
 	}
@@ -149,8 +205,10 @@ static void dissect_tcp(struct pkt_l3l4 *l, struct cursor c, uint16_t ip_payload
 	l->tcp_flags = c.p[13];
 	if (l->tcp_hlen >= 20 && ip_payload_len >= l->tcp_hlen)
 		l->l4_payload_len = (uint16_t)(ip_payload_len - l->tcp_hlen);
-	if (l->tcp_hlen >= 20)
-		dissect_dns(l, cur_sub(&c, l->tcp_hlen + 2u)); /* DNS over TCP: 2-byte length */
+	/* DNS over TCP: a 2-byte message length, then the message (RFC 1035 4.2.2) */
+	if (l->tcp_hlen >= 20 && cur_has(&c, l->tcp_hlen, 2) &&
+	    rd16(c.p + l->tcp_hlen) >= DNS_HEADER_LEN)
+		dissect_dns(l, cur_sub(&c, l->tcp_hlen + 2u));
 }
 
 static void dissect_icmp(struct pkt_l3l4 *l, struct cursor c, int v6)
@@ -176,16 +234,42 @@ static void dissect_icmp(struct pkt_l3l4 *l, struct cursor c, int v6)
 	}
 }
 
+/*
+ * Where the mirrored Ethernet frame starts in an ERSPAN payload: type I has no
+ * header (GRE without sequence number), type II an 8-byte one, type III 12
+ * bytes and an 8-byte platform header when its O bit is set. Returns 0 and
+ * *off, or -1 when it is not an ERSPAN header we know.
+ */
+static int erspan_frame_off(struct cursor c, uint16_t proto, int gre_has_seq, size_t *off)
+{
+	if (proto == ETH_P_ERSPAN && !gre_has_seq) {
+		*off = 0;
+		return 0;
+	}
+	if (proto == ETH_P_ERSPAN) {
+		*off = 8;
+		return cur_has(&c, 0, 8) && (c.p[0] >> 4) == 1 ? 0 : -1;
+	}
+	if (!cur_has(&c, 0, 12) || (c.p[0] >> 4) != 2)
+		return -1;
+	*off = c.p[11] & 0x01 ? 20 : 12;
+	return 0;
+}
+
 static void dissect_gre(struct dissector *d, struct cursor c)
 {
+	struct inner_save saved;
+
 	if (!cur_has(&c, 0, 4))
 		return;
 	uint16_t flags = rd16(c.p);
 	uint16_t proto = rd16(c.p + 2);
 	size_t off = 4;
 	uint32_t key = 0;
+	const char *encap = "gre";
 
-	if ((flags & 0x7) != 0) /* version 1 is PPTP's enhanced GRE: not followed */
+	/* version 1 is PPTP's enhanced GRE, routing (RFC 1701) is obsolete: not followed */
+	if ((flags & 0x7) != 0 || (flags & 0x4000))
 		return;
 	if (flags & 0x8000) /* checksum present */
 		off += 4;
@@ -199,14 +283,31 @@ static void dissect_gre(struct dissector *d, struct cursor c)
 		off += 4;
 	if (!cur_has(&c, off, 0))
 		return;
-	if (proto != ETH_P_IPV4 && proto != ETH_P_IPV6 && proto != ETH_P_TEB)
+	if (proto == ETH_P_ERSPAN || proto == ETH_P_ERSPAN3) {
+		size_t frame_off;
+
+		if (erspan_frame_off(cur_sub(&c, off), proto, !!(flags & 0x1000), &frame_off))
+			return;
+		off += frame_off;
+		proto = ETH_P_TEB;
+		encap = "erspan";
+	}
+	if (proto == ETH_P_CMD) { /* its next ethertype first, one header followed */
+		if (!cur_has(&c, off, CMD_HDR_LEN))
+			return;
+		proto = rd16(c.p + off);
+		off += CMD_HDR_LEN;
+	}
+	if (proto != ETH_P_IPV4 && proto != ETH_P_IPV6 && proto != ETH_P_TEB &&
+	    proto != ETH_P_MPLS && proto != ETH_P_MPLSMC)
 		return;
-	if (!begin_inner(d, "gre", key))
+	if (!begin_inner(d, encap, key, &saved))
 		return;
 	if (proto == ETH_P_TEB)
 		dissect_eth_frame(d, cur_sub(&c, off), 0);
 	else
 		dissect_l3(d, cur_sub(&c, off), proto);
+	end_inner(d, &saved);
 }
 
 static void dissect_ip_payload(struct dissector *d, struct pkt_l3l4 *l, struct cursor c,
@@ -226,17 +327,21 @@ static void dissect_ip_payload(struct dissector *d, struct pkt_l3l4 *l, struct c
 		dissect_icmp(l, c, 1);
 		break;
 	case 47:
-		if (!d->depth)
-			dissect_gre(d, c);
+		dissect_gre(d, c);
 		break;
 	case 4:
-		if (begin_inner(d, "ipip", 0))
-			dissect_l3(d, c, ETH_P_IPV4);
+	case 41: {
+		/* read l before begin_inner: when l is an inner layer, it starts over */
+		struct inner_save saved;
+		const char *encap = l->ip_proto == 4 ? "ipip" : l->family == 4 ? "sit" : "ip6ip6";
+		uint16_t type = l->ip_proto == 4 ? ETH_P_IPV4 : ETH_P_IPV6;
+
+		if (begin_inner(d, encap, 0, &saved)) {
+			dissect_l3(d, c, type);
+			end_inner(d, &saved);
+		}
 		break;
-	case 41:
-		if (begin_inner(d, l->family == 4 ? "sit" : "ip6ip6", 0))
-			dissect_l3(d, c, ETH_P_IPV6);
-		break;
+	}
 	default:
 		break;
 	}
@@ -359,20 +464,94 @@ static void dissect_arp(struct dissector *d, struct cursor c)
 	}
 	l->is_arp = 1;
 	l->arp_op = op;
-	/* Only Ethernet/IPv4 ARP carries addresses we report. */
-	if (hlen != 6 || plen != 4 || rd16(c.p + 2) != ETH_P_IPV4 || !cur_has(&c, 8, 20))
+	/* IPv4 addresses are reported whatever the hardware (ARCNET's are 1 byte). */
+	if (plen != 4 || rd16(c.p + 2) != ETH_P_IPV4 || !cur_has(&c, 8, 2 * ((size_t)hlen + 4)))
 		return;
 	const uint8_t *a = c.p + 8;
 
 	l->family = 4;
-	memcpy(l->src, a + 6, 4);
-	memcpy(l->dst, a + 16, 4);
-	if (d->depth == 0) {
+	memcpy(l->src, a + hlen, 4);
+	memcpy(l->dst, a + 2 * (size_t)hlen + 4, 4);
+	if (d->depth == 0 && hlen == 6) {
 		memcpy(d->pi->arp_sha, a, 6);
 		memcpy(d->pi->arp_spa, a + 6, 4);
 		memcpy(d->pi->arp_tha, a + 10, 6);
 		memcpy(d->pi->arp_tpa, a + 16, 4);
 	}
+}
+
+/* IPv4 or IPv6 by the version nibble, where nothing else says which. */
+static void dissect_ip_by_version(struct dissector *d, struct cursor c)
+{
+	if (!cur_has(&c, 0, 1))
+		return;
+	if (c.p[0] >> 4 == 4)
+		dissect_ipv4(d, c);
+	else if (c.p[0] >> 4 == 6)
+		dissect_ipv6(d, c);
+}
+
+/*
+ * An MPLS label stack (RFC 3032): 4-byte entries up to the one with the
+ * bottom-of-stack bit; what follows has no type field, so IPv4/IPv6 is
+ * guessed from the first nibble (as Wireshark and tcpdump do).
+ */
+static void dissect_mpls(struct dissector *d, struct cursor c)
+{
+	size_t off = 0;
+
+	for (int i = 0; i < MAX_MPLS_LABELS; i++, off += 4) {
+		if (!cur_has(&c, off, 4))
+			return;
+		uint32_t entry = rd32(c.p + off);
+
+		if (!d->pi->mpls_count++)
+			d->pi->mpls_label = entry >> 12;
+		if (entry & 0x100) {
+			dissect_ip_by_version(d, cur_sub(&c, off + 4));
+			return;
+		}
+	}
+}
+
+/* A PPP protocol field (1 byte when compressed: odd first byte), then IPv4/IPv6/MPLS. */
+static void dissect_ppp_payload(struct dissector *d, struct cursor c)
+{
+	uint16_t proto;
+	size_t off;
+
+	if (!cur_has(&c, 0, 1))
+		return;
+	if (c.p[0] & 1) {
+		proto = c.p[0];
+		off = 1;
+	} else {
+		if (!cur_has(&c, 0, 2))
+			return;
+		proto = rd16(c.p);
+		off = 2;
+	}
+	if (proto == PPP_IPV4)
+		dissect_ipv4(d, cur_sub(&c, off));
+	else if (proto == PPP_IPV6)
+		dissect_ipv6(d, cur_sub(&c, off));
+	else if (proto == PPP_MPLS || proto == PPP_MPLSMC)
+		dissect_mpls(d, cur_sub(&c, off));
+}
+
+/* PPPoE session stage (RFC 2516): version/type 0x11, code 0, session id, length, PPP. */
+static void dissect_pppoe(struct dissector *d, struct cursor c)
+{
+	if (!cur_has(&c, 0, 6) || c.p[0] != 0x11 || c.p[1] != 0)
+		return;
+	d->pi->has_pppoe = 1;
+	d->pi->pppoe_session = rd16(c.p + 2);
+	struct cursor payload = cur_sub(&c, 6);
+	uint16_t len = rd16(c.p + 4);
+
+	if (payload.len > len) /* Ethernet padding is not PPP */
+		payload.len = len;
+	dissect_ppp_payload(d, payload);
 }
 
 static void dissect_l3(struct dissector *d, struct cursor c, uint16_t ethertype)
@@ -386,6 +565,13 @@ static void dissect_l3(struct dissector *d, struct cursor c, uint16_t ethertype)
 		break;
 	case ETH_P_ARP:
 		dissect_arp(d, c);
+		break;
+	case ETH_P_MPLS:
+	case ETH_P_MPLSMC:
+		dissect_mpls(d, c);
+		break;
+	case ETH_P_PPPOES:
+		dissect_pppoe(d, c);
 		break;
 	default:
 		break;
@@ -442,10 +628,68 @@ static void dissect_raw_ip(struct dissector *d, struct cursor c)
 		dissect_l3(d, c, d->pi->ethertype);
 }
 
+/* PPP in HDLC-like framing: address 0xff and control 0x03 may be omitted. */
+static void dissect_ppp_frame(struct dissector *d, struct cursor c)
+{
+	if (cur_has(&c, 0, 2) && c.p[0] == 0xff && c.p[1] == 0x03)
+		c = cur_sub(&c, 2);
+	dissect_ppp_payload(d, c);
+	if (d->pi->outer.family)
+		d->pi->ethertype = d->pi->outer.family == 6 ? ETH_P_IPV6 : ETH_P_IPV4;
+}
+
 static void dissect_proto(struct dissector *d, struct cursor c, uint16_t proto)
 {
 	d->pi->ethertype = proto;
 	dissect_l3(d, c, proto);
+}
+
+/* Solaris IPNET: a 24-byte header whose second byte is the address family. */
+static void dissect_ipnet(struct dissector *d, struct cursor c)
+{
+	if (!cur_has(&c, 0, 24))
+		return;
+	if (c.p[1] == 2)
+		dissect_proto(d, cur_sub(&c, 24), ETH_P_IPV4);
+	else if (c.p[1] == 26) /* Solaris AF_INET6 */
+		dissect_proto(d, cur_sub(&c, 24), ETH_P_IPV6);
+}
+
+/*
+ * Linux ARCNET: source, destination, 2-byte offset, protocol id. RFC 1201
+ * protocol ids are followed by a split flag (4 more bytes in an exception
+ * packet, flag 0xff) and a 2-byte sequence number; RFC 1051 ones are not.
+ */
+static void dissect_arcnet_linux(struct dissector *d, struct cursor c)
+{
+	size_t off = 5;
+	uint16_t type;
+
+	if (!cur_has(&c, 0, 5))
+		return;
+	switch (c.p[4]) {
+	case 0xf0: /* RFC 1051 IPv4 */
+		dissect_proto(d, cur_sub(&c, off), ETH_P_IPV4);
+		return;
+	case 0xf1: /* RFC 1051 ARP */
+		dissect_proto(d, cur_sub(&c, off), ETH_P_ARP);
+		return;
+	case 0xd4:
+		type = ETH_P_IPV4;
+		break;
+	case 0xd5:
+		type = ETH_P_ARP;
+		break;
+	case 0xc4:
+		type = ETH_P_IPV6;
+		break;
+	default:
+		return;
+	}
+	if (!cur_has(&c, off, 1))
+		return;
+	off += c.p[off] == 0xff ? 1 + 4 : 1;
+	dissect_proto(d, cur_sub(&c, off + 2), type);
 }
 
 /* BSD address families of IPv6 differ between systems. */
@@ -477,6 +721,26 @@ int pkt_dissect(const uint8_t *data, size_t len, uint32_t linktype, struct pkt_i
 	case 12:
 	case 14:
 		dissect_raw_ip(&d, c);
+		break;
+	case 228: /* LINKTYPE_IPV4 */
+		dissect_proto(&d, c, ETH_P_IPV4);
+		break;
+	case 229: /* LINKTYPE_IPV6 */
+		dissect_proto(&d, c, ETH_P_IPV6);
+		break;
+	case 9:	 /* PPP */
+	case 50: /* PPP in HDLC-like framing */
+		dissect_ppp_frame(&d, c);
+		break;
+	case 226: /* Solaris IPNET */
+		dissect_ipnet(&d, c);
+		break;
+	case 129: /* ARCNET with Linux's header */
+		dissect_arcnet_linux(&d, c);
+		break;
+	case 104: /* Cisco HDLC: address, control, then an ethertype */
+		if (cur_has(&c, 0, 4))
+			dissect_proto(&d, cur_sub(&c, 4), rd16(c.p + 2));
 		break;
 	case 113: /* Linux cooked v1: 16-byte header, protocol last */
 		if (cur_has(&c, 0, 16))
@@ -774,6 +1038,9 @@ static void sb_layer(struct sbuf *sb, const struct pkt_l3l4 *l, const struct pkt
 			sb_printf(sb, " ack=%u", l->tcp_ack);
 		if (l->l4_payload_len)
 			sb_printf(sb, " len=%u", l->l4_payload_len);
+		if (l->has_dns) /* DNS over TCP */
+			sb_printf(sb, " DNS %s id=0x%04x",
+				  l->dns_is_response ? "response" : "query", l->dns_id);
 	} else {
 		if (l->has_dns)
 			sb_printf(sb, " DNS %s id=0x%04x",
@@ -820,5 +1087,9 @@ int pkt_summary(const struct pkt_info *pi, char *buf, size_t cap)
 	}
 	if (pi->vlan_count)
 		sb_printf(&sb, " vlan=%u", pi->vlan_id);
+	if (pi->mpls_count)
+		sb_printf(&sb, " mpls=%u", pi->mpls_label);
+	if (pi->has_pppoe)
+		sb_printf(&sb, " pppoe=0x%04x", pi->pppoe_session);
 	return (int)sb.len;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Packet dissection of header snapshots: Ethernet, 802.1Q/802.1ad VLAN, ARP,
- * IPv4, IPv6 (with extension headers), ICMP, ICMPv6, TCP, UDP, DNS id, and the
- * inner packet of VXLAN, GRE and IPIP/SIT/IP6IP6 when the snapshot holds it.
+ * MPLS label stacks, PPPoE sessions, IPv4, IPv6 (with extension headers),
+ * ICMP, ICMPv6, TCP, UDP, DNS id (over UDP and TCP), and the inner packet of
+ * VXLAN, Geneve, GRE (and ERSPAN in it), MPLS over UDP and IPIP/SIT/IP6IP6
+ * when the snapshot holds it; tunnels nest up to 8 deep.
  *
  * Works on truncated snapshots: whatever layers fit are filled in and the
  * rest is flagged absent. Never reads outside [data, data+len).
@@ -57,19 +59,26 @@ struct pkt_info {
 	uint8_t arp_spa[4], arp_tpa[4];
 
 	struct pkt_l3l4 outer;
-	/* encapsulation: VXLAN, GRE, IPIP... */
-	const char *encap;  /* "vxlan", "gre", "ipip", "sit", "ip6ip6" or NULL */
+	/* encapsulation: VXLAN, GRE, IPIP... (the outermost tunnel) */
+	const char *encap;  /* "vxlan", "geneve", "gre", "erspan", "mpls-udp", "ipip", "sit",
+			       "ip6ip6" or NULL */
 	uint32_t encap_key; /* VNI or GRE key */
 	int has_inner;
-	struct pkt_l3l4 inner;
+	struct pkt_l3l4 inner; /* the innermost packet when tunnels nest */
 	/* every VLAN id, 12 bits each, outermost lowest (up to 5 tags): flows are per stack */
 	uint64_t vlan_stack;
+	int encap_depth;     /* tunnels crossed to reach inner (1 = one tunnel) */
+	int mpls_count;	     /* MPLS label stack entries seen */
+	uint32_t mpls_label; /* the first (outermost) label */
+	int has_pppoe;	     /* a PPPoE session header was crossed */
+	uint16_t pppoe_session;
 };
 
 /*
- * linktype: pcap LINKTYPE_* (1 Ethernet, 101/12/14 raw IP, 113 Linux SLL, 276 SLL2, 0 null,
- * 108 OpenBSD loop). Returns 0 (possibly with only some layers filled), -EINVAL for NULL
- * arguments, -EPROTONOSUPPORT for a link type it does not know (out is then zeroed).
+ * linktype: pcap LINKTYPE_* (1 Ethernet, 101/12/14 raw IP, 228 IPv4, 229 IPv6, 113 Linux SLL,
+ * 276 SLL2, 0 null, 108 OpenBSD loop, 9/50 PPP, 104 Cisco HDLC). Returns 0 (possibly with only some
+ * layers filled), -EINVAL for NULL arguments, -EPROTONOSUPPORT for a link type it does not know
+ * (out is then zeroed).
  */
 int pkt_dissect(const uint8_t *data, size_t len, uint32_t linktype, struct pkt_info *out);
 

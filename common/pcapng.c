@@ -438,6 +438,11 @@ struct pcapng_reader {
 	uint64_t bad_off;
 	uint32_t bad_len; /* non-zero: its framing was valid, skip it whole */
 	int have_bad;
+	/* classic pcap: one section, one interface, fixed-size record headers */
+	int classic;
+	int classic_stage;	  /* next synthetic record: CLASSIC_SECTION, ... */
+	uint32_t classic_hdr_len; /* 16, or 24 in the modified (Kuznetzov) format */
+	uint32_t classic_max;	  /* largest captured length accepted */
 	char msg[PCAPNG_ERRLEN];
 };
 
@@ -970,15 +975,17 @@ static uint32_t min_block_len(uint32_t type)
 
 static int truncated(struct pcapng_reader *r, uint64_t off, size_t have, const char *want)
 {
+	const char *unit = r->classic ? "record" : "block";
+
 	if (r->in_err == -EPIPE && have == 0)
 		/* a zstd stream cut at a flush point: a recording that was killed */
-		rd_fail(r, 0, "file ends at offset %llu between blocks, but %s (cut while recording?)",
-			(unsigned long long)off, zin_error(r->in));
+		rd_fail(r, 0, "file ends at offset %llu between %ss, but %s (cut while recording?)",
+			(unsigned long long)off, unit, zin_error(r->in));
 	else if (r->in_err == -EPIPE)
-		rd_fail(r, 0, "truncated block at offset %llu (have %zu of %s bytes): %s",
+		rd_fail(r, 0, "truncated %s at offset %llu (have %zu of %s bytes): %s", unit,
 			(unsigned long long)off, have, want, zin_error(r->in));
 	else
-		rd_fail(r, 0, "truncated block at offset %llu (have %zu of %s bytes)",
+		rd_fail(r, 0, "truncated %s at offset %llu (have %zu of %s bytes)", unit,
 			(unsigned long long)off, have, want);
 	r->state = PCAPNG_TRUNCATED;
 	return PCAPNG_TRUNCATED;
@@ -1075,6 +1082,14 @@ static int host_is_le(void)
 	return *(const uint8_t *)&one == 1;
 }
 
+/* Clears a record without touching the comment text beyond its first byte. */
+static void rec_reset(struct pcapng_record *rec)
+{
+	memset(rec, 0, offsetof(struct pcapng_record, comment));
+	rec->comment[0] = '\0';
+	memset(&rec->has_ifrecv, 0, sizeof(*rec) - offsetof(struct pcapng_record, has_ifrecv));
+}
+
 static int read_block(struct pcapng_reader *r, struct pcapng_record *rec)
 {
 	uint64_t off = r->woff + r->wpos;
@@ -1095,9 +1110,7 @@ static int read_block(struct pcapng_reader *r, struct pcapng_record *rec)
 		r->bad_len = 0;
 		return rc;
 	}
-	memset(rec, 0, offsetof(struct pcapng_record, comment));
-	rec->comment[0] = '\0';
-	memset(&rec->has_ifrecv, 0, sizeof(*rec) - offsetof(struct pcapng_record, has_ifrecv));
+	rec_reset(rec);
 	rec->block_type = type;
 	rec->offset = off;
 	rec->block_len = len;
@@ -1152,11 +1165,13 @@ static int read_block(struct pcapng_reader *r, struct pcapng_record *rec)
 	return 0;
 }
 
+static int classic_next(struct pcapng_reader *r, struct pcapng_record *rec);
+
 int pcapng_next(struct pcapng_reader *r, struct pcapng_record *rec)
 {
 	if (!r || !rec)
 		return -EINVAL;
-	return read_block(r, rec);
+	return r->classic ? classic_next(r, rec) : read_block(r, rec);
 }
 
 static int known_type(uint32_t t)
@@ -1235,6 +1250,11 @@ int pcapng_resync(struct pcapng_reader *r, uint64_t *skipped)
 		return -EINVAL;
 	if (r->state == PCAPNG_EOF || r->state == PCAPNG_TRUNCATED)
 		return PCAPNG_EOF;
+	if (r->classic) {
+		/* records carry no marker to find again: stop where the damage is */
+		r->state = PCAPNG_EOF;
+		return PCAPNG_EOF;
+	}
 	if (r->state)
 		return r->state;
 	start = r->woff + r->wpos;
@@ -1280,22 +1300,198 @@ int pcapng_resync(struct pcapng_reader *r, uint64_t *skipped)
 	return PCAPNG_EOF;
 }
 
-static int is_classic_pcap(uint32_t m)
-{
-	static const uint32_t magics[] = {0xA1B2C3D4u, 0xA1B23C4Du, 0xA1B2CD34u};
+/* ------------------------------------------------------------ classic pcap */
 
-	for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
-		if (m == magics[i] || m == __builtin_bswap32(magics[i]))
-			return 1;
+/*
+ * Classic pcap (libpcap's savefile, draft-ietf-opsawg-pcap): a 24-byte file
+ * header, then records of a 16-byte header and the packet bytes. It is
+ * presented like pcapng: a section, one interface, packet records.
+ */
+#define PCAP_MAGIC_USEC		  0xA1B2C3D4u
+#define PCAP_MAGIC_NSEC		  0xA1B23C4Du
+#define PCAP_MAGIC_MODIFIED	  0xA1B2CD34u /* Kuznetzov's patched libpcap: 24-byte records */
+#define PCAP_FILE_HDR_LEN	  24u
+#define PCAP_REC_HDR_LEN	  16u
+#define PCAP_MODIFIED_REC_HDR_LEN 24u
+/* libpcap's and Wireshark's bound for ordinary link types; a bigger snaplen raises it */
+#define PCAP_MAX_RECORD	     262144u
+#define PCAP_LINKTYPE(f)     ((f)&0x0000FFFFu)
+#define PCAP_LT_RESERVED(f)  ((f)&0x03FF0000u)
+#define PCAP_LT_FCS_PRESENT  0x04000000u
+#define PCAP_PACKET_OUTGOING 4 /* Linux sll_pkttype in modified pcap records */
+
+enum classic_stage { CLASSIC_SECTION, CLASSIC_INTERFACE, CLASSIC_PACKETS };
+
+/* What a magic number says: timestamp units and record header size. */
+struct classic_format {
+	uint32_t magic;
+	uint64_t units_per_sec;
+	uint32_t rec_hdr_len;
+};
+
+/* The format of magic m (*swap: written in the other byte order), or NULL. */
+static const struct classic_format *classic_format(uint32_t m, int *swap)
+{
+	static const struct classic_format formats[] = {
+	    {PCAP_MAGIC_USEC, 1000000u, PCAP_REC_HDR_LEN},
+	    {PCAP_MAGIC_NSEC, 1000000000u, PCAP_REC_HDR_LEN},
+	    {PCAP_MAGIC_MODIFIED, 1000000u, PCAP_MODIFIED_REC_HDR_LEN},
+	};
+
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		if (m == formats[i].magic || m == __builtin_bswap32(formats[i].magic)) {
+			*swap = m != formats[i].magic;
+			return &formats[i];
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Validates the file header at offset 0 and sets up the one interface.
+ * A file cut inside its header opens, and reading it reports the cut.
+ */
+static int classic_open(struct pcapng_reader *r, const struct classic_format *fmt, int swap)
+{
+	struct pcapng_interface ifc;
+	uint16_t major, minor;
+	uint32_t thiszone, sigfigs, field;
+	struct cur c;
+	int rc;
+
+	r->classic_hdr_len = fmt->rec_hdr_len;
+	r->classic = 1;
+	r->swap = swap;
+	rc = fill(r, PCAP_FILE_HDR_LEN);
+	if (rc < 0)
+		return rc;
+	if (rc) {
+		truncated(r, 0, r->wlen, "24");
+		return 0;
+	}
+	c.p = r->win + 4;
+	c.len = PCAP_FILE_HDR_LEN - 4;
+	c.pos = 0;
+	c.swap = swap;
+	memset(&ifc, 0, sizeof(ifc));
+	if (c_u16(&c, &major) || c_u16(&c, &minor) || c_u32(&c, &thiszone) || c_u32(&c, &sigfigs) ||
+	    c_u32(&c, &ifc.snaplen) || c_u32(&c, &field))
+		return rd_fail(r, -EBADMSG, "file header at offset 0 too short");
+	if (major != 2)
+		return rd_fail(r, -EBADMSG,
+			       "file header at offset 4: unsupported pcap version %u.%u (need 2.x)",
+			       major, minor);
+	if (PCAP_LT_RESERVED(field))
+		return rd_fail(r, -EBADMSG,
+			       "file header at offset 20: link type field 0x%08x has reserved bits "
+			       "set (0x%08x)",
+			       field, PCAP_LT_RESERVED(field));
+	/* thiszone and sigfigs are always 0 in practice; libpcap ignores them too */
+	ifc.linktype = (uint16_t)PCAP_LINKTYPE(field);
+	ifc.ts_units_per_sec = fmt->units_per_sec;
+	r->classic_max = ifc.snaplen > PCAP_MAX_RECORD ? ifc.snaplen : PCAP_MAX_RECORD;
+	if (r->classic_max > PCAPNG_MAX_BLOCK - PCAP_MODIFIED_REC_HDR_LEN)
+		r->classic_max = PCAPNG_MAX_BLOCK - PCAP_MODIFIED_REC_HDR_LEN;
+	r->ifs = calloc(1, sizeof(*r->ifs));
+	if (!r->ifs)
+		return rd_fail(r, -ENOMEM, "out of memory");
+	r->ifs[0] = ifc;
+	r->ifcap = 1;
+	r->wpos = PCAP_FILE_HDR_LEN;
+	r->classic_stage = CLASSIC_SECTION;
+	return 0;
+}
+
+/* The next record of a classic pcap file, same contract as read_block. */
+static int classic_next(struct pcapng_reader *r, struct pcapng_record *rec)
+{
+	uint64_t off = r->woff + r->wpos;
+	uint32_t sec, frac, len;
+	struct cur c;
+	int rc;
+
+	if (r->state)
+		return r->state;
+	rec_reset(rec);
+	rec->big_endian = host_is_le() ? r->swap : !r->swap;
+	if (r->classic_stage == CLASSIC_SECTION) {
+		r->classic_stage = CLASSIC_INTERFACE;
+		r->started = 1;
+		rec->kind = PCAPNG_REC_SECTION;
+		rec->block_len = PCAP_FILE_HDR_LEN;
+		return 0;
+	}
+	if (r->classic_stage == CLASSIC_INTERFACE) {
+		r->classic_stage = CLASSIC_PACKETS;
+		r->nif = 1;
+		rec->kind = PCAPNG_REC_INTERFACE;
+		rec->block_len = PCAP_FILE_HDR_LEN;
+		return 0;
+	}
+	rc = fill(r, r->classic_hdr_len);
+	if (rc < 0) {
+		r->state = rc;
+		return rc;
+	}
+	if (rc) {
+		size_t have = r->wlen - r->wpos;
+
+		if (!have && !r->in_err) {
+			r->state = PCAPNG_EOF;
+			return PCAPNG_EOF;
+		}
+		return truncated_n(r, off, have, r->classic_hdr_len);
+	}
+	c.p = r->win + r->wpos;
+	c.len = r->classic_hdr_len;
+	c.pos = 0;
+	c.swap = r->swap;
+	if (c_u32(&c, &sec) || c_u32(&c, &frac) || c_u32(&c, &rec->caplen) ||
+	    c_u32(&c, &rec->origlen))
+		return rd_fail(r, -EBADMSG, "record at offset %llu: header too short",
+			       (unsigned long long)off);
+	if (rec->caplen > r->classic_max) {
+		/* nothing to resynchronize on: the rest of the file is unreadable */
+		r->state = -EBADMSG;
+		return rd_fail(
+		    r, -EBADMSG,
+		    "record at offset %llu: captured length %u exceeds the maximum of %u",
+		    (unsigned long long)off, rec->caplen, r->classic_max);
+	}
+	if (r->classic_hdr_len == PCAP_MODIFIED_REC_HDR_LEN) {
+		/* ifindex (4), protocol (2), then the Linux packet type */
+		uint8_t pkt_type = c.p[c.pos + 6];
+
+		rec->has_flags = 1;
+		rec->flags =
+		    pkt_type == PCAP_PACKET_OUTGOING ? PCAPNG_DIR_OUTBOUND : PCAPNG_DIR_INBOUND;
+	}
+	len = r->classic_hdr_len + rec->caplen;
+	rc = fill(r, len);
+	if (rc < 0) {
+		r->state = rc;
+		return rc;
+	}
+	if (rc)
+		return truncated_n(r, off, r->wlen - r->wpos, len);
+	rec->kind = PCAPNG_REC_PACKET;
+	rec->offset = off;
+	rec->block_len = len;
+	rec->data = r->win + r->wpos + r->classic_hdr_len;
+	rec->has_ts = 1;
+	rec->ts_raw = (uint64_t)sec * r->ifs[0].ts_units_per_sec + frac;
+	rec->ts_ns = ts_to_ns(&r->ifs[0], rec->ts_raw);
+	r->wpos += len;
 	return 0;
 }
 
 int pcapng_reader_open(struct pcapng_reader **rp, struct zin *in, char *err, size_t errlen)
 {
+	const struct classic_format *classic;
 	struct pcapng_reader *r;
 	struct pcapng_record *rec;
+	int rc, classic_swap;
 	uint32_t m;
-	int rc;
 
 	*rp = NULL;
 	if (!in) {
@@ -1330,9 +1526,14 @@ int pcapng_reader_open(struct pcapng_reader **rp, struct zin *in, char *err, siz
 		goto fail;
 	}
 	m = peek_u32(r->win, 0);
-	if (is_classic_pcap(m)) {
-		rc = rd_fail(r, -EBADMSG, "classic pcap, not pcapng (use editcap -F pcapng)");
-		goto fail;
+	classic = classic_format(m, &classic_swap);
+	if (classic) {
+		rc = classic_open(r, classic, classic_swap);
+		if (rc < 0)
+			goto fail;
+		free(rec);
+		*rp = r;
+		return 0;
 	}
 	if (m != PCAPNG_BT_SHB) {
 		rc = rd_fail(

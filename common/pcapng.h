@@ -8,6 +8,14 @@
  * cursor.  Both byte orders, any number of sections, interfaces with their
  * own link types and timestamp resolutions.
  *
+ * The same reader opens classic pcap (libpcap savefiles: both byte orders,
+ * micro- and nanosecond magics, the modified "Kuznetzov" format) and
+ * presents it as one section with one interface (its link type and snaplen,
+ * 10^6 or 10^9 units per second) followed by packet records whose
+ * block_type is 0. Records are bounded like blocks (at most the larger of
+ * 262144 bytes and the file's snaplen); a corrupt record header ends the
+ * file: classic pcap has no marker pcapng_resync could find again.
+ *
  * Library code: never prints, never exits. Returns 0 / -errno and fills the
  * error buffer.
  */

@@ -96,7 +96,9 @@ out:
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint32_t linktypes[] = {1, 101, 12, 14, 113, 276, 0, 108};
+	/* the first eight keep the meaning the older corpus entries were made with */
+	static const uint32_t linktypes[] = {1,	  101, 12, 14, 113, 276, 0, 108,
+					     228, 229, 9,  50, 104, 1,	 1, 1};
 	static const uint8_t key[PKT_ANON_KEY_LEN] = {0x6b, 0x65, 0x79};
 	char out[1024], small[24];
 	char *s;
@@ -108,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run_packet(data, size, 1);
 	run_packet(data, size, 101);
 	if (size)
-		run_packet(data + 1, size - 1, linktypes[data[0] % 8]);
+		run_packet(data + 1, size - 1, linktypes[data[0] % 16]);
 
 	s = malloc(size + 1);
 	if (!s)

@@ -13,13 +13,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint32_t linktypes[] = {1, 101, 12, 14, 113, 276, 0, 108};
+	/* the first eight keep the meaning the older corpus entries were made with */
+	static const uint32_t linktypes[] = {1,	  101, 12, 14, 113, 276, 0,   108,
+					     228, 229, 9,  50, 104, 226, 129, 1};
 	struct pkt_info pi;
 	char summary[512], addr[PKT_ADDRSTRLEN];
 
 	if (size < 1)
 		return 0;
-	uint32_t linktype = linktypes[data[0] % 8];
+	uint32_t linktype = linktypes[data[0] % 16];
 	size_t n = size - 1;
 	uint8_t *copy = malloc(n ? n : 1);
 

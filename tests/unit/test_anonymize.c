@@ -4,6 +4,7 @@
 #include "pktbuild.h"
 #include "anonymize.h"
 #include "trace.h"
+#include "dissect.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -785,4 +786,146 @@ TEST(anon_random_key)
 	pkt_anon_free(a);
 	pkt_anon_free(b);
 	pkt_anon_free(NULL);
+}
+
+/*
+ * Encapsulations of captures written elsewhere: Geneve, GRE in GRE, ERSPAN,
+ * MPLS (on Ethernet and over UDP), PPPoE, and raw IPv4/IPv6/PPP link types.
+ * The inner headers are walked (the innermost address the dissector finds
+ * is the pseudonym of the original), and no original address survives at
+ * any cut.
+ */
+static size_t build_encap(struct pb *p, int which, uint32_t *lt)
+{
+	*lt = 1;
+	switch (which) {
+	case 0: /* Geneve with an option, Ethernet, TCP */
+		put_eth(p, mac_b, mac_a, 0x0800);
+		put_ip4(p, 17, ip_a, ip_b, 8 + 16 + 14 + 20 + 32);
+		put16(p, 50000);
+		put16(p, 6081);
+		put16(p, 8 + 16 + 14 + 20 + 32);
+		put16(p, 0);
+		put32(p, 0x02006558);
+		put32(p, 0x00000700);
+		putn(p, ip_a, 4); /* an option holding an address: blanked */
+		putn(p, ip_b, 4);
+		put_eth(p, mac_d, mac_c, 0x0800);
+		put_ip4(p, 6, ip_c, ip_d, 32);
+		put_tcp(p, 0x02, 1);
+		break;
+	case 1: /* GRE (checksum, key, sequence) in GRE */
+		put_eth(p, mac_b, mac_a, 0x0800);
+		put_ip4(p, 47, ip_a, ip_b, 16 + 20 + 4 + 20 + 32);
+		put32(p, 0xb0000800);
+		put32(p, 0);
+		put32(p, 9);
+		put32(p, 1);
+		put_ip4(p, 47, ip_b, ip_a, 4 + 20 + 32);
+		put32(p, 0x00000800);
+		put_ip4(p, 6, ip_c, ip_d, 32);
+		put_tcp(p, 0x02, 1);
+		break;
+	case 2: /* ERSPAN type II */
+		put_eth(p, mac_b, mac_a, 0x0800);
+		put_ip4(p, 47, ip_a, ip_b, 8 + 8 + 14 + 20 + 32);
+		put32(p, 0x100088be);
+		put32(p, 5);
+		put32(p, 0x10640001);
+		put32(p, 0);
+		put_eth(p, mac_d, mac_c, 0x0800);
+		put_ip4(p, 6, ip_c, ip_d, 32);
+		put_tcp(p, 0x02, 1);
+		break;
+	case 3: /* MPLS, two labels */
+		put_eth(p, mac_b, mac_a, 0x8847);
+		put32(p, 16u << 12 | 64);
+		put32(p, 17u << 12 | 0x100 | 64);
+		put_ip4(p, 6, ip_c, ip_d, 32);
+		put_tcp(p, 0x02, 1);
+		break;
+	case 4: /* MPLS over UDP, IPv6 inside */
+		put_eth(p, mac_b, mac_a, 0x0800);
+		put_ip4(p, 17, ip_a, ip_b, 8 + 4 + 40 + 8);
+		put16(p, 50000);
+		put16(p, 6635);
+		put16(p, 8 + 4 + 40 + 8);
+		put16(p, 0);
+		put32(p, 300u << 12 | 0x100 | 1);
+		put_ip6(p, 17, 8, ip6_a, ip6_b);
+		put32(p, 0x00010002);
+		put32(p, 0x00080000);
+		break;
+	case 5: /* PPPoE session */
+		put_eth(p, mac_b, mac_a, 0x8864);
+		put32(p, 0x11000001);
+		put16(p, 2 + 20 + 32);
+		put16(p, 0x0021);
+		put_ip4(p, 6, ip_c, ip_d, 32);
+		put_tcp(p, 0x02, 1);
+		break;
+	case 6: /* LINKTYPE_IPV4 */
+		*lt = 228;
+		put_ip4(p, 6, ip_c, ip_d, 32);
+		put_tcp(p, 0x02, 1);
+		break;
+	case 7: /* LINKTYPE_IPV6 */
+		*lt = 229;
+		put_ip6(p, 17, 8, ip6_a, ip6_b);
+		put32(p, 0x00010002);
+		put32(p, 0x00080000);
+		break;
+	default: /* PPP */
+		*lt = 9;
+		put16(p, 0xff03);
+		put16(p, 0x0021);
+		put_ip4(p, 6, ip_c, ip_d, 32);
+		put_tcp(p, 0x02, 1);
+		break;
+	}
+	return p->n;
+}
+
+TEST(anon_new_encapsulations)
+{
+	static const uint8_t *const addrs[] = {mac_a, mac_b, mac_c, mac_d, ip_a,
+					       ip_b,  ip_c,  ip_d,  ip6_a, ip6_b};
+	static const size_t alen[] = {6, 6, 6, 6, 4, 4, 4, 4, 16, 16};
+	struct pkt_anon *a;
+	uint8_t out[512], e[16];
+	uint32_t n, lt;
+
+	ASSERT_OK(pkt_anon_new(&a, key1), "new");
+	for (int which = 0; which < 9; which++) {
+		struct pb p = {0};
+		struct pkt_info before, after;
+		const struct pkt_l3l4 *l;
+		char what[48];
+
+		build_encap(&p, which, &lt);
+		snprintf(what, sizeof(what), "encapsulation %d", which);
+		ASSERT_OK(anon_copy(a, p.b, p.n, lt, out, &n), what);
+		ASSERT_OK(pkt_dissect(p.b, p.n, lt, &before), what);
+		ASSERT_OK(pkt_dissect(out, n, lt, &after), what);
+		l = pkt_innermost(&before);
+		ASSERT_TRUE(l->family != 0, what);
+		ASSERT_EQ(pkt_innermost(&after)->family, l->family, what);
+		ASSERT_EQ(pkt_innermost(&after)->has_l4, 1, what);
+		if (l->family == 4)
+			pkt_anon_ip4(a, l->src, e);
+		else
+			pkt_anon_ip6(a, l->src, e);
+		ASSERT_MEMEQ(pkt_innermost(&after)->src, e, l->family == 4 ? 4 : 16, what);
+		for (size_t len = 0; len <= p.n; len++) {
+			memset(out, 0x5a, sizeof(out));
+			ASSERT_OK(anon_copy(a, p.b, len, lt, out, &n), what);
+			ASSERT_TRUE(n <= len, "never grows");
+			for (size_t k = 0; k < sizeof(addrs) / sizeof(addrs[0]); k++)
+				if (contains(out, len, addrs[k], alen[k])) {
+					printf("  %s len %zu: address %zu\n", what, len, k);
+					ASSERT_TRUE(0, "an original address survived");
+				}
+		}
+	}
+	pkt_anon_free(a);
 }

@@ -500,3 +500,406 @@ TEST(dissect_random_bytes_no_crash)
 	}
 	ASSERT_TRUE(1, "survived");
 }
+
+/* ---- link types and encapsulations of captures written elsewhere ---- */
+
+TEST(dissect_linktype_ipv4_ipv6_ppp_chdlc)
+{
+	struct pb ip = {.n = 0}, ip6 = {.n = 0}, p = {.n = 0};
+	struct pkt_info pi;
+
+	put_ip4(&ip, 1, IP_A, IP_B, 8, 1);
+	put_icmp_echo(&ip, 8, 21, 3);
+	put_ip6(&ip6, 58, 8);
+	put_icmp_echo(&ip6, 128, 22, 4);
+	ASSERT_EQ(pkt_dissect(ip.b, ip.n, 228, &pi), 0, "LINKTYPE_IPV4");
+	ASSERT_EQ(pi.outer.family, 4, "v4");
+	ASSERT_EQ(pi.outer.icmp_id, 21, "echo id");
+	ASSERT_STREQ(pkt_proto_name(&pi), "ICMP", "name");
+	ASSERT_EQ(pkt_dissect(ip6.b, ip6.n, 228, &pi), 0, "IPv6 bytes on LINKTYPE_IPV4");
+	ASSERT_EQ(pi.outer.family, 0, "not taken for IPv4");
+	ASSERT_EQ(pkt_dissect(ip6.b, ip6.n, 229, &pi), 0, "LINKTYPE_IPV6");
+	ASSERT_EQ(pi.outer.family, 6, "v6");
+	ASSERT_EQ(pi.outer.icmp_seq, 4, "echo seq");
+	ASSERT_TRUE(all_prefixes_ok(&ip, 228) && all_prefixes_ok(&ip6, 229), "prefixes");
+
+	/* PPP with address/control, then without, then a compressed protocol */
+	put16(&p, 0xff03);
+	put16(&p, 0x0021);
+	putn(&p, ip.b, ip.n);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 9, &pi), 0, "ppp");
+	ASSERT_EQ(pi.outer.icmp_id, 21, "ppp icmp");
+	ASSERT_EQ(pi.ethertype, 0x0800, "ppp ethertype");
+	ASSERT_TRUE(all_prefixes_ok(&p, 9), "prefixes ppp");
+	p.n = 0;
+	put16(&p, 0x0057);
+	putn(&p, ip6.b, ip6.n);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 50, &pi), 0, "ppp hdlc");
+	ASSERT_EQ(pi.outer.family, 6, "ppp v6");
+	p.n = 0;
+	put8(&p, 0x21);
+	putn(&p, ip.b, ip.n);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 9, &pi), 0, "ppp compressed");
+	ASSERT_EQ(pi.outer.family, 4, "ppp 1-byte protocol");
+
+	/* Cisco HDLC: unicast address, control 0, ethertype */
+	p.n = 0;
+	put16(&p, 0x0f00);
+	put16(&p, 0x86dd);
+	putn(&p, ip6.b, ip6.n);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 104, &pi), 0, "chdlc");
+	ASSERT_EQ(pi.outer.icmp_id, 22, "chdlc icmpv6");
+	ASSERT_TRUE(all_prefixes_ok(&p, 104), "prefixes chdlc");
+}
+
+TEST(dissect_geneve)
+{
+	struct pb p = {.n = 0};
+	struct pkt_info pi;
+	char s[200];
+
+	/* Geneve with one 8-byte option, carrying Ethernet + TCP SYN */
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 17, 0xc0a80001, 0xc0a80002, 8 + 16 + 14 + 20 + 20, 9);
+	put_udp(&p, 40000, 6081, 16 + 14 + 20 + 20);
+	put8(&p, 2); /* version 0, 2 words of options */
+	put8(&p, 0);
+	put16(&p, 0x6558);
+	put32(&p, 0x00abcd00); /* VNI 0xabcd */
+	put32(&p, 0x01020304); /* option class, type, length */
+	put32(&p, 0xdeadbeef);
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 6, IP_A, IP_B, 20, 10);
+	put_tcp(&p, 41000, 80, 1000, 0, 0x02);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_STREQ(pi.encap, "geneve", "encap");
+	ASSERT_EQ(pi.encap_key, 0xabcd, "vni");
+	ASSERT_EQ(pi.encap_depth, 1, "one tunnel");
+	ASSERT_EQ(pi.outer.dport, 6081, "outer udp");
+	ASSERT_EQ(pi.inner.sport, 41000, "inner tcp");
+	ASSERT_EQ(pi.inner.tcp_flags, 0x02, "syn");
+	ASSERT_EQ(pkt_innermost(&pi), &pi.inner, "innermost");
+	pkt_summary(&pi, s, sizeof(s));
+	ASSERT_STREQ(s,
+		     "geneve 192.168.0.1 -> 192.168.0.2 key=43981: 10.0.0.1:41000 -> 10.0.0.2:80 "
+		     "TCP [S] seq=1000",
+		     "summary");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
+	/* version 1 is not Geneve as we know it: the UDP packet is all there is */
+	p.b[14 + 20 + 8] |= 0x40;
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.has_inner, 0, "no inner for version 1");
+
+	/* Geneve carrying IPv4 directly */
+	p.n = 0;
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 17, 0xc0a80001, 0xc0a80002, 8 + 8 + 20 + 8, 9);
+	put_udp(&p, 40000, 6081, 8 + 20 + 8);
+	put16(&p, 0);
+	put16(&p, 0x0800);
+	put32(&p, 0x00000700);
+	put_ip4(&p, 1, IP_B, IP_A, 8, 11);
+	put_icmp_echo(&p, 0, 5, 6);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.encap_key, 7, "vni 7");
+	ASSERT_EQ(pi.inner.icmp_type, 0, "echo reply");
+	ASSERT_EQ(pi.inner.icmp_seq, 6, "seq");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
+}
+
+TEST(dissect_gre_in_gre)
+{
+	struct pb p = {.n = 0};
+	struct pkt_info pi;
+	size_t middle_end;
+
+	/* outer GRE with checksum, key and sequence number, inner GRE plain */
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 47, 0xc0a80001, 0xc0a80002, 16 + 20 + 4 + 20 + 8, 9);
+	put16(&p, 0xb000);
+	put16(&p, 0x0800);
+	put32(&p, 0);	/* checksum, reserved */
+	put32(&p, 555); /* key */
+	put32(&p, 1);	/* sequence */
+	put_ip4(&p, 47, 0xac100001, 0xac100002, 4 + 20 + 8, 10);
+	put16(&p, 0);
+	put16(&p, 0x0800);
+	middle_end = p.n;
+	put_ip4(&p, 1, IP_A, IP_B, 8, 11);
+	put_icmp_echo(&p, 8, 99, 1);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_STREQ(pi.encap, "gre", "encap");
+	ASSERT_EQ(pi.encap_key, 555, "outermost key");
+	ASSERT_EQ(pi.encap_depth, 2, "two tunnels");
+	ASSERT_EQ(pi.outer.src[0], 192, "outer is the outermost");
+	ASSERT_EQ(pi.inner.src[0], 10, "inner is the innermost");
+	ASSERT_EQ(pi.inner.icmp_id, 99, "innermost echo");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
+	/* the innermost packet cut away: the middle one is the innermost seen */
+	ASSERT_EQ(pkt_dissect(p.b, middle_end, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.inner.src[0], 172, "middle layer kept");
+	ASSERT_EQ(pi.encap_depth, 1, "reached through one tunnel");
+	ASSERT_EQ(pi.inner.ip_proto, 47, "middle is GRE");
+	/* routing present (RFC 1701): not followed */
+	p.b[14 + 20] |= 0x40;
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.has_inner, 0, "no inner with routing");
+}
+
+TEST(dissect_nesting_is_bounded)
+{
+	struct pb p = {.n = 0};
+	struct pkt_info pi;
+
+	/* 20 IPIP headers, then UDP: dissection stops at 8 tunnels */
+	for (int i = 0; i < 20; i++)
+		put_ip4(&p, 4, 0x0a000100u + (uint32_t)i, IP_B, (unsigned)(19 - i) * 20 + 28, 1);
+	put_ip4(&p, 17, IP_A, IP_B, 8, 1);
+	put_udp(&p, 1, 2, 0);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 101, &pi), 0, "dissect");
+	ASSERT_EQ(pi.encap_depth, 8, "depth bound");
+	ASSERT_EQ(pi.inner.src[3], 8, "the 9th header is the innermost dissected");
+	ASSERT_TRUE(all_prefixes_ok(&p, 101), "prefixes");
+}
+
+TEST(dissect_erspan)
+{
+	struct pb p = {.n = 0};
+	struct pkt_info pi;
+
+	/* type II: GRE with a sequence number, an 8-byte ERSPAN header, Ethernet */
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 47, 0xc0a80001, 0xc0a80002, 8 + 8 + 14 + 20 + 8, 9);
+	put16(&p, 0x1000);
+	put16(&p, 0x88be);
+	put32(&p, 7);
+	put32(&p, 0x10640001); /* version 1, vlan 100, session 1 */
+	put32(&p, 0);
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 1, IP_A, IP_B, 8, 11);
+	put_icmp_echo(&p, 8, 42, 1);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "type II");
+	ASSERT_STREQ(pi.encap, "erspan", "encap");
+	ASSERT_EQ(pi.inner.icmp_id, 42, "mirrored echo");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes II");
+
+	/* type III with the 8-byte platform subheader (O bit) */
+	p.n = 0;
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 47, 0xc0a80001, 0xc0a80002, 8 + 20 + 14 + 20 + 8, 9);
+	put16(&p, 0x1000);
+	put16(&p, 0x22eb);
+	put32(&p, 8);
+	put32(&p, 0x20000001); /* version 2 */
+	put32(&p, 0);	       /* timestamp */
+	put32(&p, 0x00000001); /* SGT, P, FT, HW ID, D, Gra, O */
+	put32(&p, 0);
+	put32(&p, 0);
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 1, IP_A, IP_B, 8, 11);
+	put_icmp_echo(&p, 8, 43, 1);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "type III");
+	ASSERT_EQ(pi.inner.icmp_id, 43, "mirrored echo III");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes III");
+
+	/* type I: no sequence number, no ERSPAN header */
+	p.n = 0;
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 47, 0xc0a80001, 0xc0a80002, 4 + 14 + 20 + 8, 9);
+	put16(&p, 0);
+	put16(&p, 0x88be);
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 1, IP_A, IP_B, 8, 11);
+	put_icmp_echo(&p, 8, 44, 1);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "type I");
+	ASSERT_EQ(pi.inner.icmp_id, 44, "mirrored echo I");
+}
+
+TEST(dissect_mpls)
+{
+	struct pb p = {.n = 0};
+	struct pkt_info pi;
+	char s[160];
+
+	/* two labels, then IPv4 guessed from its version nibble */
+	put_eth(&p, 0x8847);
+	put32(&p, 16u << 12 | 64);	   /* label 16, TTL 64 */
+	put32(&p, 17u << 12 | 0x100 | 64); /* label 17, bottom of stack */
+	put_ip4(&p, 1, IP_A, IP_B, 8, 1);
+	put_icmp_echo(&p, 8, 31, 2);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.mpls_count, 2, "labels");
+	ASSERT_EQ(pi.mpls_label, 16, "outermost label");
+	ASSERT_EQ(pi.outer.icmp_id, 31, "echo under MPLS");
+	ASSERT_EQ(pi.has_inner, 0, "MPLS on Ethernet is not a tunnel");
+	pkt_summary(&pi, s, sizeof(s));
+	ASSERT_STREQ(s, "10.0.0.1 -> 10.0.0.2 ICMP echo-request id=31 seq=2 mpls=16", "summary");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
+
+	/* IPv6 under one label on multicast MPLS */
+	p.n = 0;
+	put_eth(&p, 0x8848);
+	put32(&p, 20u << 12 | 0x100 | 1);
+	put_ip6(&p, 58, 8);
+	put_icmp_echo(&p, 129, 1, 1);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.outer.family, 6, "v6 under MPLS");
+
+	/* no bottom of stack within 16 labels: nothing below is read */
+	p.n = 0;
+	put_eth(&p, 0x8847);
+	for (int i = 0; i < 20; i++)
+		put32(&p, 0x45000000);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.outer.family, 0, "no L3");
+	ASSERT_EQ(pi.mpls_count, 16, "label bound");
+
+	/* MPLS over UDP (RFC 7510) is a tunnel */
+	p.n = 0;
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 17, 0xc0a80001, 0xc0a80002, 8 + 4 + 20 + 8, 9);
+	put_udp(&p, 50000, 6635, 4 + 20 + 8);
+	put32(&p, 300u << 12 | 0x100 | 1);
+	put_ip4(&p, 1, IP_A, IP_B, 8, 1);
+	put_icmp_echo(&p, 8, 32, 1);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_STREQ(pi.encap, "mpls-udp", "encap");
+	ASSERT_EQ(pi.inner.icmp_id, 32, "inner echo");
+	ASSERT_EQ(pi.mpls_label, 300, "label");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
+}
+
+TEST(dissect_pppoe_session)
+{
+	struct pb p = {.n = 0};
+	struct pkt_info pi;
+
+	put_eth(&p, 0x8864);
+	put8(&p, 0x11);
+	put8(&p, 0);
+	put16(&p, 0x1234);
+	put16(&p, 2 + 20 + 8 + 12);
+	put16(&p, 0x0021);
+	put_ip4(&p, 17, IP_A, IP_B, 8 + 12, 1);
+	put_udp(&p, 5353, 53, 12);
+	put16(&p, 0xcafe);
+	put16(&p, 0x0100);
+	put32(&p, 0x00010000);
+	put32(&p, 0);
+	put32(&p, 0); /* Ethernet padding after the PPPoE length */
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.has_pppoe, 1, "pppoe");
+	ASSERT_EQ(pi.pppoe_session, 0x1234, "session");
+	ASSERT_EQ(pi.outer.has_dns, 1, "dns under PPPoE");
+	ASSERT_EQ(pi.outer.dns_id, 0xcafe, "dns id");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
+	/* discovery stage (code != 0) carries no IP */
+	p.b[15] = 0x09;
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.outer.family, 0, "PADI is not IP");
+	/* PPP IPv6 */
+	p.n = 0;
+	put_eth(&p, 0x8864);
+	put8(&p, 0x11);
+	put8(&p, 0);
+	put16(&p, 1);
+	put16(&p, 2 + 40 + 8);
+	put16(&p, 0x0057);
+	put_ip6(&p, 58, 8);
+	put_icmp_echo(&p, 128, 3, 4);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.outer.icmp_seq, 4, "v6 echo under PPPoE");
+}
+
+TEST(dissect_dns_over_tcp)
+{
+	struct pb p = {.n = 0};
+	struct pkt_info pi;
+	char s[160];
+
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 6, IP_A, IP_B, 20 + 2 + 12, 1);
+	put_tcp(&p, 41000, 53, 1, 1, 0x18);
+	put16(&p, 12); /* message length */
+	put16(&p, 0x4242);
+	put16(&p, 0x8180); /* a response */
+	put32(&p, 0x00010000);
+	put32(&p, 0);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.outer.has_dns, 1, "dns");
+	ASSERT_EQ(pi.outer.dns_id, 0x4242, "id after the length prefix");
+	ASSERT_EQ(pi.outer.dns_is_response, 1, "response");
+	pkt_summary(&pi, s, sizeof(s));
+	ASSERT_STREQ(
+	    s, "10.0.0.1:41000 -> 10.0.0.2:53 TCP [P.] seq=1 ack=1 len=14 DNS response id=0x4242",
+	    "summary");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
+	/* a length prefix too short for a DNS header: not DNS */
+	p.b[14 + 20 + 20 + 1] = 4;
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.outer.has_dns, 0, "no dns with a 4-byte message");
+}
+
+TEST(dissect_ipnet_arcnet_gre_metadata)
+{
+	struct pb ip = {.n = 0}, p = {.n = 0};
+	struct pkt_info pi;
+
+	put_ip4(&ip, 1, IP_A, IP_B, 8, 1);
+	put_icmp_echo(&ip, 8, 51, 1);
+	/* Solaris IPNET: version, family 2 (26 for IPv6), 22 more bytes */
+	put8(&p, 1);
+	put8(&p, 2);
+	for (int i = 0; i < 22; i++)
+		put8(&p, 0);
+	putn(&p, ip.b, ip.n);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 226, &pi), 0, "ipnet");
+	ASSERT_EQ(pi.outer.icmp_id, 51, "ipnet echo");
+	ASSERT_TRUE(all_prefixes_ok(&p, 226), "prefixes ipnet");
+
+	/* ARCNET (Linux): src, dst, offset, RFC 1201 IPv4, split flag, sequence */
+	p.n = 0;
+	putn(&p, "\x01\xfe\x00\x00\xd4\x00\x00\x07", 8);
+	putn(&p, ip.b, ip.n);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 129, &pi), 0, "arcnet 1201");
+	ASSERT_EQ(pi.outer.icmp_id, 51, "arcnet 1201 echo");
+	ASSERT_TRUE(all_prefixes_ok(&p, 129), "prefixes arcnet");
+	/* an exception packet: split flag 0xff and 4 more bytes */
+	p.n = 0;
+	putn(&p, "\x01\xfe\x00\x00\xd4\xff\xd4\xff\xff\xff\x00\x07", 12);
+	putn(&p, ip.b, ip.n);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 129, &pi), 0, "arcnet exception");
+	ASSERT_EQ(pi.outer.icmp_id, 51, "arcnet exception echo");
+	/* RFC 1051: no split flag; ARP with 1-byte hardware addresses */
+	p.n = 0;
+	putn(&p, "\x01\xfe\x00\x00\xf1", 5);
+	put16(&p, 7); /* ARCNET */
+	put16(&p, 0x0800);
+	put8(&p, 1);
+	put8(&p, 4);
+	put16(&p, 1);
+	put8(&p, 0x01);
+	put32(&p, IP_A);
+	put8(&p, 0x00);
+	put32(&p, IP_B);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 129, &pi), 0, "arcnet arp");
+	ASSERT_EQ(pi.outer.is_arp, 1, "arp");
+	ASSERT_EQ(pi.outer.family, 4, "IPv4 addresses of a 1-byte hardware ARP");
+	ASSERT_EQ(pi.outer.dst[3], 2, "target");
+	ASSERT_TRUE(all_prefixes_ok(&p, 129), "prefixes arcnet arp");
+
+	/* GRE carrying Cisco MetaData: the next ethertype comes first */
+	p.n = 0;
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 47, 0xc0a80001, 0xc0a80002, 8 + 8 + ip.n, 9);
+	put16(&p, 0x2000);
+	put16(&p, 0x8909);
+	put32(&p, 40);
+	put16(&p, 0x0800);
+	put32(&p, 0x01010001);
+	put16(&p, 0);
+	putn(&p, ip.b, ip.n);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "gre cmd");
+	ASSERT_EQ(pi.inner.icmp_id, 51, "echo behind the metadata");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes gre cmd");
+}

@@ -949,20 +949,13 @@ TEST(pcapng_invalid_lengths)
 
 TEST(pcapng_not_pcapng)
 {
-	static const uint8_t pcap_le[24] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0};
-	static const uint8_t pcap_ns_be[24] = {0xa1, 0xb2, 0x3c, 0x4d, 0, 2, 0, 4};
 	struct pcapng_reader *r = (void *)1;
 	char err[PCAPNG_ERRLEN];
 
-	ASSERT_EQ(pcapng_reader_open_mem(&r, pcap_le, sizeof(pcap_le), err, sizeof(err)), -EBADMSG,
-		  "classic pcap");
-	ASSERT_TRUE(r == NULL, "no reader on failure");
-	ASSERT_TRUE(strstr(err, "classic pcap, not pcapng") != NULL, err);
-	ASSERT_EQ(pcapng_reader_open_mem(&r, pcap_ns_be, sizeof(pcap_ns_be), err, sizeof(err)),
-		  -EBADMSG, "classic pcap ns BE");
-	ASSERT_TRUE(strstr(err, "classic pcap, not pcapng") != NULL, err);
+	/* classic pcap is read too: see test_pcap_classic.c */
 	ASSERT_EQ(pcapng_reader_open_mem(&r, "GET / HTTP/1.1\r\n", 16, err, sizeof(err)), -EBADMSG,
 		  "text");
+	ASSERT_TRUE(r == NULL, "no reader on failure");
 	ASSERT_TRUE(strstr(err, "not a pcapng file") != NULL, err);
 	ASSERT_EQ(pcapng_reader_open_mem(&r, "", 0, err, sizeof(err)), -EBADMSG, "empty");
 	ASSERT_TRUE(strstr(err, "not a pcapng file") != NULL, err);

@@ -9,9 +9,9 @@
 #    (HOST) and an address
 #  - IDBs with if_description, if_IPv4addr, if_IPv6addr, if_MACaddr,
 #    if_hardware, opt_comment holding the host name and addresses
-#  - link types the anonymizer knows (Ethernet, raw IP 101, Linux SLL 113)
-#    and two it does not (USER0 147, LINKTYPE_IPV4 228): the frames on the
-#    latter must be left out (UNVETTED of them)
+#  - link types the anonymizer knows (Ethernet, raw IP 101, Linux SLL 113,
+#    LINKTYPE_IPV4 228 since it walks raw IPv4) and one it does not (USER0
+#    147): the frames on the latter must be left out (UNVETTED of them)
 #  - an NRB (name resolution), a custom block and a DSB, all with addresses
 #  - frames: ARP, ICMP echo with a payload pattern, a TCP handshake and data,
 #    DNS (names and an A record in the payload), IPv6 ICMPv6 echo, neighbour
