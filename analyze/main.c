@@ -370,7 +370,7 @@ static void anon_description(struct app *a, const char *in, char *out, size_t ca
 		ht_insert(&a->anon_hosts, &ah->node, h);
 	}
 	snprintf(pseudonym, sizeof(pseudonym), "anon%zu", ah->n);
-	if (trace_if_description(out, cap, netns, ifindex, pseudonym) < 0)
+	if (trace_if_description(out, cap, netns, ifindex, pseudonym, NULL) < 0)
 		out[0] = '\0';
 }
 

@@ -631,10 +631,12 @@ int trace_if_name_split(const char *if_name, char *name, size_t cap, uint64_t *n
 	return 0;
 }
 
-int trace_if_description(char *buf, size_t cap, uint64_t netns, uint32_t ifindex, const char *host)
+int trace_if_description(char *buf, size_t cap, uint64_t netns, uint32_t ifindex, const char *host,
+			 const char *attrs)
 {
-	int n = snprintf(buf, cap, "netns %" PRIu64 " ifindex %" PRIu32 " host %s", netns, ifindex,
-			 host ? host : "");
+	bool has_attrs = attrs && attrs[0];
+	int n = snprintf(buf, cap, "netns %" PRIu64 " ifindex %" PRIu32 "%s%s host %s", netns,
+			 ifindex, has_attrs ? " " : "", has_attrs ? attrs : "", host ? host : "");
 
 	return n < 0 || (size_t)n >= cap ? -ENOSPC : n;
 }
@@ -663,17 +665,124 @@ int trace_if_description_parse(const char *d, uint64_t *netns, uint32_t *ifindex
 	if (take_number(&p, netns) || strncmp(p, " ifindex ", 9))
 		return -EINVAL;
 	p += 9;
-	if (take_number(&p, &idx) || idx > UINT32_MAX || strncmp(p, " host ", 6) || !p[6])
+	if (take_number(&p, &idx) || idx > UINT32_MAX)
+		return -EINVAL;
+	/* key=value words (names, relations) stand between ifindex and host */
+	while (*p == ' ' && strncmp(p, " host ", 6)) {
+		const char *w = p + 1, *end = strchr(w, ' '), *eq = strchr(w, '=');
+
+		if (!end || !eq || eq > end)
+			return -EINVAL;
+		p = end;
+	}
+	if (strncmp(p, " host ", 6) || !p[6])
 		return -EINVAL;
 	*ifindex = (uint32_t)idx;
 	*host = p + 6;
 	return 0;
 }
 
+/* "IFINDEX@NETNS" or "IFINDEX@?" */
+static void parse_if_at(const char *v, size_t len, uint32_t *ifindex, uint64_t *netns)
+{
+	const char *at = memchr(v, '@', len);
+	uint64_t x;
+
+	*ifindex = 0;
+	*netns = 0;
+	if (!at || parse_u64(v, (size_t)(at - v), 10, &x) || x > UINT32_MAX)
+		return;
+	*ifindex = (uint32_t)x;
+	if (parse_u64(at + 1, len - (size_t)(at + 1 - v), 10, netns))
+		*netns = 0;
+}
+
+int trace_if_attrs_format(char *buf, size_t cap, const struct trace_if_attrs *a)
+{
+	char name[3 * sizeof(a->netns_name)];
+	size_t len = 0;
+	int n;
+
+#define APPEND(...)                                                                                \
+	do {                                                                                       \
+		n = snprintf(buf + len, cap - len, __VA_ARGS__);                                   \
+		if (n < 0 || (size_t)n >= cap - len)                                               \
+			return -ENOSPC;                                                            \
+		len += (size_t)n;                                                                  \
+	} while (0)
+#define SEP (len ? " " : "")
+
+	if (!cap)
+		return -ENOSPC;
+	buf[0] = '\0';
+	if (a->netns_name[0] && trace_escape(name, sizeof(name), a->netns_name) >= 0)
+		APPEND("netns_name=%s", name);
+	if (a->netns_kind[0])
+		APPEND("%snetns_kind=%s", SEP, a->netns_kind);
+	if (a->kind[0])
+		APPEND("%skind=%s", SEP, a->kind);
+	if (a->link_ifindex) {
+		const char *key = !strcmp(a->kind, "veth") ? "peer" : "link";
+
+		if (a->link_netns)
+			APPEND("%s%s=%" PRIu32 "@%" PRIu64, SEP, key, a->link_ifindex,
+			       a->link_netns);
+		else
+			APPEND("%s%s=%" PRIu32 "@?", SEP, key, a->link_ifindex);
+	}
+	if (a->master)
+		APPEND("%smaster=%" PRIu32, SEP, a->master);
+	if (a->has_vni)
+		APPEND("%svni=%" PRIu32, SEP, a->vni);
+#undef SEP
+#undef APPEND
+	return (int)len;
+}
+
+void trace_if_attrs_parse(const char *d, struct trace_if_attrs *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (const char *p = d; p && *p;) {
+		const char *end = strchr(p, ' '), *eq;
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		uint64_t x;
+
+		eq = memchr(p, '=', len);
+		if (eq) {
+			size_t klen = (size_t)(eq - p), vlen = len - klen - 1;
+			const char *v = eq + 1;
+
+#define KEY_IS(k) (klen == sizeof(k) - 1 && !memcmp(p, k, klen))
+			if (KEY_IS("netns_name"))
+				trace_unescape(a->netns_name, sizeof(a->netns_name), v, vlen);
+			else if (KEY_IS("netns_kind"))
+				trace_unescape(a->netns_kind, sizeof(a->netns_kind), v, vlen);
+			else if (KEY_IS("kind"))
+				trace_unescape(a->kind, sizeof(a->kind), v, vlen);
+			else if (KEY_IS("peer") || KEY_IS("link"))
+				parse_if_at(v, vlen, &a->link_ifindex, &a->link_netns);
+			else if (KEY_IS("master") && !parse_u64(v, vlen, 10, &x) && x <= UINT32_MAX)
+				a->master = (uint32_t)x;
+			else if (KEY_IS("vni") && !parse_u64(v, vlen, 10, &x) && x <= UINT32_MAX) {
+				a->vni = (uint32_t)x;
+				a->has_vni = true;
+			}
+#undef KEY_IS
+		}
+		if (!end)
+			break;
+		p = end + 1;
+		if (!strncmp(p, "host ", 5))
+			break; /* the host name is free text: no keys after it */
+	}
+}
+
 /* ------------------------------------------------------------ the writer */
 
 struct trace_writer {
 	struct pcapng_writer *pw;
+	int (*describe)(void *ctx, uint64_t netns, uint32_t ifindex, char *buf, size_t cap);
+	void *describe_ctx;
 	uint32_t snaplen;
 	char host[256];
 	struct hashtab hop_ifaces;  /* trace_writer_hop's IDBs by (netns, ifindex, ifname) */
@@ -714,6 +823,8 @@ int trace_writer_open(struct trace_writer **wp, struct zout *z, const struct tra
 		return -ENOMEM;
 	}
 	w->snaplen = sec->snaplen;
+	w->describe = sec->describe;
+	w->describe_ctx = sec->describe_ctx;
 	snprintf(w->host, sizeof(w->host), "%s", sec->host ? sec->host : "");
 	if (uname(&u) == 0) {
 		snprintf(os, sizeof(os), "%s %s", u.sysname, u.release);
@@ -792,12 +903,21 @@ static uint64_t hop_iface_hash(uint64_t netns, uint32_t ifindex, const char *ifn
 	return ht_hash_str(ht_hash_add(ht_hash64(netns), ifindex), ifname);
 }
 
+/* The section's key=value words for an interface ("" when none). */
+static int describe(struct trace_writer *w, const struct trace_hop *hop, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	if (!w->describe)
+		return 0;
+	return w->describe(w->describe_ctx, hop->netns, hop->ifindex, buf, cap);
+}
+
 /* The IDB of a hop's (netns, ifindex, ifname), written when first seen. */
 static int hop_iface(struct trace_writer *w, const struct trace_hop *hop, struct trace_iface **out)
 {
 	const char *ifname = hop->ifname[0] ? hop->ifname : "-";
 	uint64_t h = hop_iface_hash(hop->netns, hop->ifindex, ifname);
-	char name[PKT_IFNAME_LEN + 24], desc[512];
+	char name[PKT_IFNAME_LEN + 24], desc[768], attrs[384];
 	struct trace_iface *f;
 	int rc;
 
@@ -810,7 +930,9 @@ static int hop_iface(struct trace_writer *w, const struct trace_hop *hop, struct
 		}
 	}
 	if (trace_if_name(name, sizeof(name), ifname, hop->netns) < 0 ||
-	    trace_if_description(desc, sizeof(desc), hop->netns, hop->ifindex, w->host) < 0) {
+	    describe(w, hop, attrs, sizeof(attrs)) < 0 ||
+	    trace_if_description(desc, sizeof(desc), hop->netns, hop->ifindex, w->host, attrs) <
+		0) {
 		snprintf(w->err, sizeof(w->err), "interface name too long");
 		return -ENOSPC;
 	}

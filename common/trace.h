@@ -188,13 +188,34 @@ int trace_if_name(char *buf, size_t cap, const char *ifname, uint64_t netns);
 int trace_if_name_split(const char *if_name, char *name, size_t cap, uint64_t *netns);
 
 /* if_description of a hop's IDB: "netns N ifindex N host NAME". Returns length or -ENOSPC. */
-int trace_if_description(char *buf, size_t cap, uint64_t netns, uint32_t ifindex, const char *host);
+int trace_if_description(char *buf, size_t cap, uint64_t netns, uint32_t ifindex, const char *host,
+			 const char *attrs);
 /*
- * Parse a description of that form: 0 and the three parts (*host points into
- * d, to the end of it), or -EINVAL (another writer's free text).
+ * Parse "netns N ifindex N [key=value ...] host H" (attrs NULL or "": none).
+ * host points into d, to its end. Returns 0 or -EINVAL.
  */
 int trace_if_description_parse(const char *d, uint64_t *netns, uint32_t *ifindex,
 			       const char **host);
+
+/* The key=value words of an interface description (docs/format.md). */
+struct trace_if_attrs {
+	char netns_name[64];   /* "" when the recorder knew no name */
+	char netns_kind[16];   /* host, netns, container, pod, process */
+	char kind[16];	       /* veth, bridge, vxlan... */
+	uint32_t link_ifindex; /* veth peer, parent or underlay; 0: none */
+	uint64_t link_netns;   /* 0: unknown */
+	uint32_t master;       /* bridge/bond master, same namespace */
+	uint32_t vni;
+	bool has_vni;
+};
+/* Every known key=value word of a description; unknown ones are skipped. */
+void trace_if_attrs_parse(const char *d, struct trace_if_attrs *a);
+/*
+ * "netns_name=pkt-a-1 netns_kind=netns kind=veth peer=12@4026531993 master=5
+ * vni=42", each word only when known (peer= for a veth, link= otherwise,
+ * "@?" when the other namespace is unknown). Returns length or -ENOSPC.
+ */
+int trace_if_attrs_format(char *buf, size_t cap, const struct trace_if_attrs *a);
 
 /* ------------------------------------------------------------ the writer */
 
@@ -205,6 +226,13 @@ struct trace_section {
 	const char *host;    /* host=, and the host of the hops' IDB descriptions */
 	const char *filter;  /* filter= (NULL: none) */
 	uint32_t snaplen;    /* of the IDBs made for hops */
+	/*
+	 * What else to say of a hop's interface in its description: key=value
+	 * words (namespace name, relations; docs/format.md). Returns their
+	 * length, 0 for none. NULL: nothing.
+	 */
+	int (*describe)(void *ctx, uint64_t netns, uint32_t ifindex, char *buf, size_t cap);
+	void *describe_ctx;
 };
 
 /* One IDB of the output and its counters. */

@@ -311,38 +311,3 @@ cleanup:
 	free(nsid_of);
 	return rc;
 }
-
-int links_format(char *buf, size_t cap, const struct link_info *li)
-{
-	size_t len = 0;
-	int n;
-
-#define APPEND(...)                                                                                \
-	do {                                                                                       \
-		n = snprintf(buf + len, cap - len, __VA_ARGS__);                                   \
-		if (n < 0 || (size_t)n >= cap - len)                                               \
-			return -ENOSPC;                                                            \
-		len += (size_t)n;                                                                  \
-	} while (0)
-
-	if (!cap)
-		return -ENOSPC;
-	buf[0] = 0;
-	if (li->kind[0])
-		APPEND("kind=%s", li->kind);
-	if (li->link_ifindex) {
-		const char *key = !strcmp(li->kind, "veth") ? "peer" : "link";
-
-		if (li->link_netns)
-			APPEND("%s%s=%" PRIu32 "@%" PRIu64, len ? " " : "", key, li->link_ifindex,
-			       li->link_netns);
-		else
-			APPEND("%s%s=%" PRIu32 "@?", len ? " " : "", key, li->link_ifindex);
-	}
-	if (li->master)
-		APPEND("%smaster=%" PRIu32, len ? " " : "", li->master);
-	if (li->has_vni)
-		APPEND("%svni=%" PRIu32, len ? " " : "", li->vni);
-#undef APPEND
-	return (int)len;
-}

@@ -4,7 +4,8 @@
  * veth peers (ifindex@netns), bridge and bond masters, the parent of
  * macvlan/ipvlan/VLAN devices, and the underlay device of VXLAN/Geneve/GRE
  * tunnels. pkt-record writes these into the interface blocks so that
- * pkt-analyze --topology and --graph work on another machine.
+ * pkt-analyze --topology and --graph work on another machine (the words:
+ * trace_if_attrs_format()).
  */
 #ifndef PKT_LINKS_H
 #define PKT_LINKS_H
@@ -38,9 +39,5 @@ struct link_info {
 int links_scan(const int *fds, const uint64_t *inodes, size_t n,
 	       void (*fn)(const struct link_info *li, void *ctx), void *ctx, char *err,
 	       size_t errlen);
-
-/* "kind=veth peer=12@4026531993 master=5 vni=42": the relation words of an
- * interface description (docs/format.md). Returns length or -ENOSPC. */
-int links_format(char *buf, size_t cap, const struct link_info *li);
 
 #endif

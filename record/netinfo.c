@@ -11,6 +11,7 @@
 #include "hashtab.h"
 #include "links.h"
 #include "names.h"
+#include "trace.h"
 
 #define RESCAN_INTERVAL_NS 1000000000ull
 
@@ -161,8 +162,7 @@ int netinfo_describe(struct netinfo *ni, uint64_t netns, uint32_t ifindex, uint6
 {
 	struct netns_name nm = netns_names_get(ni->names, netns);
 	const struct link_entry *le = link_find(ni, netns, ifindex);
-	size_t len = 0;
-	int n;
+	struct trace_if_attrs at;
 
 	if ((!nm.kind || (ifindex && !le)) &&
 	    (!ni->scanned || now_ns - ni->last_scan_ns >= RESCAN_INTERVAL_NS)) {
@@ -173,27 +173,18 @@ int netinfo_describe(struct netinfo *ni, uint64_t netns, uint32_t ifindex, uint6
 		nm = netns_names_get(ni->names, netns);
 		le = link_find(ni, netns, ifindex);
 	}
-	if (!cap)
-		return -ENOSPC;
-	buf[0] = 0;
+	memset(&at, 0, sizeof(at));
 	if (nm.kind) {
-		n = snprintf(buf, cap, "netns_name=%s netns_kind=%s", nm.name,
-			     netns_name_kind_str(nm.kind));
-		if (n < 0 || (size_t)n >= cap)
-			return -ENOSPC;
-		len = (size_t)n;
+		snprintf(at.netns_name, sizeof(at.netns_name), "%s", nm.name);
+		snprintf(at.netns_kind, sizeof(at.netns_kind), "%s", netns_name_kind_str(nm.kind));
 	}
 	if (le) {
-		char rel[160];
-
-		n = links_format(rel, sizeof(rel), &le->li);
-		if (n > 0) {
-			int m = snprintf(buf + len, cap - len, "%s%s", len ? " " : "", rel);
-
-			if (m < 0 || (size_t)m >= cap - len)
-				return -ENOSPC;
-			len += (size_t)m;
-		}
+		snprintf(at.kind, sizeof(at.kind), "%s", le->li.kind);
+		at.link_ifindex = le->li.link_ifindex;
+		at.link_netns = le->li.link_netns;
+		at.master = le->li.master;
+		at.vni = le->li.vni;
+		at.has_vni = le->li.has_vni;
 	}
-	return (int)len;
+	return trace_if_attrs_format(buf, cap, &at);
 }

@@ -135,6 +135,8 @@ static int start_section(struct recout *o, char *err, size_t errlen)
 	    .host = o->cfg.hostname,
 	    .filter = o->cfg.filter,
 	    .snaplen = o->cfg.snaplen,
+	    .describe = o->cfg.describe,
+	    .describe_ctx = o->cfg.describe_ctx,
 	};
 	int rc;
 

@@ -36,6 +36,7 @@
 #include "record.h"
 #include "cbpf.h"
 #include "load.h"
+#include "netinfo.h"
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38
@@ -81,6 +82,7 @@ static struct {
 	int64_t mono_to_real;
 	char hostname[256];
 	struct recout *out;
+	struct netinfo *netinfo; /* namespace names and interface relations, for IDBs */
 	struct trackset *matched;
 	struct ksyms *ksyms; /* names kfree_skb's callers (loc=), NULL when kallsyms cannot */
 	struct event_ctx event_ctx;
@@ -766,11 +768,23 @@ static void prepare(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/* An interface's namespace name and relations, for its IDB (record/netinfo.c). */
+static int describe_iface(void *ctx, uint64_t netns, uint32_t ifindex, char *buf, size_t cap)
+{
+	return netinfo_describe(ctx, netns, ifindex, now_ns(CLOCK_MONOTONIC), buf, cap);
+}
+
 /* The output file, before anything is loaded: a bad path is reported first. */
 static int open_output(char *err, size_t errlen)
 {
+	char nerr[160];
+
 	if (!opt.output)
 		return 0;
+	/* names travel in the file: without them it is still a good file */
+	if (netinfo_new(&g.netinfo, "/proc", "/run/netns") == 0 &&
+	    netinfo_scan(g.netinfo, nerr, sizeof(nerr)) < 0 && opt.verbose)
+		fprintf(stderr, "pkt-record: interface relations left out: %s\n", nerr);
 	struct recout_cfg cfg = {
 	    .path = opt.output,
 	    .zstd_level = opt.zstd_level,
@@ -780,6 +794,8 @@ static int open_output(char *err, size_t errlen)
 	    .snaplen = opt.snaplen,
 	    .hostname = g.hostname,
 	    .filter = opt.filter,
+	    .describe = g.netinfo ? describe_iface : NULL,
+	    .describe_ctx = g.netinfo,
 	};
 	return recout_open(&g.out, &cfg, now_ns(CLOCK_REALTIME), err, errlen);
 }
@@ -1051,6 +1067,7 @@ out:
 	loader_destroy(&ld);
 	trackset_free(g.matched);
 	ksyms_free(g.ksyms);
+	netinfo_free(g.netinfo);
 	filter_free();
 	btfinfo_free();
 	free(opt.filter);

@@ -51,6 +51,9 @@ struct recout_cfg {
 	uint32_t snaplen;
 	const char *hostname;
 	const char *filter; /* the command line's, for the SHB comment (NULL: none) */
+	/* names and relations of an interface for its IDB (trace_section.describe) */
+	int (*describe)(void *ctx, uint64_t netns, uint32_t ifindex, char *buf, size_t cap);
+	void *describe_ctx;
 };
 
 struct recout;

@@ -200,7 +200,7 @@ TEST(trace_if_description_both_ways)
 	uint32_t ifindex;
 	const char *host;
 
-	ASSERT_OK(trace_if_description(buf, sizeof(buf), 4026532328ull, 7, "node-1"), "build");
+	ASSERT_OK(trace_if_description(buf, sizeof(buf), 4026532328ull, 7, "node-1", NULL), "build");
 	ASSERT_STREQ(buf, "netns 4026532328 ifindex 7 host node-1", "description");
 	ASSERT_OK(trace_if_description_parse(buf, &netns, &ifindex, &host), "parse");
 	ASSERT_U64_EQ(netns, 4026532328ull, "netns");
@@ -342,7 +342,7 @@ TEST(trace_roundtrip_hops_and_foreign_packets)
 			ASSERT_TRUE(itf && itf->linktype == 1 && itf->snaplen == 262144, "idb");
 			trace_if_name(want, sizeof(want), in.ifname, in.netns);
 			ASSERT_STREQ(itf->name, want, "if_name IFNAME@NETNS");
-			trace_if_description(want, sizeof(want), in.netns, in.ifindex, "node 1");
+			trace_if_description(want, sizeof(want), in.netns, in.ifindex, "node 1", NULL);
 			ASSERT_STREQ(itf->description, want, "if_description");
 			hops++;
 		} else if (rec.kind == PCAPNG_REC_PACKET) {
