@@ -8,6 +8,7 @@
 #include "trace.h"
 #include "dissect.h"
 #include "flow.h"
+#include "nsnames.h"
 
 enum out_format { FMT_TEXT, FMT_JSON };
 enum out_mode { MODE_PAIRS, MODE_EVENTS, MODE_STATS, MODE_NONE };
@@ -62,6 +63,11 @@ struct output {
 	int quiet;
 	uint64_t base_ts; /* time offsets count from the first event */
 	int have_base;
+	const struct nsnames *names; /* namespace names from the files (NULL: none) */
+	int numeric;		     /* -n: inodes, never names */
+	const char *graph_path;	     /* --graph FILE: draw the first pair (or packet) */
+	int graph_done;
+	int graph_error; /* drawing failed: the exit status says so */
 };
 
 /* output.c */

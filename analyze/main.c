@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "analyze.h"
+#include "topology.h"
 #include "anonymize.h"
 #include "cli.h"
 #include "pcapng.h"
@@ -69,6 +70,9 @@ struct anon_host {
 
 struct app {
 	struct output out;
+	struct nsnames *names;	/* from the files' interface blocks */
+	struct topology *topo; /* --topology */
+	int topology;
 	struct totals tot;
 	int quiet;
 	int exit_code;
@@ -134,6 +138,11 @@ static void usage(FILE *f)
 		"                           table each, docs/clickhouse.sql)\n"
 		"      --events             the raw event list, one line per hit\n"
 		"      --stats              the summary only\n"
+		"      --topology           the recorded namespaces, interfaces and links\n"
+		"      --graph FILE.svg|FILE.dot\n"
+		"                           draw the first pair's path across namespaces\n"
+		"                           (Graphviz; or the first packet's without a pair)\n"
+		"  -n, --numeric            namespace inodes, not names\n"
 		"  -q, --quiet              no warnings, no summary in text output\n"
 		"Selection and export:\n"
 		"  -Y, --filter EXPR        analyze only hits matching a pcap-filter expression\n"
@@ -261,7 +270,7 @@ static void event_meta(struct event *ev)
 	ev->track = ev->c.track;
 }
 
-static void event_from_record(struct input *in, struct event *ev)
+static void event_from_record(struct app *a, struct input *in, struct event *ev)
 {
 	const struct pcapng_record *rec = &in->rec;
 	const struct pcapng_interface *itf = pcapng_interface(in->r, rec->if_id);
@@ -281,6 +290,9 @@ static void event_from_record(struct input *in, struct event *ev)
 		copy_str(ev->if_rawname, sizeof(ev->if_rawname), itf ? itf->name : "");
 		copy_str(ev->if_description, sizeof(ev->if_description),
 			 itf ? itf->description : "");
+		/* names the file gives its namespaces; out of memory: inodes are shown */
+		if (a->names && itf)
+			(void)nsnames_note(a->names, in->index, itf->name, itf->description);
 		in->if_cached = 1;
 		in->if_section = rec->section;
 		in->if_id = rec->if_id;
@@ -476,7 +488,7 @@ static int input_fill(struct app *a, struct input *in)
 		if (rc == 0) {
 			switch (in->rec.kind) {
 			case PCAPNG_REC_PACKET:
-				event_from_record(in, &in->ev);
+				event_from_record(a, in, &in->ev);
 				/* -Y sees the original: filters name the real addresses. */
 				if (!filter_match(a, &in->ev)) {
 					a->tot.filtered++;
@@ -728,6 +740,8 @@ enum {
 	OPT_ANONYMIZE,
 	OPT_ANONYMIZE_KEY,
 	OPT_ONLY,
+	OPT_TOPOLOGY,
+	OPT_GRAPH,
 };
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -743,6 +757,9 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"only", required_argument, NULL, OPT_ONLY},
+	    {"numeric", no_argument, NULL, 'n'},
+	    {"topology", no_argument, NULL, OPT_TOPOLOGY},
+	    {"graph", required_argument, NULL, OPT_GRAPH},
 	    {"stats", no_argument, NULL, OPT_STATS},
 	    {"events", no_argument, NULL, OPT_EVENTS},
 	    {"filter", required_argument, NULL, 'Y'},
@@ -770,8 +787,17 @@ int main(int argc, char **argv)
 		fputs("pkt-analyze: out of memory\n", stderr);
 		return 1;
 	}
-	while ((c = getopt_long(argc, argv, "Y:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "Y:qhn", opts, NULL)) != -1) {
 		switch (c) {
+		case 'n':
+			a.out.numeric = 1;
+			break;
+		case OPT_TOPOLOGY:
+			a.topology = 1;
+			break;
+		case OPT_GRAPH:
+			a.out.graph_path = optarg;
+			break;
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "text"))
 				a.out.format = FMT_TEXT;
@@ -929,6 +955,16 @@ int main(int argc, char **argv)
 	    .ctx = &a,
 	};
 
+	if (a.topology) {
+		a.topo = topology_new();
+		if (!a.topo) {
+			fputs("pkt-analyze: out of memory\n", stderr);
+			return 1;
+		}
+		a.out.mode = MODE_NONE; /* the topology instead of pairs */
+	}
+	a.names = nsnames_new(a.topo);
+	a.out.names = a.names; /* NULL (out of memory): inodes are shown */
 	a.flow = flow_new(&cfg, &cb);
 	if (!a.flow) {
 		errorx(&a, "out of memory");
@@ -1006,6 +1042,12 @@ int main(int argc, char **argv)
 		       a.anon_unvetted_more ? " and others" : "");
 	ht_for_each(&a.ifaces, iface_slot_add_lost, &a.tot.lost);
 	out_summary(&a.out, &a.tot, flow_stats(a.flow));
+	if (a.topo && topology_print(a.topo, stdout, a.out.numeric) < 0)
+		errorx(&a, "standard output: %s", strerror(errno));
+	if (a.out.graph_path && !a.out.graph_done && !a.out.graph_error)
+		errorx(&a, "--graph %s: no packet with a path to draw", a.out.graph_path);
+	if (a.out.graph_error)
+		a.exit_code = 1;
 	writer_close(&a);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		errorx(&a, "standard output: %s", strerror(errno));
@@ -1021,6 +1063,8 @@ int main(int argc, char **argv)
 	ht_for_each(&a.ifaces, iface_slot_free, NULL);
 	ht_destroy(&a.ifaces);
 	pkt_anon_free(a.anon);
+	nsnames_free(a.names);
+	topology_free(a.topo);
 	ht_for_each(&a.anon_hosts, free_anon_host, NULL);
 	ht_destroy(&a.anon_hosts);
 	return a.exit_code;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* pkt-analyze printers: text tables (80 columns) and JSON Lines. */
 #include "analyze.h"
+#include "graph.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include "pcapng.h"
 
@@ -160,6 +162,8 @@ static void json_event(struct output *o, const struct event *ev, uint64_t event_
 	json_key_u64(f, "offset", 1, ev->offset);
 	json_key_str(f, "hook", ev->ours ? ev->c.hook : NULL);
 	json_key_u64(f, "netns", 1, ev->has_netns ? ev->c.netns : 0);
+	json_key_str(f, "netns_name",
+		     ev->has_netns ? nsnames_get(o->names, ev->source, ev->c.netns) : NULL);
 	json_key_str(f, "ifname", ev->c.ifname);
 	json_key_u64(f, "ifindex", ev->ours, ev->c.ifindex);
 	json_key_str(f, "dir", dir_name(ev->dir));
@@ -242,9 +246,20 @@ static void short_hook(const char *hook, char *buf, size_t cap)
 	snprintf(buf, cap, "%.*s", (int)n, name);
 }
 
-static void fmt_netns(int has, uint64_t netns, char *buf, size_t cap)
+/* The namespace's name from the file, unless -n or the file gives none: then its inode. */
+static const char *netns_name(const struct output *o, uint32_t source, int has, uint64_t netns)
 {
-	if (has && netns)
+	return has && !o->numeric ? nsnames_get(o->names, source, netns) : NULL;
+}
+
+static void fmt_netns(const struct output *o, uint32_t source, int has, uint64_t netns, char *buf,
+		      size_t cap)
+{
+	const char *name = netns_name(o, source, has, netns);
+
+	if (name)
+		snprintf(buf, cap, "%s", name);
+	else if (has && netns)
 		snprintf(buf, cap, "%" PRIu64, netns);
 	else
 		snprintf(buf, cap, "-");
@@ -279,11 +294,11 @@ static void print_branch_hops(struct output *o, const struct flow_packet *p, int
 
 		if (bi < 0 ? !flow_hop_on_path(p, h) : h->branch != bi)
 			continue;
-		char off[32], ns[24], hook[PKT_HOOK_LEN], lat[24] = "";
+		char off[32], ns[64], hook[PKT_HOOK_LEN], lat[24] = "";
 		const char *dir = dir_name(h->dir);
 
 		fmt_offset(o, h->ts_ns, off, sizeof(off));
-		fmt_netns(h->has_netns, h->netns, ns, sizeof(ns));
+		fmt_netns(o, h->source, h->has_netns, h->netns, ns, sizeof(ns));
 		short_hook(h->hook, hook, sizeof(hook));
 		if (prev) {
 			lat[0] = '+';
@@ -389,11 +404,11 @@ void out_event(struct output *o, const struct event *ev, uint64_t event_no, uint
 		json_event(o, ev, event_no, packet_id);
 		return;
 	}
-	char off[32], ns[24], hook[PKT_HOOK_LEN], pid[16];
+	char off[32], ns[64], hook[PKT_HOOK_LEN], pid[16];
 	const char *dir = dir_name(ev->dir);
 
 	fmt_offset(o, ev->ts_ns, off, sizeof(off));
-	fmt_netns(ev->has_netns, ev->c.netns, ns, sizeof(ns));
+	fmt_netns(o, ev->source, ev->has_netns, ev->c.netns, ns, sizeof(ns));
 	short_hook(ev->ours ? ev->c.hook : "", hook, sizeof(hook));
 	if (ev->ours)
 		snprintf(pid, sizeof(pid), "%u", ev->c.pid);
@@ -406,7 +421,8 @@ void out_event(struct output *o, const struct event *ev, uint64_t event_no, uint
 	fputc('\n', o->f);
 }
 
-static void json_hop(FILE *f, const struct flow_hop *h, const struct flow_hop *prev)
+static void json_hop(const struct output *o, FILE *f, const struct flow_hop *h,
+		     const struct flow_hop *prev)
 {
 	put_str(f, "{\"ts_ns\":");
 	put_u64(f, h->ts_ns);
@@ -414,6 +430,7 @@ static void json_hop(FILE *f, const struct flow_hop *h, const struct flow_hop *p
 	put_i64(f, prev ? (int64_t)(h->ts_ns - prev->ts_ns) : (int64_t)0);
 	json_key_str(f, "hook", h->hook[0] ? h->hook : NULL);
 	json_key_u64(f, "netns", 1, h->has_netns ? h->netns : 0);
+	json_key_str(f, "netns_name", h->has_netns ? nsnames_get(o->names, h->source, h->netns) : NULL);
 	json_key_str(f, "ifname", h->ifname);
 	json_key_str(f, "dir", dir_name(h->dir));
 	json_key_str(f, "drop", flow_hop_is_drop(h) ? (h->drop[0] ? h->drop : "unknown") : NULL);
@@ -427,7 +444,7 @@ static void json_hop(FILE *f, const struct flow_hop *h, const struct flow_hop *p
 }
 
 /* The hops of branch bi (-1: the path) as a JSON array. */
-static void json_hops(FILE *f, const struct flow_packet *p, int bi)
+static void json_hops(const struct output *o, FILE *f, const struct flow_packet *p, int bi)
 {
 	const struct flow_hop *prev = NULL;
 
@@ -439,7 +456,7 @@ static void json_hops(FILE *f, const struct flow_packet *p, int bi)
 			continue;
 		if (prev)
 			putc_unlocked(',', f);
-		json_hop(f, h, prev);
+		json_hop(o, f, h, prev);
 		prev = h;
 	}
 	putc_unlocked(']', f);
@@ -521,7 +538,7 @@ static void json_packet(struct output *o, const struct flow_packet *p)
 		npath += flow_hop_on_path(p, &p->hops[i]);
 	json_key_u64(f, "nhops", 1, npath);
 	put_str(f, ",\"hops\":");
-	json_hops(f, p, -1);
+	json_hops(o, f, p, -1);
 	put_str(f, ",\"branches\":[");
 	for (int i = 0, n = 0; i < p->nbranches; i++) {
 		const struct flow_branch *b = p->branches[i];
@@ -533,7 +550,7 @@ static void json_packet(struct output *o, const struct flow_packet *p)
 		json_key_u64(f, "track", b->has_track, b->track);
 		json_key_str(f, "end", end_name(b->end));
 		put_str(f, ",\"hops\":");
-		json_hops(f, p, i);
+		json_hops(o, f, p, i);
 		putc_unlocked('}', f);
 	}
 	put_str(f, "]}\n");
@@ -545,8 +562,65 @@ void out_packet(struct output *o, const struct flow_packet *p)
 	(void)p; /* written at release (json_packet), once pairing has settled */
 }
 
+/* A packet's path (its original sk_buff's hops) for the graph; returns the count. */
+static size_t graph_hops(const struct output *o, const struct flow_packet *p,
+			 struct graph_hop *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nhops && n < cap; i++) {
+		const struct flow_hop *h = &p->hops[i];
+
+		if (!flow_hop_on_path(p, h))
+			continue;
+		out[n++] = (struct graph_hop){
+		    .ts_ns = h->ts_ns,
+		    .netns = h->has_netns ? h->netns : 0,
+		    .netns_name = h->has_netns ? nsnames_get(o->names, h->source, h->netns) : NULL,
+		    .ifname = h->ifname,
+		    .hook = h->hook,
+		};
+	}
+	return n;
+}
+
+/* --graph: the first pair (or, failing one, the first packet) drawn once. */
+static void draw_graph(struct output *o, const char *title, const struct flow_packet *req,
+		       const struct flow_packet *rep)
+{
+	struct graph_hop *hops = calloc(req->nhops + (rep ? rep->nhops : 0) + 1, sizeof(*hops));
+	struct graph_path paths[2];
+	size_t n1, n2 = 0;
+	char err[256];
+
+	o->graph_done = 1;
+	if (!hops) {
+		fputs("pkt-analyze: --graph: out of memory\n", stderr);
+		o->graph_error = 1;
+		return;
+	}
+	n1 = graph_hops(o, req, hops, req->nhops);
+	paths[0] = (struct graph_path){rep ? "request" : "packet", hops, n1};
+	if (rep) {
+		n2 = graph_hops(o, rep, hops + n1, rep->nhops);
+		paths[1] = (struct graph_path){"reply", hops + n1, n2};
+	}
+	if (graph_write_file(o->graph_path, title, paths, rep ? 2 : 1, o->numeric, err,
+			     sizeof(err)) < 0) {
+		fprintf(stderr, "pkt-analyze: --graph: %s\n", err);
+		o->graph_error = 1;
+	}
+	free(hops);
+}
+
 void out_pair(struct output *o, const struct flow_pair *pr)
 {
+	if (o->graph_path && !o->graph_done) {
+		char title[FLOW_SUMMARY_LEN + 32];
+
+		snprintf(title, sizeof(title), "%s: %s", pr->kind, pr->request->summary);
+		draw_graph(o, title, pr->request, pr->reply);
+	}
 	if (o->mode != MODE_PAIRS)
 		return;
 	if (o->only != ONLY_ALL && o->only != ONLY_PAIRS)
@@ -622,6 +696,10 @@ void out_unanswered(struct output *o, const struct flow_packet *req, const char 
 
 void out_release(struct output *o, const struct flow_packet *p)
 {
+	/* no pair came first: the first packet that went somewhere */
+	if (o->graph_path && !o->graph_done && p->nhops > 1 && !p->requests_answered &&
+	    !p->replies)
+		draw_graph(o, p->summary, p, NULL);
 	if (o->mode != MODE_PAIRS)
 		return;
 	if (o->format == FMT_JSON) {
