@@ -157,7 +157,11 @@ struct flow_packet {
 	int nbranches, branches_cap;
 	struct pkt_info pi; /* of the first hop */
 	char summary[FLOW_SUMMARY_LEN];
-	/* fate, valid from the packet callback on */
+	/*
+	 * fate, from the packet callback on; pairing may still settle an open
+	 * one (unknown, in-flight: an answered request is delivered) before
+	 * the pair and release callbacks
+	 */
 	enum flow_fate fate;
 	char fate_detail[256];
 	int fate_branch; /* the branch the fate comes from, -1 if none */
@@ -197,7 +201,7 @@ struct flow_pair {
 };
 
 struct flow_callbacks {
-	/* a packet is complete (its hops and fate will not change) */
+	/* a packet is complete (its hops will not change; its fate, see fate) */
 	void (*packet)(const struct flow_packet *p, void *ctx);
 	void (*pair)(const struct flow_pair *pair, void *ctx);
 	void (*unanswered)(const struct flow_packet *request, const char *kind, void *ctx);

@@ -62,6 +62,14 @@ uint64_t dir_key(const struct flow_tuple *t, int reversed);
  * reply through): the delivery that counts is pid's, if it read one.
  */
 void packet_prefer_reader(struct flow_packet *p, uint32_t pid);
+/*
+ * Pairing settles a fate the packet left open (unknown, in-flight): a request
+ * that was answered got to whoever answered it (answer: "the echo reply");
+ * a reply received in the namespace its request was sent from got home
+ * (request: "the echo request"). Drops, reads and exits stay.
+ */
+void packet_answered(struct flow_packet *p, const char *answer);
+void packet_came_back(struct flow_packet *p, const struct flow_packet *req, const char *request);
 
 /* pairs.c, for packets.c */
 void pair_packet(struct flow *f, struct flow_packet *p);

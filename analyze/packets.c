@@ -1043,6 +1043,81 @@ void packet_prefer_reader(struct flow_packet *p, uint32_t pid)
 		}
 }
 
+/* The first hop of the packet's path: where it was sent from. */
+static const struct flow_hop *path_origin(const struct flow_packet *p)
+{
+	for (size_t i = 0; i < p->nhops; i++)
+		if (flow_hop_on_path(p, &p->hops[i]))
+			return &p->hops[i];
+	return NULL;
+}
+
+/* Only what the packet alone left open: a drop, a read, an exit or a consumption says more. */
+static int fate_open(const struct flow_packet *p)
+{
+	return p->nhops && (p->fate == FLOW_FATE_UNKNOWN || p->fate == FLOW_FATE_IN_FLIGHT);
+}
+
+void packet_answered(struct flow_packet *p, const char *answer)
+{
+	char buf[256], place[64];
+
+	if (!fate_open(p))
+		return;
+	int tip = path_tip(p);
+	const struct flow_hop *pl = last_place(p, tip);
+
+	if (!pl)
+		pl = &p->hops[p->branches[tip]->last_hop];
+	if (pl->kind == PKT_HOOK_KIND_TX) {
+		/* no later hop here (the recording ended right after): the answerer is beyond */
+		where(pl, place, sizeof(place));
+		snprintf(buf, sizeof(buf), "forwarded: left through %s, answered by %s", place,
+			 answer);
+		set_fate(p, FLOW_FATE_FORWARDED, tip, pl, buf);
+		return;
+	}
+	if (pl->has_netns)
+		snprintf(buf, sizeof(buf), "delivered to netns %" PRIu64 " (%s), answered by %s",
+			 pl->netns, pl->ifname[0] ? pl->ifname : "-", answer);
+	else
+		snprintf(buf, sizeof(buf), "delivered (last seen at %s), answered by %s",
+			 pl->ifname[0] ? pl->ifname : "-", answer);
+	set_fate(p, FLOW_FATE_DELIVERED, tip, pl, buf);
+}
+
+void packet_came_back(struct flow_packet *p, const struct flow_packet *req, const char *request)
+{
+	char buf[256];
+
+	if (!fate_open(p))
+		return;
+	const struct flow_hop *o = path_origin(req);
+	int tip = path_tip(p);
+	const struct flow_hop *pl = last_place(p, tip);
+	const struct flow_hop *th = &p->hops[p->branches[tip]->last_hop];
+
+	/*
+	 * The request was sent from a namespace (its first hop a transmit
+	 * there) and the reply was received in it, on the same host: it got to
+	 * the asker's stack. A request first seen passing through (a router)
+	 * says nothing of where its sender is.
+	 */
+	if (!o || !pl || o->kind != PKT_HOOK_KIND_TX || pl->kind != PKT_HOOK_KIND_RX ||
+	    !o->has_netns || !pl->has_netns || o->netns != pl->netns || o->source != pl->source)
+		return;
+	int n =
+	    snprintf(buf, sizeof(buf), "delivered to netns %" PRIu64 " (%s), where %s came from",
+		     pl->netns, pl->ifname[0] ? pl->ifname : "-", request);
+
+	/* an echo reply freed NO_SOCKET: a raw socket's copy is who read it, unrecorded */
+	if (flow_hop_is_drop(th) && n > 0 && (size_t)n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - (size_t)n,
+			 " (freed %s after any raw socket's copy)",
+			 th->drop[0] ? th->drop : "unknown");
+	set_fate(p, FLOW_FATE_DELIVERED, tip, pl, buf);
+}
+
 /*
  * One fate per packet, from its branches' ends: the data got to a process
  * (delivered), left the host (forwarded), or nowhere (dropped: the path's

@@ -20,6 +20,18 @@ static const char *const kind_names[PK_COUNT] = {
     "icmp-echo", "icmpv6-echo", "arp", "ndp", "tcp-handshake", "tcp-data", "dns", "udp",
 };
 
+/* For fate details: what answered a request, and what a reply answered. */
+static const char *const answer_names[PK_COUNT] = {
+    "the echo reply", "the echo reply", "the ARP reply", "the advertisement",
+    "the SYN-ACK",    "an ACK",		"the response",	 "a datagram back",
+};
+static const char *const request_names[PK_COUNT] = {
+    "the echo request", "the echo request",
+    "the ARP request",	"the solicitation",
+    "the SYN",		"the segment it acknowledges",
+    "the query",	"the datagram it answers",
+};
+
 enum role { ROLE_REQUEST, ROLE_REPLY };
 
 struct pending;
@@ -218,6 +230,9 @@ static void emit_pair(struct flow *f, enum pair_kind kind, struct flow_packet *r
 			packet_prefer_reader(rep, req->hops[i].pid);
 			break;
 		}
+	/* before the pair is written: its line tells both fates */
+	packet_answered(req, answer_names[kind]);
+	packet_came_back(rep, req, request_names[kind]);
 	req->requests_answered++;
 	rep->replies++;
 	f->stats.pairs++;

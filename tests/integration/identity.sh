@@ -175,7 +175,8 @@ test_single_ping_reply_delivered() {
 	assert_eq "$out" "pairs 1 1 tcp_segments 0 tcp_bad 0" "one exact pair" || return 1
 	"$PKT_ANALYZE" "$f" | grep -q "=> delivered to ping $pid" || { fail "text view: no fate line"; return 1; }
 
-	# default hooks: no read is recorded; the reply is not counted as dropped
+	# default hooks: no read is recorded; the reply is not counted as dropped,
+	# it is delivered to A's namespace (where the request came from), no reader named
 	record_start "$g" --compress none || return 1
 	ip netns exec "$NS_A" ping -c 1 -W 2 "$IP_B" >/dev/null 2>&1 || { record_stop; fail "ping failed"; return 1; }
 	sleep 0.2
@@ -191,6 +192,10 @@ for line in sys.stdin:
         packets[o["id"]] = o
     elif o["type"] == "pair" and o["kind"] == "icmp-echo" and o["src"] == src and o["dst"] == dst:
         pairs.append(o)
-print(len(pairs), " ".join(packets[p["reply_packet"]]["fate"] for p in pairs))' "$IP_A" "$IP_B")
-	assert_eq "$out" "1 unknown" "default hooks: paired, the reply unknown (no read recorded), not dropped" || return 1
+def fate(p):
+    return "%s %s %s %s" % (p["fate"], p["fate_detail"].split(",")[0], p.get("delivered_pid"),
+                            p["dropped"])
+print(len(pairs), " ".join(fate(packets[p[k]]) for p in pairs for k in ("request_packet", "reply_packet")))' "$IP_A" "$IP_B")
+	assert_eq "$out" "1 delivered delivered to netns $ns_b (eth0) None False delivered delivered to netns $ns_a (eth0) None False" \
+		"default hooks: paired, both delivered to their namespaces, no reader named, not dropped" || return 1
 }
