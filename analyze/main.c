@@ -93,6 +93,7 @@ struct app {
 	uint64_t anon_unvetted;		 /* hits left out: link type not understood */
 	uint32_t anon_unvetted_linktype; /* the first such link type */
 	int anon_unvetted_more;		 /* and others */
+	size_t anon_host_count, anon_netns_count; /* pseudonyms given: anonN, nsN */
 	struct hashtab anon_hosts;	 /* of struct anon_host */
 };
 
@@ -270,6 +271,8 @@ static void event_meta(struct event *ev)
 	ev->track = ev->c.track;
 }
 
+static void anon_description(struct app *a, const char *in, char *out, size_t cap);
+
 static void event_from_record(struct app *a, struct input *in, struct event *ev)
 {
 	const struct pcapng_record *rec = &in->rec;
@@ -291,8 +294,14 @@ static void event_from_record(struct app *a, struct input *in, struct event *ev)
 		copy_str(ev->if_description, sizeof(ev->if_description),
 			 itf ? itf->description : "");
 		/* names the file gives its namespaces; out of memory: inodes are shown */
-		if (a->names && itf)
+		if (a->names && itf && !a->anon)
 			(void)nsnames_note(a->names, in->index, itf->name, itf->description);
+		if (a->names && itf && a->anon) {
+			char d[sizeof(ev->if_description)];
+
+			anon_description(a, itf->description, d, sizeof(d)); /* nsK, never names */
+			(void)nsnames_note(a->names, in->index, itf->name, d);
+		}
 		in->if_cached = 1;
 		in->if_section = rec->section;
 		in->if_id = rec->if_id;
@@ -355,34 +364,48 @@ static void event_dissect(struct app *a, struct event *ev)
  * merged). Any other description is free text from another writer and may
  * hold anything: out is "" (dropped).
  */
+/* The pseudonym number of a host name or a namespace (key), 1-based per kind, stable in a run. */
+static size_t anon_number(struct app *a, const char *key, size_t *counter)
+{
+	uint64_t h = ht_hash_str(0, key);
+	size_t len = strlen(key);
+	struct anon_host *ah;
+
+	for (struct ht_node *n = ht_find_first(&a->anon_hosts, h); n; n = ht_find_next(n))
+		if (!strcmp(ht_entry(n, struct anon_host, node)->name, key))
+			return ht_entry(n, struct anon_host, node)->n;
+	ah = malloc(sizeof(*ah) + len + 1);
+	if (!ah)
+		return 0;
+	memcpy(ah->name, key, len + 1);
+	ah->n = ++*counter;
+	ht_insert(&a->anon_hosts, &ah->node, h);
+	return ah->n;
+}
+
 static void anon_description(struct app *a, const char *in, char *out, size_t cap)
 {
 	uint64_t netns;
 	uint32_t ifindex;
 	const char *host;
-	char pseudonym[32];
-	struct anon_host *ah = NULL;
-	uint64_t h;
+	char pseudonym[32], key[300], attrs[384];
+	struct trace_if_attrs at;
 
 	out[0] = '\0';
 	if (trace_if_description_parse(in, &netns, &ifindex, &host) < 0)
 		return;
-	h = ht_hash_str(0, host);
-	for (struct ht_node *n = ht_find_first(&a->anon_hosts, h); n && !ah; n = ht_find_next(n))
-		if (!strcmp(ht_entry(n, struct anon_host, node)->name, host))
-			ah = ht_entry(n, struct anon_host, node);
-	if (!ah) {
-		size_t len = strlen(host);
-
-		ah = malloc(sizeof(*ah) + len + 1);
-		if (!ah)
-			return;
-		memcpy(ah->name, host, len + 1);
-		ah->n = ht_count(&a->anon_hosts) + 1;
-		ht_insert(&a->anon_hosts, &ah->node, h);
+	snprintf(key, sizeof(key), "host:%s", host);
+	snprintf(pseudonym, sizeof(pseudonym), "anon%zu", anon_number(a, key, &a->anon_host_count));
+	/* names are host data: a namespace's becomes nsK; its kind and the links stay */
+	trace_if_attrs_parse(in, &at);
+	if (at.netns_name[0]) {
+		snprintf(key, sizeof(key), "netns:%s:%" PRIu64, pseudonym, netns);
+		snprintf(at.netns_name, sizeof(at.netns_name), "ns%zu",
+			 anon_number(a, key, &a->anon_netns_count));
 	}
-	snprintf(pseudonym, sizeof(pseudonym), "anon%zu", ah->n);
-	if (trace_if_description(out, cap, netns, ifindex, pseudonym, NULL) < 0)
+	if (trace_if_attrs_format(attrs, sizeof(attrs), &at) < 0)
+		attrs[0] = '\0';
+	if (trace_if_description(out, cap, netns, ifindex, pseudonym, attrs) < 0)
 		out[0] = '\0';
 }
 

@@ -82,6 +82,10 @@ print(names.get(int(sys.argv[1])), names.get(int(sys.argv[2])))' "$ns_a" "$ns_b"
 	# --anonymize: names are host data
 	"$PKT_ANALYZE" --anonymize --write "$PWD/names-$RUN_ID.anon.pcapng" --stats -q "$f" || { fail "--anonymize exit $?"; return 1; }
 	out=$(tshark -r "$PWD/names-$RUN_ID.anon.pcapng" -T fields -e frame.interface_description 2>/dev/null | sort -u)
-	assert_nomatch "$out" "$NS_A|$NS_B|netns_name" "no namespace name survives --anonymize" || return 1
+	assert_nomatch "$out" "$NS_A|$NS_B|netns_name=host" "no namespace name survives --anonymize" || return 1
+	assert_match "$out" "netns_name=ns[0-9]+ netns_kind=netns kind=veth peer=" "pseudonyms, the structure kept" || return 1
+	out=$("$PKT_ANALYZE" --anonymize "$f")
+	assert_nomatch "$out" "$NS_A|$NS_B" "nor in the anonymized report" || return 1
+	assert_match "$out" "ns[0-9]+ +eth0 +net_dev_start_xmit" "which shows the pseudonyms" || return 1
 	rm -f "$f" "$PWD/names-$RUN_ID".*
 }
