@@ -70,7 +70,7 @@ struct anon_host {
 
 struct app {
 	struct output out;
-	struct nsnames *names;	/* from the files' interface blocks */
+	struct nsnames *names; /* from the files' interface blocks */
 	struct topology *topo; /* --topology */
 	int topology;
 	struct totals tot;
@@ -90,11 +90,11 @@ struct app {
 	int anonymize;
 	const char *anon_key_path;
 	struct pkt_anon *anon;
-	uint64_t anon_unvetted;		 /* hits left out: link type not understood */
-	uint32_t anon_unvetted_linktype; /* the first such link type */
-	int anon_unvetted_more;		 /* and others */
+	uint64_t anon_unvetted;			  /* hits left out: link type not understood */
+	uint32_t anon_unvetted_linktype;	  /* the first such link type */
+	int anon_unvetted_more;			  /* and others */
 	size_t anon_host_count, anon_netns_count; /* pseudonyms given: anonN, nsN */
-	struct hashtab anon_hosts;	 /* of struct anon_host */
+	struct hashtab anon_hosts;		  /* of struct anon_host */
 };
 
 __attribute__((format(printf, 2, 3))) static void warnx_(struct app *a, const char *fmt, ...)

@@ -430,7 +430,8 @@ static void json_hop(const struct output *o, FILE *f, const struct flow_hop *h,
 	put_i64(f, prev ? (int64_t)(h->ts_ns - prev->ts_ns) : (int64_t)0);
 	json_key_str(f, "hook", h->hook[0] ? h->hook : NULL);
 	json_key_u64(f, "netns", 1, h->has_netns ? h->netns : 0);
-	json_key_str(f, "netns_name", h->has_netns ? nsnames_get(o->names, h->source, h->netns) : NULL);
+	json_key_str(f, "netns_name",
+		     h->has_netns ? nsnames_get(o->names, h->source, h->netns) : NULL);
 	json_key_str(f, "ifname", h->ifname);
 	json_key_str(f, "dir", dir_name(h->dir));
 	json_key_str(f, "drop", flow_hop_is_drop(h) ? (h->drop[0] ? h->drop : "unknown") : NULL);
@@ -563,8 +564,8 @@ void out_packet(struct output *o, const struct flow_packet *p)
 }
 
 /* A packet's path (its original sk_buff's hops) for the graph; returns the count. */
-static size_t graph_hops(const struct output *o, const struct flow_packet *p,
-			 struct graph_hop *out, size_t cap)
+static size_t graph_hops(const struct output *o, const struct flow_packet *p, struct graph_hop *out,
+			 size_t cap)
 {
 	size_t n = 0;
 
@@ -697,8 +698,7 @@ void out_unanswered(struct output *o, const struct flow_packet *req, const char 
 void out_release(struct output *o, const struct flow_packet *p)
 {
 	/* no pair came first: the first packet that went somewhere */
-	if (o->graph_path && !o->graph_done && p->nhops > 1 && !p->requests_answered &&
-	    !p->replies)
+	if (o->graph_path && !o->graph_done && p->nhops > 1 && !p->requests_answered && !p->replies)
 		draw_graph(o, p->summary, p, NULL);
 	if (o->mode != MODE_PAIRS)
 		return;

@@ -600,8 +600,7 @@ static void parse_args(int argc, char **argv)
 
 			if (cli_parse_compress(optarg, &opt.zstd_level, msg, sizeof(msg)))
 				die_usage("%s", msg);
-		}
-			break;
+		} break;
 		case OPT_FORCE:
 			opt.force = true;
 			break;
