@@ -87,13 +87,20 @@ test_ping_hops_across_bridge() {
 
 	# the comment's track= is the EPB packet id, and every comment follows the grammar
 	local bad
-	bad=$(_hops "$f" "frame" | awk -F'|' '{ split($4, kv, " "); t = kv[6]; sub(/^track=/, "", t); if (strtonum(t) != $1) print }' | head -n3)
+	bad=$(_hops "$f" "frame" | python3 -c '
+import sys
+for line in sys.stdin:
+    f = line.rstrip("\n").split("|")
+    track = f[3].split(" ")[5]
+    if not track.startswith("track=") or int(track[6:], 16) != int(f[0], 0):
+        print(line.strip())' | head -n3)
 	[ -z "$bad" ] || { fail "track= differs from epb_packetid: $bad"; return 1; }
 	bad=$(_tshark -r "$f" -T fields -e frame.comment | grep -Ev "$GRAMMAR" | head -n3)
 	[ -z "$bad" ] || { fail "comment outside the grammar: $bad"; return 1; }
 	# interface description and SHB
 	assert_match "$(_tshark -r "$f" -T fields -e frame.interface_description | sort -u)" \
-		"^netns $ns_b ifindex [0-9]+ host $(hostname)\$" "if_description" || return 1
+		"^netns $ns_b ifindex [0-9]+ netns_name=$NS_B netns_kind=netns kind=veth peer=[0-9]+@$ns_root host $(hostname)\$" \
+		"if_description: the namespace's name and the veth's peer" || return 1
 	assert_match "$(capinfos "$f" 2>/dev/null)" "pkt-record [0-9]" "shb_userappl" || return 1
 	# standard tools read it
 	assert_nomatch "$(_tshark -r "$f")" "[Mm]alformed" "no malformed frame" || return 1
