@@ -71,6 +71,7 @@ struct track_val {
 	__u64 netns;
 	__u32 ifindex;
 	__u32 hook;
+	__u64 fp; /* the first 8 bytes of its IP header, what forwarding keeps (0: none) */
 };
 
 /* hooks.def's columns (pktrec.h): constant per stub, so these fold away */
@@ -98,9 +99,16 @@ static __always_inline bool hook_is_free(int hook)
  * tunnels).
  */
 static __always_inline bool same_packet(const struct track_val *tv, __u64 head, __u64 netns,
-					__u32 ifindex, int hook)
+					__u32 ifindex, int hook, __u64 fp)
 {
 	if (tv->head != head)
+		return false;
+	/*
+	 * Slab reuse hands a new sk_buff the freed one's address and often its
+	 * head too (a TCP segment silently freed by __kfree_skb, then an ACK):
+	 * the IP header's first bytes tell them apart, and forwarding keeps them.
+	 */
+	if (fp && tv->fp && fp != tv->fp)
 		return false;
 	if (tv->netns == netns && tv->ifindex == ifindex &&
 	    (hook_is_entry(hook) || (hook == HOOK_NETIF_RECEIVE_SKB && tv->hook == hook)))
@@ -286,6 +294,30 @@ static __always_inline void snap_geometry(struct sk_buff *skb, struct net_device
 }
 
 /*
+ * Fallback mode: the first 8 bytes of the IPv4/IPv6 header (the snapshot's
+ * network header), less what forwarding changes (ECN bits, the IPv6 hop
+ * limit; the IPv4 TTL and checksum come later). 0 when it is not IP.
+ */
+static __always_inline __u64 ip_fingerprint(const struct snap_geom *g)
+{
+	__u8 b[8];
+	__u64 nh = g->start + (g->synth ? 0 : ETH_HLEN), fp = 0;
+
+	if (bpf_probe_read_kernel(b, sizeof(b), g->head + nh))
+		return 0;
+	if (b[0] >> 4 == 4) {
+		b[1] &= 0xfc;
+	} else if (b[0] >> 4 == 6) {
+		b[1] &= 0xcf;
+		b[7] = 0;
+	} else {
+		return 0;
+	}
+	__builtin_memcpy(&fp, b, sizeof(fp));
+	return fp ? fp : 1;
+}
+
+/*
  * Run the pcap filter on the frame as pkt-record writes it: the snapshot,
  * behind a synthetic Ethernet header where there is none (zero MACs, the
  * ethertype from skb->protocol), cut at the snaplen. true = record it.
@@ -436,8 +468,8 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 	 * socket (UDP leaves skb->sk unset) nor the current task tells. A read
 	 * (skb_copy_datagram_iovec) sees the same word while the sk_buff waits.
 	 */
-	bool dev_scratch = (is_free || hook == HOOK_SKB_COPY_DATAGRAM_IOVEC) && dev &&
-			   ((__u64)dev >> 56) != 0xff;
+	bool dev_scratch =
+	    (is_free || hook == HOOK_SKB_COPY_DATAGRAM_IOVEC) && dev && ((__u64)dev >> 56) != 0xff;
 
 	if (dev_scratch)
 		dev = NULL;
@@ -468,15 +500,17 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 	__u64 timeout = track_timeout_ns;
 	__u64 headp = (__u64)skb->head;
 	struct track_val *tv = bpf_map_lookup_elem(&tracks, &key);
+	struct snap_geom g;
+	__u64 fp = 0;
 
+	snap_geometry(skb, dev, hook, &g);
+	if (timeout && !is_free)
+		fp = ip_fingerprint(&g);
 	/* the clock only when it is needed: a filter rejects most hits before */
 	if (tv)
 		now = bpf_ktime_get_ns();
 	bool known = tv && (!timeout || (now - tv->last_ts <= timeout &&
-					 same_packet(tv, headp, netns, ifindex, hook)));
-	struct snap_geom g;
-
-	snap_geometry(skb, dev, hook, &g);
+					 same_packet(tv, headp, netns, ifindex, hook, fp)));
 	/*
 	 * With a pcap filter, only packets that matched are tracked: a known
 	 * one is recorded at every hop even if it no longer matches (NAT,
@@ -506,6 +540,8 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 		tv->netns = netns;
 		tv->ifindex = ifindex;
 		tv->hook = hook;
+		if (fp)
+			tv->fp = fp;
 	} else {
 		struct track_val nv = {
 		    .id = new_track_id(cs),
@@ -514,6 +550,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 		    .netns = netns,
 		    .ifindex = ifindex,
 		    .hook = hook,
+		    .fp = fp,
 		};
 		track = nv.id;
 		fresh = true;
