@@ -140,22 +140,24 @@ const char *nsnames_get(const struct nsnames *nn, uint32_t source, uint64_t netn
 	return e ? e->name : NULL;
 }
 
-static void free_node(struct ht_node *h, void *ctx)
+static void free_name(struct ht_node *h, void *ctx)
 {
 	(void)ctx;
-	free((char *)h - *(size_t *)ctx);
+	free(ht_entry(h, struct ns_entry, node));
+}
+
+static void free_seen(struct ht_node *h, void *ctx)
+{
+	(void)ctx;
+	free(ht_entry(h, struct if_seen, node));
 }
 
 void nsnames_free(struct nsnames *nn)
 {
-	size_t off;
-
 	if (!nn)
 		return;
-	off = offsetof(struct ns_entry, node);
-	ht_for_each(&nn->names, free_node, &off);
-	off = offsetof(struct if_seen, node);
-	ht_for_each(&nn->seen, free_node, &off);
+	ht_for_each(&nn->names, free_name, NULL);
+	ht_for_each(&nn->seen, free_seen, NULL);
 	ht_destroy(&nn->names);
 	ht_destroy(&nn->seen);
 	free(nn);

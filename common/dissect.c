@@ -115,6 +115,15 @@ static void end_inner(struct dissector *d, const struct inner_save *saved)
 static void dissect_eth_frame(struct dissector *d, struct cursor c, int outermost);
 static void dissect_mpls(struct dissector *d, struct cursor c);
 
+/* A tunnel's payload by its protocol type: Ethernet (TEB) or a layer 3 packet. */
+static void dissect_tunneled(struct dissector *d, struct cursor c, uint16_t proto)
+{
+	if (proto == ETH_P_TEB)
+		dissect_eth_frame(d, c, 0);
+	else
+		dissect_l3(d, c, proto);
+}
+
 /*
  * Geneve (RFC 8926): version 0, options of 4-byte words, then the packet the
  * protocol type names (Ethernet, IPv4 or IPv6).
@@ -133,10 +142,7 @@ static void dissect_geneve(struct dissector *d, struct cursor c)
 		return;
 	if (!cur_has(&c, off, 0) || !begin_inner(d, "geneve", vni, &saved))
 		return;
-	if (proto == ETH_P_TEB)
-		dissect_eth_frame(d, cur_sub(&c, off), 0);
-	else
-		dissect_l3(d, cur_sub(&c, off), proto);
+	dissect_tunneled(d, cur_sub(&c, off), proto);
 	end_inner(d, &saved);
 }
 
@@ -303,10 +309,7 @@ static void dissect_gre(struct dissector *d, struct cursor c)
 		return;
 	if (!begin_inner(d, encap, key, &saved))
 		return;
-	if (proto == ETH_P_TEB)
-		dissect_eth_frame(d, cur_sub(&c, off), 0);
-	else
-		dissect_l3(d, cur_sub(&c, off), proto);
+	dissect_tunneled(d, cur_sub(&c, off), proto);
 	end_inner(d, &saved);
 }
 

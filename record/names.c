@@ -247,69 +247,72 @@ static int match_container(const char *path, const char *prefix, const char *lab
 	return 0;
 }
 
+/* kubepods[-burstable|-besteffort]...pod<UID> (dashes or underscores): 1 and out filled. */
+static int pod_from_path(const char *path, struct netns_name *out)
+{
+	if (!strstr(path, "kubepods"))
+		return 0;
+	for (const char *q = path; (q = strstr(q, "pod")) != NULL; q += 3) {
+		size_t n = 0;
+		char uid[64];
+
+		while (isxdigit((unsigned char)q[3 + n]) || q[3 + n] == '-' || q[3 + n] == '_')
+			n++;
+		if (n < 32)
+			continue; /* "kubepods" itself, or a name that only contains "pod" */
+		copy_name(uid, sizeof(uid), "", q + 3, n);
+		for (char *c = uid; *c; c++)
+			if (*c == '_')
+				*c = '-';
+		out->kind = NETNS_NAME_POD;
+		snprintf(out->name, sizeof(out->name), "pod:%.59s", uid);
+		return 1;
+	}
+	return 0;
+}
+
+/* systemd-nspawn: machine-NAME.scope, NAME with \x2d for dashes. */
+static int nspawn_from_path(const char *path, struct netns_name *out)
+{
+	const char *p = strstr(path, "machine-"), *s, *e;
+	char nm[NETNS_NAME_LEN];
+	size_t j = 0;
+
+	if (!p || !(e = strstr(p, ".scope")))
+		return 0;
+	for (s = p + 8; s < e && j + 1 < sizeof(nm); s++) {
+		if (!strncmp(s, "\\x2d", 4)) {
+			nm[j++] = '-';
+			s += 3;
+		} else {
+			nm[j++] = *s;
+		}
+	}
+	nm[j] = 0;
+	out->kind = NETNS_NAME_CONTAINER;
+	snprintf(out->name, sizeof(out->name), "nspawn:%.55s", nm);
+	return 1;
+}
+
 int netns_name_from_cgroup(const char *text, struct netns_name *out)
 {
 	struct netns_name found = {0};
-	const char *line = text;
 
-	while (line && *line) {
+	for (const char *line = text; line && *line;) {
 		const char *end = strchr(line, '\n');
 		size_t len = end ? (size_t)(end - line) : strlen(line);
 		char path[1024];
-		const char *p;
 
 		copy_name(path, sizeof(path), "", line, len);
-		/* a pod: kubepods[-burstable|-besteffort]...pod<UID> (dashes or underscores) */
-		if (strstr(path, "kubepods") && (p = strstr(path, "pod")) != NULL) {
-			const char *q = path;
-
-			/* the last "pod" followed by a UID-like run */
-			while ((q = strstr(q, "pod")) != NULL) {
-				size_t n = 0;
-
-				while (isxdigit((unsigned char)q[3 + n]) || q[3 + n] == '-' ||
-				       q[3 + n] == '_')
-					n++;
-				if (n >= 32) {
-					char uid[64];
-
-					copy_name(uid, sizeof(uid), "", q + 3, n);
-					for (char *c = uid; *c; c++)
-						if (*c == '_')
-							*c = '-';
-					out->kind = NETNS_NAME_POD;
-					snprintf(out->name, sizeof(out->name), "pod:%.59s", uid);
-					return 1;
-				}
-				q += 3;
-			}
-		}
-		if (!found.kind &&
-		    (match_container(path, "docker-", "docker", &found) ||
-		     match_container(path, "/docker/", "docker", &found) ||
-		     match_container(path, "cri-containerd-", "containerd", &found) ||
-		     match_container(path, "crio-", "crio", &found) ||
-		     match_container(path, "libpod-", "podman", &found))) {
-			/* keep looking: a pod on another line wins */
-		}
-		if (!found.kind && (p = strstr(path, "machine-")) != NULL && strstr(p, ".scope")) {
-			/* systemd-nspawn: machine-NAME.scope (NAME with \x2d for dashes) */
-			const char *s = p + 8, *e = strstr(s, ".scope");
-			char nm[NETNS_NAME_LEN];
-			size_t j = 0;
-
-			for (; s < e && j + 1 < sizeof(nm); s++) {
-				if (!strncmp(s, "\\x2d", 4)) {
-					nm[j++] = '-';
-					s += 3;
-				} else {
-					nm[j++] = *s;
-				}
-			}
-			nm[j] = 0;
-			found.kind = NETNS_NAME_CONTAINER;
-			snprintf(found.name, sizeof(found.name), "nspawn:%.55s", nm);
-		}
+		if (pod_from_path(path, out))
+			return 1; /* a pod wins over its containers, on any line */
+		if (!found.kind)
+			(void)(match_container(path, "docker-", "docker", &found) ||
+			       match_container(path, "/docker/", "docker", &found) ||
+			       match_container(path, "cri-containerd-", "containerd", &found) ||
+			       match_container(path, "crio-", "crio", &found) ||
+			       match_container(path, "libpod-", "podman", &found) ||
+			       nspawn_from_path(path, &found));
 		line = end ? end + 1 : NULL;
 	}
 	if (found.kind) {
