@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -40,16 +41,23 @@ static void simple_summary(const uint8_t *p, uint32_t n, char *buf, size_t cap)
 	}
 }
 
-void live_header(void)
+/*
+ * Names (the default): the interface column says IFNAME@NETNS-NAME and
+ * there is no namespace column; numeric (-n): tracepkt's [inode] column.
+ */
+void live_header(bool numeric)
 {
-	printf("%-18s %-12s %7s %-16s %-26s %s\n", "TIME", "NETWORK NS", "PID", "INTERFACE", "HOOK",
-	       "PACKET");
+	if (numeric)
+		printf("%-18s %-12s %7s %-16s %-26s %s\n", "TIME", "NETWORK NS", "PID", "INTERFACE",
+		       "HOOK", "PACKET");
+	else
+		printf("%-18s %7s %-32s %-26s %s\n", "TIME", "PID", "INTERFACE", "HOOK", "PACKET");
 }
 
 void live_print(const struct pktrec_event *e, const uint8_t *pkt, uint32_t caplen, uint64_t wall_ns,
-		const char *drop)
+		const char *drop, const char *nsname)
 {
-	char sum[256], tbuf[32], ns[24], ifname[PKTREC_IFNAMSIZ + 1];
+	char sum[256], tbuf[32], ns[24], ifname[PKTREC_IFNAMSIZ + 1], where[PKTREC_IFNAMSIZ + 96];
 	time_t sec = (time_t)(wall_ns / 1000000000ULL);
 	struct tm tm;
 
@@ -57,7 +65,6 @@ void live_print(const struct pktrec_event *e, const uint8_t *pkt, uint32_t caple
 	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
 	snprintf(tbuf + strlen(tbuf), sizeof(tbuf) - strlen(tbuf), ".%09" PRIu64,
 		 (uint64_t)(wall_ns % 1000000000ULL));
-	snprintf(ns, sizeof(ns), "[%" PRIu64 "]", (uint64_t)e->netns);
 	memcpy(ifname, e->ifname, PKTREC_IFNAMSIZ);
 	ifname[PKTREC_IFNAMSIZ] = '\0';
 	if (!ifname[0])
@@ -71,8 +78,15 @@ void live_print(const struct pktrec_event *e, const uint8_t *pkt, uint32_t caple
 	if (!sum[0])
 		simple_summary(pkt, caplen, sum, sizeof(sum));
 
-	printf("%-18s %-12s %7u %-16s %-26s %s track=0x%" PRIx64 "%s%s%s\n", tbuf, ns, e->pid,
-	       ifname, pkt_hooks[e->hook < HOOK_MAX ? e->hook : 0].name, sum, (uint64_t)e->track,
+	if (nsname) {
+		snprintf(where, sizeof(where), "%s@%s", ifname, nsname);
+		printf("%-18s %7u %-32s", tbuf, e->pid, where);
+	} else {
+		snprintf(ns, sizeof(ns), "[%" PRIu64 "]", (uint64_t)e->netns);
+		printf("%-18s %-12s %7u %-16s", tbuf, ns, e->pid, ifname);
+	}
+	printf(" %-26s %s track=0x%" PRIx64 "%s%s%s\n",
+	       pkt_hooks[e->hook < HOOK_MAX ? e->hook : 0].name, sum, (uint64_t)e->track,
 	       drop ? " drop=" : "", drop ? drop : "",
 	       (e->flags & PKTREC_F_L2_SYNTH) ? " l2=synth" : "");
 }

@@ -2,6 +2,7 @@
 #include "netinfo.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +158,29 @@ int netinfo_scan(struct netinfo *ni, char *err, size_t errlen)
 	return rc < 0 ? rc : 0;
 }
 
+/* Something is unknown: scan again now? At start, then at most once a second. */
+static bool may_rescan(struct netinfo *ni, uint64_t now_ns)
+{
+	if (ni->scanned && now_ns - ni->last_scan_ns < RESCAN_INTERVAL_NS)
+		return false;
+	ni->scanned = 1;
+	ni->last_scan_ns = now_ns;
+	return true;
+}
+
+int netinfo_ns_name(struct netinfo *ni, uint64_t netns, uint64_t now_ns, char *buf, size_t cap)
+{
+	struct netns_name nm = netns_names_get(ni->names, netns);
+
+	if (!nm.kind && may_rescan(ni, now_ns)) {
+		(void)netns_names_scan(ni->names); /* names only: no rtnetlink for a print */
+		nm = netns_names_get(ni->names, netns);
+	}
+	if (!nm.kind)
+		return 0;
+	return snprintf(buf, cap, "%s", nm.name) < (int)cap ? 1 : -ENOSPC;
+}
+
 int netinfo_describe(struct netinfo *ni, uint64_t netns, uint32_t ifindex, uint64_t now_ns,
 		     char *buf, size_t cap)
 {
@@ -164,11 +188,9 @@ int netinfo_describe(struct netinfo *ni, uint64_t netns, uint32_t ifindex, uint6
 	const struct link_entry *le = link_find(ni, netns, ifindex);
 	struct trace_if_attrs at;
 
-	if ((!nm.kind || (ifindex && !le)) &&
-	    (!ni->scanned || now_ns - ni->last_scan_ns >= RESCAN_INTERVAL_NS)) {
+	if ((!nm.kind || (ifindex && !le)) && may_rescan(ni, now_ns)) {
 		char err[128];
 
-		ni->last_scan_ns = now_ns;
 		(void)netinfo_scan(ni, err, sizeof(err)); /* what is known is still written */
 		nm = netns_names_get(ni->names, netns);
 		le = link_find(ni, netns, ifindex);

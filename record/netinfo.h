@@ -25,6 +25,12 @@ int netinfo_scan(struct netinfo *ni, char *err, size_t errlen);
  */
 int netinfo_describe(struct netinfo *ni, uint64_t netns, uint32_t ifindex, uint64_t now_ns,
 		     char *buf, size_t cap);
+/*
+ * The name of a namespace ("pkt-a-1", "docker:3f2a1b4c5d6e", "host"), for
+ * the live print; rescans names only (rate-limited by now_ns) when it is
+ * unknown. Returns 1 with buf filled, 0 when no name is known, -ENOSPC.
+ */
+int netinfo_ns_name(struct netinfo *ni, uint64_t netns, uint64_t now_ns, char *buf, size_t cap);
 void netinfo_free(struct netinfo *ni);
 
 #endif

@@ -63,6 +63,7 @@ static struct opts {
 	uint64_t rotate_mb;
 	unsigned rotate_files;
 	bool quiet, verbose, list_events;
+	bool numeric; /* -n: the live print shows namespace inodes, not names */
 	bool events_given; /* -e: a missing hook is an error, not skipped */
 	bool headers_only; /* cut each snapshot after the innermost header */
 	uint64_t buffer_mb;
@@ -156,6 +157,9 @@ static void usage(void)
 	    "                        run as USER (its groups, gid, uid); the file is\n"
 	    "                        given to USER and rotated files are created by\n"
 	    "                        USER, who must be able to write the directory\n"
+	    "  -n, --numeric         live print: namespace inodes ([4026531840] eth0)\n"
+	    "                        instead of names (eth0@host, eth0@pkt-a); the\n"
+	    "                        file carries both either way\n"
 	    "  -q                    quiet: no start message, status or summary\n"
 	    "  -v                    verbose: libbpf messages and hook details\n"
 	    "  -h, --help            this help\n"
@@ -349,7 +353,14 @@ static int on_event(void *ctx, void *data, size_t size)
 		return 0;
 
 	if (!g.out) {
-		live_print(e, ev.frame, ev.caplen, ev.wall_ns, ev.drop);
+		char nsname[64]; /* NETNS_NAME_LEN (names.h) */
+
+		if (!opt.numeric &&
+		    (!g.netinfo || netinfo_ns_name(g.netinfo, e->netns, now_ns(CLOCK_MONOTONIC),
+						   nsname, sizeof(nsname)) <= 0))
+			snprintf(nsname, sizeof(nsname), "%" PRIu64, (uint64_t)e->netns);
+		live_print(e, ev.frame, ev.caplen, ev.wall_ns, ev.drop,
+			   opt.numeric ? NULL : nsname);
 	} else {
 		rc = recout_write(g.out, &ev.hop, g.errmsg, sizeof(g.errmsg));
 		if (rc) {
@@ -577,6 +588,7 @@ static void parse_args(int argc, char **argv)
 	    {"duration", required_argument, NULL, 'G'},
 	    {"buffer-size", required_argument, NULL, OPT_BUFSZ},
 	    {"headers-only", no_argument, NULL, OPT_HDRS},
+	    {"numeric", no_argument, NULL, 'n'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
@@ -589,7 +601,7 @@ static void parse_args(int argc, char **argv)
 
 	opt.hook_mask = PKTREC_HOOKS_DEFAULT;
 
-	while ((c = getopt_long(argc, argv, "+o:w:i:e:s:c:G:C:W:Z:qvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+o:w:i:e:s:c:G:C:W:Z:nqvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 		case 'w':
@@ -668,6 +680,9 @@ static void parse_args(int argc, char **argv)
 			if (!*optarg)
 				die_usage("-Z: empty user name");
 			opt.user = optarg;
+			break;
+		case 'n':
+			opt.numeric = true;
 			break;
 		case 'q':
 			opt.quiet = true;
@@ -778,12 +793,14 @@ static int open_output(char *err, size_t errlen)
 {
 	char nerr[160];
 
+	/* names travel in the file and the live print: without them all still works */
+	if (opt.output || !opt.numeric) {
+		if (netinfo_new(&g.netinfo, "/proc", "/run/netns") == 0 &&
+		    netinfo_scan(g.netinfo, nerr, sizeof(nerr)) < 0 && opt.verbose)
+			fprintf(stderr, "pkt-record: interface relations left out: %s\n", nerr);
+	}
 	if (!opt.output)
 		return 0;
-	/* names travel in the file: without them it is still a good file */
-	if (netinfo_new(&g.netinfo, "/proc", "/run/netns") == 0 &&
-	    netinfo_scan(g.netinfo, nerr, sizeof(nerr)) < 0 && opt.verbose)
-		fprintf(stderr, "pkt-record: interface relations left out: %s\n", nerr);
 	struct recout_cfg cfg = {
 	    .path = opt.output,
 	    .zstd_level = opt.zstd_level,
@@ -912,7 +929,7 @@ static int run(struct ring_buffer *rb, const struct loader *ld, char *err, size_
 	uint64_t hits = 0, lost = 0;
 
 	if (!g.out)
-		live_header();
+		live_header(opt.numeric);
 	if (opt.verbose && g.have_filter)
 		fprintf(stderr, "pkt-record: the filter runs %s\n",
 			g.kfilter ? "in the kernel" : "in user space");

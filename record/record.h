@@ -37,9 +37,10 @@ uint64_t filter_verifier_steps(void);
 void filter_free(void);
 
 /* ---- live output (live.c) ---- */
-void live_header(void);
+void live_header(bool numeric);
+/* nsname: the namespace's name (the interface shows as IFNAME@NAME); NULL: its inode */
 void live_print(const struct pktrec_event *e, const uint8_t *pkt, uint32_t caplen, uint64_t wall_ns,
-		const char *drop);
+		const char *drop, const char *nsname);
 
 /* ---- pcapng output with rotation (output.c) ---- */
 struct recout_cfg {

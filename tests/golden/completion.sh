@@ -60,7 +60,7 @@ test_record_options() {
 	fake_pkt_record
 	assert_eq "$(complete_line "$REC_COMP" 'pkt-record --comp' | lines)" "--compress" "--comp" || return 1
 	assert_eq "$(complete_line "$REC_COMP" 'pkt-record --l' | lines)" "--list-events" "--l" || return 1
-	assert_eq "$(complete_line "$REC_COMP" 'pkt-record -' | wc -l)" 25 "all options" || return 1
+	assert_eq "$(complete_line "$REC_COMP" 'pkt-record -' | wc -l)" 27 "all options" || return 1
 	assert_eq "$(complete_line "$REC_COMP" 'pkt-record -c ' | lines)" "" "-c takes a number"
 }
 
