@@ -19,6 +19,7 @@ struct name_entry {
 	struct ht_node node;
 	uint64_t inode;
 	struct netns_name n;
+	int rank; /* of n: kind_rank(), or RANK_RUNTIME_MOUNT */
 	char path[96]; /* a file that opens the namespace (nsfs mount or /proc/PID/ns/net) */
 };
 
@@ -28,18 +29,24 @@ struct netns_names {
 	char netns_dir[256];
 };
 
-/* A stronger kind replaces a weaker one: an `ip netns` name beats a container id. */
+/*
+ * A stronger name replaces a weaker one: an `ip netns` name beats a
+ * container id, which beats the last component of a runtime's own nsfs
+ * mount (docker's netns/SANDBOX-ID says nothing a user knows), which beats a
+ * process.
+ */
+#define RANK_RUNTIME_MOUNT 2
 static int kind_rank(enum netns_name_kind k)
 {
 	switch (k) {
 	case NETNS_NAME_HOST:
-		return 5;
+		return 6;
 	case NETNS_NAME_NETNS:
-		return 4;
+		return 5;
 	case NETNS_NAME_POD:
-		return 3;
+		return 4;
 	case NETNS_NAME_CONTAINER:
-		return 2;
+		return 3;
 	case NETNS_NAME_PROCESS:
 		return 1;
 	default:
@@ -77,15 +84,17 @@ static struct name_entry *find(const struct netns_names *nn, uint64_t inode)
 	return NULL;
 }
 
-/* Remember a name unless a better one is known. Returns 0 or -ENOMEM. */
-static int offer(struct netns_names *nn, uint64_t inode, const struct netns_name *n,
+/* Remember a name unless a better one (rank) is known. Returns 0 or -ENOMEM. */
+static int offer(struct netns_names *nn, uint64_t inode, const struct netns_name *n, int rank,
 		 const char *path)
 {
 	struct name_entry *e = find(nn, inode);
 
 	if (e) {
-		if (kind_rank(n->kind) > kind_rank(e->n.kind))
+		if (rank > e->rank) {
 			e->n = *n;
+			e->rank = rank;
+		}
 		/* a mount outlives a process: prefer it as the way in */
 		if (n->kind == NETNS_NAME_NETNS || !e->path[0])
 			snprintf(e->path, sizeof(e->path), "%s", path);
@@ -96,6 +105,7 @@ static int offer(struct netns_names *nn, uint64_t inode, const struct netns_name
 		return -ENOMEM;
 	e->inode = inode;
 	e->n = *n;
+	e->rank = rank;
 	snprintf(e->path, sizeof(e->path), "%s", path);
 	ht_insert(&nn->by_inode, &e->node, ht_hash64(inode));
 	return 0;
@@ -364,7 +374,7 @@ static int scan_netns_dir(struct netns_names *nn)
 			struct netns_name n = {.kind = NETNS_NAME_NETNS};
 
 			copy_name(n.name, sizeof(n.name), "", de->d_name, strlen(de->d_name));
-			rc = offer(nn, ino, &n, path);
+			rc = offer(nn, ino, &n, kind_rank(n.kind), path);
 		}
 	}
 	closedir(d);
@@ -402,7 +412,7 @@ static int scan_mountinfo(struct netns_names *nn)
 
 			base = base ? base + 1 : f[4];
 			copy_name(n.name, sizeof(n.name), "", base, strlen(base));
-			rc = offer(nn, ino, &n, f[4]);
+			rc = offer(nn, ino, &n, RANK_RUNTIME_MOUNT, f[4]);
 		}
 	}
 	return rc;
@@ -432,7 +442,7 @@ static int scan_processes(struct netns_names *nn)
 			continue;
 		snprintf(path, sizeof(path), "%s/%ld/cgroup", nn->proc_root, pid);
 		if (read_small(path, text, sizeof(text)) > 0 && netns_name_from_cgroup(text, &n)) {
-			rc = offer(nn, ino, &n, nspath);
+			rc = offer(nn, ino, &n, kind_rank(n.kind), nspath);
 			continue;
 		}
 		/* /proc lists pids in ascending order: the first one seen is the oldest */
@@ -446,7 +456,7 @@ static int scan_processes(struct netns_names *nn)
 		char comm[24];
 		copy_name(comm, sizeof(comm), "", text, strlen(text));
 		snprintf(n.name, sizeof(n.name), "%s[%ld]", comm, pid);
-		rc = offer(nn, ino, &n, nspath);
+		rc = offer(nn, ino, &n, kind_rank(n.kind), nspath);
 	}
 	closedir(d);
 	return rc;
@@ -468,7 +478,7 @@ int netns_names_scan(struct netns_names *nn)
 	if (host) {
 		struct netns_name n = {.kind = NETNS_NAME_HOST, .name = "host"};
 
-		if ((rc = offer(nn, host, &n, path)))
+		if ((rc = offer(nn, host, &n, kind_rank(n.kind), path)))
 			return rc;
 	}
 	if ((rc = scan_netns_dir(nn)) || (rc = scan_mountinfo(nn)) || (rc = scan_processes(nn)))

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Names of network namespaces, as people know them: the `ip netns` name
- * (bind mounts under /run/netns and other nsfs mount points), else the
- * container or pod of a process inside (from its cgroup path), else the
- * first process's comm and pid; the initial namespace is "host".
+ * (bind mounts under /run/netns), else the container or pod of a process
+ * inside (from its cgroup path), else the last component of another nsfs
+ * mount point (a runtime's own), else the first process's comm and pid;
+ * the initial namespace is "host".
  *
  * Resolved when recording, so that the file carries them and the analysis
  * works where none of these namespaces exist.

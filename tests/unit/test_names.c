@@ -95,7 +95,9 @@ TEST(names_scan_fake_proc)
 	struct netns_names *nn = NULL;
 	const char *dirs[] = {"proc",	    "proc/1",	 "proc/1/ns",	 "proc/40",
 			      "proc/40/ns", "proc/41",	 "proc/41/ns",	 "proc/52",
-			      "proc/52/ns", "proc/self", "proc/self/ns", "run"};
+			      "proc/52/ns", "proc/self", "proc/self/ns", "run",
+			      "rt",	    "rt/netns"};
+	char mounts[1400];
 
 	ASSERT_TRUE(mkdtemp(root) != NULL, "mkdtemp");
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
@@ -115,25 +117,39 @@ TEST(names_scan_fake_proc)
 	ASSERT_OK(link_ns(root, "proc/52/ns/net", "net:[4026532500]"), "pid 52");
 	ASSERT_OK(put(root, "proc/52/comm", "unshare\n"), "comm 52");
 	ASSERT_OK(put(root, "proc/52/cgroup", "0::/user.slice\n"), "cgroup 52");
-	ASSERT_OK(put(root, "proc/self/mountinfo", ""), "mountinfo");
+	/* a runtime's own nsfs mounts (docker's netns/SANDBOX-ID): the container's
+	 * name beats it; a namespace that is only mounted keeps the mount's name */
+	ASSERT_OK(link_ns(root, "rt/netns/b817e341ede5", "net:[4026532400]"), "docker's mount");
+	ASSERT_OK(link_ns(root, "rt/netns/sandbox2", "net:[4026532600]"), "a mount alone");
+	snprintf(mounts, sizeof(mounts),
+		 "22 1 0:4 net:[4026532400] %s/rt/netns/b817e341ede5 rw shared:5 - nsfs nsfs rw\n"
+		 "23 1 0:4 net:[4026532600] %s/rt/netns/sandbox2 rw shared:6 - nsfs nsfs rw\n",
+		 root, root);
+	ASSERT_OK(put(root, "proc/self/mountinfo", mounts), "mountinfo");
 
 	snprintf(proc, sizeof(proc), "%s/proc", root);
 	snprintf(netns, sizeof(netns), "%s/run", root);
 	ASSERT_OK(netns_names_new(&nn, proc, netns), "new");
-	ASSERT_EQ(netns_names_scan(nn), 4, "four namespaces");
+	ASSERT_EQ(netns_names_scan(nn), 5, "five namespaces");
 	struct netns_name n = netns_names_get(nn, 4026531993);
 	ASSERT_EQ(n.kind, NETNS_NAME_HOST, "pid 1's namespace is the host");
 	n = netns_names_get(nn, 4026532300);
 	ASSERT_STREQ(n.name, "pkt-a-1234", "ip netns name");
 	n = netns_names_get(nn, 4026532400);
-	ASSERT_STREQ(n.name, "docker:0123456789ab", "a container beats the first process");
+	ASSERT_STREQ(n.name, "docker:0123456789ab",
+		     "a container beats the runtime's mount and the first process");
+	ASSERT_STREQ(netns_name_kind_str(n.kind), "container", "its kind word");
+	n = netns_names_get(nn, 4026532600);
+	ASSERT_STREQ(n.name, "sandbox2", "only mounted: the mount's name");
 	n = netns_names_get(nn, 4026532500);
 	ASSERT_STREQ(n.name, "unshare[52]", "held by a process");
 	ASSERT_STREQ(netns_name_kind_str(n.kind), "process", "kind word");
 	ASSERT_EQ(netns_names_get(nn, 1).kind, NETNS_NAME_NONE, "unknown inode");
 	struct paths p = {0};
 	netns_names_for_each(nn, note_path, &p);
-	ASSERT_EQ(p.n, 4, "each namespace visited once");
+	ASSERT_EQ(p.n, 5, "each namespace visited once");
+	ASSERT_TRUE(strstr(p.s, "4026532400=") && strstr(p.s, "/rt/netns/b817e341ede5;"),
+		    "a container's namespace opens through the runtime's mount");
 	ASSERT_TRUE(strstr(p.s, "4026532300=") && strstr(p.s, "/run/pkt-a-1234;"),
 		    "a named namespace opens through its mount");
 	ASSERT_TRUE(strstr(p.s, "4026532500=") && strstr(p.s, "/proc/52/ns/net;"),
