@@ -11,6 +11,10 @@ pkgs=(
 )
 # libFuzzer and the sanitizer runtimes come with clang's runtime package.
 pkgs+=(libclang-rt-dev)
+# tests/integration/docker.sh runs the talk's docker0 scenario: Debian's
+# docker engine (its own dockerd, no registry: the image is busybox-static's
+# binary brought in with docker import).
+pkgs+=(docker.io busybox-static)
 # tests/integration/fleet.sh runs a ClickHouse server of its own (the
 # package's system service is not used).
 pkgs+=(clickhouse-server clickhouse-client)
@@ -32,7 +36,7 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 # tshark asks whether non-root users may capture; answer for it.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
-# clickhouse-server's postinst starts its system service and fails the
+# clickhouse-server's and docker.io's postinst start their system services and fails the
 # install when that service cannot start (a container without an init): the
 # tests start their own server, so keep package scripts from starting
 # services during this install, unless the machine already has a policy.
