@@ -89,3 +89,143 @@ print(names.get(int(sys.argv[1])), names.get(int(sys.argv[2])))' "$ns_a" "$ns_b"
 	assert_match "$out" "ns[0-9]+ +eth0 +net_dev_start_xmit" "which shows the pseudonyms" || return 1
 	rm -f "$f" "$PWD/names-$RUN_ID".*
 }
+
+# The cgroup v2 hierarchy (/sys/fs/cgroup, or .../unified on a hybrid system).
+_cgroup2_root() {
+	awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo
+}
+
+# Namespaces named every way, relations of every kind, read from the file
+# after all is gone: an unnamed namespace held by a process (comm[pid]),
+# another whose holder sits in a cgroup named like a docker scope
+# (docker:ID12), a VXLAN between two named namespaces (vni, underlay);
+# --graph as DOT that Graphviz renders with every hop of the path; nothing
+# of any original name left after --anonymize.
+test_names_every_kind_after_they_are_gone() {
+	_names_need || return $?
+	command -v python3 >/dev/null || { skip "python3 not installed"; return 77; }
+	local cg2 hex f ns_h ns_d ns_a ns_b out json i
+	# held, dk, scope: globals, for the trap
+	cg2=$(_cgroup2_root)
+	[ -n "$cg2" ] || { fail "no cgroup2 hierarchy mounted"; return 1; }
+	topo_create || return 1
+	f=$PWD/kinds-$RUN_ID.pcapng
+	ns_a=$(netns_inode "$NS_A")
+	ns_b=$(netns_inode "$NS_B")
+	hex=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	scope=$cg2/pkt-$RUN_ID.slice/docker-$hex.scope
+	# two unnamed namespaces, each held by a process only
+	unshare -n sleep 60 &
+	held=$!
+	unshare -n sleep 60 &
+	dk=$!
+	trap 'kill $held $dk 2>/dev/null; wait $held $dk 2>/dev/null; rmdir "$scope" "${scope%/*}" 2>/dev/null; topo_destroy' EXIT
+	mkdir -p "$scope" || { fail "mkdir $scope"; return 1; }
+	echo "$dk" >"$scope/cgroup.procs" || { fail "moving $dk into $scope"; return 1; }
+	sleep 0.2
+	ns_h=$(stat -L -c %i "/proc/$held/ns/net")
+	ns_d=$(stat -L -c %i "/proc/$dk/ns/net")
+	# a veth from the host into each, addresses from 198.19.N.0/28
+	for i in 1 2; do
+		local pid=$held
+		[ $i = 2 ] && pid=$dk
+		ip link add "pkh$RUN_ID$i" type veth peer name "in$i" netns "/proc/$pid/ns/net" || return 1
+		ip addr add "198.19.$N.$((i * 4 + 1))/30" dev "pkh$RUN_ID$i"
+		ip link set "pkh$RUN_ID$i" up
+		nsenter -t "$pid" -n ip addr add "198.19.$N.$((i * 4 + 2))/30" dev "in$i"
+		nsenter -t "$pid" -n ip link set "in$i" up
+	done
+	# a VXLAN between A and B over their eth0, 198.19.N.65/.66 inside
+	ip -n "$NS_A" link add vx0 type vxlan id 4242 dev eth0 remote "$IP_B" dstport 4789 || return 1
+	ip -n "$NS_B" link add vx0 type vxlan id 4242 dev eth0 remote "$IP_A" dstport 4789 || return 1
+	ip -n "$NS_A" addr add "198.19.$N.65/28" dev vx0
+	ip -n "$NS_B" addr add "198.19.$N.66/28" dev vx0
+	ip -n "$NS_A" link set vx0 up
+	ip -n "$NS_B" link set vx0 up
+	for i in $(seq 1 30); do
+		ping -c1 -W1 -q "198.19.$N.6" >/dev/null 2>&1 && ping -c1 -W1 -q "198.19.$N.10" >/dev/null 2>&1 &&
+			ip netns exec "$NS_A" ping -c1 -W1 -q "198.19.$N.66" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+
+	record_start "$f" --compress none "icmp or udp port 4789" || return 1
+	ip netns exec "$NS_A" ping -c 2 -i 0.2 -W 1 "198.19.$N.66" >/dev/null || { record_stop; fail "ping over the VXLAN"; return 1; }
+	ping -c 2 -i 0.2 -W 1 "198.19.$N.6" >/dev/null || { record_stop; fail "ping the process's namespace"; return 1; }
+	ping -c 2 -i 0.2 -W 1 "198.19.$N.10" >/dev/null || { record_stop; fail "ping the docker-scoped namespace"; return 1; }
+	sleep 0.3
+	record_stop || return 1
+	kill $held $dk 2>/dev/null
+	wait $held $dk 2>/dev/null
+	rmdir "$scope" "${scope%/*}" || { fail "removing the test's cgroup"; return 1; }
+	ip link del "pkh${RUN_ID}1" 2>/dev/null
+	ip link del "pkh${RUN_ID}2" 2>/dev/null
+	topo_destroy # the names must now come from the file
+	for i in "$NS_A" "$NS_B"; do [ ! -e "/run/netns/$i" ] || { fail "$i still there"; return 1; }; done
+
+	out=$("$PKT_ANALYZE" --topology "$f") || { fail "--topology exit $?"; return 1; }
+	assert_match "$out" "^netns sleep\\[$held\\] \\($ns_h\\)" "an unnamed namespace by its process" || return 1
+	assert_match "$out" "^  in1 \\(ifindex [0-9]+\\) veth, peer pkh${RUN_ID}1@host" "its veth's peer on the host" || return 1
+	assert_match "$out" "^netns docker:${hex:0:12} \\($ns_d\\)" "a namespace in a docker scope by the container id" || return 1
+	assert_match "$out" "^  vx0 \\(ifindex [0-9]+\\) vxlan, over eth0@$NS_A, vni 4242$" "A's VXLAN: vni and underlay" || return 1
+	assert_match "$out" "^  vx0 \\(ifindex [0-9]+\\) vxlan, over eth0@$NS_B, vni 4242$" "B's VXLAN" || return 1
+	out=$("$PKT_ANALYZE" "$f") || { fail "pkt-analyze exit $?"; return 1; }
+	assert_match "$out" "sleep\\[$held\\] +in1 +netif_receive_skb" "the report names the process's namespace" || return 1
+	assert_match "$out" "docker:${hex:0:12} +in2 +netif_receive_skb" "and the docker-scoped one" || return 1
+	assert_match "$out" "$NS_B +vx0 +netif_receive_skb" "and the VXLAN's far end" || return 1
+
+	# --graph as DOT: Graphviz renders it, and every place and step of the drawn
+	# pair (the first one) is in it
+	"$PKT_ANALYZE" --graph "$PWD/kinds-$RUN_ID.dot" --stats -q "$f" ||
+		{ fail "--graph exit $?"; return 1; }
+	dot -Tsvg "$PWD/kinds-$RUN_ID.dot" >"$PWD/kinds-$RUN_ID.svg" || { fail "dot -Tsvg refused the graph"; return 1; }
+	assert_match "$(cat "$PWD/kinds-$RUN_ID.svg")" "<svg" "an SVG" || return 1
+	json=$("$PKT_ANALYZE" --format json "$f")
+	local script
+	script=$(cat <<'EOF'
+import json, re, sys
+dot = open(sys.argv[1]).read()
+# clusters: label "NAME (INODE)", nodes inside; edges n1 -> n2
+nodes, box = {}, None
+for line in dot.splitlines():
+    m = re.match(r'\s*label="(?:netns )?(.*?)(?: \((\d+)\))?";', line)
+    if m and box is not None and box[0] is None:
+        box = (m.group(1), line)
+    if line.strip().startswith("subgraph cluster"):
+        box = (None, None)
+    m = re.match(r'\s*(n\d+) \[label="(.*?)"\];', line)
+    if m and box:
+        nodes[m.group(1)] = "%s@%s" % (m.group(2), box[0])
+edges = {(nodes[a], nodes[b]) for a, b in re.findall(r'(n\d+) -> (n\d+)', dot)}
+pk, pair = {}, None
+for l in sys.stdin:
+    o = json.loads(l)
+    if o["type"] == "packet": pk[o["id"]] = o
+    if o["type"] == "pair" and pair is None: pair = o
+missing = []
+for p in (pk[pair["request_packet"]], pk[pair["reply_packet"]]):
+    places = []
+    for h in p["hops"]:
+        w = "%s@%s" % (h["ifname"], h["netns_name"])
+        if not places or places[-1] != w: places.append(w)
+    missing += [w for w in places if w not in nodes.values()]
+    missing += ["%s->%s" % e for e in zip(places, places[1:]) if e not in edges]
+print("missing:", " ".join(missing) or "none", "places:", len(set(nodes.values())), pair["request_summary"])
+EOF
+)
+	out=$(python3 -c "$script" "$PWD/kinds-$RUN_ID.dot" <<<"$json" 2>&1)
+	assert_match "$out" "^missing: none places: [2-9] 198.19.$N.([59]|65) -> 198.19.$N.([0-9]+) ICMP echo-request" "every hop and step of the pair over the VXLAN is drawn ($out)" || return 1
+
+	# --anonymize: no original name anywhere, neither in the export nor in what is read from it
+	"$PKT_ANALYZE" --anonymize --write "$PWD/kinds-$RUN_ID.anon.pcapng" --stats -q "$f" || { fail "--anonymize exit $?"; return 1; }
+	out="$(strings -n 3 "$PWD/kinds-$RUN_ID.anon.pcapng")
+$("$PKT_ANALYZE" --topology "$PWD/kinds-$RUN_ID.anon.pcapng")
+$("$PKT_ANALYZE" "$PWD/kinds-$RUN_ID.anon.pcapng")
+$("$PKT_ANALYZE" --anonymize "$f")
+$("$PKT_ANALYZE" --anonymize --topology "$f")"
+	for i in "$NS_A" "$NS_B" "sleep\\[$held\\]" "docker:" "${hex:0:12}" "netns_name=host" "$(hostname)"; do
+		assert_nomatch "$out" "$i" "--anonymize leaves no '$i'" || return 1
+	done
+	assert_match "$out" "netns_name=ns[0-9]+ netns_kind=container" "the container's kind stays" || return 1
+	assert_match "$out" "vx0 \\(ifindex [0-9]+\\) vxlan, over eth0@ns[0-9]+, vni 4242" "and the relations" || return 1
+	rm -f "$f" "$PWD/kinds-$RUN_ID".*
+}
