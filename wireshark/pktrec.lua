@@ -5,7 +5,8 @@
 -- pkt-record writes one EPB per tracepoint hit, each with an opt_comment
 --
 --   hook=net:netif_rx netns=4026532328 if=eth0 ifindex=7 skb=0xffff... \
---   track=0x2a cpu=1 pid=2570 comm=ping [drop=NETFILTER_DROP] [l2=synth] ...
+--   track=0x2a cpu=1 pid=2570 comm=ping [drop=NETFILTER_DROP] [l2=synth]
+--   [loc=nf_hook_slow+0x9c] [head=0xffff...] ...
 --
 -- (space-separated key=value pairs, the first nine always in this order,
 -- values percent-escaped: '%', ' ', '=' and bytes outside 0x21..0x7e are
@@ -14,6 +15,7 @@
 --
 --   pktrec.netns == 4026532328      pktrec.track == 0x2a
 --   pktrec.drop                     pktrec.ifname == "eth0"
+--   pktrec.loc contains "udp"       pktrec.head == 0xffff888001234000
 --
 -- plus pktrec.hop / pktrec.prev_frame / pktrec.hop_delta, which number the
 -- hops of one track id in file order so a packet can be followed across
@@ -50,6 +52,10 @@ local hf = {
 	pid        = ProtoField.uint32("pktrec.pid", "PID", base.DEC),
 	comm       = ProtoField.string("pktrec.comm", "Command", base.ASCII, "Current task's comm"),
 	drop       = ProtoField.string("pktrec.drop", "Drop reason", base.ASCII, "Kernel skb drop reason"),
+	loc        = ProtoField.string("pktrec.loc", "Drop location", base.ASCII,
+		"Where kfree_skb was called: SYMBOL+0xOFF"),
+	head       = ProtoField.uint64("pktrec.head", "Data buffer", base.HEX, nil, nil,
+		"skb->head: clones of an sk_buff share it"),
 	l2_synth   = ProtoField.bool("pktrec.l2_synth", "Synthetic L2 header", base.NONE, nil, nil,
 		"The Ethernet header was synthesized (the skb had no MAC header)"),
 	opt        = ProtoField.string("pktrec.opt", "Option", base.ASCII, "Other key=value pair (unescaped value)"),
@@ -65,7 +71,7 @@ local hf = {
 }
 p.fields = {
 	hf.hook, hf.netns, hf.netns_name, hf.ifname, hf.ifindex, hf.skb, hf.track, hf.cpu, hf.pid, hf.comm,
-	hf.drop, hf.l2_synth, hf.opt, hf.hop, hf.prev_frame, hf.next_frame, hf.hop_delta, hf.comment,
+	hf.drop, hf.loc, hf.head, hf.l2_synth, hf.opt, hf.hop, hf.prev_frame, hf.next_frame, hf.hop_delta, hf.comment,
 }
 
 local ef = {
@@ -171,6 +177,10 @@ local function parse(s)
 			end
 			if key == "drop" and val ~= "" then
 				r.drop = unescape(val)
+			elseif key == "loc" and val ~= "" then
+				r.loc = unescape(val)
+			elseif key == "head" and parse_hex64(val) then
+				r.head = parse_hex64(val)
 			elseif key == "l2" and val == "synth" then
 				r.l2_synth = true
 			else
@@ -227,12 +237,16 @@ local function dissect_comment(s, tvb, pinfo, tree, in_sequence, t)
 	local summary = string.format("%s %s@%s", r.hook or "?", r.ifname or "?", ns_shown)
 	if r.track then summary = summary .. string.format(" track=0x%s", r.track:tohex():gsub("^0+(%x)", "%1")) end
 	if r.drop then summary = summary .. " DROP " .. r.drop end
+	if r.loc then summary = summary .. " at " .. r.loc end
 	local t = tree:add(p, tvb:range(0, 0), "pkt-record: " .. summary)
 
 	for _, spec in ipairs(LEADING) do
 		local name = spec[2]
 		if r[name] ~= nil then
-			t:add(hf[name], r[name]):set_generated()
+			local item = t:add(hf[name], r[name])
+			item:set_generated()
+			-- the name beside the inode
+			if name == "netns" and ns_name then item:append_text(" (" .. ns_name .. ")") end
 		end
 		if name == "netns" and ns_name then
 			t:add(hf.netns_name, ns_name):set_generated()
@@ -241,6 +255,12 @@ local function dissect_comment(s, tvb, pinfo, tree, in_sequence, t)
 	if r.drop then
 		t:add(hf.drop, r.drop):set_generated()
 		t:add_proto_expert_info(ef.drop, "dropped: " .. r.drop)
+	end
+	if r.loc then
+		t:add(hf.loc, r.loc):set_generated()
+	end
+	if r.head then
+		t:add(hf.head, r.head):set_generated()
 	end
 	if r.l2_synth then
 		t:add(hf.l2_synth, true):set_generated()

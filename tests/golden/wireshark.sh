@@ -7,6 +7,7 @@
 #   2 request  hook=net:netif_rx      eth0@4026532328    track=0x2a (+250 us)
 #   3 reply    hook=net:net_dev_queue eth0@4026532328    track=0x2b comm=Web%20Content foo=a%3Db
 #   4 reply    hook=skb:kfree_skb     docker0@4026531993 track=0x2b drop=NETFILTER_DROP l2=synth
+#                                     loc=nf_hook_slow+0x9c head=0xffff888001239000
 #   5 request  no comment
 #   6 request  a foreign comment ("hello world, not ours")
 #   7 request  hook=x netns=notanumber if=eth0 (ours, malformed)
@@ -40,7 +41,7 @@ ws_make_input() {
 		-a '1:hook=net:net_dev_queue netns=4026531993 if=docker0 ifindex=3 skb=0xffff888001234500 track=0x2a cpu=1 pid=2570 comm=ping' \
 		-a '2:hook=net:netif_rx netns=4026532328 if=eth0 ifindex=7 skb=0xffff888001234500 track=0x2a cpu=1 pid=2570 comm=ping' \
 		-a '3:hook=net:net_dev_queue netns=4026532328 if=eth0 ifindex=7 skb=0xffff888001239a00 track=0x2b cpu=3 pid=4242 comm=Web%20Content foo=a%3Db' \
-		-a '4:hook=skb:kfree_skb netns=4026531993 if=docker0 ifindex=3 skb=0xffff888001239a00 track=0x2b cpu=3 pid=0 comm=swapper%2F3 drop=NETFILTER_DROP l2=synth' \
+		-a '4:hook=skb:kfree_skb netns=4026531993 if=docker0 ifindex=3 skb=0xffff888001239a00 track=0x2b cpu=3 pid=0 comm=swapper%2F3 drop=NETFILTER_DROP l2=synth loc=nf_hook_slow+0x9c head=0xffff888001239000' \
 		-a '6:hello world, not ours' \
 		-a '7:hook=x netns=notanumber if=eth0' \
 		"$raw" "$WS_INPUT" >/dev/null 2>&1 || { fail "editcap -a failed"; return 1; }
@@ -95,8 +96,9 @@ test_lua_loads_without_error() {
 	local fields
 	fields=$(tshark -G fields -X "lua_script:$PKTREC_LUA" 2>/dev/null | awk -F'\t' '$5 == "pktrec" {print $3}' | sort | tr '\n' ' ')
 	local f
-	for f in pktrec.hook pktrec.netns pktrec.ifname pktrec.ifindex pktrec.skb pktrec.track \
-		pktrec.cpu pktrec.pid pktrec.comm pktrec.drop pktrec.l2_synth pktrec.hop; do
+	for f in pktrec.hook pktrec.netns pktrec.netns_name pktrec.ifname pktrec.ifindex pktrec.skb \
+		pktrec.track pktrec.cpu pktrec.pid pktrec.comm pktrec.drop pktrec.loc pktrec.head \
+		pktrec.l2_synth pktrec.hop; do
 		assert_match "$fields" "(^| )$f " "registered fields" || return 1
 	done
 }
@@ -153,6 +155,13 @@ test_drop_reason_and_expert_info() {
 	assert_eq "$(ws_frames '_ws.expert.message == "dropped: NETFILTER_DROP" && _ws.expert.severity == "Warning"')" "4" \
 		"expert info dropped: NETFILTER_DROP" || return 1
 	assert_eq "$(ws_frames 'pktrec.l2_synth')" "4" "pktrec.l2_synth" || return 1
+	assert_eq "$(ws_tshark -Y 'frame.number == 4' -T fields -E separator=, -e pktrec.loc -e pktrec.head -e pktrec.opt)" \
+		"nf_hook_slow+0x9c,0xffff888001239000," "loc= and head= are fields, not other pairs" || return 1
+	assert_eq "$(ws_frames 'pktrec.head == 0xffff888001239000 && pktrec.loc contains "nf_hook"')" "4" \
+		"filters on loc and head" || return 1
+	assert_match "$(ws_tshark -Y 'frame.number == 4' -V)" \
+		"pkt-record: skb:kfree_skb docker0@4026531993 track=0x2b DROP NETFILTER_DROP at nf_hook_slow\+0x9c" \
+		"the tree's summary says where" || return 1
 	assert_eq "$(ws_frames '!pktrec.l2_synth && pktrec')" "1 2 3 7" "!pktrec.l2_synth"
 }
 
@@ -230,6 +239,10 @@ out += epb(1, b'hook=net:netif_rx netns=4026532999 if=eth0 ifindex=2 skb=0xffff8
 open(sys.argv[1], 'wb').write(out)
 PY
 	out=$(WS_INPUT=$f ws_tshark -T fields -E separator=, -e pktrec.netns -e pktrec.netns_name | tr '\n' ' ')
+	assert_eq "$out" "4026532328,pkt-a-12 x 4026532999, " "names from the description, none where absent" || return 1
+	# shown beside the inode, and in the hop's summary line
+	out=$(WS_INPUT=$f ws_tshark -Y 'frame.number == 1' -V)
 	rm -f "$f"
-	assert_eq "$out" "4026532328,pkt-a-12 x 4026532999, " "names from the description, none where absent"
+	assert_match "$out" "Network namespace: 4026532328 \\(pkt-a-12 x\\)" "the name beside the inode" || return 1
+	assert_match "$out" "pkt-record: net:netif_rx eth0@pkt-a-12 x track=0x2a" "the summary by name"
 }
