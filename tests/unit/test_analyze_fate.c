@@ -6,7 +6,7 @@
  * and a drop stays a drop.
  */
 #include "test.h"
-#include "flow.h"
+#include "flowbuild.h"
 
 #define MS   1000000ull
 #define T0   (1000ull * 1000 * MS)
@@ -57,75 +57,28 @@ static struct flow *new_flow(struct got *g)
 	return flow_new(NULL, &cb);
 }
 
+/* 10.0.0.1 -> 10.0.0.2 echo id 9 (or its reply back). */
 static struct pkt_info echo(int reply, uint16_t seq)
 {
-	struct pkt_info pi;
-
-	memset(&pi, 0, sizeof(pi));
-	pi.outer.family = 4;
-	pi.outer.src[0] = pi.outer.dst[0] = 10;
-	pi.outer.src[3] = reply ? 2 : 1;
-	pi.outer.dst[3] = reply ? 1 : 2;
-	pi.outer.ip_proto = 1;
-	pi.outer.ip_id = (uint16_t)(seq * 7 + reply);
-	pi.outer.has_l4 = 1;
-	pi.outer.icmp_type = reply ? 0 : 8;
-	pi.outer.icmp_id = 9;
-	pi.outer.icmp_seq = seq;
-	return pi;
+	return fb_echo(reply ? 2 : 1, reply ? 1 : 2, reply, 9, seq, (uint16_t)(seq * 7 + reply));
 }
 
 /* TCP from 10.0.0.1:40000 to 10.0.0.2:80 (or back): flags, seq, ack, payload length. */
 static struct pkt_info tcp(int back, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t len)
 {
-	struct pkt_info pi;
-
-	memset(&pi, 0, sizeof(pi));
-	pi.outer.family = 4;
-	pi.outer.src[0] = pi.outer.dst[0] = 10;
-	pi.outer.src[3] = back ? 2 : 1;
-	pi.outer.dst[3] = back ? 1 : 2;
-	pi.outer.ip_proto = 6;
-	pi.outer.ip_id = (uint16_t)(seq + back);
-	pi.outer.has_l4 = 1;
-	pi.outer.sport = back ? 80 : 40000;
-	pi.outer.dport = back ? 40000 : 80;
-	pi.outer.tcp_flags = flags;
-	pi.outer.tcp_seq = seq;
-	pi.outer.tcp_ack = ack;
-	pi.outer.l4_payload_len = len;
-	return pi;
+	return fb_tcp(back ? 2 : 1, back ? 1 : 2, back ? 80 : 40000, back ? 40000 : 80, flags, seq,
+		      ack, len, (uint16_t)(seq + back));
 }
 
-struct kh {
-	uint64_t ts, track, netns;
-	const char *hook, *ifname, *drop, *comm;
-	uint32_t pid;
-};
-
+/* sk_buff and data buffer follow from the track id; transmit hooks are outbound. */
 static void add(struct flow *f, const struct kh *k, const struct pkt_info *pi, uint64_t *id)
 {
-	struct flow_event ev = {
-	    .ts_ns = k->ts,
-	    .has_track = 1,
-	    .track = k->track,
-	    .has_skb = 1,
-	    .skb = 0xa000 + k->track * 0x100,
-	    .has_head = 1,
-	    .head = 0x50000 + k->track * 0x1000,
-	    .hook = k->hook,
-	    .has_netns = 1,
-	    .netns = k->netns,
-	    .ifname = k->ifname ? k->ifname : "eth0",
-	    .dir = !strcmp(k->hook, TX) ? 2 : 1,
-	    .drop = k->drop ? k->drop : "",
-	    .pid = k->pid,
-	    .comm = k->comm ? k->comm : "",
-	    .len = 84,
-	    .pi = pi,
-	};
+	struct kh h = *k;
 
-	flow_add_event(f, &ev, id);
+	h.skb = 0xa000 + k->track * 0x100;
+	h.head = 0x50000 + k->track * 0x1000;
+	h.dir = !strcmp(k->hook, TX) ? 2 : 1;
+	fb_add(f, &h, pi, id);
 }
 
 /* A packet from A through the bridge to B (or back), hop every 10 us from t. */

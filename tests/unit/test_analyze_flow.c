@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Packet grouping and pairing (analyze/packets.c, pairs.c) on synthetic hits. */
 #include "test.h"
-#include "flow.h"
+#include "flowbuild.h"
 
 #define MS 1000000ull
 #define T0 (1000ull * 1000 * MS)
@@ -61,48 +61,10 @@ static struct flow *new_flow(struct seen *s)
 	return flow_new(NULL, &cb);
 }
 
-static void ip4(struct pkt_l3l4 *l, uint8_t a, uint8_t b)
-{
-	l->family = 4;
-	l->src[0] = 10;
-	l->src[3] = a;
-	l->dst[0] = 10;
-	l->dst[3] = b;
-}
-
-static struct pkt_info echo(uint8_t src, uint8_t dst, int reply, uint16_t id, uint16_t seq,
-			    uint16_t ip_id)
-{
-	struct pkt_info pi;
-
-	memset(&pi, 0, sizeof(pi));
-	ip4(&pi.outer, src, dst);
-	pi.outer.ip_proto = 1;
-	pi.outer.ip_id = ip_id;
-	pi.outer.has_l4 = 1;
-	pi.outer.icmp_type = reply ? 0 : 8;
-	pi.outer.icmp_id = id;
-	pi.outer.icmp_seq = seq;
-	return pi;
-}
-
 static struct pkt_info tcp(uint8_t src, uint8_t dst, uint16_t sport, uint16_t dport, uint8_t flags,
 			   uint32_t seq, uint32_t ack, uint16_t len)
 {
-	struct pkt_info pi;
-
-	memset(&pi, 0, sizeof(pi));
-	ip4(&pi.outer, src, dst);
-	pi.outer.ip_proto = 6;
-	pi.outer.has_l4 = 1;
-	pi.outer.sport = sport;
-	pi.outer.dport = dport;
-	pi.outer.tcp_flags = flags;
-	pi.outer.tcp_seq = seq;
-	pi.outer.tcp_ack = ack;
-	pi.outer.l4_payload_len = len;
-	pi.outer.ip_id = (uint16_t)(seq ^ flags);
-	return pi;
+	return fb_tcp(src, dst, sport, dport, flags, seq, ack, len, (uint16_t)(seq ^ flags));
 }
 
 static struct pkt_info udp(uint8_t src, uint8_t dst, uint16_t sport, uint16_t dport, int dns,
@@ -111,7 +73,7 @@ static struct pkt_info udp(uint8_t src, uint8_t dst, uint16_t sport, uint16_t dp
 	struct pkt_info pi;
 
 	memset(&pi, 0, sizeof(pi));
-	ip4(&pi.outer, src, dst);
+	fb_ip4(&pi.outer, src, dst);
 	pi.outer.ip_proto = 17;
 	pi.outer.has_l4 = 1;
 	pi.outer.sport = sport;
@@ -127,46 +89,26 @@ static struct pkt_info udp(uint8_t src, uint8_t dst, uint16_t sport, uint16_t dp
 static int hit(struct flow *f, uint64_t ts, const char *ifname, int has_track, uint64_t track,
 	       const struct pkt_info *pi, uint64_t *packet_id)
 {
-	struct flow_event ev = {
-	    .ts_ns = ts,
-	    .has_track = has_track,
-	    .track = track,
-	    .hook = "net:netif_rx",
-	    .has_netns = 1,
-	    .netns = 4026531840u,
-	    .ifname = ifname,
-	    .dir = 1,
-	    .drop = "",
-	    .len = 64,
-	    .pi = pi,
-	    .summary = "",
-	};
+	struct kh k = {.ts = ts,
+		       .track = track,
+		       .no_track = !has_track,
+		       .hook = "net:netif_rx",
+		       .netns = 4026531840u,
+		       .ifname = ifname,
+		       .len = 64,
+		       .summary = ""};
 
-	return flow_add_event(f, &ev, packet_id);
+	return fb_add(f, &k, pi, packet_id);
 }
 
 /* One hit of pkt-record: a track id on a known sk_buff, at a hook. */
 static int khit(struct flow *f, uint64_t ts, const char *hook, uint64_t track, uint64_t skb,
 		const struct pkt_info *pi, uint64_t *packet_id)
 {
-	struct flow_event ev = {
-	    .ts_ns = ts,
-	    .has_track = 1,
-	    .track = track,
-	    .has_skb = 1,
-	    .skb = skb,
-	    .hook = hook,
-	    .has_netns = 1,
-	    .netns = 4026531840u,
-	    .ifname = "eth0",
-	    .dir = 1,
-	    .drop = "",
-	    .len = 64,
-	    .pi = pi,
-	    .summary = NULL,
-	};
+	struct kh k = {
+	    .ts = ts, .track = track, .skb = skb, .hook = hook, .netns = 4026531840u, .len = 64};
 
-	return flow_add_event(f, &ev, packet_id);
+	return fb_add(f, &k, pi, packet_id);
 }
 
 #define RX "net:netif_rx"
@@ -175,7 +117,7 @@ TEST(flow_track_id_groups_hops_and_pairs_echo)
 {
 	struct seen s;
 	struct flow *f = new_flow(&s);
-	struct pkt_info req = echo(1, 2, 0, 7, 1, 100), rep = echo(2, 1, 1, 7, 1, 200);
+	struct pkt_info req = fb_echo(1, 2, 0, 7, 1, 100), rep = fb_echo(2, 1, 1, 7, 1, 200);
 	uint64_t a, b, c;
 
 	ASSERT_TRUE(f, "flow_new");
@@ -202,7 +144,7 @@ TEST(flow_content_correlation_without_ids)
 {
 	struct seen s;
 	struct flow *f = new_flow(&s);
-	struct pkt_info req = echo(1, 2, 0, 7, 1, 100);
+	struct pkt_info req = fb_echo(1, 2, 0, 7, 1, 100);
 	uint64_t a, b, c, d;
 
 	/* same content on two interfaces within the window: one packet */
@@ -216,7 +158,7 @@ TEST(flow_content_correlation_without_ids)
 	ASSERT_OK(hit(f, T0 + 900 * MS, "veth9", 0, 0, &req, &d), "hit");
 	ASSERT_TRUE(d != a && d != c, "too late");
 	/* a clone with a new track id in the same file still joins by content */
-	struct pkt_info other = echo(1, 2, 0, 7, 2, 101);
+	struct pkt_info other = fb_echo(1, 2, 0, 7, 2, 101);
 	uint64_t e, g;
 
 	ASSERT_OK(hit(f, T0 + 901 * MS, "eth0", 1, 5, &other, &e), "hit");
@@ -230,10 +172,10 @@ TEST(flow_nat_keeps_packet_and_pairs_reply)
 {
 	struct seen s;
 	struct flow *f = new_flow(&s);
-	struct pkt_info req = echo(1, 9, 0, 7, 3, 0x3333);
-	struct pkt_info nat = echo(200, 9, 0, 7, 3, 0x3333); /* source rewritten */
-	struct pkt_info rep_out = echo(9, 200, 1, 7, 3, 0x4444);
-	struct pkt_info rep_in = echo(9, 1, 1, 7, 3, 0x4444); /* destination restored */
+	struct pkt_info req = fb_echo(1, 9, 0, 7, 3, 0x3333);
+	struct pkt_info nat = fb_echo(200, 9, 0, 7, 3, 0x3333); /* source rewritten */
+	struct pkt_info rep_out = fb_echo(9, 200, 1, 7, 3, 0x4444);
+	struct pkt_info rep_in = fb_echo(9, 1, 1, 7, 3, 0x4444); /* destination restored */
 	uint64_t a, b, c, d;
 
 	ASSERT_OK(hit(f, T0, "eth0", 0, 0, &req, &a), "hit");
@@ -251,7 +193,7 @@ TEST(flow_unanswered_after_window_streaming)
 {
 	struct seen s;
 	struct flow *f = new_flow(&s);
-	struct pkt_info req = echo(1, 2, 0, 7, 1, 100);
+	struct pkt_info req = fb_echo(1, 2, 0, 7, 1, 100);
 
 	ASSERT_OK(hit(f, T0, "eth0", 0, 0, &req, NULL), "hit");
 	/* much later traffic: the request expires without waiting for the end */
@@ -339,10 +281,10 @@ TEST(flow_arp_and_ndp_pairs)
 	req.arp_op = 1;
 	req.outer.is_arp = 1;
 	req.outer.arp_op = 1;
-	ip4(&req.outer, 1, 2);
+	fb_ip4(&req.outer, 1, 2);
 	rep = req;
 	rep.arp_op = rep.outer.arp_op = 2;
-	ip4(&rep.outer, 2, 1);
+	fb_ip4(&rep.outer, 2, 1);
 
 	memset(&ns, 0, sizeof(ns));
 	ns.outer.family = 6;
@@ -376,7 +318,7 @@ TEST(flow_reply_finished_before_request_still_pairs)
 {
 	struct seen s;
 	struct flow *f = new_flow(&s);
-	struct pkt_info req = echo(1, 2, 0, 7, 1, 100), rep = echo(2, 1, 1, 7, 1, 200);
+	struct pkt_info req = fb_echo(1, 2, 0, 7, 1, 100), rep = fb_echo(2, 1, 1, 7, 1, 200);
 
 	/* the request's last hit (a late free) comes after the reply's */
 	hit(f, T0, "eth0", 1, 1, &req, NULL);
@@ -392,7 +334,7 @@ TEST(flow_free_midway_no_leak)
 {
 	struct seen s;
 	struct flow *f = new_flow(&s);
-	struct pkt_info req = echo(1, 2, 0, 7, 1, 100);
+	struct pkt_info req = fb_echo(1, 2, 0, 7, 1, 100);
 
 	hit(f, T0, "eth0", 1, 1, &req, NULL);
 	hit(f, T0 + 3000 * MS, "eth0", 1, 2, &req, NULL); /* first finished, waiting */
@@ -406,8 +348,8 @@ TEST(flow_freed_sk_buff_finishes_before_the_window)
 {
 	struct seen s;
 	struct flow *f = new_flow(&s);
-	struct pkt_info a = echo(1, 2, 0, 7, 1, 100), b = echo(1, 2, 0, 7, 2, 101);
-	struct pkt_info c = echo(3, 4, 0, 8, 1, 102), d = echo(3, 4, 0, 8, 2, 103);
+	struct pkt_info a = fb_echo(1, 2, 0, 7, 1, 100), b = fb_echo(1, 2, 0, 7, 2, 101);
+	struct pkt_info c = fb_echo(3, 4, 0, 8, 1, 102), d = fb_echo(3, 4, 0, 8, 2, 103);
 	uint64_t pa, pb, pa2, pc;
 
 	ASSERT_OK(khit(f, T0, RX, 1, 0xa00, &a, &pa), "hit");
@@ -465,7 +407,7 @@ TEST(flow_segment_finishing_after_its_ack_pairs_with_it)
 	struct pkt_info d2 = tcp(1, 2, 41000, 80, 0x18, 1101, 5001, 100);
 	struct pkt_info ack2 = tcp(2, 1, 80, 41000, 0x10, 5001, 1201, 0);
 	struct pkt_info ack3 = tcp(2, 1, 80, 41000, 0x10, 5001, 1201, 0);
-	struct pkt_info other = echo(5, 6, 1, 1, 1, 1); /* a reply: nobody waits for it */
+	struct pkt_info other = fb_echo(5, 6, 1, 1, 1, 1); /* a reply: nobody waits for it */
 	uint64_t id_d1, id_a1, id_d2, id_a2;
 
 	ack3.outer.ip_id = 7;
@@ -516,7 +458,7 @@ static void udp_pair_then_stream(struct flow *f, uint64_t stream_skb, uint64_t *
 				 uint64_t *id_r, uint64_t *id_f1)
 {
 	struct pkt_info q = udp_n(1, 2, 40000, 7000, 1), r = udp_n(2, 1, 7000, 40000, 2);
-	struct pkt_info other = echo(5, 6, 1, 1, 1, 1);
+	struct pkt_info other = fb_echo(5, 6, 1, 1, 1, 1);
 
 	khit(f, T0, RX, 1, 0x100, &q, id_q);
 	khit(f, T0 + 1 * MS, RX, 2, 0x200, &r, id_r);
@@ -536,7 +478,7 @@ TEST(flow_udp_reply_finishing_late)
 {
 	struct seen s;
 	struct flow *f = new_flow(&s);
-	struct pkt_info other = echo(5, 6, 1, 1, 1, 1);
+	struct pkt_info other = fb_echo(5, 6, 1, 1, 1, 1);
 	uint64_t id_q, id_r, id_f1 = 0;
 
 	/* each of the stream frees the sk_buff before it: the request's, then its own */
@@ -560,7 +502,7 @@ TEST(flow_udp_request_finishing_late)
 {
 	struct seen s;
 	struct flow *f = new_flow(&s);
-	struct pkt_info other = echo(5, 6, 1, 1, 1, 1);
+	struct pkt_info other = fb_echo(5, 6, 1, 1, 1, 1);
 	uint64_t id_q, id_r, id_f1 = 0;
 
 	udp_pair_then_stream(f, 0x200, &id_q, &id_r, &id_f1);
@@ -606,7 +548,7 @@ TEST(flow_udp_stream_finishing_after_its_answer)
 	struct seen s;
 	struct flow *f = new_flow(&s);
 	struct pkt_info q = udp_n(1, 2, 40000, 7000, 1), q2 = udp_n(1, 2, 40000, 7000, 2);
-	struct pkt_info r = udp_n(2, 1, 7000, 40000, 3), other = echo(5, 6, 1, 1, 1, 1);
+	struct pkt_info r = udp_n(2, 1, 7000, 40000, 3), other = fb_echo(5, 6, 1, 1, 1, 1);
 	uint64_t id_q, id_r;
 
 	khit(f, T0, RX, 1, 0x100, &q, &id_q);

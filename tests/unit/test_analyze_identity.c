@@ -5,7 +5,7 @@
  * depend on them (analyze/pairs.c): VLAN stacks, NDP order.
  */
 #include "test.h"
-#include "flow.h"
+#include "flowbuild.h"
 
 #define MS   1000000ull
 #define T0   (1000ull * 1000 * MS)
@@ -74,53 +74,17 @@ static struct flow *new_flow(struct got *g)
 
 static struct pkt_info echo(uint8_t src, uint8_t dst, int reply, uint16_t id, uint16_t seq)
 {
-	struct pkt_info pi;
-
-	memset(&pi, 0, sizeof(pi));
-	pi.outer.family = 4;
-	pi.outer.src[0] = 10;
-	pi.outer.src[3] = src;
-	pi.outer.dst[0] = 10;
-	pi.outer.dst[3] = dst;
-	pi.outer.ip_proto = 1;
-	pi.outer.ip_id = (uint16_t)(seq * 7 + reply);
-	pi.outer.has_l4 = 1;
-	pi.outer.icmp_type = reply ? 0 : 8;
-	pi.outer.icmp_id = id;
-	pi.outer.icmp_seq = seq;
-	return pi;
+	return fb_echo(src, dst, reply, id, seq, (uint16_t)(seq * 7 + reply));
 }
 
-/* One pkt-record hit: id, sk_buff, data buffer, hook, place, process. */
-struct kh {
-	uint64_t ts, track, skb, head;
-	const char *hook, *ifname, *drop, *comm;
-	uint64_t netns;
-	uint32_t pid;
-};
-
+/* A hit in NS_A unless k says otherwise; the sk_buff is always known. */
 static int add(struct flow *f, const struct kh *k, const struct pkt_info *pi, uint64_t *id)
 {
-	struct flow_event ev = {
-	    .ts_ns = k->ts,
-	    .has_track = 1,
-	    .track = k->track,
-	    .has_skb = 1,
-	    .skb = k->skb,
-	    .has_head = k->head != 0,
-	    .head = k->head,
-	    .hook = k->hook,
-	    .has_netns = 1,
-	    .netns = k->netns ? k->netns : NS_A,
-	    .ifname = k->ifname ? k->ifname : "eth0",
-	    .dir = 1,
-	    .drop = k->drop ? k->drop : "",
-	    .pid = k->pid,
-	    .comm = k->comm ? k->comm : "",
-	    .len = 84,
-	    .pi = pi,
-	};
+	struct flow_event ev = fb_event(k, pi);
 
+	ev.has_skb = 1;
+	if (!k->netns)
+		ev.netns = NS_A;
 	return flow_add_event(f, &ev, id);
 }
 
