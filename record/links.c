@@ -46,21 +46,21 @@ static int u32_attr(const struct nlattr *a, uint32_t *v)
 static int info_data_cb(const struct nlattr *a, void *data)
 {
 	struct parse_ctx *pc = data;
-	const char *kind = pc->li.kind;
+	const char *kind = pc->li.at.kind;
 	uint16_t type = mnl_attr_get_type(a);
 	uint32_t v;
 
 	if (!strcmp(kind, "vxlan")) {
 		if (type == IFLA_VXLAN_ID && !u32_attr(a, &v)) {
-			pc->li.vni = v;
-			pc->li.has_vni = 1;
+			pc->li.at.vni = v;
+			pc->li.at.has_vni = 1;
 		} else if (type == IFLA_VXLAN_LINK && !u32_attr(a, &v)) {
 			pc->tunnel_link = v;
 		}
 	} else if (!strcmp(kind, "geneve")) {
 		if (type == IFLA_GENEVE_ID && !u32_attr(a, &v)) {
-			pc->li.vni = v;
-			pc->li.has_vni = 1;
+			pc->li.at.vni = v;
+			pc->li.at.has_vni = 1;
 		}
 	} else if (!strncmp(kind, "gre", 3) || !strncmp(kind, "ip6gre", 6) ||
 		   !strcmp(kind, "erspan") || !strcmp(kind, "ip6erspan")) {
@@ -75,7 +75,7 @@ static int linkinfo_cb(const struct nlattr *a, void *data)
 	struct parse_ctx *pc = data;
 
 	if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_STRING) >= 0)
-		copy_attr_str(pc->li.kind, sizeof(pc->li.kind), a);
+		copy_attr_str(pc->li.at.kind, sizeof(pc->li.at.kind), a);
 	return MNL_CB_OK;
 }
 
@@ -98,11 +98,11 @@ static int link_attr_cb(const struct nlattr *a, void *data)
 		break;
 	case IFLA_MASTER:
 		if (!u32_attr(a, &v))
-			pc->li.master = v;
+			pc->li.at.master = v;
 		break;
 	case IFLA_LINK:
 		if (!u32_attr(a, &v))
-			pc->li.link_ifindex = v;
+			pc->li.at.link_ifindex = v;
 		break;
 	case IFLA_LINK_NETNSID:
 		if (!u32_attr(a, &v))
@@ -144,9 +144,9 @@ static int link_msg_cb(const struct nlmsghdr *nlh, void *data)
 	pc.li.ifindex = (uint32_t)ifm->ifi_index;
 	mnl_attr_parse(nlh, sizeof(*ifm), link_attr_cb, &pc);
 	if (pc.tunnel_link)
-		pc.li.link_ifindex = pc.tunnel_link;
-	if (pc.li.link_ifindex == pc.li.ifindex && pc.link_nsid < 0)
-		pc.li.link_ifindex = 0; /* a device that names itself (ipip's fallback) */
+		pc.li.at.link_ifindex = pc.tunnel_link;
+	if (pc.li.at.link_ifindex == pc.li.ifindex && pc.link_nsid < 0)
+		pc.li.at.link_ifindex = 0; /* a device that names itself (ipip's fallback) */
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
 		struct parse_ctx *v = realloc(s->links, cap * sizeof(*v));
@@ -293,12 +293,12 @@ int links_scan(const int *fds, const uint64_t *inodes, size_t n,
 		for (size_t k = 0; k < s.n; k++) {
 			struct link_info *li = &s.links[k].li;
 
-			if (li->link_ifindex && s.links[k].link_nsid < 0)
-				li->link_netns = li->netns;
-			for (size_t j = 0; li->link_ifindex && s.links[k].link_nsid >= 0 && j < n;
-			     j++)
+			if (li->at.link_ifindex && s.links[k].link_nsid < 0)
+				li->at.link_netns = li->netns;
+			for (size_t j = 0;
+			     li->at.link_ifindex && s.links[k].link_nsid >= 0 && j < n; j++)
 				if (j != i && nsid_of[j] == s.links[k].link_nsid)
-					li->link_netns = inodes[j];
+					li->at.link_netns = inodes[j];
 			fn(li, ctx);
 		}
 		total += (int)s.n;

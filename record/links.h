@@ -13,20 +13,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "trace.h"
+
 #define LINK_NAME_LEN 16
-#define LINK_KIND_LEN 16
 
 struct link_info {
 	uint64_t netns;
 	uint32_t ifindex;
 	char name[LINK_NAME_LEN];
-	char kind[LINK_KIND_LEN]; /* "veth", "bridge", "vxlan", ... ("" for a plain device) */
-	uint32_t master;	  /* bridge/bond master's ifindex in the same netns, 0 if none */
-	/* veth peer, macvlan/ipvlan/VLAN parent, or a tunnel's underlay device */
-	uint32_t link_ifindex;
-	uint64_t link_netns; /* 0 when unknown (the peer's namespace has no id here) */
-	uint32_t vni;	     /* VXLAN/Geneve network identifier, 0 if none */
-	int has_vni;
+	/*
+	 * The relations as the file says them: kind ("" for a plain device),
+	 * master, link_ifindex/link_netns (veth peer, macvlan/ipvlan/VLAN parent
+	 * or a tunnel's underlay; link_netns 0 when the other namespace has no
+	 * id here), vni. netns_name and netns_kind are left empty (names.c).
+	 */
+	struct trace_if_attrs at;
 };
 
 /*

@@ -19,7 +19,7 @@ struct name_entry {
 	struct ht_node node;
 	uint64_t inode;
 	struct netns_name n;
-	int rank; /* of n: kind_rank(), or RANK_RUNTIME_MOUNT */
+	int rank;      /* of n: kind_rank(), or RANK_RUNTIME_MOUNT */
 	char path[96]; /* a file that opens the namespace (nsfs mount or /proc/PID/ns/net) */
 };
 

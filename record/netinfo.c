@@ -195,18 +195,13 @@ int netinfo_describe(struct netinfo *ni, uint64_t netns, uint32_t ifindex, uint6
 		nm = netns_names_get(ni->names, netns);
 		le = link_find(ni, netns, ifindex);
 	}
-	memset(&at, 0, sizeof(at));
+	if (le)
+		at = le->li.at;
+	else
+		memset(&at, 0, sizeof(at));
 	if (nm.kind) {
 		snprintf(at.netns_name, sizeof(at.netns_name), "%s", nm.name);
 		snprintf(at.netns_kind, sizeof(at.netns_kind), "%s", netns_name_kind_str(nm.kind));
-	}
-	if (le) {
-		snprintf(at.kind, sizeof(at.kind), "%s", le->li.kind);
-		at.link_ifindex = le->li.link_ifindex;
-		at.link_netns = le->li.link_netns;
-		at.master = le->li.master;
-		at.vni = le->li.vni;
-		at.has_vni = le->li.has_vni;
 	}
 	return trace_if_attrs_format(buf, cap, &at);
 }

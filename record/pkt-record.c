@@ -63,7 +63,7 @@ static struct opts {
 	uint64_t rotate_mb;
 	unsigned rotate_files;
 	bool quiet, verbose, list_events;
-	bool numeric; /* -n: the live print shows namespace inodes, not names */
+	bool numeric;	   /* -n: the live print shows namespace inodes, not names */
 	bool events_given; /* -e: a missing hook is an error, not skipped */
 	bool headers_only; /* cut each snapshot after the innermost header */
 	uint64_t buffer_mb;

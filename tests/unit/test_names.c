@@ -93,10 +93,9 @@ TEST(names_scan_fake_proc)
 	char root[] = "/tmp/pkt-names-XXXXXX";
 	char proc[600], netns[600];
 	struct netns_names *nn = NULL;
-	const char *dirs[] = {"proc",	    "proc/1",	 "proc/1/ns",	 "proc/40",
-			      "proc/40/ns", "proc/41",	 "proc/41/ns",	 "proc/52",
-			      "proc/52/ns", "proc/self", "proc/self/ns", "run",
-			      "rt",	    "rt/netns"};
+	const char *dirs[] = {"proc",	      "proc/1",	    "proc/1/ns", "proc/40",    "proc/40/ns",
+			      "proc/41",      "proc/41/ns", "proc/52",	 "proc/52/ns", "proc/self",
+			      "proc/self/ns", "run",	    "rt",	 "rt/netns"};
 	char mounts[1400];
 
 	ASSERT_TRUE(mkdtemp(root) != NULL, "mkdtemp");
