@@ -10,19 +10,27 @@
 
 struct tnode {
 	struct ht_node by_key; /* (host, netns, ifindex or name) */
+	struct ht_node by_ns;  /* in named while it names its namespace */
 	struct topo_iface i;   /* strings owned */
 	size_t order;
 };
 
 struct topology {
 	struct hashtab ifaces;
+	/* (host, netns) -> the first interface (in order) that gives its name */
+	struct hashtab named;
 	struct tnode **list; /* in order of first appearance */
 	size_t n, cap;
 };
 
+static uint64_t ns_hash(const char *host, uint64_t netns)
+{
+	return ht_hash_add(ht_hash_str(0, host), netns);
+}
+
 static uint64_t key_hash(const char *host, uint64_t netns, uint32_t ifindex, const char *ifname)
 {
-	uint64_t h = ht_hash_add(ht_hash_str(0, host), netns);
+	uint64_t h = ns_hash(host, netns);
 
 	/* interfaces are known by ifindex where the file says it, else by name */
 	return ifindex ? ht_hash_add(h, ifindex) : ht_hash_str(h, ifname);
@@ -42,11 +50,38 @@ static struct tnode *find(const struct topology *t, const char *host, uint64_t n
 	return NULL;
 }
 
+static const struct tnode *named_find(const struct topology *t, const char *host, uint64_t netns)
+{
+	for (struct ht_node *n = ht_find_first(&t->named, ns_hash(host, netns)); n;
+	     n = ht_find_next(n)) {
+		const struct tnode *x = ht_entry(n, struct tnode, by_ns);
+
+		if (x->i.netns == netns && !strcmp(x->i.host, host))
+			return x;
+	}
+	return NULL;
+}
+
+/* x has a name now: it names its namespace unless an interface before it does. */
+static void named_note(struct topology *t, struct tnode *x)
+{
+	struct tnode *cur = (struct tnode *)named_find(t, x->i.host, x->i.netns);
+
+	if (cur && cur->order < x->order)
+		return;
+	if (cur)
+		ht_remove(&t->named, &cur->by_ns);
+	ht_insert(&t->named, &x->by_ns, ns_hash(x->i.host, x->i.netns));
+}
+
 struct topology *topology_new(void)
 {
 	struct topology *t = calloc(1, sizeof(*t));
 
-	if (t && ht_init(&t->ifaces, 32)) {
+	if (!t)
+		return NULL;
+	if (ht_init(&t->ifaces, 32) || ht_init(&t->named, 8)) {
+		ht_destroy(&t->ifaces);
 		free(t);
 		return NULL;
 	}
@@ -80,6 +115,7 @@ int topology_add(struct topology *t, const struct topo_iface *ifc)
 				return -ENOMEM;
 			free((char *)x->i.netns_name);
 			x->i.netns_name = s;
+			named_note(t, x);
 		}
 		if (!x->i.link_ifindex && ifc->link_ifindex) {
 			x->i.link_ifindex = ifc->link_ifindex;
@@ -115,6 +151,8 @@ int topology_add(struct topology *t, const struct topo_iface *ifc)
 	t->list[t->n++] = x;
 	ht_insert(&t->ifaces, &x->by_key,
 		  key_hash(x->i.host, x->i.netns, x->i.ifindex, x->i.ifname));
+	if (x->i.netns_name[0])
+		named_note(t, x);
 	return 0;
 }
 
@@ -128,6 +166,7 @@ void topology_free(struct topology *t)
 	}
 	free(t->list);
 	ht_destroy(&t->ifaces);
+	ht_destroy(&t->named);
 	free(t);
 }
 
@@ -135,14 +174,9 @@ void topology_free(struct topology *t)
 static bool ns_label(const struct topology *t, const char *host, uint64_t netns, bool numeric,
 		     char *buf, size_t cap)
 {
-	const char *name = "";
+	const struct tnode *x = numeric ? NULL : named_find(t, host, netns);
+	const char *name = x ? x->i.netns_name : "";
 
-	for (size_t i = 0; i < t->n && !numeric; i++)
-		if (t->list[i]->i.netns == netns && !strcmp(t->list[i]->i.host, host) &&
-		    t->list[i]->i.netns_name[0]) {
-			name = t->list[i]->i.netns_name;
-			break;
-		}
 	if (name[0])
 		snprintf(buf, cap, "%s", name);
 	else

@@ -49,3 +49,35 @@ TEST(topology_names_links_and_merge)
 	free(text);
 	topology_free(t);
 }
+
+/* A namespace is named by the first of its interfaces that gives a name, also when it gives it late. */
+TEST(topology_name_from_the_first_named_interface)
+{
+	struct topology *t = topology_new();
+	struct topo_iface ifs[] = {
+	    {"", 4026532600, "", "eth0", 2, "veth", 0, 0, 0, 0, false},
+	    {"", 4026532600, "later-b", "eth1", 3, "veth", 0, 0, 0, 0, false},
+	    {"h2", 4026532600, "other-host", "eth0", 2, "", 0, 0, 0, 0, false},
+	    {"", 4026532600, "first-a", "eth0", 2, "", 0, 0, 0, 0, false},
+	};
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	ASSERT_TRUE(t != NULL, "new");
+	for (size_t i = 0; i < sizeof(ifs) / sizeof(ifs[0]); i++)
+		ASSERT_OK(topology_add(t, &ifs[i]), "add");
+	m = open_memstream(&text, &len);
+	ASSERT_TRUE(m != NULL, "memstream");
+	ASSERT_OK(topology_print(t, m, false), "print");
+	fclose(m);
+	ASSERT_STREQ(text,
+		     "netns first-a (4026532600)\n"
+		     "  eth0 (ifindex 2) veth\n"
+		     "  eth1 (ifindex 3) veth\n"
+		     "netns other-host (4026532600) on h2\n"
+		     "  eth0 (ifindex 2)\n",
+		     "the first interface's name, per host");
+	free(text);
+	topology_free(t);
+}
