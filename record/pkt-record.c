@@ -793,14 +793,16 @@ static int open_output(char *err, size_t errlen)
 {
 	char nerr[160];
 
-	/* names travel in the file and the live print: without them all still works */
-	if (opt.output || !opt.numeric) {
-		if (netinfo_new(&g.netinfo, "/proc", "/run/netns") == 0 &&
-		    netinfo_scan(g.netinfo, nerr, sizeof(nerr)) < 0 && opt.verbose)
-			fprintf(stderr, "pkt-record: interface relations left out: %s\n", nerr);
-	}
+	/*
+	 * Names travel in the file and show in the live print (which scans
+	 * names alone, at its first event): without them all still works.
+	 */
+	if ((opt.output || !opt.numeric) && netinfo_new(&g.netinfo, "/proc", "/run/netns"))
+		g.netinfo = NULL;
 	if (!opt.output)
 		return 0;
+	if (g.netinfo && netinfo_scan(g.netinfo, nerr, sizeof(nerr)) < 0 && opt.verbose)
+		fprintf(stderr, "pkt-record: interface relations left out: %s\n", nerr);
 	struct recout_cfg cfg = {
 	    .path = opt.output,
 	    .zstd_level = opt.zstd_level,

@@ -349,15 +349,18 @@ test_live_print() {
 	need_root || return $?
 	_need_tools || return $?
 	topo_create || return 1
-	local out ns_a
+	local out ns_a ping
 	ns_a=$(netns_inode "$NS_A")
-	ip netns exec "$NS_A" ping -i 0.1 -c 20 "$IP_B" >/dev/null &
+	# pings for both recordings (each takes a moment to attach), stopped after
+	ip netns exec "$NS_A" ping -i 0.1 -c 200 "$IP_B" >/dev/null &
+	ping=$!
 	out=$(timeout 10 "$PKT_RECORD" -q -c 4 -i eth0 --netns "$NS_A" icmp)
 	assert_match "$(head -n1 <<<"$out")" "^TIME +PID +INTERFACE +HOOK +PACKET$" "header" || return 1
 	assert_eq "$(tail -n +2 <<<"$out" | wc -l)" 4 "4 event lines" || return 1
 	assert_match "$out" " [0-9]+ eth0@$NS_A +net:net_dev_start_xmit +$IP_A -> $IP_B ICMP echo-request" "request line, by name" || return 1
 	assert_nomatch "$out" "$ns_a" "no inode without -n" || return 1
 	out=$(timeout 10 "$PKT_RECORD" -q -n -c 4 -i eth0 --netns "$NS_A" icmp)
+	kill "$ping" 2>/dev/null
 	wait
 	assert_match "$(head -n1 <<<"$out")" "NETWORK NS +PID +INTERFACE +HOOK" "-n: header" || return 1
 	assert_match "$out" "\[$ns_a\] +[0-9]+ eth0 +net:net_dev_start_xmit +$IP_A -> $IP_B ICMP echo-request" "-n: request line, by inode" || return 1
