@@ -4,9 +4,32 @@
 
 #include <stdlib.h>
 
-TEST(topology_names_links_and_merge)
+/* A topology of these interfaces as --topology prints it (NULL on failure; free it). */
+static char *printed(const struct topo_iface *ifs, size_t n, bool numeric)
 {
 	struct topology *t = topology_new();
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m;
+	int rc = t ? 0 : -1;
+
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = topology_add(t, &ifs[i]);
+	m = rc ? NULL : open_memstream(&text, &len);
+	if (m) {
+		rc = topology_print(t, m, numeric);
+		fclose(m);
+	}
+	topology_free(t);
+	if (rc || !m) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+TEST(topology_names_links_and_merge)
+{
 	struct topo_iface ifs[] = {
 	    {"", 4026531833, "host", "pkbr1", 5, "bridge", 0, 0, 0, 0, false},
 	    {"", 4026531833, "host", "pkva1", 6, "veth", 2, 4026532300, 5, 0, false},
@@ -16,17 +39,10 @@ TEST(topology_names_links_and_merge)
 	    /* the same interface again (another section): merged, not listed twice */
 	    {"", 4026532300, "", "eth0", 2, "", 0, 0, 0, 0, false},
 	};
-	char *text = NULL;
-	size_t len = 0;
-	FILE *m;
+	size_t n = sizeof(ifs) / sizeof(ifs[0]);
+	char *text = printed(ifs, n, false);
 
-	ASSERT_TRUE(t != NULL, "new");
-	for (size_t i = 0; i < sizeof(ifs) / sizeof(ifs[0]); i++)
-		ASSERT_OK(topology_add(t, &ifs[i]), "add");
-	m = open_memstream(&text, &len);
-	ASSERT_TRUE(m != NULL, "memstream");
-	ASSERT_OK(topology_print(t, m, false), "print");
-	fclose(m);
+	ASSERT_TRUE(text != NULL, "added and printed");
 	ASSERT_STREQ(text,
 		     "netns host (4026531833)\n"
 		     "  pkbr1 (ifindex 5) bridge\n"
@@ -39,38 +55,26 @@ TEST(topology_names_links_and_merge)
 		     "the topology, names resolved");
 	free(text);
 
-	text = NULL;
-	m = open_memstream(&text, &len);
-	ASSERT_TRUE(m != NULL, "memstream");
-	ASSERT_OK(topology_print(t, m, true), "numeric");
-	fclose(m);
+	text = printed(ifs, n, true);
+	ASSERT_TRUE(text != NULL, "numeric");
 	ASSERT_TRUE(strstr(text, "pkt-a-1") == NULL, "-n: no names");
 	ASSERT_TRUE(strstr(text, "peer eth0@4026532300") != NULL, "-n: peers by inode");
 	free(text);
-	topology_free(t);
 }
 
-/* A namespace is named by the first of its interfaces that gives a name, also when it gives it late. */
+/* A namespace is named by the first of its interfaces that gives a name, also when it gives it
+ * late. */
 TEST(topology_name_from_the_first_named_interface)
 {
-	struct topology *t = topology_new();
 	struct topo_iface ifs[] = {
 	    {"", 4026532600, "", "eth0", 2, "veth", 0, 0, 0, 0, false},
 	    {"", 4026532600, "later-b", "eth1", 3, "veth", 0, 0, 0, 0, false},
 	    {"h2", 4026532600, "other-host", "eth0", 2, "", 0, 0, 0, 0, false},
 	    {"", 4026532600, "first-a", "eth0", 2, "", 0, 0, 0, 0, false},
 	};
-	char *text = NULL;
-	size_t len = 0;
-	FILE *m;
+	char *text = printed(ifs, sizeof(ifs) / sizeof(ifs[0]), false);
 
-	ASSERT_TRUE(t != NULL, "new");
-	for (size_t i = 0; i < sizeof(ifs) / sizeof(ifs[0]); i++)
-		ASSERT_OK(topology_add(t, &ifs[i]), "add");
-	m = open_memstream(&text, &len);
-	ASSERT_TRUE(m != NULL, "memstream");
-	ASSERT_OK(topology_print(t, m, false), "print");
-	fclose(m);
+	ASSERT_TRUE(text != NULL, "added and printed");
 	ASSERT_STREQ(text,
 		     "netns first-a (4026532600)\n"
 		     "  eth0 (ifindex 2) veth\n"
@@ -79,5 +83,4 @@ TEST(topology_name_from_the_first_named_interface)
 		     "  eth0 (ifindex 2)\n",
 		     "the first interface's name, per host");
 	free(text);
-	topology_free(t);
 }
