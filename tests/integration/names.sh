@@ -69,7 +69,8 @@ print(names.get(int(sys.argv[1])), names.get(int(sys.argv[2])))' "$ns_a" "$ns_b"
 		echo "  note: nothing left the unnamed namespace (no arping/ping frame recorded)" >&2
 	fi
 
-	"$PKT_ANALYZE" --graph "$PWD/names-$RUN_ID.svg" --stats -q "$f" || { fail "--graph exit $?"; return 1; }
+	# the pair drawn is the first one: of A and B (pkt-record sees every ping on the machine)
+	"$PKT_ANALYZE" -Y "icmp and host $IP_A and host $IP_B" --graph "$PWD/names-$RUN_ID.svg" --stats -q "$f" || { fail "--graph exit $?"; return 1; }
 	out=$(sed -e 's/&#45;/-/g' -e 's/&#160;/ /g' "$PWD/names-$RUN_ID.svg") # SVG escapes dashes
 	assert_match "$out" "<svg" "an SVG" || return 1
 	for want in "$NS_A" "$NS_B" "pkv${RUN_ID}a" "pkv${RUN_ID}b" "request 3 " "reply 3 "; do
