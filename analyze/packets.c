@@ -209,7 +209,7 @@ static int has_content(const struct pkt_l3l4 *l)
 }
 
 /* What does not change from hop to hop: everything but TTL and checksums. */
-static uint64_t fp_exact(const struct pkt_l3l4 *l)
+uint64_t fp_exact(const struct pkt_l3l4 *l)
 {
 	uint64_t h = ht_hash_add(KEY_EXACT, l->family);
 
