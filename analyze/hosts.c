@@ -23,6 +23,7 @@ struct host {
 	struct host_clock clk;
 	char *name;
 	int reached;
+	size_t via_index; /* clk.via's host */
 };
 
 /* When one host saw one packet (a stitch key): its first and last hits each way. */
@@ -359,6 +360,7 @@ static void chain(struct hosts *h, const struct pair_samples *ps)
 					if (!ca->reference) {
 						/* through a: offsets add up, and so do uncertainties */
 						cb->via = ca->name;
+						h->hosts[b].via_index = a;
 						cb->est.offset_ns =
 						    clock_offset_at(&ca->est, e.mid_ts) + e.offset_ns;
 						cb->est.drift += ca->est.drift;
@@ -434,8 +436,14 @@ int hosts_prepare(struct hosts *h, const char *const *paths, uint32_t n, char *e
 		}
 		if (!name && file_host(paths[i], buf, sizeof(buf)) == 0)
 			name = buf;
+		if (!name && i > 0) {
+			/* no name (tcpdump, dumpcap): a capture point on the first file's host */
+			h->src_host[i] = h->src_host[0] < 0 ? 0 : h->src_host[0];
+			if (!h->nhosts && host_index(h, paths[0]) < 0)
+				goto nomem;
+			continue;
+		}
 		if (!name) {
-			/* a capture point of its own, named after its file */
 			const char *slash = strrchr(paths[i], '/');
 
 			name = slash && slash[1] ? slash + 1 : paths[i];
@@ -503,6 +511,25 @@ size_t hosts_count(const struct hosts *h)
 const struct host_clock *hosts_clock(const struct hosts *h, size_t i)
 {
 	return h && i < h->nhosts ? &h->hosts[i].clk : NULL;
+}
+
+int hosts_rename(struct hosts *h, size_t i, const char *name)
+{
+	char *n;
+
+	if (!h || i >= h->nhosts)
+		return -EINVAL;
+	n = strdup(name);
+	if (!n)
+		return -ENOMEM;
+	free(h->hosts[i].name);
+	h->hosts[i].name = n;
+	h->hosts[i].clk.name = n;
+	/* a host measured through this one names it */
+	for (size_t j = 0; j < h->nhosts; j++)
+		if (h->hosts[j].clk.via && h->hosts[j].via_index == i)
+			h->hosts[j].clk.via = n;
+	return 0;
 }
 
 const char *hosts_note(const struct hosts *h)

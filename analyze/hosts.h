@@ -3,9 +3,10 @@
  * Several hosts in one analysis (pkt-analyze FILE... from several machines).
  *
  * Each input file belongs to a host: the one --host NAME=FILE names, else
- * its section header's host= (pkt-record's), else a host of its own named
- * after the file (tcpdump, dumpcap, classic pcap: one capture point). Track
- * ids are per file; packet ids are global.
+ * its section header's host= (pkt-record's), else the first file's host
+ * (tcpdump, dumpcap, classic pcap name none: a capture point on the same
+ * clock; the first file itself is then named after its file). Track ids are
+ * per file; packet ids are global.
  *
  * Clocks: with files of two hosts or more, a first pass reads every file and
  * notes when each packet (clock.h's stitch keys) was sent and received on each
@@ -58,6 +59,8 @@ struct host_clock {
 	const char *via;     /* the estimate goes through this host's, or NULL */
 };
 const struct host_clock *hosts_clock(const struct hosts *h, size_t i);
+/* Rename host i (--anonymize: a pseudonym). Returns 0 or -ENOMEM. */
+int hosts_rename(struct hosts *h, size_t i, const char *name);
 /* Why no offsets were estimated ("" when they were, or one host only). */
 const char *hosts_note(const struct hosts *h);
 

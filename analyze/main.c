@@ -147,7 +147,7 @@ static void usage(FILE *f)
 		"                           (Graphviz; or the first packet's without a pair)\n"
 		"  -n, --numeric            namespace inodes, not names\n"
 		"      --host NAME=FILE     FILE was recorded on host NAME (repeatable; default:\n"
-		"                           the host name in the file, else the file's name);\n"
+		"                           the host name in the file, else the first file's);\n"
 		"                           files of several hosts merge into one path per\n"
 		"                           packet, clocks corrected (a first pass estimates\n"
 		"                           each host's offset: summary clock_offsets)\n"
@@ -995,6 +995,18 @@ int main(int argc, char **argv)
 		}
 		if (hosts_note(a.hosts)[0])
 			warnx_(&a, "%s", hosts_note(a.hosts));
+		/* host names are host data: anonK, the same pseudonyms as in the export's IDBs */
+		for (size_t i = 0; a.anon && i < hosts_count(a.hosts); i++) {
+			char key[300], pseudonym[32];
+
+			snprintf(key, sizeof(key), "host:%s", hosts_clock(a.hosts, i)->name);
+			snprintf(pseudonym, sizeof(pseudonym), "anon%zu",
+				 anon_number(&a, key, &a.anon_host_count));
+			if (hosts_rename(a.hosts, i, pseudonym) < 0) {
+				errorx(&a, "out of memory");
+				return 1;
+			}
+		}
 	}
 	if (a.write_path && writer_open(&a) < 0) {
 		for (int i = 0; i < ninputs; i++)
