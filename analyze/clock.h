@@ -41,11 +41,11 @@ struct clock_sample {
 };
 
 struct clock_estimate {
-	int known;	       /* some sample */
-	int two_way;	       /* samples both ways: offset and uncertainty */
-	int64_t offset_ns;     /* other host's clock - reference host's, at mid_ts */
+	int known;		/* some sample */
+	int two_way;		/* samples both ways: offset and uncertainty */
+	int64_t offset_ns;	/* other host's clock - reference host's, at mid_ts */
 	int64_t uncertainty_ns; /* two-way: the offset is within +- this */
-	int has_min, has_max;  /* bounds on the offset (one-way: one of them) */
+	int has_min, has_max;	/* bounds on the offset (one-way: one of them) */
 	int64_t min_ns, max_ns;
 	int64_t round_trip_ns; /* smallest delay one way + smallest the other */
 	double drift;	       /* offset change per ns (0 unless measured) */

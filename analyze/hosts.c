@@ -209,8 +209,8 @@ static int read_file(struct hashtab *t, const char *path, uint32_t host)
 		if (rec.kind != PCAPNG_REC_PACKET || !rec.has_ts)
 			continue;
 		itf = pcapng_interface(r, rec.if_id);
-		if (pkt_dissect(rec.data, rec.caplen, itf ? itf->linktype : PCAPNG_LINKTYPE_ETHERNET,
-				&pi) < 0)
+		if (pkt_dissect(rec.data, rec.caplen,
+				itf ? itf->linktype : PCAPNG_LINKTYPE_ETHERNET, &pi) < 0)
 			continue;
 		nk = clock_stitch_keys(&pi, keys);
 		for (int k = 0; k < nk; k++) {
@@ -289,10 +289,9 @@ static void collect_one(struct ht_node *n, void *ctx)
 			if (fwd == back)
 				continue; /* no telling which way it went */
 			struct pair_samples *p = &c->ps[a->host * c->nhosts + hb];
-			int rc = fwd ? add_sample(p, send_ts(a),
-						  (int64_t)(recv_ts(b) - send_ts(a)), 0)
-				     : add_sample(p, recv_ts(a),
-						  (int64_t)(recv_ts(a) - send_ts(b)), 1);
+			int rc =
+			    fwd ? add_sample(p, send_ts(a), (int64_t)(recv_ts(b) - send_ts(a)), 0)
+				: add_sample(p, recv_ts(a), (int64_t)(recv_ts(a) - send_ts(b)), 1);
 
 			if (rc < 0)
 				c->err = rc;
@@ -353,23 +352,28 @@ static void chain(struct hosts *h, const struct pair_samples *ps)
 
 					if (!e.known || (!pass && !e.two_way))
 						continue;
-					struct host_clock *ca = &h->hosts[a].clk, *cb = &h->hosts[b].clk;
+					struct host_clock *ca = &h->hosts[a].clk,
+							  *cb = &h->hosts[b].clk;
 
 					cb->est = e;
 					cb->measured = 1;
 					if (!ca->reference) {
-						/* through a: offsets add up, and so do uncertainties */
+						/* through a: offsets add up, and so do
+						 * uncertainties */
 						cb->via = ca->name;
 						h->hosts[b].via_index = a;
 						cb->est.offset_ns =
-						    clock_offset_at(&ca->est, e.mid_ts) + e.offset_ns;
+						    clock_offset_at(&ca->est, e.mid_ts) +
+						    e.offset_ns;
 						cb->est.drift += ca->est.drift;
 						cb->est.uncertainty_ns += ca->est.uncertainty_ns;
 						cb->est.two_way = e.two_way && ca->est.two_way;
 						cb->est.min_ns += ca->est.offset_ns;
 						cb->est.max_ns += ca->est.offset_ns;
-						cb->est.has_min = cb->est.has_min && ca->est.two_way;
-						cb->est.has_max = cb->est.has_max && ca->est.two_way;
+						cb->est.has_min =
+						    cb->est.has_min && ca->est.two_way;
+						cb->est.has_max =
+						    cb->est.has_max && ca->est.two_way;
 					}
 					h->hosts[b].reached = 1;
 					grew = 1;
@@ -410,8 +414,7 @@ static int first_pass(struct hosts *h, const char *const *paths, uint32_t n)
 	return rc;
 }
 
-int hosts_prepare(struct hosts *h, const char *const *paths, uint32_t n, char *err,
-		  size_t errlen)
+int hosts_prepare(struct hosts *h, const char *const *paths, uint32_t n, char *err, size_t errlen)
 {
 	int stdin_used = 0;
 

@@ -37,8 +37,7 @@ int hosts_option(struct hosts *h, const char *arg, char *err, size_t errlen);
  * input, -ENOMEM. A file that cannot be read is left to the main pass.
  * *note receives a remark for the user or "" (e.g. offsets not estimated).
  */
-int hosts_prepare(struct hosts *h, const char *const *paths, uint32_t n, char *err,
-		  size_t errlen);
+int hosts_prepare(struct hosts *h, const char *const *paths, uint32_t n, char *err, size_t errlen);
 /* A section header of source read in the main pass (standard input: its host). */
 void hosts_section(struct hosts *h, uint32_t source, const char *shb_comment);
 
@@ -53,10 +52,10 @@ uint64_t hosts_correct(const struct hosts *h, uint32_t source, uint64_t ts);
 size_t hosts_count(const struct hosts *h);
 struct host_clock {
 	const char *name;
-	int reference;	     /* the first file's host: offset 0 */
-	int measured;	     /* an estimate exists (else offsets unknown) */
+	int reference;		   /* the first file's host: offset 0 */
+	int measured;		   /* an estimate exists (else offsets unknown) */
 	struct clock_estimate est; /* relative to the reference host */
-	const char *via;     /* the estimate goes through this host's, or NULL */
+	const char *via;	   /* the estimate goes through this host's, or NULL */
 };
 const struct host_clock *hosts_clock(const struct hosts *h, size_t i);
 /* Rename host i (--anonymize: a pseudonym). Returns 0 or -ENOMEM. */

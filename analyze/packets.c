@@ -947,7 +947,8 @@ int flow_add_event(struct flow *f, const struct flow_event *ev, uint64_t *packet
 			 * (re-allocation); a clone, or a copy after the end, is a
 			 * branch of its own.
 			 */
-			main = (how == FLOW_BRANCH_COPY || tunnel_step(p, from, ev)) && from->main &&
+			main = (how == FLOW_BRANCH_COPY || tunnel_step(p, from, ev)) &&
+			       from->main &&
 			       (from->end == FLOW_END_OPEN || from->end == FLOW_END_CONSUME);
 			if (main)
 				from->end = FLOW_END_CONTINUED;

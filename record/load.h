@@ -24,7 +24,7 @@ enum cleanup_hook {
 
 struct load_cfg {
 	uint32_t snaplen;
-	uint32_t hook_mask; /* hooks to record, bit per enum pktrec_hook */
+	uint32_t hook_mask;		  /* hooks to record, bit per enum pktrec_hook */
 	uint64_t netns[PKTREC_MAX_NETNS]; /* --netns: only these namespaces */
 	uint32_t n_netns;		  /* 0: any namespace */
 	const char *const *ifnames;

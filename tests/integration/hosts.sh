@@ -235,7 +235,14 @@ for src, dst, fwd in ((A, B, ab), (B, A, ba)):
         fail("%s -> %s: %d echo pairs, expected 4 (one per exchange)" % (src, dst, len(mine)))
     n += len(mine)
 print("  %d echo pairs, paths across 3 files in time order" % n)
-'
+' || return 1
+	# the text view names the host of each hop
+	local text
+	text=$("${ANALYZE[@]}") || return 1
+	sed -n 1,14p <<<"$text"
+	assert_match "$text" "host1:$H1A +eth0 +net_dev_start_xmit +out" "text: host1's container" || return 1
+	assert_match "$text" "wire:- +if0 +wire" "text: the tcpdump capture point" || return 1
+	assert_match "$text" "host2:$H2B +eth0 +netif_receive_skb +in" "text: host2's container"
 }
 
 test_tcp_and_vxlan() {

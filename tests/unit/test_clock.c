@@ -55,9 +55,9 @@ TEST(clock_drift)
 	size_t n = 0;
 
 	for (int i = 0; i < 200; i++) {
-		int64_t t = (int64_t)i * S; /* one exchange a second for 200 s */
+		int64_t t = (int64_t)i * S;	     /* one exchange a second for 200 s */
 		int64_t theta = 1 * S + t / 1000000; /* +1 us a second: 1 ppm */
-		int64_t d = 10 * US + (i % 7) * US; /* the smallest is 10 us each way */
+		int64_t d = 10 * US + (i % 7) * US;  /* the smallest is 10 us each way */
 
 		s[n++] = (struct clock_sample){(uint64_t)(1000 * S + t), theta + d, 0};
 		s[n++] = (struct clock_sample){(uint64_t)(1000 * S + t), -theta + d, 1};
