@@ -90,6 +90,24 @@ static struct pkt_info icmp(uint8_t ttl, uint16_t seq)
 	return pi;
 }
 
+/* bare in VXLAN between 0.0.0.9 and 0.0.0.8 (outer IP id 4242) */
+static struct pkt_info vxlan(const struct pkt_info *bare)
+{
+	struct pkt_info t;
+
+	memset(&t, 0, sizeof(t));
+	t.outer.family = 4;
+	t.outer.src[3] = 9, t.outer.dst[3] = 8;
+	t.outer.ip_proto = 17;
+	t.outer.ip_id = 4242;
+	t.outer.has_l4 = 1;
+	t.outer.sport = 40000, t.outer.dport = 4789;
+	t.encap = "vxlan";
+	t.has_inner = 1;
+	t.inner = bare->outer;
+	return t;
+}
+
 TEST(clock_stitch_key)
 {
 	struct pkt_info a = icmp(64, 1), b = icmp(63, 1), c = icmp(64, 2), t, arp;
@@ -101,16 +119,7 @@ TEST(clock_stitch_key)
 	ASSERT_EQ(clock_stitch_keys(&c, kc), 1, "one key");
 	ASSERT_TRUE(ka[0] != kc[0], "another echo sequence is another packet");
 	/* the same echo in VXLAN: the inner key is the bare packet's, the outer one is added */
-	memset(&t, 0, sizeof(t));
-	t.outer.family = 4;
-	t.outer.src[3] = 9, t.outer.dst[3] = 8;
-	t.outer.ip_proto = 17;
-	t.outer.ip_id = 4242;
-	t.outer.has_l4 = 1;
-	t.outer.sport = 40000, t.outer.dport = 4789;
-	t.encap = "vxlan";
-	t.has_inner = 1;
-	t.inner = a.outer;
+	t = vxlan(&a);
 	ASSERT_EQ(clock_stitch_keys(&t, kt), 2, "inner and outer");
 	ASSERT_U64_EQ(kt[0], ka[0], "inner key = the bare packet's");
 	ASSERT_TRUE(kt[1] != kt[0], "the outer key is another");
@@ -200,16 +209,7 @@ TEST(hosts_path_through_a_tunnel)
 	const uint64_t t = 1000 * S;
 
 	memset(&s, 0, sizeof(s));
-	memset(&enc, 0, sizeof(enc));
-	enc.outer.family = 4;
-	enc.outer.src[3] = 9, enc.outer.dst[3] = 8;
-	enc.outer.ip_proto = 17;
-	enc.outer.ip_id = 4242;
-	enc.outer.has_l4 = 1;
-	enc.outer.sport = 40000, enc.outer.dport = 4789;
-	enc.encap = "vxlan";
-	enc.has_inner = 1;
-	enc.inner = bare.outer;
+	enc = vxlan(&bare);
 	f = flow_new(NULL, &cb);
 	ASSERT_TRUE(f != NULL, "flow_new");
 	ASSERT_OK(hit(f, 0, t, 1, 0xa000, "net:net_dev_start_xmit", "vx0", 2, &bare), "h0 vx0");
