@@ -85,12 +85,16 @@ teardown() {
 	return 0
 }
 
-# start_rec OUT NS...: one host's recorder; waits until it is attached
+# start_rec OUT NS... [-- FILTER]: one host's recorder; waits until it is attached
 start_rec() {
 	local out=$1 args=() ns
 	shift
-	for ns in "$@"; do args+=(--netns "$ns"); done
-	"$PKT_RECORD" -o "$out" --compress none "${args[@]}" 2>"$out.err" &
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		args+=(--netns "$1")
+		shift
+	done
+	[ "${1:-}" = -- ] && shift
+	"$PKT_RECORD" -o "$out" --compress none "${args[@]}" "$@" 2>"$out.err" &
 	PIDS+=($!)
 	for _ in $(seq 1 100); do
 		grep -q recording "$out.err" 2>/dev/null && return 0
@@ -273,4 +277,52 @@ if len(vp) != 2:
     fail("%d overlay echo pairs, expected 2" % len(vp))
 print("  TCP handshake and VXLAN pings stitched across hosts")
 '
+}
+
+# Datagrams one way only: no round trip, so the offset is only bounded (the
+# delays are not negative): the summary says so and gives the bound. Only
+# those datagrams are recorded (the hosts' IGMP reports would go both ways).
+test_one_way_bound() {
+	start_rec "$D/h1.pcapng" $H1 $H1A -- udp port 5002 || return 1
+	start_rec "$D/h2.pcapng" $H2 $H2B -- udp port 5002 || return 1
+	ip netns exec $H2B python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], 5002)); s.settimeout(3)
+try:
+    for _ in range(10): s.recv(100)
+except socket.timeout:
+    pass' $P.$K.2 &
+	local srv=$!
+	sleep 0.3
+	ip netns exec $H1A python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(10):
+    s.sendto(b"one way %d" % i, (sys.argv[1], 5002)); time.sleep(0.02)' $P.$K.2
+	wait $srv
+	sleep 0.3
+	local pid
+	for pid in "${PIDS[@]}"; do kill -INT "$pid" 2>/dev/null; done
+	for pid in "${PIDS[@]}"; do wait "$pid"; done
+	PIDS=()
+	editcap -t $SHIFT_S "$D/h2.pcapng" "$D/h2s.pcapng" || return 1
+	ANALYZE=("$PKT_ANALYZE" --host host1="$D/h1.pcapng" --host host2="$D/h2s.pcapng"
+		"$D/h1.pcapng" "$D/h2s.pcapng")
+	check "$PY_COMMON"'
+c = summary["clock_offsets"]["host2"]
+if c.get("one_way") is not True or c["uncertainty_ns"] is not None or "offset_min_ns" in c:
+    fail("one way: %r" % c)
+# sent by host1 only: the offset is at most the smallest delay as the clocks say
+if not (SHIFT <= c["offset_max_ns"] < SHIFT + 50000000) or c["offset_ns"] != c["offset_max_ns"]:
+    fail("bound %r, shift %d" % (c, SHIFT))
+if c["samples_sent"] != 10 or c["samples_received"] != 0:
+    fail("samples %r" % c)
+udp = [p for p in packets if p["proto"] == "UDP" and p["dst"] == B]
+if len(udp) != 10 or any(places(p)[0][0] != "host1" or places(p)[-1][0] != "host2" or not ordered(p) for p in udp):
+    fail("datagrams: %r" % [places(p) for p in udp])
+print("  one way:", json.dumps(c))
+' || return 1
+	local text
+	text=$("${ANALYZE[@]}" --stats) || return 1
+	assert_match "$text" "clock of host2: at most \+?3\.2[5-9][0-9]*s \(one-way traffic only: 10 packets" "text: a bound"
 }
