@@ -374,6 +374,9 @@ static void print_packet_head(struct output *o, const char *role, const struct f
 		snprintf(head, sizeof(head), "  %-8s #%" PRIu64 ": ", role, p->id);
 	char line[256];
 
+	if (hosts_shown(o->hosts) && p->has_track) /* a track id is its file's: name its host */
+		snprintf(head + strlen(head) - 2, sizeof(head) - strlen(head) + 2, "@%s: ",
+			 hosts_name(o->hosts, p->source));
 	snprintf(line, sizeof(line), "%s%s", head, p->summary);
 	print_fitted(o, "", line);
 }
