@@ -12,6 +12,11 @@
 
 /* A key seen over a longer span on one host is several packets: not a sample. */
 #define SAME_PACKET_SPAN_NS 1000000000ull
+/*
+ * Notes the first pass keeps at most (about 50 MB): beyond, it keeps half as
+ * many packets, chosen by their key, so the same on every host.
+ */
+#define OBS_MAX (1u << 19)
 
 struct host_opt {
 	char *name;
@@ -150,6 +155,37 @@ void hosts_section(struct hosts *h, uint32_t source, const char *shb_comment)
 
 /* ------------------------------------------------------------ first pass */
 
+/* The notes of the first pass, a sample of the packets by key beyond OBS_MAX. */
+struct notes {
+	struct hashtab t;
+	uint64_t mask; /* keys with (key >> 32) & mask == 0 are kept */
+};
+
+static int kept(const struct notes *nt, uint64_t key)
+{
+	return ((key >> 32) & nt->mask) == 0;
+}
+
+static void prune_one(struct ht_node *n, void *ctx)
+{
+	struct notes *nt = ctx;
+	struct obs *o = ht_entry(n, struct obs, node);
+
+	if (!kept(nt, o->key)) {
+		ht_remove(&nt->t, n);
+		free(o);
+	}
+}
+
+/* Too many notes: keep half the keys from now on, and drop the others. */
+static void thin(struct notes *nt)
+{
+	while (ht_count(&nt->t) > OBS_MAX && nt->mask != UINT32_MAX) {
+		nt->mask = nt->mask << 1 | 1;
+		ht_for_each(&nt->t, prune_one, nt);
+	}
+}
+
 static struct obs *obs_get(struct hashtab *t, uint32_t host, uint64_t key)
 {
 	uint64_t hv = ht_hash_add(key, host);
@@ -192,7 +228,7 @@ static void obs_note(struct obs *o, uint64_t ts, uint8_t dir)
 }
 
 /* Every packet of one file: when its host saw it, each way. */
-static int read_file(struct hashtab *t, const char *path, uint32_t host)
+static int read_file(struct notes *nt, const char *path, uint32_t host)
 {
 	struct pcapng_reader *r;
 	struct pcapng_record rec;
@@ -214,7 +250,9 @@ static int read_file(struct hashtab *t, const char *path, uint32_t host)
 			continue;
 		nk = clock_stitch_keys(&pi, keys);
 		for (int k = 0; k < nk; k++) {
-			struct obs *o = obs_get(t, host, keys[k]);
+			if (!kept(nt, keys[k]))
+				continue;
+			struct obs *o = obs_get(&nt->t, host, keys[k]);
 
 			if (!o) {
 				pcapng_reader_close(r);
@@ -222,6 +260,7 @@ static int read_file(struct hashtab *t, const char *path, uint32_t host)
 			}
 			obs_note(o, rec.ts_ns, rec.has_flags ? (uint8_t)(rec.flags & 3) : 0);
 		}
+		thin(nt);
 	}
 	pcapng_reader_close(r); /* a corrupt or cut file: what came before counts */
 	return 0;
@@ -385,21 +424,21 @@ static void chain(struct hosts *h, const struct pair_samples *ps)
 
 static int first_pass(struct hosts *h, const char *const *paths, uint32_t n)
 {
-	struct hashtab t;
+	struct notes nt = {.mask = 0};
 	size_t nh = h->nhosts;
 	struct pair_samples *ps = calloc(nh * nh, sizeof(*ps));
 	int rc = 0;
 
-	if (!ps || ht_init(&t, 0) < 0) {
+	if (!ps || ht_init(&nt.t, 0) < 0) {
 		free(ps);
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < n && !rc; i++)
-		rc = read_file(&t, paths[i], (uint32_t)h->src_host[i]);
+		rc = read_file(&nt, paths[i], (uint32_t)h->src_host[i]);
 	if (!rc) {
-		struct collect c = {.t = &t, .ps = ps, .nhosts = nh};
+		struct collect c = {.t = &nt.t, .ps = ps, .nhosts = nh};
 
-		ht_for_each(&t, collect_one, &c);
+		ht_for_each(&nt.t, collect_one, &c);
 		rc = c.err;
 	}
 	for (size_t i = 0; i < nh * nh && !rc; i++)
@@ -409,8 +448,8 @@ static int first_pass(struct hosts *h, const char *const *paths, uint32_t n)
 	for (size_t i = 0; i < nh * nh; i++)
 		free(ps[i].s);
 	free(ps);
-	ht_for_each(&t, obs_free, NULL);
-	ht_destroy(&t);
+	ht_for_each(&nt.t, obs_free, NULL);
+	ht_destroy(&nt.t);
 	return rc;
 }
 
