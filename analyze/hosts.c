@@ -47,11 +47,14 @@ struct pair_samples {
 	struct clock_estimate est;
 };
 
+#define HOST_LATER (-1) /* standard input: its section header will say */
+#define HOST_FIRST (-2) /* the first file's host, whatever it turns out to be */
+
 struct hosts {
 	struct host_opt *opts;
 	size_t nopts;
 	uint32_t nsources;
-	int *src_host; /* host index of each source, -1: not known yet (stdin) */
+	int *src_host; /* host index of each source, HOST_LATER or HOST_FIRST */
 	struct host *hosts;
 	size_t nhosts;
 	char note[160];
@@ -145,12 +148,26 @@ void hosts_section(struct hosts *h, uint32_t source, const char *shb_comment)
 	char name[256];
 	int i;
 
-	if (!h || source >= h->nsources || h->src_host[source] >= 0)
+	if (!h || source >= h->nsources || h->src_host[source] != HOST_LATER)
 		return;
 	if (!shb_comment || trace_section_host(shb_comment, name, sizeof(name)) < 0)
 		snprintf(name, sizeof(name), "-");
 	i = host_index(h, name);
-	h->src_host[source] = i < 0 ? 0 : i;
+	if (i < 0)
+		return; /* out of memory: shown without a host */
+	h->src_host[source] = i;
+	if (source == 0)
+		h->hosts[i].clk.reference = 1;
+}
+
+/* The host index of a source, -1 when not known (yet) */
+static int host_of(const struct hosts *h, uint32_t source)
+{
+	if (!h || source >= h->nsources)
+		return -1;
+	int i = h->src_host[source];
+
+	return i == HOST_FIRST ? h->src_host[0] : i;
 }
 
 /* ------------------------------------------------------------ first pass */
@@ -434,7 +451,7 @@ static int first_pass(struct hosts *h, const char *const *paths, uint32_t n)
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < n && !rc; i++)
-		rc = read_file(&nt, paths[i], (uint32_t)h->src_host[i]);
+		rc = read_file(&nt, paths[i], (uint32_t)host_of(h, i));
 	if (!rc) {
 		struct collect c = {.t = &nt.t, .ps = ps, .nhosts = nh};
 
@@ -472,7 +489,7 @@ int hosts_prepare(struct hosts *h, const char *const *paths, uint32_t n, char *e
 				h->opts[j].used = 1;
 			}
 		if (!name && !strcmp(paths[i], "-")) {
-			h->src_host[i] = -1; /* its section header says, in the main pass */
+			h->src_host[i] = HOST_LATER; /* its section header says, in the main pass */
 			stdin_used = 1;
 			continue;
 		}
@@ -480,9 +497,7 @@ int hosts_prepare(struct hosts *h, const char *const *paths, uint32_t n, char *e
 			name = buf;
 		if (!name && i > 0) {
 			/* no name (tcpdump, dumpcap): a capture point on the first file's host */
-			h->src_host[i] = h->src_host[0] < 0 ? 0 : h->src_host[0];
-			if (!h->nhosts && host_index(h, paths[0]) < 0)
-				goto nomem;
+			h->src_host[i] = h->src_host[0] < 0 ? HOST_FIRST : h->src_host[0];
 			continue;
 		}
 		if (!name) {
@@ -501,6 +516,8 @@ int hosts_prepare(struct hosts *h, const char *const *paths, uint32_t n, char *e
 				 h->opts[j].file, h->opts[j].file);
 			return -EINVAL;
 		}
+	if (n && h->src_host[0] >= 0)
+		h->hosts[h->src_host[0]].clk.reference = 1;
 	if (h->nhosts < 2 || h->src_host[0] < 0)
 		return 0;
 	if (stdin_used) {
@@ -525,16 +542,18 @@ int hosts_shown(const struct hosts *h)
 
 const char *hosts_name(const struct hosts *h, uint32_t source)
 {
-	if (!h || source >= h->nsources || h->src_host[source] < 0)
-		return "";
-	return h->hosts[h->src_host[source]].name;
+	int i = host_of(h, source);
+
+	return i < 0 ? "" : h->hosts[i].name;
 }
 
 uint64_t hosts_correct(const struct hosts *h, uint32_t source, uint64_t ts)
 {
-	if (!h || source >= h->nsources || h->src_host[source] < 0)
+	int i = host_of(h, source);
+
+	if (i < 0)
 		return ts;
-	const struct host_clock *c = &h->hosts[h->src_host[source]].clk;
+	const struct host_clock *c = &h->hosts[i].clk;
 
 	if (!c->measured || c->reference)
 		return ts;
