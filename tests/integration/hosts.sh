@@ -260,6 +260,13 @@ want = [("host1", H1A, "eth0"), ("host1", H1, "va"), ("host1", H1, "eth0"), w,
         ("host2", H2, "eth0"), ("host2", H2, "vb"), ("host2", H2B, "eth0")]
 if places(syn[0]) != want or not ordered(syn[0]):
     fail("SYN path %r" % places(syn[0]))
+# every segment of the transfer, each way, is one packet from one container to the other
+for src, dst, first, last in ((A, B, ("host1", H1A), ("host2", H2B)), (B, A, ("host2", H2B), ("host1", H1A))):
+    segs = [p for p in packets if p["proto"] == "TCP" and p["src"] == src and p["dst"] == dst]
+    bad = [(p["summary"], places(p)) for p in segs
+           if places(p)[0][:2] != first or places(p)[-1][:2] != last or not ordered(p)]
+    if not segs or bad:
+        fail("%d TCP segments %s -> %s, not across: %r" % (len(segs), src, dst, bad[:3]))
 hs = [pr for pr in pairs if pr["kind"] == "tcp-handshake"]
 if len(hs) != 1:
     fail("%d tcp-handshake pairs, expected 1" % len(hs))
