@@ -658,6 +658,10 @@ void out_pair(struct output *o, const struct flow_pair *pr)
 		json_key_str(f, "kind", pr->kind);
 		json_key_u64(f, "request", pr->request->has_track, pr->request->track);
 		json_key_u64(f, "reply", pr->reply->has_track, pr->reply->track);
+		if (hosts_shown(o->hosts)) { /* whose files the track ids are */
+			json_key_str(f, "request_host", hosts_name(o->hosts, pr->request->source));
+			json_key_str(f, "reply_host", hosts_name(o->hosts, pr->reply->source));
+		}
 		fprintf(f,
 			",\"request_packet\":%" PRIu64 ",\"reply_packet\":%" PRIu64
 			",\"rtt_ns\":%" PRId64,
@@ -699,6 +703,8 @@ void out_unanswered(struct output *o, const struct flow_packet *req, const char 
 		fprintf(f, "{\"type\":\"unanswered\"");
 		json_key_str(f, "kind", kind);
 		json_key_u64(f, "request", req->has_track, req->track);
+		if (hosts_shown(o->hosts))
+			json_key_str(f, "request_host", hosts_name(o->hosts, req->source));
 		fprintf(f, ",\"request_packet\":%" PRIu64 ",\"ts_ns\":%" PRIu64, req->id,
 			req->first_ts);
 		json_addrs(f, pkt_innermost(&req->pi));
