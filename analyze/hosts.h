@@ -35,7 +35,7 @@ int hosts_option(struct hosts *h, const char *arg, char *err, size_t errlen);
  * Reads each file's first section header for its host name and, with two
  * hosts or more, the first pass. Returns 0, -EINVAL when a --host names no
  * input, -ENOMEM. A file that cannot be read is left to the main pass.
- * *note receives a remark for the user or "" (e.g. offsets not estimated).
+ * hosts_note() then holds a remark for the user, or "" (offsets not estimated).
  */
 int hosts_prepare(struct hosts *h, const char *const *paths, uint32_t n, char *err, size_t errlen);
 /* A section header of source read in the main pass (standard input: its host). */
