@@ -9,6 +9,7 @@
 #include "dissect.h"
 #include "flow.h"
 #include "nsnames.h"
+#include "hosts.h"
 
 enum out_format { FMT_TEXT, FMT_JSON };
 enum out_mode { MODE_PAIRS, MODE_EVENTS, MODE_STATS, MODE_NONE };
@@ -65,6 +66,7 @@ struct output {
 	int have_base;
 	const struct nsnames *names; /* namespace names from the files (NULL: none) */
 	int numeric;		     /* -n: inodes, never names */
+	const struct hosts *hosts;   /* whose each file is (shown with several hosts) */
 	const char *graph_path;	     /* --graph FILE: draw the first pair (or packet) */
 	int graph_done;
 	int graph_error; /* drawing failed: the exit status says so */

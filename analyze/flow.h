@@ -238,6 +238,12 @@ const struct flow_stats *flow_stats(const struct flow *f);
 /* Frees everything without calling callbacks. Safe on NULL. */
 void flow_free(struct flow *f);
 
+/*
+ * The content key of a header (everything but TTL and checksums): the same
+ * at every hop of one packet, in any file (analyze/clock.c stitches by it).
+ */
+uint64_t fp_exact(const struct pkt_l3l4 *l);
+
 /* The hop is a drop (kfree_skb, or a drop reason given). */
 int flow_hop_is_drop(const struct flow_hop *h);
 /* The hop is on the packet's path (the original and its re-allocations). */

@@ -19,6 +19,7 @@
 
 #include "analyze.h"
 #include "topology.h"
+#include "hosts.h"
 #include "anonymize.h"
 #include "cli.h"
 #include "pcapng.h"
@@ -85,6 +86,7 @@ struct app {
 	int write_failed;
 	struct hashtab ifaces; /* of struct iface_slot */
 	struct flow *flow;
+	struct hosts *hosts; /* whose each file is, and the clocks (--host) */
 	uint64_t packet_window_ns, pair_window_ns;
 	/* --anonymize */
 	int anonymize;
@@ -144,6 +146,11 @@ static void usage(FILE *f)
 		"                           draw the first pair's path across namespaces\n"
 		"                           (Graphviz; or the first packet's without a pair)\n"
 		"  -n, --numeric            namespace inodes, not names\n"
+		"      --host NAME=FILE     FILE was recorded on host NAME (repeatable; default:\n"
+		"                           the host name in the file, else the first file's);\n"
+		"                           files of several hosts merge into one path per\n"
+		"                           packet, clocks corrected (a first pass estimates\n"
+		"                           each host's offset: summary clock_offsets)\n"
 		"  -q, --quiet              no warnings, no summary in text output\n"
 		"Selection and export:\n"
 		"  -Y, --filter EXPR        analyze only hits matching a pcap-filter expression\n"
@@ -283,7 +290,8 @@ static void event_from_record(struct app *a, struct input *in, struct event *ev)
 	ev->source = in->index;
 	ev->file = in->path;
 	ev->offset = rec->offset;
-	ev->ts_ns = rec->has_ts ? ev->c.ts_ns : in->last_ts; /* SPB: no timestamp */
+	/* on the first file's host's clock (SPB: no timestamp) */
+	ev->ts_ns = rec->has_ts ? hosts_correct(a->hosts, in->index, ev->c.ts_ns) : in->last_ts;
 	in->last_ts = ev->ts_ns;
 	ev->section = rec->section;
 	ev->if_id = rec->if_id;
@@ -523,6 +531,10 @@ static int input_fill(struct app *a, struct input *in)
 				in->has_ev = 1;
 				return 1;
 			case PCAPNG_REC_SECTION:
+				hosts_section(a->hosts, in->index,
+					      in->rec.has_comment ? in->rec.comment : NULL);
+				in->if_cached = 0;
+				continue;
 			case PCAPNG_REC_INTERFACE:
 				in->if_cached = 0; /* the interface table changed */
 				continue;
@@ -765,6 +777,7 @@ enum {
 	OPT_ONLY,
 	OPT_TOPOLOGY,
 	OPT_GRAPH,
+	OPT_HOST,
 };
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -783,6 +796,7 @@ int main(int argc, char **argv)
 	    {"numeric", no_argument, NULL, 'n'},
 	    {"topology", no_argument, NULL, OPT_TOPOLOGY},
 	    {"graph", required_argument, NULL, OPT_GRAPH},
+	    {"host", required_argument, NULL, OPT_HOST},
 	    {"stats", no_argument, NULL, OPT_STATS},
 	    {"events", no_argument, NULL, OPT_EVENTS},
 	    {"filter", required_argument, NULL, 'Y'},
@@ -805,8 +819,10 @@ int main(int argc, char **argv)
 	a.out.format = FMT_TEXT;
 	a.out.mode = MODE_PAIRS;
 	a.compress_level = -1;
+	a.hosts = hosts_new();
+	a.out.hosts = a.hosts;
 	if (ht_init(&a.ifaces, 0) < 0 || ht_init(&a.filters, 0) < 0 ||
-	    ht_init(&a.anon_hosts, 0) < 0) {
+	    ht_init(&a.anon_hosts, 0) < 0 || !a.hosts) {
 		fputs("pkt-analyze: out of memory\n", stderr);
 		return 1;
 	}
@@ -821,6 +837,13 @@ int main(int argc, char **argv)
 		case OPT_GRAPH:
 			a.out.graph_path = optarg;
 			break;
+		case OPT_HOST: {
+			char msg[300];
+
+			if (hosts_option(a.hosts, optarg, msg, sizeof(msg)) < 0)
+				return bad_usage("%s", msg);
+			break;
+		}
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "text"))
 				a.out.format = FMT_TEXT;
@@ -959,6 +982,32 @@ int main(int argc, char **argv)
 		}
 		a.tot.files++;
 	}
+	{
+		char msg[300];
+		int rc = hosts_prepare(a.hosts, (const char *const *)argv + optind,
+				       (uint32_t)ninputs, msg, sizeof(msg));
+
+		if (rc == -EINVAL)
+			return bad_usage("%s", msg);
+		if (rc < 0) {
+			errorx(&a, "%s", msg);
+			return 1;
+		}
+		if (hosts_note(a.hosts)[0])
+			warnx_(&a, "%s", hosts_note(a.hosts));
+		/* host names are host data: anonK, the same pseudonyms as in the export's IDBs */
+		for (size_t i = 0; a.anon && i < hosts_count(a.hosts); i++) {
+			char key[300], pseudonym[32];
+
+			snprintf(key, sizeof(key), "host:%s", hosts_clock(a.hosts, i)->name);
+			snprintf(pseudonym, sizeof(pseudonym), "anon%zu",
+				 anon_number(&a, key, &a.anon_host_count));
+			if (hosts_rename(a.hosts, i, pseudonym) < 0) {
+				errorx(&a, "out of memory");
+				return 1;
+			}
+		}
+	}
 	if (a.write_path && writer_open(&a) < 0) {
 		for (int i = 0; i < ninputs; i++)
 			pcapng_reader_close(inputs[i].r);
@@ -1088,6 +1137,7 @@ int main(int argc, char **argv)
 	pkt_anon_free(a.anon);
 	nsnames_free(a.names);
 	topology_free(a.topo);
+	hosts_free(a.hosts);
 	ht_for_each(&a.anon_hosts, free_anon_host, NULL);
 	ht_destroy(&a.anon_hosts);
 	return a.exit_code;

@@ -122,6 +122,13 @@ static void json_key_u64(FILE *f, const char *key, int present, uint64_t v)
 		put_str(f, "null");
 }
 
+/* "host": the file's host, where the run has several (or a --host named one) */
+static void json_host(const struct output *o, FILE *f, uint32_t source)
+{
+	if (hosts_shown(o->hosts))
+		json_key_str(f, "host", hosts_name(o->hosts, source));
+}
+
 static const char *dir_name(uint8_t dir)
 {
 	switch (dir) {
@@ -160,6 +167,7 @@ static void json_event(struct output *o, const struct event *ev, uint64_t event_
 	json_key_u64(f, "ts_ns", 1, ev->ts_ns);
 	json_key_str(f, "file", ev->file);
 	json_key_u64(f, "offset", 1, ev->offset);
+	json_host(o, f, ev->source);
 	json_key_str(f, "hook", ev->ours ? ev->c.hook : NULL);
 	json_key_u64(f, "netns", 1, ev->has_netns ? ev->c.netns : 0);
 	json_key_str(f, "netns_name",
@@ -257,6 +265,15 @@ static void fmt_netns(const struct output *o, uint32_t source, int has, uint64_t
 {
 	const char *name = netns_name(o, source, has, netns);
 
+	if (hosts_shown(o->hosts)) {
+		/* HOST:NETNS where files of several hosts merge */
+		int n = snprintf(buf, cap, "%s:", hosts_name(o->hosts, source));
+
+		if (n < 0 || (size_t)n >= cap)
+			return;
+		buf += n;
+		cap -= (size_t)n;
+	}
 	if (name)
 		snprintf(buf, cap, "%s", name);
 	else if (has && netns)
@@ -300,6 +317,8 @@ static void print_branch_hops(struct output *o, const struct flow_packet *p, int
 		fmt_offset(o, h->ts_ns, off, sizeof(off));
 		fmt_netns(o, h->source, h->has_netns, h->netns, ns, sizeof(ns));
 		short_hook(h->hook, hook, sizeof(hook));
+		if (!h->hook[0] && hosts_shown(o->hosts))
+			snprintf(hook, sizeof(hook), "wire"); /* a capture point of its own */
 		if (prev) {
 			lat[0] = '+';
 			fmt_dur((int64_t)(h->ts_ns - prev->ts_ns), lat + 1, sizeof(lat) - 1);
@@ -355,6 +374,9 @@ static void print_packet_head(struct output *o, const char *role, const struct f
 		snprintf(head, sizeof(head), "  %-8s #%" PRIu64 ": ", role, p->id);
 	char line[256];
 
+	if (hosts_shown(o->hosts) && p->has_track) /* a track id is its file's: name its host */
+		snprintf(head + strlen(head) - 2, sizeof(head) - strlen(head) + 2, "@%s: ",
+			 hosts_name(o->hosts, p->source));
 	snprintf(line, sizeof(line), "%s%s", head, p->summary);
 	print_fitted(o, "", line);
 }
@@ -429,6 +451,7 @@ static void json_hop(const struct output *o, FILE *f, const struct flow_hop *h,
 	put_str(f, ",\"delta_ns\":");
 	put_i64(f, prev ? (int64_t)(h->ts_ns - prev->ts_ns) : (int64_t)0);
 	json_key_str(f, "hook", h->hook[0] ? h->hook : NULL);
+	json_host(o, f, h->source);
 	json_key_u64(f, "netns", 1, h->has_netns ? h->netns : 0);
 	json_key_str(f, "netns_name",
 		     h->has_netns ? nsnames_get(o->names, h->source, h->netns) : NULL);
@@ -507,6 +530,7 @@ static void json_packet(struct output *o, const struct flow_packet *p)
 
 	put_str(f, "{\"type\":\"packet\",\"id\":");
 	put_u64(f, p->id);
+	json_host(o, f, p->source);
 	json_key_u64(f, "track", p->has_track, p->track);
 	put_str(f, ",\"tracks\":[");
 	for (int i = 0, n = 0; i < p->nbranches; i++) {
@@ -548,6 +572,7 @@ static void json_packet(struct output *o, const struct flow_packet *p)
 			continue;
 		put_str(f, n++ ? ",{\"how\":" : "{\"how\":");
 		json_string(f, flow_branch_how_name(b->how));
+		json_host(o, f, b->source);
 		json_key_u64(f, "track", b->has_track, b->track);
 		json_key_str(f, "end", end_name(b->end));
 		put_str(f, ",\"hops\":");
@@ -633,6 +658,10 @@ void out_pair(struct output *o, const struct flow_pair *pr)
 		json_key_str(f, "kind", pr->kind);
 		json_key_u64(f, "request", pr->request->has_track, pr->request->track);
 		json_key_u64(f, "reply", pr->reply->has_track, pr->reply->track);
+		if (hosts_shown(o->hosts)) { /* whose files the track ids are */
+			json_key_str(f, "request_host", hosts_name(o->hosts, pr->request->source));
+			json_key_str(f, "reply_host", hosts_name(o->hosts, pr->reply->source));
+		}
 		fprintf(f,
 			",\"request_packet\":%" PRIu64 ",\"reply_packet\":%" PRIu64
 			",\"rtt_ns\":%" PRId64,
@@ -674,6 +703,8 @@ void out_unanswered(struct output *o, const struct flow_packet *req, const char 
 		fprintf(f, "{\"type\":\"unanswered\"");
 		json_key_str(f, "kind", kind);
 		json_key_u64(f, "request", req->has_track, req->track);
+		if (hosts_shown(o->hosts))
+			json_key_str(f, "request_host", hosts_name(o->hosts, req->source));
 		fprintf(f, ",\"request_packet\":%" PRIu64 ",\"ts_ns\":%" PRIu64, req->id,
 			req->first_ts);
 		json_addrs(f, pkt_innermost(&req->pi));
@@ -715,6 +746,87 @@ void out_release(struct output *o, const struct flow_packet *p)
 	fputc('\n', o->f);
 }
 
+/* "clock_offsets":{"HOST":{"offset_ns":N,"uncertainty_ns":N,...},...} */
+static void json_clock_offsets(const struct output *o, FILE *f)
+{
+	size_t n = hosts_count(o->hosts);
+
+	if (n < 2)
+		return;
+	put_str(f, ",\"clock_offsets\":{");
+	for (size_t i = 0; i < n; i++) {
+		const struct host_clock *c = hosts_clock(o->hosts, i);
+		const struct clock_estimate *e = &c->est;
+
+		if (i)
+			putc_unlocked(',', f);
+		json_string(f, c->name);
+		if (c->reference) {
+			put_str(f, ":{\"offset_ns\":0,\"uncertainty_ns\":0,\"reference\":true}");
+			continue;
+		}
+		if (!c->measured) {
+			/* no packet seen both here and on a measured host */
+			put_str(f, ":{\"offset_ns\":null,\"uncertainty_ns\":null,\"samples\":0}");
+			continue;
+		}
+		put_str(f, ":{\"offset_ns\":");
+		put_i64(f, e->offset_ns);
+		put_str(f, ",\"uncertainty_ns\":");
+		if (e->two_way)
+			put_i64(f, e->uncertainty_ns);
+		else
+			put_str(f, "null,\"one_way\":true");
+		if (e->has_min) {
+			put_str(f, ",\"offset_min_ns\":");
+			put_i64(f, e->min_ns);
+		}
+		if (e->has_max) {
+			put_str(f, ",\"offset_max_ns\":");
+			put_i64(f, e->max_ns);
+		}
+		if (e->two_way) {
+			put_str(f, ",\"round_trip_ns\":");
+			put_i64(f, e->round_trip_ns);
+		}
+		fprintf(f, ",\"drift_ppm\":%.3f", e->drift * 1e6);
+		json_key_u64(f, "samples_sent", 1, e->fwd);
+		json_key_u64(f, "samples_received", 1, e->back);
+		json_key_str(f, "via", c->via);
+		putc_unlocked('}', f);
+	}
+	putc_unlocked('}', f);
+}
+
+/* One line per host: its clock's offset from the first file's host's. */
+static void text_clock_offsets(const struct output *o, FILE *f)
+{
+	size_t n = hosts_count(o->hosts);
+	char a[24], b[24];
+
+	for (size_t i = 0; i < n && n > 1; i++) {
+		const struct host_clock *c = hosts_clock(o->hosts, i);
+		const struct clock_estimate *e = &c->est;
+
+		fprintf(f, "  clock of %s: ", c->name);
+		if (c->reference) {
+			fprintf(f, "the reference\n");
+		} else if (!c->measured) {
+			fprintf(f, "offset unknown (no packet seen on it and another host)\n");
+		} else if (e->two_way) {
+			fmt_dur(e->offset_ns, a, sizeof(a));
+			fmt_dur(e->uncertainty_ns, b, sizeof(b));
+			fprintf(f, "%s%s +- %s (%" PRIu64 "+%" PRIu64 " packets both ways%s%s)\n",
+				e->offset_ns >= 0 ? "+" : "", a, b, e->fwd, e->back,
+				c->via ? ", via " : "", c->via ? c->via : "");
+		} else {
+			fmt_dur(e->has_max ? e->max_ns : e->min_ns, a, sizeof(a));
+			fprintf(f, "%s %s (one-way traffic only: %" PRIu64 " packets; assumed)\n",
+				e->has_max ? "at most" : "at least", a, e->fwd + e->back);
+		}
+	}
+}
+
 void out_summary(struct output *o, const struct totals *t, const struct flow_stats *fs)
 {
 	FILE *f = o->f;
@@ -734,6 +846,7 @@ void out_summary(struct output *o, const struct totals *t, const struct flow_sta
 		fprintf(f, ",\"packets_in_flight_max\":%" PRIu64, fs->in_flight_max);
 		json_key_u64(f, "first_ts_ns", t->have_ts, t->first_ts);
 		json_key_u64(f, "last_ts_ns", t->have_ts, t->last_ts);
+		json_clock_offsets(o, f);
 		fputs("}\n", f);
 		return;
 	}
@@ -751,4 +864,5 @@ void out_summary(struct output *o, const struct totals *t, const struct flow_sta
 		"\n  %" PRIu64 " pairs, %" PRIu64 " unanswered, %" PRIu64 " dropped, %" PRIu64
 		" lost, %" PRIu64 " warnings\n",
 		fs->pairs, fs->unanswered, fs->dropped, t->lost, t->warnings);
+	text_clock_offsets(o, f);
 }

@@ -209,7 +209,7 @@ static int has_content(const struct pkt_l3l4 *l)
 }
 
 /* What does not change from hop to hop: everything but TTL and checksums. */
-static uint64_t fp_exact(const struct pkt_l3l4 *l)
+uint64_t fp_exact(const struct pkt_l3l4 *l)
 {
 	uint64_t h = ht_hash_add(KEY_EXACT, l->family);
 
@@ -793,6 +793,20 @@ static const struct pkt_l3l4 *last_content(const struct flow_branch *b)
 	return &p->hops[b->last_hop].l;
 }
 
+/*
+ * A new id on the same data buffer where a tunnel was entered or left (VXLAN,
+ * Geneve, GRE...): the kernel pushed or pulled the outer headers on the same
+ * sk_buff, which pkt-record then tracks under a new id. The packet goes on
+ * (on this host, and to the next one), it is not a copy of it.
+ */
+static int tunnel_step(const struct flow_packet *p, const struct flow_branch *from,
+		       const struct flow_event *ev)
+{
+	const char *was = p->hops[from->last_hop].encap, *now = ev->pi->encap;
+
+	return (was != NULL) != (now != NULL) || (was && now && strcmp(was, now));
+}
+
 /* The packet the new branch's data belongs to, and how; NULL: a new packet. */
 static struct flow_packet *place_branch(struct flow *f, const struct flow_event *ev,
 					const struct pkt_l3l4 *l, const struct names *nm,
@@ -933,7 +947,8 @@ int flow_add_event(struct flow *f, const struct flow_event *ev, uint64_t *packet
 			 * (re-allocation); a clone, or a copy after the end, is a
 			 * branch of its own.
 			 */
-			main = how == FLOW_BRANCH_COPY && from->main &&
+			main = (how == FLOW_BRANCH_COPY || tunnel_step(p, from, ev)) &&
+			       from->main &&
 			       (from->end == FLOW_END_OPEN || from->end == FLOW_END_CONSUME);
 			if (main)
 				from->end = FLOW_END_CONTINUED;

@@ -36,9 +36,10 @@ const volatile __u32 snaplen = PKTREC_DEF_SNAP;
 const volatile __u32 event_size = sizeof(struct pktrec_event);
 const volatile __u32 record_mask = 0;	     /* bit per enum pktrec_hook: emit events */
 const volatile bool has_drop_reason = false; /* kfree_skb's 3rd argument is the reason */
-const volatile __u64 filter_netns = 0;	     /* 0: any namespace */
+const volatile __u32 n_netns = 0;	     /* 0: any namespace */
 const volatile __u32 n_ifnames = 0;	     /* 0: any interface */
 const volatile char ifnames[PKTREC_MAX_IFNAMES][PKTREC_IFNAMSIZ] = {};
+const volatile __u64 netns_list[PKTREC_MAX_NETNS] = {}; /* --netns, n_netns of them */
 /* the pcap filter, compiled by libpcap for Ethernet (0 = none, or run in user space) */
 const volatile __u32 cbpf_len = 0;
 const volatile struct cbpf_insn cbpf_prog[CBPF_MAX_INSNS] = {};
@@ -180,6 +181,17 @@ struct {
 	__type(key, __u32);
 	__type(value, struct cpu_state);
 } cpu_state SEC(".maps");
+
+static __always_inline bool netns_matches(__u64 netns)
+{
+	for (__u32 i = 0; i < PKTREC_MAX_NETNS; i++) {
+		if (i >= n_netns)
+			break;
+		if (netns_list[i] == netns)
+			return true;
+	}
+	return false;
+}
 
 static __always_inline bool name_matches(const char *name)
 {
@@ -382,7 +394,7 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
  */
 static __always_inline void forget(__u64 key)
 {
-	if ((cbpf_len || filter_netns || n_ifnames) && !bpf_map_lookup_elem(&tracks, &key))
+	if ((cbpf_len || n_netns || n_ifnames) && !bpf_map_lookup_elem(&tracks, &key))
 		return;
 	bpf_map_delete_elem(&tracks, &key);
 }
@@ -488,7 +500,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 		}
 	}
 
-	if ((filter_netns && netns != filter_netns) || (n_ifnames && !name_matches(name))) {
+	if ((n_netns && !netns_matches(netns)) || (n_ifnames && !name_matches(name))) {
 		if (is_free)
 			forget(key);
 		return 0;

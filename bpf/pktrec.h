@@ -12,6 +12,7 @@
 #define PKTREC_IFNAMSIZ	   16
 #define PKTREC_COMM_LEN	   16
 #define PKTREC_MAX_IFNAMES 8 /* -i may be given this many times */
+#define PKTREC_MAX_NETNS   8 /* --netns may be given this many times */
 
 /* hooks.def's kind column (hooks.def explains each) */
 enum pkt_hook_kind {

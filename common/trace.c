@@ -807,6 +807,23 @@ static void shb_comment(char *buf, size_t cap, const struct trace_section *sec)
 		snprintf(buf + n, cap - n, "%sfilter=%s", n ? " " : "", filt);
 }
 
+int trace_section_host(const char *comment, char *host, size_t cap)
+{
+	struct trace_pair p;
+	int r;
+
+	if (!comment || !cap)
+		return -ENOENT;
+	while ((r = trace_comment_next(&comment, &p)) != 0) {
+		if (r < 0 || p.key_len != 4 || strncmp(p.token, "host", 4))
+			continue;
+		if (trace_unescape(host, cap, p.value, p.value_len) < 0)
+			return -ENOSPC;
+		return host[0] ? 0 : -ENOENT;
+	}
+	return -ENOENT;
+}
+
 int trace_writer_open(struct trace_writer **wp, struct zout *z, const struct trace_section *sec,
 		      char *err, size_t errlen)
 {

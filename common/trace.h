@@ -249,6 +249,12 @@ struct trace_iface {
 struct trace_writer;
 
 /* Write the SHB at once. Does not own z: the caller flushes and closes it. */
+/*
+ * The host name of a section header's opt_comment ("host=H filter=F", as
+ * trace_writer_open writes it), unescaped into host. Returns 0, -ENOENT when
+ * the comment names no host, -ENOSPC when it does not fit.
+ */
+int trace_section_host(const char *comment, char *host, size_t cap);
 int trace_writer_open(struct trace_writer **w, struct zout *z, const struct trace_section *sec,
 		      char *err, size_t errlen);
 

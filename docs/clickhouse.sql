@@ -32,8 +32,9 @@
 -- count from 1 in each pkt-analyze run: a packet is (host, id) when each
 -- host's files are analyzed on their own; analyze a host's files of one
 -- period in one run. When pkt-analyze merges several hosts' files in one run
--- (one path per packet across hosts), load that run under one host name:
--- its event rows say where each hop was.
+-- (one path per packet across hosts, clocks corrected), each line carries its
+-- own host (the event's hop's, the packet's first hop's) and the packet ids
+-- span those hosts: load such a run alone in its tables.
 --
 -- Ordering keys: what fleet queries filter on first (a host, a time range),
 -- then what makes rows unique. Parts are per day so old days can be dropped

@@ -70,7 +70,9 @@ static int configure(struct pktrec_bpf *skel, const struct load_cfg *cfg, bool k
 	skel->rodata->has_drop_reason = has_drop_reason;
 	skel->rodata->have_task_btf =
 	    btfinfo_has_enum_value("bpf_func_id", "BPF_FUNC_get_current_task_btf");
-	skel->rodata->filter_netns = cfg->netns;
+	skel->rodata->n_netns = cfg->n_netns;
+	for (uint32_t i = 0; i < cfg->n_netns && i < PKTREC_MAX_NETNS; i++)
+		skel->rodata->netns_list[i] = cfg->netns[i];
 	skel->rodata->n_ifnames = (uint32_t)cfg->n_ifnames;
 	for (int i = 0; i < cfg->n_ifnames; i++)
 		strncpy((char *)skel->rodata->ifnames[i], cfg->ifnames[i], PKTREC_IFNAMSIZ - 1);

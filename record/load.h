@@ -24,8 +24,9 @@ enum cleanup_hook {
 
 struct load_cfg {
 	uint32_t snaplen;
-	uint32_t hook_mask; /* hooks to record, bit per enum pktrec_hook */
-	uint64_t netns;	    /* 0: any namespace */
+	uint32_t hook_mask;		  /* hooks to record, bit per enum pktrec_hook */
+	uint64_t netns[PKTREC_MAX_NETNS]; /* --netns: only these namespaces */
+	uint32_t n_netns;		  /* 0: any namespace */
 	const char *const *ifnames;
 	int n_ifnames;
 	uint64_t ring_bytes; /* at least this big (a power of two) */

@@ -54,8 +54,9 @@ static struct opts {
 	bool force;
 	const char *ifnames[PKTREC_MAX_IFNAMES];
 	int n_ifnames;
-	const char *netns_arg;
-	uint64_t netns;
+	const char *netns_args[PKTREC_MAX_NETNS];
+	uint64_t netns[PKTREC_MAX_NETNS];
+	uint32_t n_netns;
 	uint32_t hook_mask;
 	uint32_t snaplen;
 	uint64_t count;
@@ -139,6 +140,7 @@ static void usage(void)
 	    "                        symbolic link)\n"
 	    "  -i IFNAME             only this interface name, any namespace (repeatable, max %d)\n"
 	    "      --netns NS        only this network namespace: inode, /run/netns name or path\n"
+	    "                        (repeatable, max %d: any of them)\n"
 	    "  -e, --events LIST     comma-separated hooks (see --list-events); 'default'\n"
 	    "                        and 'all' stand for those sets, e.g. -e default,netif_rx\n"
 	    "      --list-events     list the hooks and whether this kernel has them\n"
@@ -172,7 +174,7 @@ static void usage(void)
 	    "\n"
 	    "Exit status: 0 recording ended normally, 1 error (privileges, BTF, hook,\n"
 	    "filter, output, -Z user), 2 usage error.\n",
-	    PKTREC_MAX_IFNAMES, PKTREC_DEF_SNAP, PKTREC_MAX_SNAP);
+	    PKTREC_MAX_IFNAMES, PKTREC_MAX_NETNS, PKTREC_DEF_SNAP, PKTREC_MAX_SNAP);
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -281,19 +283,21 @@ static void resolve_netns(void)
 	struct stat st;
 	char path[PATH_MAX];
 
-	if (!opt.netns_arg)
-		return;
-	if (parse_u64(opt.netns_arg, &v) == 0) {
-		opt.netns = v;
-		return;
+	for (uint32_t i = 0; i < opt.n_netns; i++) {
+		const char *arg = opt.netns_args[i];
+
+		if (parse_u64(arg, &v) == 0) {
+			opt.netns[i] = v;
+			continue;
+		}
+		if (strchr(arg, '/'))
+			snprintf(path, sizeof(path), "%s", arg);
+		else
+			snprintf(path, sizeof(path), "/run/netns/%s", arg);
+		if (stat(path, &st) < 0)
+			die("--netns %s: %s: %s", arg, path, strerror(errno));
+		opt.netns[i] = st.st_ino;
 	}
-	if (strchr(opt.netns_arg, '/'))
-		snprintf(path, sizeof(path), "%s", opt.netns_arg);
-	else
-		snprintf(path, sizeof(path), "/run/netns/%s", opt.netns_arg);
-	if (stat(path, &st) < 0)
-		die("--netns %s: %s: %s", opt.netns_arg, path, strerror(errno));
-	opt.netns = st.st_ino;
 }
 
 static void check_caps(void)
@@ -624,7 +628,9 @@ static void parse_args(int argc, char **argv)
 			opt.ifnames[opt.n_ifnames++] = optarg;
 			break;
 		case OPT_NETNS:
-			opt.netns_arg = optarg;
+			if (opt.n_netns >= PKTREC_MAX_NETNS)
+				die_usage("at most %d --netns options", PKTREC_MAX_NETNS);
+			opt.netns_args[opt.n_netns++] = optarg;
 			break;
 		case 'e':
 			events = optarg;
@@ -830,12 +836,13 @@ static void bpf_config(struct load_cfg *cfg)
 	*cfg = (struct load_cfg){
 	    .snaplen = opt.snaplen,
 	    .hook_mask = opt.hook_mask,
-	    .netns = opt.netns,
+	    .n_netns = opt.n_netns,
 	    .ifnames = opt.ifnames,
 	    .n_ifnames = opt.n_ifnames,
 	    .ring_bytes = opt.buffer_mb * 1024 * 1024,
 	    .verbose = opt.verbose,
 	};
+	memcpy(cfg->netns, opt.netns, sizeof(cfg->netns));
 	if (!g.have_filter)
 		return;
 

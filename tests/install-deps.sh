@@ -8,6 +8,8 @@ pkgs=(
 	libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev libzstd-dev libmnl-dev
 	iproute2 iputils-ping nftables tshark tcpdump iperf3 linux-perf
 	netcat-openbsd zstd python3 procps util-linux graphviz
+	# editcap (tests/integration/hosts.sh shifts one host's clock with it)
+	wireshark-common
 )
 # libFuzzer and the sanitizer runtimes come with clang's runtime package.
 pkgs+=(libclang-rt-dev)

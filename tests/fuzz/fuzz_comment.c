@@ -2,9 +2,9 @@
 /*
  * Fuzz the trace format's text parts (common/trace.c): the EPB comment
  * grammar, its rewrite for exports, the IDB name split and description
- * parse. The input becomes a NUL-terminated string in an exact-size heap
- * buffer. A comment that parses must survive a format/parse round trip with
- * the same leading keys, and formatting must be stable after one round.
+ * parse, the section header's host=. The input becomes a NUL-terminated string in an exact-size
+ * heap buffer. A comment that parses must survive a format/parse round trip with the same leading
+ * keys, and formatting must be stable after one round.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -58,6 +58,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	trace_hop_identify(&c, s, s, 3);
 	trace_if_name_split(s, name, sizeof(name), &netns);
 	trace_if_name_split(s, small, sizeof(small), &netns);
+	/* the SHB comment's host name: escaped into host=, it reads back the same */
+	if (trace_section_host(s, buf, sizeof(buf)) == 0 && !buf[0])
+		abort(); /* an empty name is no name */
+	trace_section_host(s, small, sizeof(small));
+	if (size < 500 && !memchr(s, '\0', size) && size) {
+		memcpy(buf2, "host=", 5);
+		if (trace_escape(buf2 + 5, sizeof(buf2) - 5, s) >= 0 &&
+		    (trace_section_host(buf2, buf, sizeof(buf)) != 0 || strcmp(buf, s)))
+			abort(); /* the writer's host= does not read back */
+	}
 	trace_unescape(buf, sizeof(buf), s, size);
 	trace_unescape(small, sizeof(small), s, size);
 	trace_escape(buf, sizeof(buf), s);
