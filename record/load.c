@@ -70,6 +70,8 @@ static int configure(struct pktrec_bpf *skel, const struct load_cfg *cfg, bool k
 	skel->rodata->has_drop_reason = has_drop_reason;
 	skel->rodata->have_task_btf =
 	    btfinfo_has_enum_value("bpf_func_id", "BPF_FUNC_get_current_task_btf");
+	/* udp_fail_queue_rcv_skb(rc, sk, skb) since 6.10; (rc, sk) before */
+	skel->rodata->udp_fail_has_skb = btfinfo_tp_nargs("udp_fail_queue_rcv_skb") >= 3;
 	skel->rodata->filter_netns = cfg->netns;
 	skel->rodata->n_ifnames = (uint32_t)cfg->n_ifnames;
 	for (int i = 0; i < cfg->n_ifnames; i++)
