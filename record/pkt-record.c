@@ -349,7 +349,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		return 0;
 
 	if (!g.out) {
-		live_print(e, ev.frame, ev.caplen, ev.wall_ns, ev.drop);
+		live_print(e, ev.frame, ev.caplen, ev.wall_ns, ev.drop, ev.keys);
 	} else {
 		rc = recout_write(g.out, &ev.hop, g.errmsg, sizeof(g.errmsg));
 		if (rc) {

@@ -39,7 +39,7 @@ void filter_free(void);
 /* ---- live output (live.c) ---- */
 void live_header(void);
 void live_print(const struct pktrec_event *e, const uint8_t *pkt, uint32_t caplen, uint64_t wall_ns,
-		const char *drop);
+		const char *drop, const char *keys);
 
 /* ---- pcapng output with rotation (output.c) ---- */
 struct recout_cfg {
