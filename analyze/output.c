@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hooks.h"
 #include "pcapng.h"
 
 #define TEXT_WIDTH 80
@@ -455,6 +456,10 @@ void out_event(struct output *o, const struct event *ev, uint64_t event_no, uint
 		dir ? dir : "", ev->summary);
 	if (ev->c.drop[0])
 		fprintf(o->f, " %sdrop=%s%s", col(o, C_RED), ev->c.drop, col(o, C_OFF));
+	/* a cause hit's own keys (icmp=3/3 ...); an event block has them as its summary */
+	if (ev->ours && !ev->is_cause_event && ev->c.extra[0] &&
+	    pkt_hook_kind_is_cause(pkt_hook_kind(ev->c.hook)))
+		fprintf(o->f, " %s", ev->c.extra);
 	fputc('\n', o->f);
 }
 

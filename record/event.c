@@ -121,7 +121,7 @@ static void cause_keys(const struct pktrec_event *e, const struct pktrec_cause *
 		kb_addr(k, "saddr", c->family, c->saddr);
 		kb_addr(k, "daddr", c->family, c->daddr);
 	}
-	if (c->flags & PKTREC_C_L4PROTO)
+	if ((c->flags & PKTREC_C_L4PROTO) && c->l4proto) /* 0: the lookup did not say */
 		kb_add(k, " l4proto=%u", c->l4proto);
 	if (c->flags & PKTREC_C_PORTS)
 		kb_add(k, " sport=%u dport=%u", c->sport, c->dport);
