@@ -770,9 +770,12 @@ void out_summary(struct output *o, const struct totals *t, const struct flow_sta
 			"{\"type\":\"summary\",\"files\":%" PRIu64 ",\"events\":%" PRIu64
 			",\"packets\":%" PRIu64 ",\"pairs\":%" PRIu64 ",\"unanswered\":%" PRIu64
 			",\"dropped\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"warnings\":%" PRIu64
-			",\"filtered\":%" PRIu64 ",\"cause_events\":%" PRIu64,
+			",\"filtered\":%" PRIu64,
 			t->files, t->events, fs->packets, fs->pairs, fs->unanswered, fs->dropped,
-			t->lost, t->warnings, t->filtered, t->cause_events);
+			t->lost, t->warnings, t->filtered);
+		/* only where there were event blocks: the summary of a packet capture is unchanged */
+		if (t->cause_events)
+			fprintf(f, ",\"cause_events\":%" PRIu64, t->cause_events);
 		fprintf(f, ",\"packets_in_flight_max\":%" PRIu64, fs->in_flight_max);
 		json_key_u64(f, "first_ts_ns", t->have_ts, t->first_ts);
 		json_key_u64(f, "last_ts_ns", t->have_ts, t->last_ts);
