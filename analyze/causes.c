@@ -69,8 +69,7 @@ int cause_addr_parse(const char *s, size_t len, struct cause_addr *a)
 
 static bool same_addr(const struct cause_addr *x, const struct cause_addr *y)
 {
-	return x->family && x->family == y->family &&
-	       !memcmp(x->b, y->b, x->family == 4 ? 4 : 16);
+	return x->family && x->family == y->family && !memcmp(x->b, y->b, x->family == 4 ? 4 : 16);
 }
 
 /* a decimal value, '-' allowed in front; 0 or -EINVAL */
@@ -145,7 +144,8 @@ int causes_add(struct causes *c, uint32_t source, const struct trace_hop *hop)
 			e->has_table = true;
 			e->table = (uint32_t)v;
 		}
-		if (!get_num(hop->extra, TRACE_KEY_FIB_ERR, &v) && v >= INT32_MIN && v <= INT32_MAX) {
+		if (!get_num(hop->extra, TRACE_KEY_FIB_ERR, &v) && v >= INT32_MIN &&
+		    v <= INT32_MAX) {
 			e->has_err = true;
 			e->err = (int32_t)v;
 		}

@@ -773,7 +773,7 @@ void out_summary(struct output *o, const struct totals *t, const struct flow_sta
 			",\"filtered\":%" PRIu64,
 			t->files, t->events, fs->packets, fs->pairs, fs->unanswered, fs->dropped,
 			t->lost, t->warnings, t->filtered);
-		/* only where there were event blocks: the summary of a packet capture is unchanged */
+		/* only with event blocks: a packet capture's summary is unchanged */
 		if (t->cause_events)
 			fprintf(f, ",\"cause_events\":%" PRIu64, t->cause_events);
 		fprintf(f, ",\"packets_in_flight_max\":%" PRIu64, fs->in_flight_max);

@@ -612,8 +612,9 @@ int trace_event_parse(const char *s, struct trace_hop *hop)
 	hop->has_track = seen & 1u << TRACE_KEY_TRACK;
 	if (!strcmp(hop->ifname, "-"))
 		hop->ifname[0] = '\0';
-	return (bad || !(seen & 1u << TRACE_KEY_HOOK) || !(seen & 1u << TRACE_KEY_NETNS)) ? -EINVAL
-											   : 0;
+	if (bad || !(seen & 1u << TRACE_KEY_HOOK) || !(seen & 1u << TRACE_KEY_NETNS))
+		return -EINVAL;
+	return 0;
 }
 
 int trace_extra_get(const char *s, enum trace_key k, const char **val, size_t *len)

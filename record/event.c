@@ -55,10 +55,10 @@ static void kb_add(struct keybuf *k, const char *fmt, ...)
 
 /* include/net/tcp_states.h */
 static const char *const tcp_states[] = {
-    [1] = "TCP_ESTABLISHED", [2] = "TCP_SYN_SENT",	[3] = "TCP_SYN_RECV",
-    [4] = "TCP_FIN_WAIT1",   [5] = "TCP_FIN_WAIT2",	[6] = "TCP_TIME_WAIT",
-    [7] = "TCP_CLOSE",	     [8] = "TCP_CLOSE_WAIT",	[9] = "TCP_LAST_ACK",
-    [10] = "TCP_LISTEN",     [11] = "TCP_CLOSING",	[12] = "TCP_NEW_SYN_RECV",
+    [1] = "TCP_ESTABLISHED",	 [2] = "TCP_SYN_SENT",	 [3] = "TCP_SYN_RECV",
+    [4] = "TCP_FIN_WAIT1",	 [5] = "TCP_FIN_WAIT2",	 [6] = "TCP_TIME_WAIT",
+    [7] = "TCP_CLOSE",		 [8] = "TCP_CLOSE_WAIT", [9] = "TCP_LAST_ACK",
+    [10] = "TCP_LISTEN",	 [11] = "TCP_CLOSING",	 [12] = "TCP_NEW_SYN_RECV",
     [13] = "TCP_BOUND_INACTIVE",
 };
 
@@ -75,8 +75,8 @@ static void kb_tcp_state(struct keybuf *k, bool has, unsigned state)
 /* include/uapi/linux/neighbour.h: NUD_* bits, joined with '|' */
 static void kb_nud(struct keybuf *k, unsigned state)
 {
-	static const char *const names[8] = {"INCOMPLETE", "REACHABLE", "STALE",  "DELAY",
-					      "PROBE",	    "FAILED",	 "NOARP", "PERMANENT"};
+	static const char *const names[8] = {"INCOMPLETE", "REACHABLE", "STALE", "DELAY",
+					     "PROBE",	   "FAILED",	"NOARP", "PERMANENT"};
 	const char *sep = " neigh_state=";
 
 	if (!state) {
@@ -98,8 +98,7 @@ static void kb_addr(struct keybuf *k, const char *key, int family, const uint8_t
 		kb_add(k, " %s=%s", key, s);
 }
 
-static void cause_keys(const struct pktrec_event *e, const struct pktrec_cause *c,
-		       struct keybuf *k)
+static void cause_keys(const struct pktrec_event *e, const struct pktrec_cause *c, struct keybuf *k)
 {
 	bool v46 = c->family == 2 || c->family == 10;
 
@@ -165,7 +164,8 @@ int event_hook_keys(const struct pktrec_event *e, char *buf, size_t cap)
 		/* CAUSE_SKB: the values ride in drop_reason and location (pktrec.bpf.c) */
 		switch (e->hook) {
 		case HOOK_ICMP_SEND:
-			kb_add(&k, " icmp=%u/%u", e->drop_reason >> 8 & 0xff, e->drop_reason & 0xff);
+			kb_add(&k, " icmp=%u/%u", e->drop_reason >> 8 & 0xff,
+			       e->drop_reason & 0xff);
 			break;
 		case HOOK_TCP_SEND_RESET:
 			kb_tcp_state(&k, e->drop_reason != 0, e->drop_reason - 1);
@@ -267,7 +267,8 @@ static void fill_hop(const struct event_ctx *ctx, const struct pktrec_event *e,
 		}
 	}
 	/* where kfree_skb was called, named from kallsyms (other hooks use the word otherwise) */
-	if (e->hook == HOOK_KFREE_SKB && e->location && ksyms_format(ctx->ksyms, e->location, h->loc, sizeof(h->loc)) <= 0)
+	if (e->hook == HOOK_KFREE_SKB && e->location &&
+	    ksyms_format(ctx->ksyms, e->location, h->loc, sizeof(h->loc)) <= 0)
 		h->loc[0] = '\0';
 	h->has_head = e->head != 0;
 	h->head = e->head;

@@ -50,9 +50,9 @@ struct event_out {
 	const char *drop; /* NULL, or the drop reason: a name or "0x..." */
 	char drop_buf[24];
 	char ifname[PKTREC_IFNAMSIZ + 1];
-	bool is_event;		 /* a CAUSE hook's event: no frame (caplen 0), written as an event block */
+	bool is_event; /* a CAUSE hook's event: no frame (caplen 0), written as an event block */
 	char keys[PKT_EXTRA_LEN]; /* the hook's own keys (icmp=3/3, fib_table=254 ...), or "" */
-	struct trace_hop hop; /* with want_hop: the comment's keys and the packet, to write */
+	struct trace_hop hop;	  /* with want_hop: the comment's keys and the packet, to write */
 };
 
 #define EVENT_FILTERED 1 /* event_decode(): the user-space filter rejected it */

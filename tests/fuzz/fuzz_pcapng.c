@@ -130,7 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					if (trace_event_decode(&hop, &rec) == 0) {
 						if (!hop.is_event || hop.data || hop.caplen)
 							abort();
-						if (trace_comment_format(back, sizeof(back), &hop) < 0)
+						if (trace_comment_format(back, sizeof(back), &hop) <
+						    0)
 							back[0] = '\0';
 						sum += (unsigned)strlen(back);
 					}

@@ -369,26 +369,38 @@ static void cause_scenario(struct got *g, int with_causes, uint64_t *idq, uint64
 	if (with_causes) {
 		uint64_t id = 0;
 
-		add(f, &(struct kh){.ts = T0 + 35000, .track = 1, .netns = NS_B,
-				     .hook = "icmp:icmp_send"},
+		add(f,
+		    &(struct kh){
+			.ts = T0 + 35000, .track = 1, .netns = NS_B, .hook = "icmp:icmp_send"},
 		    &q, &id);
 		if (id != *idq)
 			*packets = 1000; /* the cause must name its packet */
-		add(f, &(struct kh){.ts = T0 + 36000, .track = 1, .netns = NS_B,
-				     .hook = "sock:sock_rcvqueue_full"},
+		add(f,
+		    &(struct kh){.ts = T0 + 36000,
+				 .track = 1,
+				 .netns = NS_B,
+				 .hook = "sock:sock_rcvqueue_full"},
 		    &q, NULL);
-		add(f, &(struct kh){.ts = T0 + 37000, .track = 1, .netns = NS_R,
-				     .hook = "net:net_dev_xmit", .ifname = "vb"},
+		add(f,
+		    &(struct kh){.ts = T0 + 37000,
+				 .track = 1,
+				 .netns = NS_R,
+				 .hook = "net:net_dev_xmit",
+				 .ifname = "vb"},
 		    &q, NULL);
 		/* a track nobody saw: no packet of its own */
-		add(f, &(struct kh){.ts = T0 + 38000, .track = 7, .netns = NS_B,
-				     .hook = "tcp:tcp_send_reset"},
+		add(f,
+		    &(struct kh){
+			.ts = T0 + 38000, .track = 7, .netns = NS_B, .hook = "tcp:tcp_send_reset"},
 		    &other, NULL);
 	}
 	cross(f, T0 + 100000, 2, 1, &r, idr);
 	if (with_causes)
-		add(f, &(struct kh){.ts = T0 + 135000, .track = 2, .netns = NS_A,
-				     .hook = "udp:udp_fail_queue_rcv_skb"},
+		add(f,
+		    &(struct kh){.ts = T0 + 135000,
+				 .track = 2,
+				 .netns = NS_A,
+				 .hook = "udp:udp_fail_queue_rcv_skb"},
 		    &r, NULL);
 	add(f,
 	    &(struct kh){

@@ -365,7 +365,8 @@ TEST(event_cause_neigh_qdisc_xmit_tcp)
 	struct event_ctx ctx = plain_ctx();
 	struct pktrec_event e;
 	struct event_out out;
-	struct pktrec_cause c = {.family = 10, .state = 0x20, .flags = PKTREC_C_NEIGH | PKTREC_C_DEAD};
+	struct pktrec_cause c = {
+	    .family = 10, .state = 0x20, .flags = PKTREC_C_NEIGH | PKTREC_C_DEAD};
 
 	memcpy(c.daddr, "\xfd\x00\0\0\0\0\0\0\0\0\0\0\0\0\0\x09", 16);
 	make_cause(&e, HOOK_NEIGH_EVENT_SEND_DEAD, &c, 0);
@@ -414,7 +415,8 @@ TEST(event_cause_neigh_qdisc_xmit_tcp)
 	memcpy(c.daddr, "\x0a\x00\x00\x02", 4);
 	make_cause(&e, HOOK_TCP_RECEIVE_RESET, &c, 0);
 	ASSERT_EQ(event_decode(&ctx, &e, PKTREC_CAUSE_EVENT_SIZE, &out), 0, "rst received");
-	ASSERT_STREQ(out.keys, "saddr=10.0.0.1 daddr=10.0.0.2 sport=80 dport=40000 tcp_state=TCP_ESTABLISHED",
+	ASSERT_STREQ(out.keys,
+		     "saddr=10.0.0.1 daddr=10.0.0.2 sport=80 dport=40000 tcp_state=TCP_ESTABLISHED",
 		     "receive reset keys");
 }
 
@@ -429,10 +431,11 @@ TEST(event_cause_skb_hooks)
 	e.location = 0xffffffff81000000ull; /* not a kfree_skb: never a loc= */
 	ASSERT_EQ(event_decode(&ctx, &e, event_bytes(&e), &out), 0, "icmp_send");
 	ASSERT_TRUE(!out.is_event && out.caplen > PKTREC_ETH_HLEN, "a packet");
-	ASSERT_STREQ(comment_of(&out),
-		     "hook=icmp:icmp_send netns=4026532328 if=eth0 ifindex=7 skb=0xffff888012345678 "
-		     "track=0x2a cpu=1 pid=2570 comm=ping l2=synth icmp=3/3",
-		     "icmp_send on the packet's track");
+	ASSERT_STREQ(
+	    comment_of(&out),
+	    "hook=icmp:icmp_send netns=4026532328 if=eth0 ifindex=7 skb=0xffff888012345678 "
+	    "track=0x2a cpu=1 pid=2570 comm=ping l2=synth icmp=3/3",
+	    "icmp_send on the packet's track");
 
 	make_event(&e, HOOK_TCP_SEND_RESET, 6, 4, 0x2b);
 	e.drop_reason = 0; /* no socket */

@@ -1417,7 +1417,8 @@ static void bb_event(struct bb *b, uint32_t pen, uint32_t what, uint64_t ts, con
 
 TEST(pcapng_event_block_both_orders)
 {
-	static const char text[] = "hook=fib:fib_table_lookup netns=1 cpu=0 pid=1 comm=x fib_table=254";
+	static const char text[] =
+	    "hook=fib:fib_table_lookup netns=1 cpu=0 pid=1 comm=x fib_table=254";
 
 	for (int be = 0; be <= 1; be++) {
 		struct bb *b = bb_new(be);
