@@ -25,6 +25,7 @@ struct event {
 	uint32_t linktype;
 	uint32_t section, if_id;
 	int ours;	    /* the comment followed pkt-record's grammar */
+	int is_cause_event; /* an event block: no packet (c.is_event), never a hop */
 	struct trace_hop c; /* from the comment, or filled from the IDB */
 	int has_netns;
 	int has_track;
@@ -51,6 +52,7 @@ struct event {
 
 struct totals {
 	uint64_t files, events, filtered, lost, warnings;
+	uint64_t cause_events; /* event blocks: events with no packet (not in events) */
 	uint64_t first_ts, last_ts;
 	int have_ts;
 };

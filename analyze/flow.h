@@ -219,6 +219,7 @@ struct flow_config {
 
 struct flow_stats {
 	uint64_t events, packets, pairs, unanswered, dropped;
+	uint64_t causes; /* hits of cause hooks (hooks.def CAUSE, CAUSE_SKB): no hop added */
 	uint64_t in_flight, in_flight_max; /* packets held (for the streaming guarantee) */
 };
 

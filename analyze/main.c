@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "analyze.h"
+#include "causes.h"
 #include "topology.h"
 #include "hosts.h"
 #include "anonymize.h"
@@ -87,6 +88,7 @@ struct app {
 	struct hashtab ifaces; /* of struct iface_slot */
 	struct flow *flow;
 	struct hosts *hosts; /* whose each file is, and the clocks (--host) */
+	struct causes *causes; /* events with no packet, by time, for the verdicts */
 	uint64_t packet_window_ns, pair_window_ns;
 	/* --anonymize */
 	int anonymize;
@@ -280,6 +282,46 @@ static void event_meta(struct event *ev)
 
 static void anon_description(struct app *a, const char *in, char *out, size_t cap);
 
+/*
+ * An event block (an event with no packet) as an event with no frame: 0
+ * when it is one of ours, -1 when its text is not an event's (skipped).
+ */
+static int event_from_event_block(struct input *in, struct event *ev)
+{
+	const struct pcapng_record *rec = &in->rec;
+
+	if (trace_event_decode(&ev->c, rec) < 0)
+		return -1;
+	ev->is_cause_event = 1;
+	ev->source = in->index;
+	ev->file = in->path;
+	ev->offset = rec->offset;
+	ev->ts_ns = rec->ts_ns;
+	ev->section = rec->section;
+	ev->if_id = 0;
+	ev->linktype = 0;
+	ev->snaplen = 0;
+	ev->caplen = ev->origlen = 0;
+	ev->c.data = NULL;
+	ev->has_flags = 0;
+	ev->flags = 0;
+	ev->dir = PCAPNG_DIR_UNKNOWN;
+	ev->has_packetid = 0;
+	ev->packetid = 0;
+	ev->has_dropcount = 0;
+	ev->dropcount = 0;
+	ev->has_comment = 1;
+	copy_str(ev->comment, sizeof(ev->comment), rec->comment);
+	ev->if_rawname[0] = '\0';
+	ev->if_description[0] = '\0';
+	memset(&ev->pi, 0, sizeof(ev->pi));
+	/* its keys are its summary */
+	copy_str(ev->summary, sizeof(ev->summary), ev->c.extra);
+	ev->has_summary = 1;
+	event_meta(ev);
+	return 0;
+}
+
 static void event_from_record(struct app *a, struct input *in, struct event *ev)
 {
 	const struct pcapng_record *rec = &in->rec;
@@ -287,6 +329,7 @@ static void event_from_record(struct app *a, struct input *in, struct event *ev)
 
 	/* Every field is set here or by event_meta and event_dissect: no memset of 2 KB a hit. */
 	trace_hop_decode(&ev->c, rec, itf);
+	ev->is_cause_event = 0;
 	ev->source = in->index;
 	ev->file = in->path;
 	ev->offset = rec->offset;
@@ -530,6 +573,16 @@ static int input_fill(struct app *a, struct input *in)
 				event_dissect(a, &in->ev);
 				in->has_ev = 1;
 				return 1;
+			case PCAPNG_REC_EVENT:
+				/*
+				 * No packet for -Y to match: kept whatever the filter.
+				 * Left out of an anonymized export: its addresses are
+				 * text the anonymizer does not rewrite.
+				 */
+				if (a->anon || event_from_event_block(in, &in->ev) < 0)
+					continue;
+				in->has_ev = 1;
+				return 1;
 			case PCAPNG_REC_SECTION:
 				hosts_section(a->hosts, in->index,
 					      in->rec.has_comment ? in->rec.comment : NULL);
@@ -647,6 +700,11 @@ static void write_event(struct app *a, const struct event *ev)
 {
 	if (!a->writer || a->write_failed)
 		return;
+	if (ev->is_cause_event) {
+		if (trace_writer_event(a->writer, &ev->c) < 0)
+			goto fail;
+		return;
+	}
 	struct iface_slot *s = iface_slot(a, ev->source, ev->section, ev->if_id);
 
 	if (!s)
@@ -1037,6 +1095,14 @@ int main(int argc, char **argv)
 	}
 	a.names = nsnames_new(a.topo);
 	a.out.names = a.names; /* NULL (out of memory): inodes are shown */
+	/* as long as a packet and its reply wait: what a verdict may look back on */
+	a.causes = causes_new((a.packet_window_ns ? a.packet_window_ns : 2000000000ULL) +
+				  (a.pair_window_ns ? a.pair_window_ns : 3000000000ULL),
+			      65536);
+	if (!a.causes) {
+		fputs("pkt-analyze: out of memory\n", stderr);
+		return 1;
+	}
 	a.flow = flow_new(&cfg, &cb);
 	if (!a.flow) {
 		errorx(&a, "out of memory");
@@ -1091,6 +1157,17 @@ int main(int argc, char **argv)
 			a.tot.first_ts = ev->ts_ns;
 		if (ev->ts_ns > a.tot.last_ts)
 			a.tot.last_ts = ev->ts_ns;
+		if (ev->is_cause_event) {
+			/* no packet: kept by time for the verdicts, never a hop */
+			if (causes_add(a.causes, ev->source, &ev->c) == -ENOMEM) {
+				errorx(&a, "out of memory");
+				break;
+			}
+			write_event(&a, ev);
+			out_event(&a.out, ev, a.tot.cause_events++, 0);
+			input_fill(&a, next);
+			continue;
+		}
 		a.tot.events++;
 		write_event(&a, ev);
 		if (a.out.mode == MODE_EVENTS && a.out.format == FMT_TEXT) {
@@ -1125,6 +1202,7 @@ int main(int argc, char **argv)
 		errorx(&a, "standard output: %s", strerror(errno));
 
 	flow_free(a.flow);
+	causes_free(a.causes);
 	for (int i = 0; i < ninputs; i++) {
 		pcapng_reader_close(inputs[i].r);
 		free(inputs[i].ev.data);

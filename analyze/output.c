@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hooks.h"
 #include "pcapng.h"
 
 #define TEXT_WIDTH 80
@@ -156,6 +157,38 @@ static void json_addrs(FILE *f, const struct pkt_l3l4 *l)
 	}
 }
 
+/*
+ * The optional hooks' keys (docs/format.md: icmp=, fib_table=, ...) among a
+ * comment's optional pairs, each as a JSON key of its own name: numbers as
+ * numbers, the rest as strings. Unknown pairs stay out (they may hold anything).
+ */
+static void json_hook_keys(FILE *f, const char *extra)
+{
+	for (unsigned k = TRACE_KEY_ICMP; k < TRACE_KEY_COUNT; k++) {
+		const char *v;
+		size_t len;
+		char buf[PKT_EXTRA_LEN];
+
+		if (!trace_extra_get(extra, (enum trace_key)k, &v, &len))
+			continue;
+		if (trace_unescape(buf, sizeof(buf), v, len) < 0)
+			continue;
+		enum trace_value_type t = trace_keys[k].type;
+		char *end = NULL;
+		long long n = (t == TRACE_VAL_DEC || t == TRACE_VAL_SDEC) && buf[0]
+				  ? strtoll(buf, &end, 10)
+				  : 0;
+
+		if (end && !*end) {
+			fputc(',', f);
+			json_string(f, trace_keys[k].name);
+			fprintf(f, ":%lld", n);
+		} else {
+			json_key_str(f, trace_keys[k].name, buf);
+		}
+	}
+}
+
 static void json_event(struct output *o, const struct event *ev, uint64_t event_no,
 		       uint64_t packet_id)
 {
@@ -170,13 +203,14 @@ static void json_event(struct output *o, const struct event *ev, uint64_t event_
 	json_host(o, f, ev->source);
 	json_key_str(f, "hook", ev->ours ? ev->c.hook : NULL);
 	json_key_u64(f, "netns", 1, ev->has_netns ? ev->c.netns : 0);
+	/* an event block: no packet, so none of the packet's keys */
 	json_key_str(f, "netns_name",
 		     ev->has_netns ? nsnames_get(o->names, ev->source, ev->c.netns) : NULL);
 	json_key_str(f, "ifname", ev->c.ifname);
 	json_key_u64(f, "ifindex", ev->ours, ev->c.ifindex);
 	json_key_str(f, "dir", dir_name(ev->dir));
 	json_key_u64(f, "track", ev->has_track, ev->track);
-	if (ev->ours) {
+	if (ev->ours && !ev->is_cause_event) {
 		static const char hex[] = "0123456789abcdef";
 		uint64_t v = ev->c.skb;
 		size_t n = sizeof(skb) - 1;
@@ -208,6 +242,10 @@ static void json_event(struct output *o, const struct event *ev, uint64_t event_
 	json_key_str(f, "summary", ev->summary);
 	if (packet_id)
 		json_key_u64(f, "packet", 1, packet_id);
+	if (ev->is_cause_event)
+		put_str(f, ",\"no_packet\":true");
+	if (ev->ours)
+		json_hook_keys(f, ev->c.extra);
 	put_str(f, "}\n");
 }
 
@@ -440,6 +478,10 @@ void out_event(struct output *o, const struct event *ev, uint64_t event_no, uint
 		dir ? dir : "", ev->summary);
 	if (ev->c.drop[0])
 		fprintf(o->f, " %sdrop=%s%s", col(o, C_RED), ev->c.drop, col(o, C_OFF));
+	/* a cause hit's own keys (icmp=3/3 ...); an event block has them as its summary */
+	if (ev->ours && !ev->is_cause_event && ev->c.extra[0] &&
+	    pkt_hook_kind_is_cause(pkt_hook_kind(ev->c.hook)))
+		fprintf(o->f, " %s", ev->c.extra);
 	fputc('\n', o->f);
 }
 
@@ -843,6 +885,9 @@ void out_summary(struct output *o, const struct totals *t, const struct flow_sta
 			",\"filtered\":%" PRIu64,
 			t->files, t->events, fs->packets, fs->pairs, fs->unanswered, fs->dropped,
 			t->lost, t->warnings, t->filtered);
+		/* only with event blocks: a packet capture's summary is unchanged */
+		if (t->cause_events)
+			fprintf(f, ",\"cause_events\":%" PRIu64, t->cause_events);
 		fprintf(f, ",\"packets_in_flight_max\":%" PRIu64, fs->in_flight_max);
 		json_key_u64(f, "first_ts_ns", t->have_ts, t->first_ts);
 		json_key_u64(f, "last_ts_ns", t->have_ts, t->last_ts);
@@ -860,6 +905,8 @@ void out_summary(struct output *o, const struct totals *t, const struct flow_sta
 		col(o, C_OFF), t->events, fs->packets, span);
 	if (t->filtered)
 		fprintf(f, " (%" PRIu64 " filtered out)", t->filtered);
+	if (t->cause_events)
+		fprintf(f, ", %" PRIu64 " events with no packet", t->cause_events);
 	fprintf(f,
 		"\n  %" PRIu64 " pairs, %" PRIu64 " unanswered, %" PRIu64 " dropped, %" PRIu64
 		" lost, %" PRIu64 " warnings\n",

@@ -920,6 +920,17 @@ int flow_add_event(struct flow *f, const struct flow_event *ev, uint64_t *packet
 	if (!nm.hook || !nm.ifname || !nm.drop || !nm.comm)
 		return -ENOMEM;
 	advance(f, ev->ts_ns);
+	/*
+	 * A cause (an ICMP error or a reset sent because of the packet, a full
+	 * socket queue, the driver's return code) names its packet and is no
+	 * place it passed: no hop, no fate, no pair (hooks.def).
+	 */
+	if (pkt_hook_kind_is_cause(nm.hook->kind)) {
+		if (ev->has_track && (b = find_track(f, ev->source, ev->track)) && packet_id)
+			*packet_id = b->packet->id;
+		f->stats.causes++;
+		return 0;
+	}
 	if (ev->has_track)
 		b = find_track(f, ev->source, ev->track);
 	if (b && stale_track(last_content(b), l)) {

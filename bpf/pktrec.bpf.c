@@ -671,3 +671,355 @@ int BPF_PROG(kfree_skb, struct sk_buff *skb, void *location)
 		reason = (__u32)ctx[2];
 	return handle(skb, HOOK_KFREE_SKB, reason, (__u64)location);
 }
+
+/* ------------------------------------------------------------------------
+ * The optional hooks of hooks.def after skb_copy_datagram_iovec: what sent
+ * an ICMP error or a reset, a full socket queue, route and neighbour
+ * lookups, a driver's return code, a qdisc. None is a place a packet
+ * passes (kinds CAUSE and CAUSE_SKB).
+ *
+ * CAUSE_SKB hooks go through handle() like any hit on the sk_buff (header
+ * snapshot, tracking id); their own values ride in the event's drop_reason
+ * and location words, which only kfree_skb uses otherwise (user space reads
+ * them by hook: record/event.c).
+ */
+
+/* arguments this kernel's tracepoints have, told by user space from BTF */
+const volatile bool udp_fail_has_skb = false; /* udp_fail_queue_rcv_skb(rc, sk, skb): 6.10+ */
+
+#define AF_INET	 2
+#define AF_INET6 10
+
+/* a socket's state for tcp_state=, +1 (0: no socket) */
+static __always_inline __u32 sk_state1(const struct sock *sk)
+{
+	return sk ? (__u32)BPF_CORE_READ(sk, __sk_common.skc_state) + 1 : 0;
+}
+
+static __always_inline void cause_sock(struct pktrec_cause *c, const struct sock *sk)
+{
+	if (!sk) {
+		c->flags |= PKTREC_C_NO_SOCK;
+		return;
+	}
+	c->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	c->flags |= PKTREC_C_TCP_STATE;
+	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (fam == AF_INET) {
+		__be32 s = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__be32 d = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+		__builtin_memcpy(c->saddr, &s, 4);
+		__builtin_memcpy(c->daddr, &d, 4);
+	} else if (fam == AF_INET6) {
+		bpf_core_read(c->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(c->daddr, 16, &sk->__sk_common.skc_v6_daddr);
+	} else {
+		return;
+	}
+	c->family = (__u8)fam;
+	c->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	c->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	c->flags |= PKTREC_C_ADDRS | PKTREC_C_PORTS;
+}
+
+/*
+ * One CAUSE event: the hook's device (or none), namespace (the device's,
+ * else netns_hint, else the current task's), the tracking id of skb when
+ * it is tracked (a lookup: a cause never starts or ends an id), and c.
+ */
+static __always_inline int emit_cause(int hook, const struct net_device *dev, __u64 netns_hint,
+				      const void *skb, const struct pktrec_cause *c)
+{
+	char name[PKTREC_IFNAMSIZ] = {};
+	__u64 netns = netns_hint, track = 0;
+	__u32 ifindex = 0;
+
+	if (dev) {
+		netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+		ifindex = BPF_CORE_READ(dev, ifindex);
+		bpf_core_read(name, sizeof(name), &dev->name);
+	}
+	if (!netns) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+	}
+	if ((n_netns && !netns_matches(netns)) || (n_ifnames && !name_matches(name)))
+		return 0;
+	if (skb) {
+		__u64 key = (__u64)skb;
+		struct track_val *tv = bpf_map_lookup_elem(&tracks, &key);
+
+		if (tv)
+			track = tv->id;
+	}
+	/* with a filter in the kernel only matched packets are tracked */
+	if (cbpf_len && skb && !track)
+		return 0;
+
+	__u32 hk = hook, zero = 0;
+	struct pktrec_stats *st = bpf_map_lookup_elem(&stats, &hk);
+	struct cpu_state *cs = bpf_map_lookup_elem(&cpu_state, &zero);
+
+	if (!cs)
+		return 0;
+	if (st)
+		st->hits++;
+	struct pktrec_event *e = bpf_ringbuf_reserve(&events, PKTREC_CAUSE_EVENT_SIZE, 0);
+	if (!e) {
+		if (st)
+			st->lost++;
+		return 0;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->skb = 0;
+	e->head = 0;
+	e->track = track;
+	e->netns = netns;
+	e->ifindex = ifindex;
+	e->pid = (__u32)bpf_get_current_pid_tgid();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->cpu = bpf_get_smp_processor_id();
+	e->drop_reason = 0;
+	e->location = 0;
+	e->hook = hook;
+	e->flags = dev ? 0 : PKTREC_F_NO_DEV;
+	__builtin_memcpy(e->ifname, name, sizeof(name));
+	e->protocol = 0;
+	e->len = 0;
+	e->orig_len = 0;
+	e->snap_len = sizeof(*c);
+	__builtin_memcpy(e->data, c, sizeof(*c));
+	bpf_ringbuf_submit(e, wakeup_flag(cs));
+	return 0;
+}
+
+#define WANT(id) (record_mask & (1u << HOOK_##id))
+
+/* icmp_send(skb, type, code): the packet that caused the error (IPv4 only) */
+SEC("tp_btf/icmp_send")
+int BPF_PROG(icmp_send, struct sk_buff *skb, int type, int code)
+{
+	return handle(skb, HOOK_ICMP_SEND, ((__u32)type & 0xff) << 8 | ((__u32)code & 0xff), 0);
+}
+
+/*
+ * tcp_send_reset(sk, skb[, reason]): skb is the segment that caused the
+ * reset; NULL for a reset the socket sends on its own (then an event with
+ * the socket's addresses). sk is NULL when no socket matched.
+ */
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(tcp_send_reset, const struct sock *sk, struct sk_buff *skb)
+{
+	if (skb)
+		return handle(skb, HOOK_TCP_SEND_RESET, sk_state1(sk), 0);
+	if (!WANT(TCP_SEND_RESET))
+		return 0;
+	struct pktrec_cause c = {};
+	cause_sock(&c, sk);
+	c.l4proto = 6;
+	c.flags |= PKTREC_C_L4PROTO;
+	return emit_cause(HOOK_TCP_SEND_RESET, NULL,
+			  sk ? BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) : 0, NULL, &c);
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(tcp_receive_reset, struct sock *sk)
+{
+	if (!WANT(TCP_RECEIVE_RESET))
+		return 0;
+	struct pktrec_cause c = {};
+	cause_sock(&c, sk);
+	return emit_cause(HOOK_TCP_RECEIVE_RESET, NULL,
+			  sk ? BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) : 0, NULL, &c);
+}
+
+/*
+ * tcp_retransmit_skb(sk, skb[, err]): skb is the segment in the write queue,
+ * whose headers are built on a clone: no header snapshot to take, the
+ * socket says which connection.
+ */
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(tcp_retransmit_skb, const struct sock *sk, struct sk_buff *skb)
+{
+	if (!WANT(TCP_RETRANSMIT_SKB))
+		return 0;
+	struct pktrec_cause c = {};
+	cause_sock(&c, sk);
+	return emit_cause(HOOK_TCP_RETRANSMIT_SKB, NULL,
+			  sk ? BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) : 0, skb, &c);
+}
+
+static __always_inline void cause_nhc(struct pktrec_cause *c, const struct fib_nh_common *nhc,
+				      const struct net_device **dev)
+{
+	if (!nhc)
+		return;
+	*dev = BPF_CORE_READ(nhc, nhc_dev);
+	if (*dev) {
+		c->oif = BPF_CORE_READ(*dev, ifindex);
+		c->flags |= PKTREC_C_OIF;
+	}
+	c->gw_family = BPF_CORE_READ(nhc, nhc_gw_family);
+	if (c->gw_family == AF_INET || c->gw_family == AF_INET6) {
+		bpf_core_read(c->gw, c->gw_family == AF_INET ? 4 : 16, &nhc->nhc_gw);
+		c->flags |= PKTREC_C_GW;
+	}
+}
+
+/* fib_table_lookup(tb_id, flp, nhc, err): an IPv4 route lookup and its result */
+SEC("tp_btf/fib_table_lookup")
+int BPF_PROG(fib_table_lookup, __u32 tb_id, const struct flowi4 *flp,
+	     const struct fib_nh_common *nhc, int err)
+{
+	if (!WANT(FIB_TABLE_LOOKUP))
+		return 0;
+	struct pktrec_cause c = {.table = tb_id, .err = err, .family = AF_INET};
+	const struct net_device *dev = NULL;
+	__be32 s = BPF_CORE_READ(flp, saddr), d = BPF_CORE_READ(flp, daddr);
+
+	c.flags = PKTREC_C_FIB | PKTREC_C_ADDRS | PKTREC_C_L4PROTO;
+	__builtin_memcpy(c.saddr, &s, 4);
+	__builtin_memcpy(c.daddr, &d, 4);
+	c.l4proto = BPF_CORE_READ(flp, __fl_common.flowic_proto);
+	if (c.l4proto == 6 || c.l4proto == 17 || c.l4proto == 132) {
+		c.sport = bpf_ntohs(BPF_CORE_READ(flp, uli.ports.sport));
+		c.dport = bpf_ntohs(BPF_CORE_READ(flp, uli.ports.dport));
+		c.flags |= PKTREC_C_PORTS;
+	}
+	if (!err)
+		cause_nhc(&c, nhc, &dev);
+	return emit_cause(HOOK_FIB_TABLE_LOOKUP, dev, 0, NULL, &c);
+}
+
+/* fib6_table_lookup(net, res, table, flp) */
+SEC("tp_btf/fib6_table_lookup")
+int BPF_PROG(fib6_table_lookup, const struct net *net, const struct fib6_result *res,
+	     struct fib6_table *table, const struct flowi6 *flp)
+{
+	if (!WANT(FIB6_TABLE_LOOKUP))
+		return 0;
+	struct pktrec_cause c = {.family = AF_INET6};
+	const struct net_device *dev = NULL;
+	const struct fib6_nh *nh = res ? BPF_CORE_READ(res, nh) : NULL;
+
+	c.flags = PKTREC_C_FIB | PKTREC_C_ADDRS | PKTREC_C_L4PROTO;
+	c.table = table ? BPF_CORE_READ(table, tb6_id) : 0;
+	c.err = nh ? 0 : -113; /* -EHOSTUNREACH: no route */
+	bpf_core_read(c.saddr, 16, &flp->saddr);
+	bpf_core_read(c.daddr, 16, &flp->daddr);
+	c.l4proto = BPF_CORE_READ(flp, __fl_common.flowic_proto);
+	if (c.l4proto == 6 || c.l4proto == 17 || c.l4proto == 132) {
+		c.sport = bpf_ntohs(BPF_CORE_READ(flp, uli.ports.sport));
+		c.dport = bpf_ntohs(BPF_CORE_READ(flp, uli.ports.dport));
+		c.flags |= PKTREC_C_PORTS;
+	}
+	if (nh)
+		cause_nhc(&c, &nh->nh_common, &dev);
+	return emit_cause(HOOK_FIB6_TABLE_LOOKUP, dev, net ? BPF_CORE_READ(net, ns.inum) : 0, NULL,
+			  &c);
+}
+
+static __always_inline int neigh_event(int hook, const struct neighbour *n, __u8 state, bool dead)
+{
+	struct pktrec_cause c = {.state = state};
+	int fam = BPF_CORE_READ(n, tbl, family);
+
+	c.flags = PKTREC_C_NEIGH | (dead ? PKTREC_C_DEAD : 0);
+	if (fam == AF_INET || fam == AF_INET6) {
+		c.family = (__u8)fam;
+		bpf_core_read(c.daddr, fam == AF_INET ? 4 : 16, &n->primary_key);
+	}
+	return emit_cause(hook, BPF_CORE_READ(n, dev), 0, NULL, &c);
+}
+
+/* neigh_update(n, lladdr, new, flags, nlmsg_pid): the state it goes to */
+SEC("tp_btf/neigh_update")
+int BPF_PROG(neigh_update, struct neighbour *n, const __u8 *lladdr, __u8 new_state)
+{
+	if (!WANT(NEIGH_UPDATE))
+		return 0;
+	return neigh_event(HOOK_NEIGH_UPDATE, n, new_state, false);
+}
+
+/* neigh_event_send_dead(n, rc): a packet waited for a neighbour entry that is gone */
+SEC("tp_btf/neigh_event_send_dead")
+int BPF_PROG(neigh_event_send_dead, struct neighbour *n)
+{
+	if (!WANT(NEIGH_EVENT_SEND_DEAD))
+		return 0;
+	return neigh_event(HOOK_NEIGH_EVENT_SEND_DEAD, n, BPF_CORE_READ(n, nud_state), true);
+}
+
+/*
+ * net_dev_xmit(skb, rc, dev, skb_len): after the driver had it. The sk_buff
+ * may be gone (freed, or handed to the veth peer): only its address is used,
+ * to name its tracking id.
+ */
+SEC("tp_btf/net_dev_xmit")
+int BPF_PROG(net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *dev)
+{
+	if (!WANT(NET_DEV_XMIT))
+		return 0;
+	struct pktrec_cause c = {.rc = rc, .flags = PKTREC_C_RC};
+
+	return emit_cause(HOOK_NET_DEV_XMIT, dev, 0, skb, &c);
+}
+
+/* udp_fail_queue_rcv_skb(rc, sk[, skb]): the socket refused the datagram */
+SEC("tp_btf/udp_fail_queue_rcv_skb")
+int BPF_PROG(udp_fail_queue_rcv_skb, int rc, struct sock *sk)
+{
+	if (udp_fail_has_skb) {
+		struct sk_buff *skb = (struct sk_buff *)ctx[2];
+
+		if (skb)
+			return handle(skb, HOOK_UDP_FAIL_QUEUE_RCV_SKB, (__u32)rc, 0);
+	}
+	if (!WANT(UDP_FAIL_QUEUE_RCV_SKB))
+		return 0;
+	struct pktrec_cause c = {.rc = rc, .flags = PKTREC_C_RC};
+	cause_sock(&c, sk);
+	c.flags &= ~PKTREC_C_TCP_STATE;
+	return emit_cause(HOOK_UDP_FAIL_QUEUE_RCV_SKB, NULL,
+			  sk ? BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) : 0, NULL, &c);
+}
+
+/* sock_rcvqueue_full(sk, skb): rmem= and rcvbuf= */
+SEC("tp_btf/sock_rcvqueue_full")
+int BPF_PROG(sock_rcvqueue_full, struct sock *sk, struct sk_buff *skb)
+{
+	__u32 rmem = (__u32)BPF_CORE_READ(sk, sk_backlog.rmem_alloc.counter);
+	__u32 rcvbuf = (__u32)BPF_CORE_READ(sk, sk_rcvbuf);
+
+	return handle(skb, HOOK_SOCK_RCVQUEUE_FULL, rmem, rcvbuf);
+}
+
+static __always_inline int qdisc_event(int hook, const struct Qdisc *q,
+				       const struct netdev_queue *txq, const void *skb)
+{
+	struct pktrec_cause c = {.flags = PKTREC_C_QDISC};
+
+	c.handle = BPF_CORE_READ(q, handle);
+	bpf_core_read_str(c.qdisc, sizeof(c.qdisc), &q->ops->id);
+	return emit_cause(hook, txq ? BPF_CORE_READ(txq, dev) : NULL, 0, skb, &c);
+}
+
+/* qdisc_enqueue(qdisc, txq, skb) */
+SEC("tp_btf/qdisc_enqueue")
+int BPF_PROG(qdisc_enqueue, struct Qdisc *q, const struct netdev_queue *txq, struct sk_buff *skb)
+{
+	if (!WANT(QDISC_ENQUEUE))
+		return 0;
+	return qdisc_event(HOOK_QDISC_ENQUEUE, q, txq, skb);
+}
+
+/* qdisc_dequeue(qdisc, txq, packets, skb): skb NULL when the queue was empty */
+SEC("tp_btf/qdisc_dequeue")
+int BPF_PROG(qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, int packets,
+	     struct sk_buff *skb)
+{
+	if (!WANT(QDISC_DEQUEUE) || !skb)
+		return 0;
+	return qdisc_event(HOOK_QDISC_DEQUEUE, q, txq, skb);
+}

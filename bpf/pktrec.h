@@ -23,6 +23,7 @@ enum pkt_hook_kind {
 	PKT_HOOK_KIND_FREE_CONSUME,
 	PKT_HOOK_KIND_DELIVER,
 	PKT_HOOK_KIND_CAUSE,
+	PKT_HOOK_KIND_CAUSE_SKB,
 };
 
 /* hooks.def's direction column */
@@ -87,6 +88,44 @@ _Static_assert(HOOK_MAX <= 31, "more hooks than bits in a hook mask");
 #define PKTREC_F_HAS_DROP  0x08 /* drop_reason is valid */
 #define PKTREC_F_NEW_TRACK 0x10 /* first hit of this tracking id */
 
+/*
+ * An event with no packet of its own (hooks.def kind CAUSE): a pktrec_event
+ * with skb 0, track the tracking id of the sk_buff it concerns (0: none or
+ * not tracked), snap_len = sizeof(struct pktrec_cause) and data[] holding
+ * this. Each hook fills what it knows and says so in flags.
+ */
+#define PKTREC_C_FIB	   0x0001 /* table, err */
+#define PKTREC_C_OIF	   0x0002 /* oif: the route's output device */
+#define PKTREC_C_GW	   0x0004 /* gw (gw_family) */
+#define PKTREC_C_ADDRS	   0x0008 /* saddr, daddr (family) */
+#define PKTREC_C_PORTS	   0x0010 /* sport, dport, host byte order */
+#define PKTREC_C_L4PROTO   0x0020 /* l4proto */
+#define PKTREC_C_TCP_STATE 0x0040 /* state: a TCP state (enum in include/net/tcp_states.h) */
+#define PKTREC_C_NEIGH	   0x0080 /* daddr (family) is the neighbour, state its NUD_* bits */
+#define PKTREC_C_DEAD	   0x0100 /* neigh_event_send_dead: the neighbour entry is dead */
+#define PKTREC_C_RC	   0x0200 /* rc */
+#define PKTREC_C_QDISC	   0x0400 /* qdisc: the kind, or handle when the name is empty */
+#define PKTREC_C_NO_SOCK   0x0800 /* the tracepoint had no socket: tcp_state=- */
+
+struct pktrec_cause {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u8 gw[16];
+	__u32 table;
+	__s32 err;
+	__s32 rc;
+	__u32 oif;
+	__u32 handle; /* qdisc handle (major << 16 | minor) */
+	__u16 sport, dport;
+	__u16 flags; /* PKTREC_C_* */
+	__u8 family; /* of saddr/daddr: 2 (AF_INET) or 10 (AF_INET6) */
+	__u8 gw_family;
+	__u8 l4proto;
+	__u8 state;
+	__u8 pad[2];
+	char qdisc[16];
+};
+
 struct pktrec_event {
 	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u64 skb;   /* kernel address of the sk_buff */
@@ -110,6 +149,11 @@ struct pktrec_event {
 	__u64 head;	/* skb->head: the data buffer, shared by clones */
 	__u8 data[PKTREC_MAX_SNAP];
 };
+
+/* the ring event of a CAUSE hook */
+#define PKTREC_CAUSE_EVENT_SIZE                                                                    \
+	((__builtin_offsetof(struct pktrec_event, data) + sizeof(struct pktrec_cause) + 7) & ~7u)
+_Static_assert(sizeof(struct pktrec_cause) <= PKTREC_MAX_SNAP, "a cause fits in data[]");
 
 /* bytes of a ring event carrying up to snap bytes of snapshot, a multiple of 8 */
 #define PKTREC_EVENT_SIZE(snap) ((__builtin_offsetof(struct pktrec_event, data) + (snap) + 7) & ~7u)

@@ -79,12 +79,108 @@ struct net_device {
 	possible_net_t nd_net;
 };
 
-struct sock_common {
-	possible_net_t skc_net;
+struct in6_addr {
+	__u8 s6_addr[16]; /* the kernel's is a union of arrays: read with bpf_core_read */
 };
+
+/* addresses and ports: in anonymous unions/structs in the kernel, found by name */
+struct sock_common {
+	__be32 skc_daddr;
+	__be32 skc_rcv_saddr;
+	__be16 skc_dport;
+	__u16 skc_num;
+	unsigned short skc_family;
+	volatile unsigned char skc_state;
+	possible_net_t skc_net;
+	struct in6_addr skc_v6_daddr;
+	struct in6_addr skc_v6_rcv_saddr;
+};
+
+typedef struct {
+	int counter;
+} atomic_t;
 
 struct sock {
 	struct sock_common __sk_common;
+	struct {
+		atomic_t rmem_alloc;
+	} sk_backlog;
+	int sk_rcvbuf;
+};
+
+/* ---- the optional hooks' arguments (hooks.def: icmp_send ... qdisc_dequeue) ---- */
+
+struct flowi_common {
+	int flowic_oif;
+	int flowic_iif;
+	__u8 flowic_proto;
+};
+
+union flowi_uli {
+	struct {
+		__be16 dport;
+		__be16 sport;
+	} ports;
+};
+
+struct flowi4 {
+	struct flowi_common __fl_common;
+	__be32 saddr;
+	__be32 daddr;
+	union flowi_uli uli;
+};
+
+struct flowi6 {
+	struct flowi_common __fl_common;
+	struct in6_addr daddr;
+	struct in6_addr saddr;
+	union flowi_uli uli;
+};
+
+struct fib_nh_common {
+	struct net_device *nhc_dev;
+	__u8 nhc_gw_family;
+	union {
+		__be32 ipv4;
+		struct in6_addr ipv6;
+	} nhc_gw;
+};
+
+struct fib6_nh {
+	struct fib_nh_common nh_common;
+};
+
+struct fib6_result {
+	struct fib6_nh *nh;
+};
+
+struct fib6_table {
+	__u32 tb6_id;
+};
+
+struct neigh_table {
+	int family;
+	unsigned int key_len;
+};
+
+struct neighbour {
+	struct neigh_table *tbl;
+	__u8 nud_state;
+	struct net_device *dev;
+	__u8 primary_key[0];
+};
+
+struct netdev_queue {
+	struct net_device *dev;
+};
+
+struct Qdisc_ops {
+	char id[16];
+};
+
+struct Qdisc {
+	const struct Qdisc_ops *ops;
+	__u32 handle;
 };
 
 struct nsproxy {

@@ -38,4 +38,10 @@ static inline bool pkt_hook_kind_is_free(enum pkt_hook_kind k)
 	return k == PKT_HOOK_KIND_FREE_DROP || k == PKT_HOOK_KIND_FREE_CONSUME;
 }
 
+/* explains a packet's fate, is no place it passed: never changes a path, a fate or a pair */
+static inline bool pkt_hook_kind_is_cause(enum pkt_hook_kind k)
+{
+	return k == PKT_HOOK_KIND_CAUSE || k == PKT_HOOK_KIND_CAUSE_SKB;
+}
+
 #endif

@@ -232,6 +232,24 @@ int pcapng_build_epb(void *buf, size_t cap, const struct pcapng_epb_info *epb)
 	return w_finish(&c, opt);
 }
 
+int pcapng_build_event(void *buf, size_t cap, const struct pcapng_event_info *ev)
+{
+	struct wcur c = {buf, 0, cap, 0};
+	size_t opt;
+
+	if (!ev || !ev->comment || !ev->comment[0])
+		return -EINVAL;
+	w_u32(&c, PCAPNG_BT_CB_COPY);
+	w_u32(&c, 0);
+	w_u32(&c, PCAPNG_PEN_PKTREC);
+	w_u32(&c, PCAPNG_PKTREC_EVENT);
+	w_ts(&c, ev->ts_ns);
+	opt = c.pos;
+	if (w_opt_str(&c, OPT_COMMENT, ev->comment))
+		return -EINVAL;
+	return w_finish(&c, opt);
+}
+
 int pcapng_build_isb(void *buf, size_t cap, const struct pcapng_isb_info *isb)
 {
 	struct wcur c = {buf, 0, cap, 0};
@@ -372,6 +390,18 @@ int pcapng_write_epb(struct pcapng_writer *w, const struct pcapng_epb_info *epb)
 	rc = w_reserve(w, 64 + pad4(epb->caplen) + str_opt_size(epb->comment));
 	if (!rc)
 		rc = w_emit(w, pcapng_build_epb(w->buf, w->cap, epb), "enhanced packet block");
+	return rc;
+}
+
+int pcapng_write_event(struct pcapng_writer *w, const struct pcapng_event_info *ev)
+{
+	int rc;
+
+	if (!w || !ev || !ev->comment)
+		return -EINVAL;
+	rc = w_reserve(w, 40 + str_opt_size(ev->comment));
+	if (!rc)
+		rc = w_emit(w, pcapng_build_event(w->buf, w->cap, ev), "event block");
 	return rc;
 }
 
@@ -951,6 +981,39 @@ static int parse_isb(struct pcapng_reader *r, struct cur *c, uint64_t off,
 	return 0;
 }
 
+/*
+ * A custom block: ours (PCAPNG_PEN_PKTREC, PCAPNG_PKTREC_EVENT) is an event;
+ * any other is skipped by length, as Wireshark does with a PEN it does not know.
+ */
+static int parse_custom(struct pcapng_reader *r, struct cur *c, uint64_t off,
+			struct pcapng_record *rec)
+{
+	uint32_t pen, what;
+	struct opt o;
+	int rc;
+
+	rec->kind = PCAPNG_REC_OTHER;
+	if (c_u32(c, &pen) || pen != PCAPNG_PEN_PKTREC)
+		return 0;
+	if (c_u32(c, &what) || what != PCAPNG_PKTREC_EVENT)
+		return 0; /* a later kind of ours: skipped like a foreign one */
+	if (c_ts(c, &rec->ts_raw))
+		return rd_fail(r, -EBADMSG, "block at offset %llu: event block too short",
+			       (unsigned long long)off);
+	while ((rc = next_opt(r, c, off, &o)) > 0)
+		if (o.code == OPT_COMMENT)
+			opt_comment(rec, &o);
+	if (rc)
+		return rc;
+	if (!rec->has_comment || !rec->comment[0])
+		return rd_fail(r, -EBADMSG, "block at offset %llu: event block without its text",
+			       (unsigned long long)off);
+	rec->kind = PCAPNG_REC_EVENT;
+	rec->has_ts = 1;
+	rec->ts_ns = rec->ts_raw;
+	return 0;
+}
+
 static uint32_t min_block_len(uint32_t type)
 {
 	switch (type) {
@@ -1144,7 +1207,11 @@ static int read_block(struct pcapng_reader *r, struct pcapng_record *rec)
 	case PCAPNG_BT_ISB:
 		rc = parse_isb(r, &c, off, rec);
 		break;
-	default: /* NRB, DSB, custom, unknown: skipped by length */
+	case PCAPNG_BT_CB_COPY:
+	case PCAPNG_BT_CB_NOCOPY:
+		rc = parse_custom(r, &c, off, rec);
+		break;
+	default: /* NRB, DSB, unknown: skipped by length */
 		rec->kind = PCAPNG_REC_OTHER;
 		break;
 	}

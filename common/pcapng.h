@@ -43,6 +43,17 @@
 
 #define PCAPNG_BYTE_ORDER_MAGIC 0x1A2B3C4Du
 
+/*
+ * pkt-record's event block (docs/format.md): a Custom Block that may be
+ * copied (0x00000BAD), private enterprise number PCAPNG_PEN_PKTREC, then
+ * the custom data: u32 PCAPNG_PKTREC_EVENT, a timestamp in nanoseconds
+ * since the epoch (high, low 32-bit words), and options: opt_comment with
+ * the event's key=value text. Wireshark shows it as a custom block and
+ * counts no packet; libpcap skips it.
+ */
+#define PCAPNG_PEN_PKTREC   32473u /* IANA's PEN for documentation (RFC 5612) until one is ours */
+#define PCAPNG_PKTREC_EVENT 1u
+
 /* epb_flags direction bits (bits 0-1) */
 #define PCAPNG_DIR_UNKNOWN  0
 #define PCAPNG_DIR_INBOUND  1
@@ -82,6 +93,12 @@ struct pcapng_epb_info {
 	uint64_t dropcount; /* epb_dropcount */
 };
 
+/* pkt-record's event block: an event with no packet (see PCAPNG_PEN_PKTREC) */
+struct pcapng_event_info {
+	uint64_t ts_ns;	     /* nanoseconds since the epoch */
+	const char *comment; /* the key=value text */
+};
+
 struct pcapng_isb_info {
 	uint32_t if_id;
 	uint64_t ts; /* timestamp of the ISB itself */
@@ -107,6 +124,7 @@ int pcapng_writer_open(struct pcapng_writer **w, struct zout *out,
 int pcapng_write_idb(struct pcapng_writer *w, const struct pcapng_idb_info *idb, uint32_t *if_id);
 int pcapng_write_epb(struct pcapng_writer *w, const struct pcapng_epb_info *epb);
 int pcapng_write_isb(struct pcapng_writer *w, const struct pcapng_isb_info *isb);
+int pcapng_write_event(struct pcapng_writer *w, const struct pcapng_event_info *ev);
 uint32_t pcapng_writer_if_count(const struct pcapng_writer *w);
 const char *pcapng_writer_error(const struct pcapng_writer *w);
 /* Frees the writer; does not close out. Safe on NULL. */
@@ -121,6 +139,7 @@ int pcapng_build_shb(void *buf, size_t cap, const struct pcapng_shb_info *shb);
 int pcapng_build_idb(void *buf, size_t cap, const struct pcapng_idb_info *idb);
 int pcapng_build_epb(void *buf, size_t cap, const struct pcapng_epb_info *epb);
 int pcapng_build_isb(void *buf, size_t cap, const struct pcapng_isb_info *isb);
+int pcapng_build_event(void *buf, size_t cap, const struct pcapng_event_info *ev);
 
 /* ------------------------------------------------------------------ reader */
 
@@ -141,6 +160,7 @@ enum pcapng_rec_kind {
 	PCAPNG_REC_INTERFACE,  /* an IDB was added */
 	PCAPNG_REC_STATS,      /* ISB */
 	PCAPNG_REC_OTHER,      /* NRB, DSB, custom or unknown block (skipped) */
+	PCAPNG_REC_EVENT,      /* pkt-record's event block: ts_ns, has_comment, comment */
 };
 
 #define PCAPNG_MAX_COMMENT 1024

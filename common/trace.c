@@ -42,6 +42,25 @@ const struct trace_key_info trace_keys[TRACE_KEY_COUNT] = {
 	KEY(HEAD,    "head",    HEX,    false, true, PSEUDONYM),
 	KEY(LOC,     "loc",     SYMOFF, false, true, KEEP),
 	KEY(PROTO,   "proto",   HEX,    false, true, KEEP),
+	KEY(ICMP,        "icmp",        STR,  false, true,  KEEP),
+	KEY(TCP_STATE,   "tcp_state",   STR,  false, true,  KEEP),
+	KEY(RC,          "rc",          SDEC, false, true,  KEEP),
+	KEY(RMEM,        "rmem",        DEC,  false, true,  KEEP),
+	KEY(RCVBUF,      "rcvbuf",      DEC,  false, true,  KEEP),
+	KEY(QDISC,       "qdisc",       STR,  false, true,  KEEP),
+	KEY(FIB_TABLE,   "fib_table",   DEC,  false, true,  KEEP),
+	KEY(FIB_ERR,     "fib_err",     SDEC, false, true,  KEEP),
+	KEY(FIB_OIF,     "fib_oif",     DEC,  false, true,  KEEP),
+	/* addresses: --anonymize maps those in packets; a comment's are left out */
+	KEY(FIB_GW,      "fib_gw",      STR,  false, false, KEEP),
+	KEY(SADDR,       "saddr",       STR,  false, false, KEEP),
+	KEY(DADDR,       "daddr",       STR,  false, false, KEEP),
+	KEY(L4PROTO,     "l4proto",     DEC,  false, true,  KEEP),
+	KEY(SPORT,       "sport",       DEC,  false, true,  KEEP),
+	KEY(DPORT,       "dport",       DEC,  false, true,  KEEP),
+	KEY(NEIGH,       "neigh",       STR,  false, false, KEEP),
+	KEY(NEIGH_STATE, "neigh_state", STR,  false, true,  KEEP),
+	KEY(NEIGH_DEAD,  "neigh_dead",  DEC,  false, true,  KEEP),
 };
 #undef KEY
 /* clang-format on */
@@ -323,6 +342,40 @@ static void put_hex16(struct out *o, uint16_t v)
 	put_mem(o, e, sizeof(e));
 }
 
+/* An event's comment (trace_hop.is_event): no skb, a device and a track only when known. */
+static int event_format(struct out *o, const struct trace_hop *hop)
+{
+	put_first_key(o, TRACE_KEY_HOOK);
+	put_escaped(o, hop->hook, 0);
+	put_key(o, TRACE_KEY_NETNS);
+	put_u64(o, hop->netns, 0);
+	if (hop->ifname[0]) {
+		put_key(o, TRACE_KEY_IF);
+		put_escaped(o, hop->ifname, 0);
+		put_key(o, TRACE_KEY_IFINDEX);
+		put_u64(o, hop->ifindex, 0);
+	}
+	if (hop->has_track && hop->track) {
+		put_key(o, TRACE_KEY_TRACK);
+		put_u64(o, hop->track, 1);
+	}
+	put_key(o, TRACE_KEY_CPU);
+	put_u64(o, hop->cpu, 0);
+	put_key(o, TRACE_KEY_PID);
+	put_u64(o, hop->pid, 0);
+	put_key(o, TRACE_KEY_COMM);
+	put_escaped(o, hop->comm, 1);
+	if (hop->extra[0]) {
+		put_mem(o, " ", 1);
+		put_str(o, hop->extra);
+	}
+	if (o->err) {
+		o->buf[0] = '\0';
+		return o->err;
+	}
+	return (int)o->len;
+}
+
 /*
  * In the table's order, each key's name from the table. Straight-line code:
  * pkt-record formats one comment per event, half a million a second under a
@@ -335,6 +388,8 @@ int trace_comment_format(char *buf, size_t cap, const struct trace_hop *hop)
 	if (!cap)
 		return -ENOSPC;
 	buf[0] = '\0';
+	if (hop->is_event)
+		return event_format(&o, hop);
 	put_first_key(&o, TRACE_KEY_HOOK);
 	put_escaped(&o, hop->hook, 0);
 	put_key(&o, TRACE_KEY_NETNS);
@@ -373,7 +428,8 @@ int trace_comment_format(char *buf, size_t cap, const struct trace_hop *hop)
 		put_key(&o, TRACE_KEY_PROTO);
 		put_hex16(&o, hop->proto);
 	}
-	_Static_assert(TRACE_KEY_PROTO + 1 == TRACE_KEY_COUNT, "a new key is formatted here");
+	_Static_assert(TRACE_KEY_PROTO + 1 == TRACE_KEY_ICMP,
+		       "a new hop key is formatted here (the optional hooks' keys are in extra)");
 	if (hop->extra[0]) {
 		put_mem(&o, " ", 1);
 		put_str(&o, hop->extra);
@@ -472,6 +528,18 @@ static int parse_optional(struct trace_hop *hop, enum trace_key k, const char *v
 	}
 }
 
+/* extra += the pair verbatim, when it fits */
+static void extra_append(struct trace_hop *hop, size_t *extra_len, const struct trace_pair *p)
+{
+	if (*extra_len + p->token_len + 2 <= sizeof(hop->extra)) {
+		if (*extra_len)
+			hop->extra[(*extra_len)++] = ' ';
+		memcpy(hop->extra + *extra_len, p->token, p->token_len);
+		*extra_len += p->token_len;
+		hop->extra[*extra_len] = '\0';
+	}
+}
+
 static void clear_keys(struct trace_hop *hop)
 {
 	memset(hop, 0, offsetof(struct trace_hop, ts_ns));
@@ -507,15 +575,62 @@ int trace_comment_parse(const char *s, struct trace_hop *hop)
 		if (p.key != TRACE_KEY_UNKNOWN && !trace_keys[p.key].leading &&
 		    parse_optional(hop, p.key, p.value, p.value_len) == 0)
 			continue;
-		if (extra_len + p.token_len + 2 <= sizeof(hop->extra)) {
-			if (extra_len)
-				hop->extra[extra_len++] = ' ';
-			memcpy(hop->extra + extra_len, p.token, p.token_len);
-			extra_len += p.token_len;
-			hop->extra[extra_len] = '\0';
-		}
+		extra_append(hop, &extra_len, &p);
 	}
 	return (bad || field < TRACE_LEADING_KEYS) ? -EINVAL : 0;
+}
+
+int trace_event_parse(const char *s, struct trace_hop *hop)
+{
+	unsigned seen = 0;
+	size_t extra_len = 0;
+	struct trace_pair p;
+	int r, bad = 0;
+
+	clear_keys(hop);
+	hop->is_event = true;
+	while ((r = trace_comment_next(&s, &p)) != 0) {
+		if (r < 0) {
+			bad = 1;
+			continue;
+		}
+		if (p.key != TRACE_KEY_UNKNOWN && p.key != TRACE_KEY_SKB &&
+		    trace_keys[p.key].leading) {
+			if (seen & 1u << p.key ||
+			    parse_leading(hop, p.key, p.value, p.value_len) < 0) {
+				bad = 1;
+				continue;
+			}
+			seen |= 1u << p.key;
+			continue;
+		}
+		if (p.key != TRACE_KEY_UNKNOWN && !trace_keys[p.key].leading &&
+		    parse_optional(hop, p.key, p.value, p.value_len) == 0)
+			continue;
+		extra_append(hop, &extra_len, &p);
+	}
+	hop->has_track = seen & 1u << TRACE_KEY_TRACK;
+	if (!strcmp(hop->ifname, "-"))
+		hop->ifname[0] = '\0';
+	if (bad || !(seen & 1u << TRACE_KEY_HOOK) || !(seen & 1u << TRACE_KEY_NETNS))
+		return -EINVAL;
+	return 0;
+}
+
+int trace_extra_get(const char *s, enum trace_key k, const char **val, size_t *len)
+{
+	struct trace_pair p;
+	int r;
+
+	if (!s || k >= TRACE_KEY_COUNT)
+		return 0;
+	while ((r = trace_comment_next(&s, &p)) != 0)
+		if (r > 0 && p.key == k) {
+			*val = p.value;
+			*len = p.value_len;
+			return 1;
+		}
+	return 0;
 }
 
 /* ------------------------------------------------------------ rewrite */
@@ -528,6 +643,12 @@ static bool value_in_form(enum trace_value_type type, const char *val, size_t le
 
 	switch (type) {
 	case TRACE_VAL_DEC:
+		return parse_u64(val, len, 10, &v) == 0;
+	case TRACE_VAL_SDEC:
+		if (len && val[0] == '-') {
+			val++;
+			len--;
+		}
 		return parse_u64(val, len, 10, &v) == 0;
 	case TRACE_VAL_HEX:
 		return parse_hex(val, len, &v) == 0;
@@ -997,6 +1118,19 @@ int trace_writer_hop(struct trace_writer *w, const struct trace_hop *hop)
 	return trace_writer_packet(w, f, &epb);
 }
 
+int trace_writer_event(struct trace_writer *w, const struct trace_hop *hop)
+{
+	char comment[PCAPNG_MAX_COMMENT];
+	int rc;
+
+	if (trace_comment_format(comment, sizeof(comment), hop) < 0)
+		return writer_fail(w, -ENOSPC);
+	struct pcapng_event_info ev = {.ts_ns = hop->ts_ns, .comment = comment};
+
+	rc = pcapng_write_event(w->pw, &ev);
+	return rc ? writer_fail(w, rc) : 0;
+}
+
 int trace_writer_packet(struct trace_writer *w, struct trace_iface *f,
 			const struct pcapng_epb_info *epb)
 {
@@ -1080,6 +1214,21 @@ void trace_hop_identify(struct trace_hop *hop, const char *comment, const char *
 		snprintf(hop->ifname, sizeof(hop->ifname), "if%" PRIu32, if_id);
 	hop->has_track = hop->has_packetid;
 	hop->track = hop->has_packetid ? hop->packetid : 0;
+}
+
+int trace_event_decode(struct trace_hop *hop, const struct pcapng_record *rec)
+{
+	int rc = trace_event_parse(rec->has_comment ? rec->comment : "", hop);
+
+	hop->ts_ns = rec->ts_ns;
+	hop->dir = PCAPNG_DIR_UNKNOWN;
+	hop->has_packetid = false;
+	hop->packetid = 0;
+	hop->data = NULL;
+	hop->caplen = hop->origlen = 0;
+	hop->ours = rc == 0;
+	hop->has_netns = rc == 0;
+	return rc;
 }
 
 void trace_hop_decode(struct trace_hop *hop, const struct pcapng_record *rec,

@@ -54,6 +54,29 @@ enum trace_key {
 	TRACE_KEY_HEAD,
 	TRACE_KEY_LOC,
 	TRACE_KEY_PROTO,
+	/*
+	 * The keys of the optional hooks (docs/format.md): formatted by
+	 * pkt-record into extra, parsed back into extra; the table knows
+	 * their form for --write --anonymize and trace_extra_get().
+	 */
+	TRACE_KEY_ICMP, /* first of them */
+	TRACE_KEY_TCP_STATE,
+	TRACE_KEY_RC,
+	TRACE_KEY_RMEM,
+	TRACE_KEY_RCVBUF,
+	TRACE_KEY_QDISC,
+	TRACE_KEY_FIB_TABLE,
+	TRACE_KEY_FIB_ERR,
+	TRACE_KEY_FIB_OIF,
+	TRACE_KEY_FIB_GW,
+	TRACE_KEY_SADDR,
+	TRACE_KEY_DADDR,
+	TRACE_KEY_L4PROTO,
+	TRACE_KEY_SPORT,
+	TRACE_KEY_DPORT,
+	TRACE_KEY_NEIGH,
+	TRACE_KEY_NEIGH_STATE,
+	TRACE_KEY_NEIGH_DEAD,
 	TRACE_KEY_COUNT,
 	TRACE_KEY_UNKNOWN = TRACE_KEY_COUNT,
 };
@@ -65,6 +88,7 @@ enum trace_value_type {
 	TRACE_VAL_HEX,	  /* 0x + hex digits */
 	TRACE_VAL_SYNTH,  /* the word "synth" */
 	TRACE_VAL_SYMOFF, /* SYMBOL+0xOFF, percent-escaped text */
+	TRACE_VAL_SDEC,	  /* decimal number, '-' for a negative one */
 };
 
 /* What --anonymize does with a key's value. */
@@ -110,6 +134,12 @@ struct trace_hop {
 	bool has_proto;
 	uint16_t proto; /* optional: skb->protocol when the snapshot's ethertype differs */
 	char extra[PKT_EXTRA_LEN]; /* other optional pairs, verbatim, space-separated */
+	/*
+	 * An event with no packet (hooks.def kind CAUSE, a pcapng event block):
+	 * its comment leads with hook netns [if ifindex] [track] cpu pid comm,
+	 * no skb; track only when has_track (the sk_buff it concerns).
+	 */
+	bool is_event;
 
 	/* the packet */
 	uint64_t ts_ns; /* wall clock */
@@ -138,6 +168,19 @@ int trace_comment_format(char *buf, size_t cap, const struct trace_hop *hop);
  * unknown ones, go to extra verbatim. Never reads past the NUL.
  */
 int trace_comment_parse(const char *s, struct trace_hop *hop);
+
+/*
+ * Parse an event's comment (trace_hop.is_event): the keys it leads with in
+ * any order, each once, the rest as trace_comment_parse() does. Returns 0
+ * when hook= and netns= were there, -EINVAL otherwise.
+ */
+int trace_event_parse(const char *s, struct trace_hop *hop);
+
+/*
+ * The raw (still escaped) value of key k in a comment or in a hop's extra:
+ * 1 with *val and *len set, 0 when absent.
+ */
+int trace_extra_get(const char *s, enum trace_key k, const char **val, size_t *len);
 
 /* Percent-escape src into dst (NUL-terminated). Returns length or -ENOSPC. */
 int trace_escape(char *dst, size_t cap, const char *src);
@@ -264,6 +307,9 @@ int trace_writer_open(struct trace_writer **w, struct zout *z, const struct trac
  */
 int trace_writer_hop(struct trace_writer *w, const struct trace_hop *hop);
 
+/* An event (hop->is_event) as a pcapng event block, its comment the text. */
+int trace_writer_event(struct trace_writer *w, const struct trace_hop *hop);
+
 /* pkt-analyze --write: an IDB as given (another writer's, kept), always a new one. */
 int trace_writer_iface(struct trace_writer *w, const struct pcapng_idb_info *idb,
 		       struct trace_iface **out);
@@ -298,6 +344,11 @@ void trace_writer_free(struct trace_writer *w);
  */
 void trace_hop_decode(struct trace_hop *hop, const struct pcapng_record *rec,
 		      const struct pcapng_interface *itf);
+/*
+ * A pcapng event block (PCAPNG_REC_EVENT) back to an event hop (is_event,
+ * no packet). Returns 0, or -EINVAL when its text is not an event's.
+ */
+int trace_event_decode(struct trace_hop *hop, const struct pcapng_record *rec);
 /*
  * The comment keys from a comment in the grammar (hop->ours); else, for a
  * foreign capture, the interface from its IDB name (IFNAME@NETNS, the name,

@@ -50,10 +50,19 @@ struct event_out {
 	const char *drop; /* NULL, or the drop reason: a name or "0x..." */
 	char drop_buf[24];
 	char ifname[PKTREC_IFNAMSIZ + 1];
-	struct trace_hop hop; /* with want_hop: the comment's keys and the packet, to write */
+	bool is_event; /* a CAUSE hook's event: no frame (caplen 0), written as an event block */
+	char keys[PKT_EXTRA_LEN]; /* the hook's own keys (icmp=3/3, fib_table=254 ...), or "" */
+	struct trace_hop hop;	  /* with want_hop: the comment's keys and the packet, to write */
 };
 
 #define EVENT_FILTERED 1 /* event_decode(): the user-space filter rejected it */
+
+/*
+ * The keys of an optional hook (docs/format.md) into buf: from the
+ * pktrec_cause of a CAUSE event, from the drop_reason and location words of
+ * a CAUSE_SKB hit. Returns the length (0: none).
+ */
+int event_hook_keys(const struct pktrec_event *e, char *buf, size_t cap);
 
 /* size bytes from the ring hold a whole event (its snapshot cut at snap_len) */
 bool event_valid(const void *data, size_t size);

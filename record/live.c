@@ -55,7 +55,7 @@ void live_header(bool numeric)
 }
 
 void live_print(const struct pktrec_event *e, const uint8_t *pkt, uint32_t caplen, uint64_t wall_ns,
-		const char *drop, const char *nsname)
+		const char *drop, const char *keys, const char *nsname)
 {
 	char sum[256], tbuf[32], ns[24], ifname[PKTREC_IFNAMSIZ + 1], where[PKTREC_IFNAMSIZ + 96];
 	time_t sec = (time_t)(wall_ns / 1000000000ULL);
@@ -73,7 +73,9 @@ void live_print(const struct pktrec_event *e, const uint8_t *pkt, uint32_t caple
 	sum[0] = '\0';
 	struct pkt_info pi;
 	memset(&pi, 0, sizeof(pi));
-	if (pkt_dissect(pkt, caplen, 1, &pi) >= 0)
+	if (!caplen) /* an event with no packet: its keys say it all */
+		snprintf(sum, sizeof(sum), "(event)");
+	else if (pkt_dissect(pkt, caplen, 1, &pi) >= 0)
 		pkt_summary(&pi, sum, sizeof(sum));
 	if (!sum[0])
 		simple_summary(pkt, caplen, sum, sizeof(sum));
@@ -85,8 +87,9 @@ void live_print(const struct pktrec_event *e, const uint8_t *pkt, uint32_t caple
 		snprintf(ns, sizeof(ns), "[%" PRIu64 "]", (uint64_t)e->netns);
 		printf("%-18s %-12s %7u %-16s", tbuf, ns, e->pid, ifname);
 	}
-	printf(" %-26s %s track=0x%" PRIx64 "%s%s%s\n",
+	printf(" %-26s %s track=0x%" PRIx64 "%s%s%s%s%s\n",
 	       pkt_hooks[e->hook < HOOK_MAX ? e->hook : 0].name, sum, (uint64_t)e->track,
 	       drop ? " drop=" : "", drop ? drop : "",
-	       (e->flags & PKTREC_F_L2_SYNTH) ? " l2=synth" : "");
+	       (e->flags & PKTREC_F_L2_SYNTH) ? " l2=synth" : "", keys && keys[0] ? " " : "",
+	       keys ? keys : "");
 }

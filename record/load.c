@@ -73,6 +73,8 @@ static int configure(struct pktrec_bpf *skel, const struct load_cfg *cfg, bool k
 	skel->rodata->n_netns = cfg->n_netns;
 	for (uint32_t i = 0; i < cfg->n_netns && i < PKTREC_MAX_NETNS; i++)
 		skel->rodata->netns_list[i] = cfg->netns[i];
+	/* udp_fail_queue_rcv_skb(rc, sk, skb) since 6.10; (rc, sk) before */
+	skel->rodata->udp_fail_has_skb = btfinfo_tp_nargs("udp_fail_queue_rcv_skb") >= 3;
 	skel->rodata->n_ifnames = (uint32_t)cfg->n_ifnames;
 	for (int i = 0; i < cfg->n_ifnames; i++)
 		strncpy((char *)skel->rodata->ifnames[i], cfg->ifnames[i], PKTREC_IFNAMSIZ - 1);

@@ -363,7 +363,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		    (!g.netinfo || netinfo_ns_name(g.netinfo, e->netns, now_ns(CLOCK_MONOTONIC),
 						   nsname, sizeof(nsname)) <= 0))
 			snprintf(nsname, sizeof(nsname), "%" PRIu64, (uint64_t)e->netns);
-		live_print(e, ev.frame, ev.caplen, ev.wall_ns, ev.drop,
+		live_print(e, ev.frame, ev.caplen, ev.wall_ns, ev.drop, ev.keys,
 			   opt.numeric ? NULL : nsname);
 	} else {
 		rc = recout_write(g.out, &ev.hop, g.errmsg, sizeof(g.errmsg));

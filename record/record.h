@@ -40,7 +40,7 @@ void filter_free(void);
 void live_header(bool numeric);
 /* nsname: the namespace's name (the interface shows as IFNAME@NAME); NULL: its inode */
 void live_print(const struct pktrec_event *e, const uint8_t *pkt, uint32_t caplen, uint64_t wall_ns,
-		const char *drop, const char *nsname);
+		const char *drop, const char *keys, const char *nsname);
 
 /* ---- pcapng output with rotation (output.c) ---- */
 struct recout_cfg {

@@ -119,6 +119,122 @@ run_once() { # CONDITION: one flood under it; its rate is appended to RATES[COND
 	RATES[$name]+="${rates[*]} "
 }
 
+# The optional hooks (those after skb:skb_copy_datagram_iovec in --list-events,
+# or BENCH_HOOKS=a,b), each added to the default set, one at a time: a flood
+# with the default set, then one with default,HOOK, in turn, BENCH_REPS
+# pairs per hook; the ratio is taken pair by pair. BENCH_ONLY=hooks runs
+# this part alone. Its table replaces the "## Optional hooks" section of the
+# report; BENCH_NOTE=" (...)" is appended to its machine line.
+OPT_HOOKS=${BENCH_HOOKS:-$("$PKT_RECORD" --list-events | awk 'NR > 1 && seen && $2 == "no" && $NF == "available" { printf "%s%s", sep, $1; sep = "," } $1 == "skb:skb_copy_datagram_iovec" { seen = 1 }')}
+rec_flood() { # HOOKS: one flood recorded with -e HOOKS; prints "RATE EVENTS LOST"
+	local rate line
+	rm -f "$WORK/hk.pcapng.zst"
+	record_start "$WORK/hk.pcapng.zst" --force -e "$1" >&2 || exit 1
+	rate=$(flood)
+	record_stop >&2 || exit 1
+	line=$(grep -E 'events recorded' "$REC_ERR" | tail -n1)
+	echo "$rate $(sed -E 's/.* ([0-9]+) events recorded, ([0-9]+) lost.*/\1 \2/' <<<"$line")"
+}
+# The cost of each hook per hit, in one flood recorded with -e all: the
+# kernel's own accounting of each BPF program (kernel.bpf_stats_enabled:
+# run count and run time), for this pkt-record's programs only (their ids
+# from its fdinfo). Independent of how fast the shared machine lets the
+# flood go; the accounting adds two clock reads per run to each figure.
+# Prints "TRACEPOINT RUNS NS_PER_RUN" lines.
+hook_cost() {
+	local old ids
+	old=$(sysctl -n kernel.bpf_stats_enabled)
+	rm -f "$WORK/cost.pcapng.zst"
+	record_start "$WORK/cost.pcapng.zst" --force -e all >&2 || exit 1
+	ids=$(grep -h '^prog_id:' /proc/"$REC_PID"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u | tr '\n' ' ')
+	sysctl -qw kernel.bpf_stats_enabled=1
+	flood >/dev/null
+	bpftool prog show -j >"$WORK/progs.json"
+	sysctl -qw kernel.bpf_stats_enabled="$old"
+	record_stop >&2 || exit 1
+	python3 - "$WORK/progs.json" "$ids" <<'PY'
+import json, sys
+ids = {int(i) for i in sys.argv[2].split()}
+for p in json.load(open(sys.argv[1])):
+    if p["id"] in ids and p.get("run_cnt"):
+        print(p["name"], p["run_cnt"], round(p["run_time_ns"] / p["run_cnt"]))
+PY
+}
+
+hooks_ab() {
+	local h r a b rows="" cost
+	echo "bench: optional hooks, each A/B against the default set: $OPT_HOOKS" >&2
+	for h in ${OPT_HOOKS//,/ }; do
+		local ratios=() ra=() rb=() ea=() eb=()
+		for r in $(seq 1 "$REPS"); do
+			read -r a_rate a_ev _ < <(rec_flood default)
+			read -r b_rate b_ev _ < <(rec_flood "default,$h")
+			ra+=("$a_rate") rb+=("$b_rate") ea+=("$a_ev") eb+=("$b_ev")
+			ratios+=("$(python3 -c "print(round($b_rate / max($a_rate, 1), 3))")")
+		done
+		a=$(printf '%s\n' "${ra[@]}" | median)
+		b=$(printf '%s\n' "${rb[@]}" | median)
+		r=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+		echo "  default,$h: ${rb[*]} vs default ${ra[*]} -> ratios ${ratios[*]}" >&2
+		rows+="$h $a $b $r $(printf '%s\n' "${ea[@]}" | median) $(printf '%s\n' "${eb[@]}" | median)"$'\n'
+	done
+	cost=$(hook_cost)
+	echo "  per-hit cost (runs, ns/run) under -e all: $(tr '\n' ';' <<<"$cost")" >&2
+	python3 - "$REPORT" "$rows" "$cost" <<PY
+import sys, platform, os, datetime
+rows = [l.split() for l in sys.argv[2].splitlines() if l.strip()]
+cost = {l.split()[0]: l.split()[1:] for l in sys.argv[3].splitlines() if l.strip()}
+secs = $SECS
+head = ("hook added to the default set", "default pkt/s", "with it", "ratio (median of pairs)", "events/s default", "with it")
+out = [head] + [(h, f"{int(a):,}", f"{int(b):,}", r, f"{int(ea)/secs:,.0f}", f"{int(eb)/secs:,.0f}") for h, a, b, r, ea, eb in rows]
+w = [max(len(r[i]) for r in out) for i in range(len(head))]
+table = "\n".join("  ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i]) for i, c in enumerate(r)) for r in out)
+# per hit: programs are named after their tracepoints (the kernel's name is cut at 15 characters)
+chead = ("hook (one flood, -e all)", "hits/s", "ns per hit", "CPU share")
+cout = [chead]
+for h in [r[0] for r in rows] + ["net:net_dev_start_xmit", "net:netif_receive_skb", "skb:kfree_skb"]:
+    tp = h.split(":", 1)[1]
+    c = cost.get(tp) or cost.get(tp[:15])
+    if c:
+        runs, ns = int(c[0]), int(c[1])
+        cout.append((h, f"{runs / secs:,.0f}", f"{ns:,}", f"{runs * ns / (secs * 1e9) * 100:.1f}%"))
+    else:
+        cout.append((h, "0", "-", "-"))
+cw = [max(len(r[i]) for r in cout) for i in range(len(chead))]
+table += "\n\n" + "\n".join("  ".join(c.ljust(cw[i]) if i == 0 else c.rjust(cw[i]) for i, c in enumerate(r)) for r in cout)
+print(table)
+sec = ("## Optional hooks\n\n"
+       f"Each optional hook added to the default set, one at a time (\`make bench\`, or\n"
+       f"\`BENCH_ONLY=hooks\`): $REPS pairs of ${SECS}s floods per hook, the default set and\n"
+       f"default,HOOK in turn; the ratio is the median of the pairs' ratios.\n\n"
+       f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}\n"
+       f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, kernel {platform.release()}"
+       f"{os.environ.get('BENCH_NOTE', '')}\n"
+       "- traffic: the flood above (64-byte UDP, a to c across the bridge and the router);\n"
+       "  a hook its path never fires costs what an unused tracepoint costs: nothing\n"
+       "- second table: one flood recorded with \`-e all\`, each program's run count and\n"
+       "  run time from the kernel (\`kernel.bpf_stats_enabled\`, on for that flood only):\n"
+       "  the cost per hit does not depend on how fast the shared machine lets the flood go\n"
+       "- reading the first table: a hook with no hit in the flood (0 in the second table)\n"
+       "  costs nothing, so its ratio shows only the noise of the machine; where those\n"
+       "  swing as far as the others, trust the second table, not the first\n\n"
+       "\`\`\`\n" + table + "\n\`\`\`\n")
+try:
+    old = open(sys.argv[1]).read()
+except OSError:
+    old = "# Performance\n"
+i = old.find("\n## Optional hooks")
+if i >= 0:
+    j = old.find("\n## ", i + 1)
+    old = old[:i] + ("\n" + old[j + 1:] if j >= 0 else "\n")
+open(sys.argv[1], "w").write(old.rstrip("\n") + "\n\n" + sec)
+PY
+}
+if [ "${BENCH_ONLY:-}" = hooks ]; then
+	hooks_ab
+	exit 0
+fi
+
 CONDITIONS="baseline perf-stat perf pkt-record pkt-record-filtered perf-all pkt-record-all"
 echo "bench: $REPS x ${SECS}s 64-byte UDP floods across bridge + veth + router, conditions in turn" >&2
 echo "bench: default hooks $PERF_EVENTS; all: $PERF_EVENTS_ALL" >&2
@@ -234,3 +350,4 @@ with open(sys.argv[1], "w") as f:
     f.write("\`\`\`\n" + table + "\n\`\`\`\n")
     f.write(notes)
 PY
+hooks_ab

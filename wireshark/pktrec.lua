@@ -68,10 +68,27 @@ local hf = {
 	hop_delta  = ProtoField.relative_time("pktrec.hop_delta", "Time since previous hop",
 		"Time since the previous hop of this track id"),
 	comment    = ProtoField.string("pktrec.comment", "Comment", base.ASCII, "The raw EPB comment"),
+	-- keys of the optional hooks that carry the packet (docs/format.md)
+	icmp       = ProtoField.string("pktrec.icmp", "ICMP error sent", base.ASCII,
+		"icmp:icmp_send: TYPE/CODE of the error this packet caused"),
+	tcp_state  = ProtoField.string("pktrec.tcp_state", "TCP state", base.ASCII,
+		"tcp:tcp_send_reset: the socket's state (- when none)"),
+	rc         = ProtoField.int32("pktrec.rc", "Return code", base.DEC, nil, nil,
+		"udp:udp_fail_queue_rcv_skb: why the socket refused it"),
+	rmem       = ProtoField.uint32("pktrec.rmem", "Receive memory", base.DEC, nil, nil,
+		"sock:sock_rcvqueue_full: bytes allocated"),
+	rcvbuf     = ProtoField.uint32("pktrec.rcvbuf", "Receive buffer", base.DEC, nil, nil,
+		"sock:sock_rcvqueue_full: the socket's limit"),
+}
+-- key -> field and how to read its value
+local CAUSE_KEYS = {
+	icmp = { "icmp", tostring }, tcp_state = { "tcp_state", tostring },
+	rc = { "rc", tonumber }, rmem = { "rmem", tonumber }, rcvbuf = { "rcvbuf", tonumber },
 }
 p.fields = {
 	hf.hook, hf.netns, hf.netns_name, hf.ifname, hf.ifindex, hf.skb, hf.track, hf.cpu, hf.pid, hf.comm,
 	hf.drop, hf.loc, hf.head, hf.l2_synth, hf.opt, hf.hop, hf.prev_frame, hf.next_frame, hf.hop_delta, hf.comment,
+	hf.icmp, hf.tcp_state, hf.rc, hf.rmem, hf.rcvbuf,
 }
 
 local ef = {
@@ -183,6 +200,9 @@ local function parse(s)
 				r.head = parse_hex64(val)
 			elseif key == "l2" and val == "synth" then
 				r.l2_synth = true
+			elseif CAUSE_KEYS[key] and CAUSE_KEYS[key][2](unescape(val)) ~= nil then
+				r.cause = r.cause or {}
+				r.cause[#r.cause + 1] = { CAUSE_KEYS[key][1], CAUSE_KEYS[key][2](unescape(val)) }
 			else
 				r.opts[#r.opts + 1] = key .. "=" .. unescape(val)
 			end
@@ -264,6 +284,9 @@ local function dissect_comment(s, tvb, pinfo, tree, in_sequence, t)
 	end
 	if r.l2_synth then
 		t:add(hf.l2_synth, true):set_generated()
+	end
+	for _, c in ipairs(r.cause or {}) do
+		t:add(hf[c[1]], c[2]):set_generated()
 	end
 	for _, o in ipairs(r.opts) do
 		t:add(hf.opt, o):set_generated()

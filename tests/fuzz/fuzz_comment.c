@@ -49,6 +49,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort(); /* formatting is not stable */
 		}
 	}
+	/* an event's comment: the same round trip */
+	if (trace_event_parse(s, &c) == 0) {
+		if (!c.is_event)
+			abort();
+		if (trace_comment_format(buf, sizeof(buf), &c) >= 0) {
+			if (trace_event_parse(buf, &again) != 0 || again.netns != c.netns ||
+			    again.has_track != c.has_track || again.track != c.track ||
+			    !same_value(again.hook, c.hook))
+				abort(); /* round trip broke: a real bug */
+			if (trace_comment_format(buf2, sizeof(buf2), &again) < 0 ||
+			    strcmp(buf, buf2))
+				abort(); /* formatting is not stable */
+		}
+	}
 	trace_comment_rewrite(s, buf, sizeof(buf), TRACE_REWRITE_KEEP_KNOWN, flip, NULL);
 	trace_comment_rewrite(s, small, sizeof(small), 0, NULL, NULL);
 	if (trace_if_description_parse(s, &netns, &ifindex, &host) == 0 &&

@@ -67,7 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = event_decode(&ctx, ev, size, &out);
 		if (rc == 0 && (out.caplen > ctx.snaplen || out.caplen > sizeof(out.frame) ||
 				out.wirelen < out.caplen || out.hop.caplen != out.caplen ||
-				out.hop.data != out.frame ||
+				out.hop.data != (out.is_event ? NULL : out.frame) ||
+				(out.is_event && (out.caplen || !out.hop.is_event)) ||
 				trace_comment_format(cbuf, sizeof(cbuf), &out.hop) < 0))
 			abort(); /* a frame beyond its bounds: a real bug */
 		if (rc != 0 && rc != EVENT_FILTERED && rc != -EINVAL)

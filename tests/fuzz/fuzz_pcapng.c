@@ -120,6 +120,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						abort();
 					sum += (unsigned)strlen(hop.hook) + hop.ours;
 				}
+				if (rec.kind == PCAPNG_REC_EVENT) {
+					/* an event block: text, never a packet */
+					struct trace_hop hop;
+					char back[PCAPNG_MAX_COMMENT];
+
+					if (!rec.has_comment || !rec.comment[0] || rec.caplen)
+						abort();
+					if (trace_event_decode(&hop, &rec) == 0) {
+						if (!hop.is_event || hop.data || hop.caplen)
+							abort();
+						if (trace_comment_format(back, sizeof(back), &hop) <
+						    0)
+							back[0] = '\0';
+						sum += (unsigned)strlen(back);
+					}
+				}
 				continue;
 			}
 			if (rc == PCAPNG_EOF || rc == PCAPNG_TRUNCATED)

@@ -26,6 +26,7 @@ struct got {
 	char detail[16][256];
 	int unanswered[16], answered[16], is_drop_hop[16];
 	uint32_t reader[16]; /* pid of the read the fate names, 0 if none */
+	size_t nhops[16];
 };
 
 static void on_pair(const struct flow_pair *pr, void *ctx)
@@ -43,6 +44,7 @@ static void on_release(const struct flow_packet *p, void *ctx)
 	g->fate[p->id] = p->fate;
 	snprintf(g->detail[p->id], sizeof(g->detail[0]), "%s", p->fate_detail);
 	g->unanswered[p->id] = p->unanswered;
+	g->nhops[p->id] = p->nhops;
 	g->answered[p->id] = p->requests_answered;
 	g->reader[p->id] = p->fate_hop >= 0 && p->hops[p->fate_hop].kind == PKT_HOOK_KIND_DELIVER
 			       ? p->hops[p->fate_hop].pid
@@ -301,4 +303,84 @@ TEST(fate_dropped_request_stays_dropped_when_paired)
 	ASSERT_STREQ(g.detail[idq], "dropped: NETFILTER_DROP at eth0@4026532002", "detail");
 	ASSERT_EQ(flow_stats(f)->dropped, 1, "the summary counts it");
 	flow_free(f);
+}
+
+/*
+ * Hits of cause hooks (hooks.def CAUSE_SKB, CAUSE: an ICMP error sent
+ * because of the packet, a full queue, the driver's return code) name their
+ * packet but are no place it passed: the same recording with and without
+ * them gives the same paths, fates and pairs, and a cause on an unknown
+ * track makes no packet.
+ */
+static void cause_scenario(struct got *g, int with_causes, uint64_t *idq, uint64_t *idr,
+			   uint64_t *packets)
+{
+	struct flow *f = new_flow(g);
+	struct pkt_info q = echo(0, 1), r = echo(1, 1), late = echo(0, 2), other = echo(0, 9);
+
+	cross(f, T0, 1, 0, &q, idq);
+	if (with_causes) {
+		uint64_t id = 0;
+
+		add(f,
+		    &(struct kh){
+			.ts = T0 + 35000, .track = 1, .netns = NS_B, .hook = "icmp:icmp_send"},
+		    &q, &id);
+		if (id != *idq)
+			*packets = 1000; /* the cause must name its packet */
+		add(f,
+		    &(struct kh){.ts = T0 + 36000,
+				 .track = 1,
+				 .netns = NS_B,
+				 .hook = "sock:sock_rcvqueue_full"},
+		    &q, NULL);
+		add(f,
+		    &(struct kh){.ts = T0 + 37000,
+				 .track = 1,
+				 .netns = NS_R,
+				 .hook = "net:net_dev_xmit",
+				 .ifname = "vb"},
+		    &q, NULL);
+		/* a track nobody saw: no packet of its own */
+		add(f,
+		    &(struct kh){
+			.ts = T0 + 38000, .track = 7, .netns = NS_B, .hook = "tcp:tcp_send_reset"},
+		    &other, NULL);
+	}
+	cross(f, T0 + 100000, 2, 1, &r, idr);
+	if (with_causes)
+		add(f,
+		    &(struct kh){.ts = T0 + 135000,
+				 .track = 2,
+				 .netns = NS_A,
+				 .hook = "udp:udp_fail_queue_rcv_skb"},
+		    &r, NULL);
+	add(f,
+	    &(struct kh){
+		.ts = T0 + 140000, .track = 2, .netns = NS_A, .hook = DROP, .drop = "NO_SOCKET"},
+	    &r, NULL);
+	cross(f, T0 + 3000 * MS, 3, 0, &late, NULL);
+	flow_finish(f);
+	*packets += flow_stats(f)->packets;
+	flow_free(f);
+}
+
+TEST(fate_cause_hops_change_nothing)
+{
+	struct got a, b;
+	uint64_t qa = 0, ra = 0, qb = 0, rb = 0, pa = 0, pb = 0;
+
+	cause_scenario(&a, 0, &qa, &ra, &pa);
+	cause_scenario(&b, 1, &qb, &rb, &pb);
+	ASSERT_EQ(pb, pa, "the same packets (and each cause named its own)");
+	ASSERT_EQ(qb, qa, "request id");
+	ASSERT_EQ(rb, ra, "reply id");
+	ASSERT_EQ(b.pairs, a.pairs, "pairs");
+	ASSERT_EQ(a.pairs, 1, "the echo is paired");
+	ASSERT_EQ(b.nhops[qb], a.nhops[qa], "request path: no hop added");
+	ASSERT_EQ(b.nhops[rb], a.nhops[ra], "reply path: no hop added");
+	ASSERT_EQ(b.fate[qb], a.fate[qa], "request fate");
+	ASSERT_EQ(b.fate[rb], a.fate[ra], "reply fate");
+	ASSERT_STREQ(b.detail[qb], a.detail[qa], "request detail");
+	ASSERT_STREQ(b.detail[rb], a.detail[ra], "reply detail");
 }

@@ -296,3 +296,163 @@ TEST(trackset_ages_out_and_deletes)
 	ASSERT_EQ(trackset_count(t), 1, "once in the set");
 	trackset_free(t);
 }
+
+/* A CAUSE hook's event: no frame, the pktrec_cause in data[] (bpf/pktrec.h). */
+static void make_cause(struct pktrec_event *e, int hook, const struct pktrec_cause *c,
+		       uint64_t track)
+{
+	memset(e, 0, sizeof(*e));
+	e->hook = (uint8_t)hook;
+	e->ts_ns = 2000;
+	e->track = track;
+	e->netns = 4026532328ull;
+	e->cpu = 0;
+	e->pid = 42;
+	memcpy(e->comm, "ping", 5);
+	e->snap_len = sizeof(*c);
+	memcpy(e->data, c, sizeof(*c));
+}
+
+TEST(event_cause_fib_lookup)
+{
+	struct event_ctx ctx = plain_ctx();
+	struct pktrec_event e;
+	struct event_out out;
+	struct pktrec_cause c = {
+	    .table = 254,
+	    .err = 0,
+	    .oif = 3,
+	    .family = 2,
+	    .gw_family = 2,
+	    .l4proto = 17,
+	    .sport = 5353,
+	    .dport = 53,
+	    .flags = PKTREC_C_FIB | PKTREC_C_OIF | PKTREC_C_GW | PKTREC_C_ADDRS | PKTREC_C_PORTS |
+		     PKTREC_C_L4PROTO,
+	};
+
+	memcpy(c.saddr, "\x0a\x00\x00\x01", 4);
+	memcpy(c.daddr, "\x0a\x00\x01\x02", 4);
+	memcpy(c.gw, "\x0a\x00\x00\xfe", 4);
+	make_cause(&e, HOOK_FIB_TABLE_LOOKUP, &c, 0);
+	memcpy(e.ifname, "eth1", 5);
+	e.ifindex = 3;
+	ASSERT_EQ(event_decode(&ctx, &e, PKTREC_CAUSE_EVENT_SIZE, &out), 0, "decoded");
+	ASSERT_TRUE(out.is_event && out.hop.is_event, "an event, no packet");
+	ASSERT_EQ(out.caplen, 0, "no frame");
+	ASSERT_STREQ(comment_of(&out),
+		     "hook=fib:fib_table_lookup netns=4026532328 if=eth1 ifindex=3 cpu=0 pid=42 "
+		     "comm=ping fib_table=254 fib_err=0 fib_oif=3 fib_gw=10.0.0.254 saddr=10.0.0.1 "
+		     "daddr=10.0.1.2 l4proto=17 sport=5353 dport=53",
+		     "fib comment");
+	/* a failed lookup: the error, no result; no device */
+	c.err = -101;
+	c.flags = PKTREC_C_FIB | PKTREC_C_ADDRS | PKTREC_C_L4PROTO;
+	c.l4proto = 1;
+	make_cause(&e, HOOK_FIB_TABLE_LOOKUP, &c, 0);
+	ASSERT_EQ(event_decode(&ctx, &e, PKTREC_CAUSE_EVENT_SIZE, &out), 0, "decoded");
+	ASSERT_STREQ(comment_of(&out),
+		     "hook=fib:fib_table_lookup netns=4026532328 cpu=0 pid=42 comm=ping "
+		     "fib_table=254 fib_err=-101 saddr=10.0.0.1 daddr=10.0.1.2 l4proto=1",
+		     "failed lookup");
+	/* a cause event cut short is not one */
+	ASSERT_EQ(event_decode(&ctx, &e, offsetof(struct pktrec_event, data) + 8, &out), -EINVAL,
+		  "short cause");
+}
+
+TEST(event_cause_neigh_qdisc_xmit_tcp)
+{
+	struct event_ctx ctx = plain_ctx();
+	struct pktrec_event e;
+	struct event_out out;
+	struct pktrec_cause c = {
+	    .family = 10, .state = 0x20, .flags = PKTREC_C_NEIGH | PKTREC_C_DEAD};
+
+	memcpy(c.daddr, "\xfd\x00\0\0\0\0\0\0\0\0\0\0\0\0\0\x09", 16);
+	make_cause(&e, HOOK_NEIGH_EVENT_SEND_DEAD, &c, 0);
+	ASSERT_EQ(event_decode(&ctx, &e, PKTREC_CAUSE_EVENT_SIZE, &out), 0, "neigh");
+	ASSERT_STREQ(out.keys, "neigh=fd00::9 neigh_state=NUD_FAILED neigh_dead=1", "neigh keys");
+
+	memset(&c, 0, sizeof(c));
+	c.state = 0x04 | 0x10;
+	c.family = 2;
+	c.flags = PKTREC_C_NEIGH;
+	memcpy(c.daddr, "\xc0\xa8\x01\x07", 4);
+	make_cause(&e, HOOK_NEIGH_UPDATE, &c, 0);
+	ASSERT_EQ(event_decode(&ctx, &e, PKTREC_CAUSE_EVENT_SIZE, &out), 0, "neigh_update");
+	ASSERT_STREQ(out.keys, "neigh=192.168.1.7 neigh_state=NUD_STALE|NUD_PROBE", "two bits");
+
+	memset(&c, 0, sizeof(c));
+	c.flags = PKTREC_C_QDISC;
+	memcpy(c.qdisc, "fq_codel", 9);
+	make_cause(&e, HOOK_QDISC_ENQUEUE, &c, 0x77);
+	ASSERT_EQ(event_decode(&ctx, &e, PKTREC_CAUSE_EVENT_SIZE, &out), 0, "qdisc");
+	ASSERT_STREQ(comment_of(&out),
+		     "hook=qdisc:qdisc_enqueue netns=4026532328 track=0x77 cpu=0 pid=42 comm=ping "
+		     "qdisc=fq_codel",
+		     "qdisc names its packet's track");
+	c.qdisc[0] = '\0';
+	c.handle = 0x80010000u;
+	make_cause(&e, HOOK_QDISC_DEQUEUE, &c, 0);
+	ASSERT_EQ(event_decode(&ctx, &e, PKTREC_CAUSE_EVENT_SIZE, &out), 0, "qdisc handle");
+	ASSERT_STREQ(out.keys, "qdisc=8001:0000", "no name: the handle");
+
+	memset(&c, 0, sizeof(c));
+	c.rc = -105;
+	c.flags = PKTREC_C_RC;
+	make_cause(&e, HOOK_NET_DEV_XMIT, &c, 0x9);
+	ASSERT_EQ(event_decode(&ctx, &e, PKTREC_CAUSE_EVENT_SIZE, &out), 0, "xmit");
+	ASSERT_STREQ(out.keys, "rc=-105", "driver return code");
+	ASSERT_TRUE(out.hop.has_track && out.hop.track == 0x9, "track of the packet sent");
+
+	memset(&c, 0, sizeof(c));
+	c.family = 2;
+	c.state = 1;
+	c.sport = 80;
+	c.dport = 40000;
+	c.flags = PKTREC_C_TCP_STATE | PKTREC_C_ADDRS | PKTREC_C_PORTS;
+	memcpy(c.saddr, "\x0a\x00\x00\x01", 4);
+	memcpy(c.daddr, "\x0a\x00\x00\x02", 4);
+	make_cause(&e, HOOK_TCP_RECEIVE_RESET, &c, 0);
+	ASSERT_EQ(event_decode(&ctx, &e, PKTREC_CAUSE_EVENT_SIZE, &out), 0, "rst received");
+	ASSERT_STREQ(out.keys,
+		     "saddr=10.0.0.1 daddr=10.0.0.2 sport=80 dport=40000 tcp_state=TCP_ESTABLISHED",
+		     "receive reset keys");
+}
+
+TEST(event_cause_skb_hooks)
+{
+	struct event_ctx ctx = plain_ctx();
+	struct pktrec_event e;
+	struct event_out out;
+
+	make_event(&e, HOOK_ICMP_SEND, UDP, 4, 0x2a);
+	e.drop_reason = 3 << 8 | 3;
+	e.location = 0xffffffff81000000ull; /* not a kfree_skb: never a loc= */
+	ASSERT_EQ(event_decode(&ctx, &e, event_bytes(&e), &out), 0, "icmp_send");
+	ASSERT_TRUE(!out.is_event && out.caplen > PKTREC_ETH_HLEN, "a packet");
+	ASSERT_STREQ(
+	    comment_of(&out),
+	    "hook=icmp:icmp_send netns=4026532328 if=eth0 ifindex=7 skb=0xffff888012345678 "
+	    "track=0x2a cpu=1 pid=2570 comm=ping l2=synth icmp=3/3",
+	    "icmp_send on the packet's track");
+
+	make_event(&e, HOOK_TCP_SEND_RESET, 6, 4, 0x2b);
+	e.drop_reason = 0; /* no socket */
+	ASSERT_EQ(event_decode(&ctx, &e, event_bytes(&e), &out), 0, "reset");
+	ASSERT_STREQ(out.keys, "tcp_state=-", "no socket");
+	e.drop_reason = 10 + 1;
+	ASSERT_EQ(event_decode(&ctx, &e, event_bytes(&e), &out), 0, "reset");
+	ASSERT_STREQ(out.keys, "tcp_state=TCP_LISTEN", "listener");
+
+	make_event(&e, HOOK_UDP_FAIL_QUEUE_RCV_SKB, UDP, 4, 0x2c);
+	e.drop_reason = (uint32_t)-12;
+	ASSERT_EQ(event_decode(&ctx, &e, event_bytes(&e), &out), 0, "udp fail");
+	ASSERT_STREQ(out.keys, "rc=-12", "rc signed");
+
+	make_event(&e, HOOK_SOCK_RCVQUEUE_FULL, UDP, 4, 0x2d);
+	e.drop_reason = 2304;
+	e.location = 2048;
+	ASSERT_EQ(event_decode(&ctx, &e, event_bytes(&e), &out), 0, "rcvqueue full");
+	ASSERT_STREQ(out.keys, "rmem=2304 rcvbuf=2048", "rmem rcvbuf");
+}

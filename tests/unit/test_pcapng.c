@@ -219,7 +219,7 @@ done:
 }
 
 struct tally {
-	int sections, ifaces, packets, stats, other;
+	int sections, ifaces, packets, stats, other, events;
 	int rc; /* the final return of pcapng_next */
 	char msg[PCAPNG_ERRLEN];
 };
@@ -245,6 +245,9 @@ static void read_all(struct pcapng_reader *r, struct tally *t)
 			break;
 		case PCAPNG_REC_OTHER:
 			t->other++;
+			break;
+		case PCAPNG_REC_EVENT:
+			t->events++;
 			break;
 		}
 	}
@@ -1396,4 +1399,111 @@ TEST(writer_sample_big)
 		free(b);
 	}
 	close(fd);
+}
+
+/* pkt-record's event block (PCAPNG_PEN_PKTREC): an event with no packet */
+static void bb_event(struct bb *b, uint32_t pen, uint32_t what, uint64_t ts, const char *text)
+{
+	bb_begin(b, PCAPNG_BT_CB_COPY);
+	bb_u32(b, pen);
+	bb_u32(b, what);
+	bb_u32(b, (uint32_t)(ts >> 32));
+	bb_u32(b, (uint32_t)ts);
+	if (text)
+		bb_opt_str(b, 1, text);
+	bb_endopt(b);
+	bb_end(b);
+}
+
+TEST(pcapng_event_block_both_orders)
+{
+	static const char text[] =
+	    "hook=fib:fib_table_lookup netns=1 cpu=0 pid=1 comm=x fib_table=254";
+
+	for (int be = 0; be <= 1; be++) {
+		struct bb *b = bb_new(be);
+		struct pcapng_reader *r;
+		struct pcapng_record rec;
+		char err[PCAPNG_ERRLEN];
+		struct tally t;
+		uint64_t skipped;
+
+		ASSERT_TRUE(b, "alloc");
+		bb_shb(b, NULL);
+		bb_event(b, PCAPNG_PEN_PKTREC, PCAPNG_PKTREC_EVENT, 1700000000123456789ull, text);
+		bb_event(b, PCAPNG_PEN_PKTREC + 1, PCAPNG_PKTREC_EVENT, 1, text); /* foreign */
+		bb_event(b, PCAPNG_PEN_PKTREC, 2, 1, text); /* a later kind of ours */
+		ASSERT_OK(open_bb(&r, b, err, sizeof(err)), err);
+		ASSERT_EQ(pcapng_next(r, &rec), 0, pcapng_reader_error(r));
+		ASSERT_EQ(pcapng_next(r, &rec), 0, pcapng_reader_error(r));
+		ASSERT_EQ(rec.kind, PCAPNG_REC_EVENT, "ours");
+		ASSERT_EQ(rec.big_endian, be, "byte order");
+		ASSERT_U64_EQ(rec.ts_ns, 1700000000123456789ull, "nanoseconds");
+		ASSERT_STREQ(rec.comment, text, "its text");
+		ASSERT_EQ(pcapng_next(r, &rec), 0, pcapng_reader_error(r));
+		ASSERT_EQ(rec.kind, PCAPNG_REC_OTHER, "another PEN: skipped");
+		ASSERT_EQ(pcapng_next(r, &rec), 0, pcapng_reader_error(r));
+		ASSERT_EQ(rec.kind, PCAPNG_REC_OTHER, "another kind: skipped");
+		ASSERT_EQ(pcapng_next(r, &rec), PCAPNG_EOF, pcapng_reader_error(r));
+		pcapng_reader_close(r);
+
+		/* ours without its text, or cut inside its timestamp: corrupt */
+		memset(b, 0, sizeof(*b));
+		b->be = be;
+		bb_shb(b, NULL);
+		bb_event(b, PCAPNG_PEN_PKTREC, PCAPNG_PKTREC_EVENT, 5, NULL);
+		bb_begin(b, PCAPNG_BT_CB_COPY);
+		bb_u32(b, PCAPNG_PEN_PKTREC);
+		bb_u32(b, PCAPNG_PKTREC_EVENT);
+		bb_u32(b, 0);
+		bb_end(b);
+		bb_event(b, PCAPNG_PEN_PKTREC, PCAPNG_PKTREC_EVENT, 6, "hook=x:y netns=2");
+		ASSERT_OK(open_bb(&r, b, err, sizeof(err)), err);
+		ASSERT_EQ(pcapng_next(r, &rec), 0, pcapng_reader_error(r));
+		ASSERT_EQ(pcapng_next(r, &rec), -EBADMSG, "no text");
+		ASSERT_TRUE(strstr(pcapng_reader_error(r), "event block without its text"),
+			    pcapng_reader_error(r));
+		ASSERT_EQ(pcapng_resync(r, &skipped), 0, "resync");
+		ASSERT_EQ(pcapng_next(r, &rec), -EBADMSG, "short");
+		ASSERT_TRUE(strstr(pcapng_reader_error(r), "event block too short"),
+			    pcapng_reader_error(r));
+		ASSERT_EQ(pcapng_resync(r, &skipped), 0, "resync");
+		ASSERT_EQ(pcapng_next(r, &rec), 0, pcapng_reader_error(r));
+		ASSERT_EQ(rec.kind, PCAPNG_REC_EVENT, "the next one reads");
+		ASSERT_U64_EQ(rec.ts_ns, 6, "ts");
+		pcapng_reader_close(r);
+
+		/* read whole: two corrupt blocks end the reading, one event before */
+		ASSERT_OK(open_bb(&r, b, err, sizeof(err)), err);
+		read_all(r, &t);
+		ASSERT_EQ(t.rc, -EBADMSG, "stops at the corrupt block");
+		ASSERT_EQ(t.events, 0, "nothing before it");
+		pcapng_reader_close(r);
+		free(b);
+	}
+	{
+		uint8_t buf[256];
+		struct pcapng_event_info ev = {.ts_ns = 77, .comment = text};
+		struct pcapng_shb_info shb = {.userappl = "t"};
+		int n = pcapng_build_shb(buf, sizeof(buf), &shb), m;
+		struct pcapng_reader *r;
+		struct pcapng_record rec;
+		char err[PCAPNG_ERRLEN];
+
+		ASSERT_TRUE(n > 0, "shb");
+		m = pcapng_build_event(buf + n, sizeof(buf) - (size_t)n, &ev);
+		ASSERT_TRUE(m > 0 && m % 4 == 0, "event block built");
+		uint8_t scratch[256];
+
+		ASSERT_EQ(pcapng_build_event(scratch, 16, &ev), -ENOSPC, "too small");
+		ev.comment = "";
+		ASSERT_EQ(pcapng_build_event(scratch, sizeof(scratch), &ev), -EINVAL, "no text");
+		ASSERT_OK(pcapng_reader_open_mem(&r, buf, (size_t)(n + m), err, sizeof(err)), err);
+		ASSERT_EQ(pcapng_next(r, &rec), 0, pcapng_reader_error(r));
+		ASSERT_EQ(pcapng_next(r, &rec), 0, pcapng_reader_error(r));
+		ASSERT_EQ(rec.kind, PCAPNG_REC_EVENT, "written event");
+		ASSERT_U64_EQ(rec.ts_ns, 77, "ts");
+		ASSERT_STREQ(rec.comment, text, "text");
+		pcapng_reader_close(r);
+	}
 }

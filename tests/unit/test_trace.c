@@ -362,3 +362,63 @@ TEST(trace_roundtrip_hops_and_foreign_packets)
 	ASSERT_EQ(isbs, 5, "an ISB per interface");
 	pcapng_reader_close(r);
 }
+
+/* The optional hooks' keys: in extra, both ways, and an event's comment (no skb). */
+TEST(trace_event_comment_roundtrip)
+{
+	static const char hit[] =
+	    "hook=icmp:icmp_send netns=4026532328 if=eth0 ifindex=7 skb=0xffff888012345600 "
+	    "track=0x2a cpu=1 pid=2570 comm=nc icmp=3/3";
+	static const char ev[] = "hook=fib:fib_table_lookup netns=4026532328 if=eth1 ifindex=3 "
+				 "cpu=0 pid=42 comm=ping fib_table=254 fib_err=-101 fib_oif=3 "
+				 "fib_gw=10.0.0.254 saddr=10.0.0.1 daddr=fd00::1 l4proto=17 "
+				 "sport=5353 dport=53";
+	static const char xmit[] =
+	    "hook=net:net_dev_xmit netns=1 if=veth0 ifindex=4 track=0x2b cpu=0 pid=0 comm=- rc=0";
+	struct trace_hop h;
+	char buf[1024];
+	const char *v;
+	size_t len;
+
+	ASSERT_EQ(trace_comment_parse(hit, &h), 0, "a hit with a hook key");
+	ASSERT_STREQ(h.extra, "icmp=3/3", "in extra");
+	ASSERT_TRUE(!h.is_event, "a hit");
+	ASSERT_TRUE(trace_comment_format(buf, sizeof(buf), &h) > 0, "format");
+	ASSERT_STREQ(buf, hit, "byte for byte");
+
+	ASSERT_EQ(trace_event_parse(ev, &h), 0, "an event");
+	ASSERT_TRUE(h.is_event && !h.has_track, "no track");
+	ASSERT_STREQ(h.hook, "fib:fib_table_lookup", "hook");
+	ASSERT_U64_EQ(h.netns, 4026532328ull, "netns");
+	ASSERT_STREQ(h.ifname, "eth1", "if");
+	ASSERT_EQ(h.ifindex, 3, "ifindex");
+	ASSERT_EQ(h.pid, 42, "pid");
+	ASSERT_TRUE(trace_comment_format(buf, sizeof(buf), &h) > 0, "format");
+	ASSERT_STREQ(buf, ev, "event byte for byte");
+	ASSERT_EQ(trace_extra_get(h.extra, TRACE_KEY_FIB_ERR, &v, &len), 1, "fib_err");
+	ASSERT_TRUE(len == 4 && !memcmp(v, "-101", 4), "signed value");
+	ASSERT_EQ(trace_extra_get(h.extra, TRACE_KEY_DADDR, &v, &len), 1, "daddr");
+	ASSERT_TRUE(len == 7 && !memcmp(v, "fd00::1", 7), "v6 address");
+	ASSERT_EQ(trace_extra_get(h.extra, TRACE_KEY_NEIGH, &v, &len), 0, "absent key");
+	ASSERT_EQ(trace_comment_parse(ev, &h), -EINVAL, "no skb: not a hit's comment");
+
+	ASSERT_EQ(trace_event_parse(xmit, &h), 0, "an event naming its packet");
+	ASSERT_TRUE(h.has_track && h.track == 0x2b, "track");
+	ASSERT_TRUE(trace_comment_format(buf, sizeof(buf), &h) > 0, "format");
+	ASSERT_STREQ(buf, xmit, "xmit byte for byte");
+
+	ASSERT_EQ(trace_event_parse("netns=1 cpu=0", &h), -EINVAL, "no hook");
+	ASSERT_EQ(trace_event_parse("hook=a:b netns=1 netns=2", &h), -EINVAL, "twice");
+	ASSERT_EQ(trace_event_parse("hook=a:b netns=x", &h), -EINVAL, "bad netns");
+
+	/* --write --anonymize: the new keys are kept, their addresses are not */
+	ASSERT_OK(trace_comment_rewrite(
+		      "hook=icmp:icmp_send netns=1 if=eth0 ifindex=7 skb=0x1 track=0x2 cpu=1 pid=2 "
+		      "comm=x icmp=3/3 rc=-12 saddr=10.0.0.1 rmem=9",
+		      buf, sizeof(buf), TRACE_REWRITE_KEEP_KNOWN, NULL, NULL),
+		  "rewrite");
+	ASSERT_STREQ(buf,
+		     "hook=icmp:icmp_send netns=1 if=eth0 ifindex=7 skb=0x1 track=0x2 cpu=1 pid=2 "
+		     "comm=x icmp=3/3 rc=-12 rmem=9",
+		     "kept");
+}

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+/* analyze/causes.c: events with no packet, kept by time and found by address. */
+#include "test.h"
+#include "causes.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#define MS 1000000ull
+
+static void hop_of(struct trace_hop *h, const char *comment, uint64_t ts)
+{
+	memset(h, 0, sizeof(*h));
+	if (trace_event_parse(comment, h) != 0)
+		h->hook[0] = '\0';
+	h->ts_ns = ts;
+}
+
+TEST(causes_find_by_netns_address_and_window)
+{
+	struct causes *c = causes_new(100 * MS, 16);
+	struct trace_hop h;
+	struct cause_addr d, n, other;
+	const struct cause *e;
+
+	ASSERT_TRUE(c, "causes_new");
+	ASSERT_OK(cause_addr_parse("10.0.1.2", 8, &d), "v4");
+	ASSERT_OK(cause_addr_parse("fd00::9", 7, &n), "v6");
+	ASSERT_OK(cause_addr_parse("10.0.1.3", 8, &other), "other");
+	ASSERT_EQ(cause_addr_parse("10.0.1", 6, &other), -EINVAL, "not an address");
+	ASSERT_OK(cause_addr_parse("10.0.1.3", 8, &other), "other");
+
+	hop_of(&h,
+	       "hook=fib:fib_table_lookup netns=5 if=eth1 ifindex=3 cpu=0 pid=1 comm=x "
+	       "fib_table=254 fib_err=0 fib_oif=3 fib_gw=10.0.0.254 saddr=10.0.0.1 daddr=10.0.1.2",
+	       1000 * MS);
+	ASSERT_OK(causes_add(c, 0, &h), "fib");
+	hop_of(&h,
+	       "hook=fib:fib_table_lookup netns=5 cpu=0 pid=1 comm=x fib_table=254 fib_err=-101 "
+	       "saddr=10.0.0.1 daddr=10.0.1.3",
+	       1001 * MS);
+	ASSERT_OK(causes_add(c, 0, &h), "failed fib");
+	hop_of(&h,
+	       "hook=neigh:neigh_event_send_dead netns=6 if=eth2 ifindex=9 cpu=0 pid=1 comm=x "
+	       "neigh=fd00::9 neigh_state=NUD_FAILED neigh_dead=1",
+	       1002 * MS);
+	ASSERT_OK(causes_add(c, 0, &h), "neigh");
+	ASSERT_EQ(causes_count(c), 3, "held");
+
+	e = causes_find_fib(c, 0, 5, &d, 1010 * MS, 50 * MS);
+	ASSERT_TRUE(e, "found the lookup");
+	ASSERT_EQ(e->kind, CAUSE_FIB, "kind");
+	ASSERT_TRUE(e->has_table && e->table == 254, "table");
+	ASSERT_TRUE(e->has_err && e->err == 0, "err");
+	ASSERT_TRUE(e->has_oif && e->oif == 3, "oif");
+	ASSERT_EQ(e->gw.family, 4, "gateway");
+	ASSERT_EQ(e->gw.b[3], 254, "gateway address");
+	ASSERT_EQ(e->ifindex, 3, "device");
+	e = causes_find_fib(c, 0, 5, &other, 1010 * MS, 50 * MS);
+	ASSERT_TRUE(e && e->err == -101 && !e->has_oif, "the failed one for its address");
+	ASSERT_TRUE(!causes_find_fib(c, 0, 6, &d, 1010 * MS, 50 * MS), "another namespace");
+	ASSERT_TRUE(!causes_find_fib(c, 1, 5, &d, 1010 * MS, 50 * MS), "another file");
+	ASSERT_TRUE(!causes_find_fib(c, 0, 5, &d, 999 * MS, 50 * MS), "after T: not a cause");
+	ASSERT_TRUE(!causes_find_fib(c, 0, 5, &d, 1060 * MS, 50 * MS), "before the window");
+	ASSERT_TRUE(!causes_find_neigh(c, 0, 5, &d, 1010 * MS, 50 * MS), "not a neighbour");
+
+	e = causes_find_neigh(c, 0, 6, &n, 1002 * MS, 0);
+	ASSERT_TRUE(e, "the neighbour, at T itself");
+	ASSERT_EQ(e->kind, CAUSE_NEIGH, "kind");
+	ASSERT_TRUE(e->dead, "dead");
+	ASSERT_STREQ(e->neigh_state, "NUD_FAILED", "state");
+	ASSERT_EQ(e->neigh.family, 6, "v6");
+
+	/* the window behind the newest: older events go */
+	hop_of(&h, "hook=tcp:tcp_receive_reset netns=5 cpu=0 pid=1 comm=x tcp_state=TCP_CLOSE",
+	       1101 * MS + 1);
+	ASSERT_OK(causes_add(c, 0, &h), "reset");
+	ASSERT_EQ(causes_count(c), 2, "the first lookup and the failed one expired");
+	ASSERT_TRUE(!causes_find_fib(c, 0, 5, &d, 1010 * MS, 50 * MS), "gone");
+	ASSERT_TRUE(causes_find_neigh(c, 0, 6, &n, 1101 * MS, 200 * MS), "still there");
+
+	memset(&h, 0, sizeof(h));
+	ASSERT_EQ(causes_add(c, 0, &h), -EINVAL, "a hit is not an event");
+	causes_free(c);
+}
+
+TEST(causes_memory_is_bounded)
+{
+	struct causes *c = causes_new(UINT64_MAX / 2, 4);
+	struct trace_hop h;
+	struct cause_addr d;
+	char text[256];
+
+	ASSERT_TRUE(c, "causes_new");
+	ASSERT_TRUE(!causes_new(1, 0), "no room: refused");
+	for (int i = 0; i < 10; i++) {
+		snprintf(text, sizeof(text),
+			 "hook=neigh:neigh_update netns=1 cpu=0 pid=1 comm=x neigh=10.0.0.%d "
+			 "neigh_state=NUD_REACHABLE",
+			 i);
+		hop_of(&h, text, (uint64_t)i * MS);
+		ASSERT_OK(causes_add(c, 0, &h), "add");
+		ASSERT_TRUE(causes_count(c) <= 4, "at most max");
+	}
+	ASSERT_EQ(causes_count(c), 4, "full");
+	ASSERT_OK(cause_addr_parse("10.0.0.5", 8, &d), "addr");
+	ASSERT_TRUE(!causes_find_neigh(c, 0, 1, &d, 20 * MS, 100 * MS), "the oldest went first");
+	ASSERT_OK(cause_addr_parse("10.0.0.6", 8, &d), "addr");
+	ASSERT_TRUE(causes_find_neigh(c, 0, 1, &d, 20 * MS, 100 * MS), "the newest four stay");
+	causes_free(c);
+}
