@@ -286,7 +286,7 @@ static void anon_description(struct app *a, const char *in, char *out, size_t ca
  * An event block (an event with no packet) as an event with no frame: 0
  * when it is one of ours, -1 when its text is not an event's (skipped).
  */
-static int event_from_event_block(struct input *in, struct event *ev)
+static int event_from_event_block(struct app *a, struct input *in, struct event *ev)
 {
 	const struct pcapng_record *rec = &in->rec;
 
@@ -296,7 +296,8 @@ static int event_from_event_block(struct input *in, struct event *ev)
 	ev->source = in->index;
 	ev->file = in->path;
 	ev->offset = rec->offset;
-	ev->ts_ns = rec->ts_ns;
+	/* on the first file's host's clock, as a packet's hit */
+	ev->ts_ns = hosts_correct(a->hosts, in->index, rec->ts_ns);
 	ev->section = rec->section;
 	ev->if_id = 0;
 	ev->linktype = 0;
@@ -579,7 +580,7 @@ static int input_fill(struct app *a, struct input *in)
 				 * Left out of an anonymized export: its addresses are
 				 * text the anonymizer does not rewrite.
 				 */
-				if (a->anon || event_from_event_block(in, &in->ev) < 0)
+				if (a->anon || event_from_event_block(a, in, &in->ev) < 0)
 					continue;
 				in->has_ev = 1;
 				return 1;
