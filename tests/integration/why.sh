@@ -19,7 +19,7 @@ _need_why_tools() {
 _udp_send() { # dst port size [df]
 	python3 -c '
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
 if len(sys.argv) > 4 and sys.argv[4] == "df":
     s.setsockopt(socket.IPPROTO_IP, 10, 2)  # IP_MTU_DISCOVER = IP_PMTUDISC_DO
 try:
@@ -108,7 +108,7 @@ test_every_verdict_exact() {
 	ns_a=$(netns_inode "$NS_A") ns_b=$(netns_inode "$NS_B") ns_r=$(netns_inode "$NS_R")
 	# errors are not rate-limited: one per offending packet, every run
 	for ns in "$NS_A" "$NS_B" "$NS_R"; do
-		ip netns exec "$ns" sysctl -qw net.ipv4.icmp_ratelimit=0
+		ip netns exec "$ns" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
 	done
 	# B drops UDP to 7777 in an nftables input chain
 	ip netns exec "$NS_B" nft -f - <<-EOT || { fail "nft"; return 1; }
@@ -136,11 +136,13 @@ s.bind((sys.argv[1], 6666))
 open(sys.argv[2], "w").close()
 time.sleep(60)' "$IP_B" "$rcv" &
 	local srv=$!
-	record_start "$f" --compress none "net 198.18.$N.0/24 or net 198.18.$N1.0/24 or net 198.19.$N.0/24" ||
+	record_start "$f" --compress none \
+		"net 198.18.$N.0/24 or net 198.18.$N1.0/24 or net 198.19.$N.0/24 or net fd00:$N:1::/64" ||
 		{ kill "$srv"; return 1; }
 	ip netns exec "$NS_A" ping -c 10 -i 0.1 -W 2 "$IP_B" >/dev/null 2>&1 &
 	local png=$!
 	ip netns exec "$NS_A" bash -c "$(declare -f _udp_send); _udp_send $IP_B 9999 10"
+	ip netns exec "$NS_A" bash -c "$(declare -f _udp_send); _udp_send $IP6_B 9997 10"
 	ip netns exec "$NS_A" python3 -c '
 import socket, sys
 try:
@@ -169,7 +171,7 @@ for i in range(40):
 
 	want=$(python3 -c '
 import json, sys
-a, b, r, ns_a, ns_b, ns_r, ip_a, ip_b, ip_c, noroute, lost, spoof, ns_c = sys.argv[1:14]
+a, b, r, ns_a, ns_b, ns_r, ip_a, ip_b, ip_c, noroute, lost, spoof, ns_c, ip6_b = sys.argv[1:15]
 ns_a, ns_b, ns_r = int(ns_a), int(ns_b), int(ns_r)
 rx = "net:netif_receive_skb"
 print(json.dumps({"cases": {
@@ -179,6 +181,12 @@ print(json.dumps({"cases": {
               "answer": {"type": "icmp", "name": "port unreachable", "icmp_type": 3,
                          "icmp_code": 3, "netns": ns_b, "netns_name": b, "ifname": "eth0"}},
     "why": "~^no listener on UDP %s:9999: %s answered ICMP port unreachable" % (ip_b, b)},
+  "udp6-no-listener": {"match": {"proto": "UDP", "dst": ip6_b, "dport": 9997},
+    "cause": {"kind": "icmp-error", "reason": "NO_SOCKET", "function": "~udp", "netns": ns_b,
+              "netns_name": b, "ifname": "eth0", "hook": rx,
+              "answer": {"type": "icmpv6", "name": "port unreachable", "icmp_type": 1,
+                         "icmp_code": 4, "netns": ns_b, "netns_name": b, "ifname": "eth0"}},
+    "why": "~^no listener on UDP \\[%s\\]:9997: %s answered ICMPv6 port unreachable" % (ip6_b, b)},
   "tcp-refused": {"match": {"proto": "TCP", "dst": ip_b, "dport": 9998},
     "cause": {"kind": "reset", "reason": "NO_SOCKET", "function": "~tcp", "netns": ns_b,
               "netns_name": b, "ifname": "eth0", "hook": rx,
@@ -223,7 +231,7 @@ print(json.dumps({"cases": {
 }, "ping": [{"proto": "ICMP", "src": ip_a, "dst": ip_b, "summary": "~ echo-request "},
            {"proto": "ICMP", "src": ip_b, "dst": ip_a, "summary": "~ echo-reply "}],
   "ping_count": 20}))
-' "$NS_A" "$NS_B" "$NS_R" "$ns_a" "$ns_b" "$ns_r" "$IP_A" "$IP_B" "$IP_C" "$noroute" "$lost" "$spoof" "$NS_C")
+' "$NS_A" "$NS_B" "$NS_R" "$ns_a" "$ns_b" "$ns_r" "$IP_A" "$IP_B" "$IP_C" "$noroute" "$lost" "$spoof" "$NS_C" "$IP6_B")
 	out=$("$PKT_ANALYZE" --format json "$f" | _check_why "$want" 2>&1) || {
 		echo "$out" >&2
 		fail "verdicts wrong"
