@@ -808,8 +808,10 @@ static void out_why_groups(struct output *o)
 
 		fmt_offset(o, g->first_ts, first, sizeof(first));
 		fmt_offset(o, g->last_ts, last, sizeof(last));
-		fprintf(f, "%s%8" PRIu64 "x%s %s%s%s\n", col(o, C_BOLD), g->count, col(o, C_OFF),
-			col(o, C_RED), v->line, col(o, C_OFF));
+		char count[24];
+
+		snprintf(count, sizeof(count), "%8" PRIu64 "x ", g->count);
+		print_wrapped(o, count, "          ", v->line);
 		fprintf(f, "          %s: first %s, last %s (packet #%" PRIu64 ")\n", v->kind,
 			first, last, g->packet_id);
 	}
