@@ -44,7 +44,7 @@ static const struct drop_rule drop_rules[] = {
     {"NEIGH_DEAD", "the neighbour entry toward %s went away", WS_DST},
     {"NEIGH_CREATEFAIL", "no neighbour entry for the next hop toward %s", WS_DST},
     {"IP_RPFILTER", "reverse-path filter: %s is not routed back this way", WS_SRC},
-    {"PKT_TOO_BIG", "too big for the next link's MTU toward %s", WS_DST},
+    {"PKT_TOO_BIG", "too big for the path MTU toward %s", WS_DST},
     {"QDISC_DROP", "dropped by the queueing discipline", WS_NONE},
     {"FULL_RING", "the device's ring is full", WS_NONE},
     {"TC_INGRESS", "dropped by a tc ingress filter", WS_NONE},
@@ -307,8 +307,13 @@ int why_build(const struct flow_packet *p, const struct nsnames *names, int nume
 		v->kind = a->is_reset ? "reset" : "icmp-error";
 		v->answer_name = a->is_reset ? "RST" : r ? r->name : "error";
 		v->answer_netns_name = ns_name(names, numeric, a->source, a->has_netns, a->netns);
+		/* the kernel's own reason says more than the error's type (NEIGH_FAILED) */
+		const struct drop_rule *dr = p->dropped ? drop_rule(v->reason) : NULL;
+
 		if (a->is_reset)
 			sb_add(&b, "connection refused");
+		else if (dr)
+			sb_phrase(&b, dr->phrase, l, dr->subject);
 		else if (r)
 			sb_phrase(&b, r->phrase, pkt_innermost(&p->pi), r->subject);
 		else
