@@ -499,7 +499,7 @@ static const char *end_name(enum flow_end end)
 }
 
 /* The answer that explained a request (an ICMP error or a reset) as a JSON object. */
-static void json_answer(const struct output *o, FILE *f, const struct why_verdict *v)
+static void json_answer(FILE *f, const struct why_verdict *v)
 {
 	const struct flow_answer *a = v->answer;
 
@@ -513,12 +513,11 @@ static void json_answer(const struct output *o, FILE *f, const struct why_verdic
 	json_key_str(f, "ifname", a->ifname[0] ? a->ifname : NULL);
 	json_key_str(f, "hook", a->hook[0] ? a->hook : NULL);
 	json_key_u64(f, "packet", 1, a->packet_id);
-	(void)o;
 	putc_unlocked('}', f);
 }
 
 /* The verdict's fields (docs/format.md, "cause"), after an opening brace and a first key. */
-static void json_verdict_fields(const struct output *o, FILE *f, const struct why_verdict *v)
+static void json_verdict_fields(FILE *f, const struct why_verdict *v)
 {
 	json_key_str(f, "reason", v->reason);
 	json_key_str(f, "function", v->function[0] ? v->function : NULL);
@@ -528,7 +527,7 @@ static void json_verdict_fields(const struct output *o, FILE *f, const struct wh
 	json_key_str(f, "hook", v->hook[0] ? v->hook : NULL);
 	put_str(f, ",\"answer\":");
 	if (v->answer)
-		json_answer(o, f, v);
+		json_answer(f, v);
 	else
 		put_str(f, "null");
 }
@@ -547,7 +546,7 @@ static void json_why(const struct output *o, FILE *f, const struct flow_packet *
 	put_str(f, ",\"cause\":{\"kind\":");
 	json_string(f, v.kind);
 	json_key_str(f, "fate", flow_fate_name(p->fate));
-	json_verdict_fields(o, f, &v);
+	json_verdict_fields(f, &v);
 	putc_unlocked('}', f);
 }
 
@@ -795,7 +794,7 @@ static void out_why_groups(struct output *o)
 		if (o->format == FMT_JSON) {
 			put_str(f, "{\"type\":\"why\",\"kind\":");
 			json_string(f, v->kind);
-			json_verdict_fields(o, f, v);
+			json_verdict_fields(f, v);
 			json_key_u64(f, "count", 1, g->count);
 			json_key_u64(f, "first_ts_ns", 1, g->first_ts);
 			json_key_u64(f, "last_ts_ns", 1, g->last_ts);
