@@ -33,8 +33,9 @@ RECORD_SRC := $(wildcard record/*.c)
 ANALYZE_SRC:= $(wildcard analyze/*.c)
 # the analysis proper (no I/O), linked into the unit tests and fuzz targets too
 # analyzer sources with unit tests and fuzz targets (no main, no output)
-ANALYSIS_SRC:= $(wildcard analyze/packets.c analyze/pairs.c) analyze/graph.c analyze/topology.c analyze/clock.c analyze/causes.c
-ANALYSIS_HDR:= analyze/flow.h $(wildcard analyze/flow_int.h)
+ANALYSIS_SRC:= $(wildcard analyze/packets.c analyze/pairs.c) analyze/graph.c analyze/topology.c \
+	       analyze/clock.c analyze/causes.c analyze/why.c analyze/nsnames.c
+ANALYSIS_HDR:= analyze/flow.h $(wildcard analyze/flow_int.h) analyze/why.h
 BPF_SRC    := $(wildcard bpf/*.bpf.c)
 BPF_OBJ    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRC))
 SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRC))

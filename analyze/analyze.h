@@ -10,9 +10,11 @@
 #include "flow.h"
 #include "nsnames.h"
 #include "hosts.h"
+#include "why.h"
 
 enum out_format { FMT_TEXT, FMT_JSON };
-enum out_mode { MODE_PAIRS, MODE_EVENTS, MODE_STATS, MODE_NONE };
+/* MODE_WHY: --why, the verdicts grouped by cause and place */
+enum out_mode { MODE_PAIRS, MODE_EVENTS, MODE_STATS, MODE_WHY, MODE_NONE };
 /* --only: one JSON line type, so each loads into its own table (docs/clickhouse.sql) */
 enum out_only { ONLY_ALL, ONLY_EVENTS, ONLY_PACKETS, ONLY_PAIRS };
 
@@ -71,7 +73,9 @@ struct output {
 	const struct hosts *hosts;   /* whose each file is (shown with several hosts) */
 	const char *graph_path;	     /* --graph FILE: draw the first pair (or packet) */
 	int graph_done;
-	int graph_error; /* drawing failed: the exit status says so */
+	int graph_error;       /* drawing failed: the exit status says so */
+	struct why_groups why; /* --why: filled at release, written with the summary */
+	int why_error;	       /* out of memory grouping them: the exit status says so */
 };
 
 /* output.c */

@@ -54,6 +54,7 @@ struct flow_event {
 	const char *ifname;
 	uint8_t dir;	  /* PCAPNG_DIR_* */
 	const char *drop; /* drop reason or "" */
+	const char *loc;  /* where it was freed, SYMBOL+0xOFF (pkt-record's loc=); NULL or "" */
 	uint32_t pid;	  /* thread at the hit (0: none or unknown) */
 	const char *comm; /* its name, NULL or "" when unknown */
 	uint32_t len;	  /* original length */
@@ -74,6 +75,7 @@ struct flow_hop {
 	const char *hook;
 	const char *ifname;
 	const char *drop;
+	const char *loc; /* SYMBOL+0xOFF where it was freed, or "" */
 	const char *comm;
 	const char *encap;
 	/*
@@ -136,6 +138,24 @@ enum flow_fate {
 
 struct flow_dir;
 
+/*
+ * An ICMP/ICMPv6 error that quotes a request, or a TCP reset that answers
+ * its SYN: not a reply, the reason there is none (pairs.c finds it, why.c
+ * tells it). The strings are the answer's hops' (valid until flow_free()).
+ */
+struct flow_answer {
+	uint64_t packet_id; /* the error's or reset's packet */
+	int is_reset;	    /* a TCP reset, else an ICMP error */
+	uint8_t family;	    /* of the ICMP error: 4 ICMP, 6 ICMPv6 */
+	uint8_t type, code;
+	uint32_t source;
+	int has_netns; /* where it was sent from: the first hop of its path */
+	uint64_t netns;
+	const char *ifname;
+	const char *hook;
+	uint64_t ts_ns;
+};
+
 struct flow_tuple {
 	uint8_t family;
 	uint8_t src[16], dst[16];
@@ -174,6 +194,9 @@ struct flow_packet {
 	int requests_answered; /* pairs where it was the request */
 	int replies;	       /* pairs where it was the reply */
 	int unanswered;	       /* it was a request that got no reply */
+	int has_answer;	       /* an ICMP error or reset answered it instead (answer) */
+	struct flow_answer answer;
+	uint64_t answers; /* it is an ICMP error or reset that answered packet #answers, else 0 */
 	/* internal */
 	int refs;
 	int finished;

@@ -143,6 +143,8 @@ static void usage(FILE *f)
 		"                           table each, docs/clickhouse.sql)\n"
 		"      --events             the raw event list, one line per hit\n"
 		"      --stats              the summary only\n"
+		"      --why                only the verdicts (drops, requests without reply):\n"
+		"                           grouped by cause and place, with counts\n"
 		"      --topology           the recorded namespaces, interfaces and links\n"
 		"      --graph FILE.svg|FILE.dot\n"
 		"                           draw the first pair's path across namespaces\n"
@@ -837,6 +839,7 @@ enum {
 	OPT_TOPOLOGY,
 	OPT_GRAPH,
 	OPT_HOST,
+	OPT_WHY,
 };
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -857,6 +860,7 @@ int main(int argc, char **argv)
 	    {"graph", required_argument, NULL, OPT_GRAPH},
 	    {"host", required_argument, NULL, OPT_HOST},
 	    {"stats", no_argument, NULL, OPT_STATS},
+	    {"why", no_argument, NULL, OPT_WHY},
 	    {"events", no_argument, NULL, OPT_EVENTS},
 	    {"filter", required_argument, NULL, 'Y'},
 	    {"write", required_argument, NULL, OPT_WRITE},
@@ -928,6 +932,9 @@ int main(int argc, char **argv)
 		case OPT_EVENTS:
 			a.out.mode = MODE_EVENTS;
 			break;
+		case OPT_WHY:
+			a.out.mode = MODE_WHY;
+			break;
 		case 'Y':
 			a.filter_expr = optarg;
 			break;
@@ -982,7 +989,7 @@ int main(int argc, char **argv)
 	if (a.out.only != ONLY_ALL && a.out.format != FMT_JSON)
 		return bad_usage("%s", "--only applies to --format json");
 	if (a.out.only != ONLY_ALL && a.out.mode != MODE_PAIRS)
-		return bad_usage("%s", "--only cannot go with --stats or --events");
+		return bad_usage("%s", "--only cannot go with --stats, --events or --why");
 	if (a.filter_expr) {
 		/* Check the expression once, on Ethernet, before reading anything. */
 		struct cli_filter *f;
@@ -1138,6 +1145,7 @@ int main(int argc, char **argv)
 		    .ifname = ev->c.ifname,
 		    .dir = ev->dir,
 		    .drop = ev->c.drop,
+		    .loc = ev->c.loc,
 		    .pid = ev->ours ? ev->c.pid : 0,
 		    .comm = ev->ours ? ev->c.comm : "",
 		    .len = ev->origlen,
@@ -1198,6 +1206,8 @@ int main(int argc, char **argv)
 		errorx(&a, "--graph %s: no packet with a path to draw", a.out.graph_path);
 	if (a.out.graph_error)
 		a.exit_code = 1;
+	if (a.out.why_error)
+		errorx(&a, "%s", "--why: out of memory");
 	writer_close(&a);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		errorx(&a, "standard output: %s", strerror(errno));

@@ -332,6 +332,29 @@ static void print_fitted(struct output *o, const char *indent, const char *s)
 		fprintf(o->f, "%s%s\n", indent, s);
 }
 
+/* s over as many lines as it takes, broken at spaces: first after lead, then after indent. */
+static void print_wrapped(struct output *o, const char *lead, const char *indent, const char *s)
+{
+	const char *pre = lead;
+
+	while (*s) {
+		int room = TEXT_WIDTH - (int)strlen(pre), n = (int)strlen(s);
+
+		if (n > room && room > 10) {
+			int cut = room;
+
+			while (cut > room / 2 && s[cut] != ' ')
+				cut--;
+			n = s[cut] == ' ' ? cut : room;
+		}
+		fprintf(o->f, "%s%.*s\n", pre, n, s);
+		s += n;
+		while (*s == ' ')
+			s++;
+		pre = indent;
+	}
+}
+
 static int same_addrs(const struct pkt_l3l4 *a, const struct pkt_l3l4 *b)
 {
 	return a->family == b->family && !memcmp(a->src, b->src, 16) &&
@@ -397,6 +420,10 @@ static void print_hops(struct output *o, const struct flow_packet *p)
 	fprintf(o->f, "    %s=> %s%s\n",
 		p->fate == FLOW_FATE_DROPPED ? col(o, C_RED) : col(o, C_GREEN), p->fate_detail,
 		col(o, C_OFF));
+	struct why_verdict v;
+
+	if (why_build(p, o->names, o->numeric, &v))
+		print_wrapped(o, "    why: ", "         ", v.line);
 }
 
 static void print_packet_head(struct output *o, const char *role, const struct flow_packet *p)
@@ -536,29 +563,55 @@ static const char *end_name(enum flow_end end)
 	return end < sizeof(names) / sizeof(names[0]) ? names[end] : "open";
 }
 
-/*
- * Why a dropped packet or an unanswered request got nowhere: one line, and
- * the same as an object (kind, reason, netns, ifname, hook).
- */
-static void json_why(FILE *f, const struct flow_packet *p)
+/* The answer that explained a request (an ICMP error or a reset) as a JSON object. */
+static void json_answer(FILE *f, const struct why_verdict *v)
 {
-	const struct flow_hop *h = p->fate_hop >= 0 ? &p->hops[p->fate_hop] : NULL;
-	char line[320];
+	const struct flow_answer *a = v->answer;
 
-	if (!p->dropped && !p->unanswered)
-		return;
-	if (p->dropped)
-		snprintf(line, sizeof(line), "%s", p->fate_detail);
+	put_str(f, "{\"type\":");
+	json_string(f, a->is_reset ? "tcp-rst" : a->family == 6 ? "icmpv6" : "icmp");
+	json_key_str(f, "name", v->answer_name);
+	json_key_u64(f, "icmp_type", !a->is_reset, a->type);
+	json_key_u64(f, "icmp_code", !a->is_reset, a->code);
+	json_key_u64(f, "netns", a->has_netns, a->netns);
+	json_key_str(f, "netns_name", v->answer_netns_name);
+	json_key_str(f, "ifname", a->ifname[0] ? a->ifname : NULL);
+	json_key_str(f, "hook", a->hook[0] ? a->hook : NULL);
+	json_key_u64(f, "packet", 1, a->packet_id);
+	putc_unlocked('}', f);
+}
+
+/* The verdict's fields (docs/format.md, "cause"), after an opening brace and a first key. */
+static void json_verdict_fields(FILE *f, const struct why_verdict *v)
+{
+	json_key_str(f, "reason", v->reason);
+	json_key_str(f, "function", v->function[0] ? v->function : NULL);
+	json_key_u64(f, "netns", v->has_netns, v->netns);
+	json_key_str(f, "netns_name", v->netns_name);
+	json_key_str(f, "ifname", v->ifname[0] ? v->ifname : NULL);
+	json_key_str(f, "hook", v->hook[0] ? v->hook : NULL);
+	put_str(f, ",\"answer\":");
+	if (v->answer)
+		json_answer(f, v);
 	else
-		snprintf(line, sizeof(line), "no reply; the request: %s", p->fate_detail);
-	json_key_str(f, "why", line);
+		put_str(f, "null");
+}
+
+/*
+ * Why a dropped packet or a request without reply got nowhere: one line
+ * (why) and the same as an object (cause), from why.c.
+ */
+static void json_why(const struct output *o, FILE *f, const struct flow_packet *p)
+{
+	struct why_verdict v;
+
+	if (!why_build(p, o->names, o->numeric, &v))
+		return;
+	json_key_str(f, "why", v.line);
 	put_str(f, ",\"cause\":{\"kind\":");
-	json_string(f, p->dropped ? "drop" : "no-reply");
+	json_string(f, v.kind);
 	json_key_str(f, "fate", flow_fate_name(p->fate));
-	json_key_str(f, "reason", p->dropped ? p->drop : NULL);
-	json_key_u64(f, "netns", h && h->has_netns, h ? h->netns : 0);
-	json_key_str(f, "ifname", h ? h->ifname : NULL);
-	json_key_str(f, "hook", h && h->hook[0] ? h->hook : NULL);
+	json_verdict_fields(f, &v);
 	putc_unlocked('}', f);
 }
 
@@ -596,7 +649,9 @@ static void json_packet(struct output *o, const struct flow_packet *p)
 		json_key_u64(f, "delivered_pid", 1, p->hops[p->fate_hop].pid);
 		json_key_str(f, "delivered_comm", p->hops[p->fate_hop].comm);
 	}
-	json_why(f, p);
+	json_why(o, f, p);
+	if (p->answers)
+		json_key_u64(f, "answers", 1, p->answers);
 	put_str(f, p->dropped ? ",\"dropped\":true" : ",\"dropped\":false");
 	json_key_str(f, "drop", p->dropped ? p->drop : NULL);
 	size_t npath = 0;
@@ -773,16 +828,29 @@ void out_release(struct output *o, const struct flow_packet *p)
 	/* no pair came first: the first packet that went somewhere */
 	if (o->graph_path && !o->graph_done && p->nhops > 1 && !p->requests_answered && !p->replies)
 		draw_graph(o, p->summary, p, NULL);
+	if (o->mode == MODE_WHY) {
+		struct why_verdict v;
+
+		if (why_build(p, o->names, o->numeric, &v) &&
+		    why_groups_add(&o->why, &v, p->id) < 0)
+			o->why_error = 1;
+		return;
+	}
 	if (o->mode != MODE_PAIRS)
 		return;
 	if (o->format == FMT_JSON) {
 		json_packet(o, p);
 		return;
 	}
-	/* Dropped packets outside any pair still deserve a block in the text view. */
-	if (!p->dropped || p->requests_answered || p->replies || p->unanswered)
+	/*
+	 * Dropped packets outside any pair, and requests an ICMP error or a
+	 * reset answered, still deserve a block in the text view.
+	 */
+	if (!(p->dropped || p->has_answer) || p->requests_answered || p->replies || p->unanswered ||
+	    p->answers)
 		return;
-	fprintf(o->f, "%sDropped packet%s\n", col(o, C_BOLD), col(o, C_OFF));
+	fprintf(o->f, "%s%s%s\n", col(o, C_BOLD),
+		p->has_answer ? "Answered by an error" : "Dropped packet", col(o, C_OFF));
 	print_packet_head(o, "packet", p);
 	print_hops(o, p);
 	fputc('\n', o->f);
@@ -869,12 +937,50 @@ static void text_clock_offsets(const struct output *o, FILE *f)
 	}
 }
 
+/* --why: one line (text) or one JSON object per cause and place. */
+static void out_why_groups(struct output *o)
+{
+	FILE *f = o->f;
+
+	for (const struct why_group *g = o->why.head; g; g = g->next) {
+		const struct why_verdict *v = &g->v;
+
+		if (o->format == FMT_JSON) {
+			put_str(f, "{\"type\":\"why\",\"kind\":");
+			json_string(f, v->kind);
+			json_verdict_fields(f, v);
+			json_key_u64(f, "count", 1, g->count);
+			json_key_u64(f, "first_ts_ns", 1, g->first_ts);
+			json_key_u64(f, "last_ts_ns", 1, g->last_ts);
+			json_key_str(f, "example", v->line);
+			json_key_u64(f, "example_packet", 1, g->packet_id);
+			put_str(f, "}\n");
+			continue;
+		}
+		char first[32], last[32];
+
+		fmt_offset(o, g->first_ts, first, sizeof(first));
+		fmt_offset(o, g->last_ts, last, sizeof(last));
+		char count[24];
+
+		snprintf(count, sizeof(count), "%8" PRIu64 "x ", g->count);
+		print_wrapped(o, count, "          ", v->line);
+		fprintf(f, "          %s: first %s, last %s (packet #%" PRIu64 ")\n", v->kind,
+			first, last, g->packet_id);
+	}
+	if (o->format == FMT_TEXT && !o->why.head && !o->quiet)
+		fputs("No drops, no request without a reply.\n", f);
+	why_groups_free(&o->why);
+}
+
 void out_summary(struct output *o, const struct totals *t, const struct flow_stats *fs)
 {
 	FILE *f = o->f;
 
 	if (o->mode == MODE_NONE)
 		return;
+	if (o->mode == MODE_WHY)
+		out_why_groups(o);
 	if (o->format == FMT_JSON) {
 		if (o->mode == MODE_EVENTS || o->only != ONLY_ALL)
 			return;

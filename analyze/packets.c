@@ -670,6 +670,7 @@ static int same_look(const struct flow_hop *h, const struct pkt_l3l4 *l, const c
 
 struct names {
 	const struct name *hook, *ifname, *drop, *comm;
+	const char *loc;
 };
 
 static int add_hop(struct flow *f, struct flow_packet *p, struct flow_branch *b,
@@ -702,6 +703,7 @@ static int add_hop(struct flow *f, struct flow_packet *p, struct flow_branch *b,
 	h->kind = nm->hook->kind;
 	h->ifname = nm->ifname->s;
 	h->drop = nm->drop->s;
+	h->loc = nm->loc;
 	h->comm = nm->comm->s;
 	h->pid = ev->pid;
 	h->encap = ev->pi->encap;
@@ -913,12 +915,20 @@ int flow_add_event(struct flow *f, const struct flow_event *ev, uint64_t *packet
 	    name_get(f, ev->ifname, PKT_IFNAME_LEN),
 	    name_get(f, ev->drop, PKT_DROP_LEN),
 	    name_get(f, ev->comm, PKT_COMM_LEN),
+	    "",
 	};
 	struct flow_branch *b = NULL;
 	struct flow_packet *p = NULL;
 
 	if (!nm.hook || !nm.ifname || !nm.drop || !nm.comm)
 		return -ENOMEM;
+	if (ev->loc && ev->loc[0]) { /* only frees have one */
+		const struct name *loc = name_get(f, ev->loc, PKT_LOC_LEN);
+
+		if (!loc)
+			return -ENOMEM;
+		nm.loc = loc->s;
+	}
 	advance(f, ev->ts_ns);
 	/*
 	 * A cause (an ICMP error or a reset sent because of the packet, a full

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "flow_int.h"
+#include "why.h"
 
 /* ------------------------------------------------------------ state */
 
@@ -53,6 +54,7 @@ struct pending {
 	uint32_t seq_end; /* tcp-data request: sequence number after it */
 	uint32_t ack;	  /* tcp-data reply: acknowledgment number */
 	struct flow_packet *packet;
+	int answer; /* an ICMP error or reset waiting for the request it answers */
 	uint64_t expiry;
 	size_t heap_idx; /* in flow.expiring */
 	/* udp */
@@ -270,7 +272,7 @@ static int compatible(const struct role_desc *r, const struct pending *w,
 	const struct flow_packet *req = r->role == ROLE_REQUEST ? p : w->packet;
 	const struct flow_packet *rep = r->role == ROLE_REQUEST ? w->packet : p;
 
-	if (w->kind != r->kind || w->role == r->role || req == rep)
+	if (w->kind != r->kind || w->role == r->role || req == rep || w->answer)
 		return 0;
 	/* a reply never ends before its request begins (UDP: who asked is decided by time later) */
 	if (r->kind != PK_UDP && rep->path_last_ts < req->path_first_ts)
@@ -433,7 +435,7 @@ static int refresh_wait(struct flow *f, const struct role_desc *r, struct flow_p
 			uint64_t expiry = p->last_ts + f->cfg.pair_window_ns;
 			struct flow_packet *later = p;
 
-			if (w->kind != r->kind || w->role != r->role)
+			if (w->kind != r->kind || w->role != r->role || w->answer)
 				continue;
 			if (expiry > w->expiry)
 				w->expiry = expiry;
@@ -746,7 +748,7 @@ static struct pending *find_asking(struct flow *f, const struct role_desc *r)
 			if (!w)
 				continue;
 
-			if (w->kind == r->kind && w->role == r->role)
+			if (w->kind == r->kind && w->role == r->role && !w->answer)
 				return w;
 		}
 	return NULL;
@@ -794,14 +796,152 @@ static void pair_udp(struct flow *f, const struct role_desc *r, struct flow_pack
 		w->maybe_reply = oldest_open(f, p, 1) < p->last_ts;
 }
 
+/* ------------------------------------------------------------ answers */
+
+/*
+ * An ICMP error or a TCP reset answers the request it is about: not a reply
+ * (no pair), the reason there is none (why.c). Its role is a reply of the
+ * request's kind, found by the request's own keys: the quoted echo id and
+ * sequence, the SYN's sequence + 1 (the reset's ACK), the quoted UDP flow in
+ * each namespace the error crossed, the quoted DNS id.
+ */
+static int answer_role(const struct flow_packet *p, struct role_desc *r)
+{
+	const struct pkt_l3l4 *l = pkt_innermost(&p->pi), *q = &p->pi.quote;
+
+	memset(r, 0, sizeof(*r));
+	r->role = ROLE_REPLY;
+	if (l->has_l4 && l->ip_proto == 6) {
+		if ((l->tcp_flags & 0x16) != 0x14) /* RST+ACK, no SYN */
+			return 0;
+		r->kind = PK_SYN;
+		single_key(r, l->tcp_ack, 0);
+		return 1;
+	}
+	if (!why_is_icmp_error(l) || !p->pi.has_quote || !q->has_l4 || q->is_fragment)
+		return 0;
+	switch (q->ip_proto) {
+	case 1:
+	case 58:
+		if (q->icmp_type != (q->ip_proto == 58 ? 128 : 8))
+			return 0;
+		r->kind = q->ip_proto == 58 ? PK_ECHO6 : PK_ECHO4;
+		single_key(r, q->icmp_id, q->icmp_seq);
+		return 1;
+	case 6:
+		if ((q->tcp_flags & 0x12) != 0x02)
+			return 0;
+		r->kind = PK_SYN;
+		single_key(r, (uint32_t)(q->tcp_seq + 1), 0);
+		return 1;
+	case 17:
+		if (q->has_dns) {
+			if (q->dns_is_response)
+				return 0;
+			r->kind = PK_DNS;
+			single_key(r, q->dns_id, 0);
+			return 1;
+		}
+		r->kind = PK_UDP;
+		for (int i = 0; i < p->ntuples && r->nkeys < FLOW_MAX_TUPLES; i++) {
+			struct flow_tuple t = p->tuples[i];
+
+			t.family = q->family;
+			memcpy(t.src, q->src, 16);
+			memcpy(t.dst, q->dst, 16);
+			t.sport = q->sport;
+			t.dport = q->dport;
+			r->keys[r->nkeys++] = tuple_key(PK_UDP, &t, 0);
+		}
+		return r->nkeys > 0;
+	default:
+		return 0;
+	}
+}
+
+/* The answer ans is about req: the quoted packet is one of req's, or the reset goes back its way.
+ */
+static int answer_fits(const struct flow_packet *req, const struct flow_packet *ans)
+{
+	const struct pkt_l3l4 *q = &ans->pi.quote;
+
+	if (ans->path_last_ts < req->path_first_ts)
+		return 0;
+	if (!ans->pi.has_quote)
+		return packets_reversed(req, ans, 1, 0);
+	for (int i = 0; i < req->ntuples; i++)
+		if (req->tuples[i].family == q->family && !memcmp(req->tuples[i].src, q->src, 16) &&
+		    !memcmp(req->tuples[i].dst, q->dst, 16))
+			return 1;
+	return 0;
+}
+
+/*
+ * The waiting counterpart of p among answers (p a request: an answer that
+ * finished first) or requests (p an answer).
+ */
+static struct pending *find_answer_match(struct flow *f, const struct role_desc *r,
+					 struct flow_packet *p, int p_is_answer)
+{
+	for (int k = 0; k < r->nkeys; k++)
+		for (struct ht_node *n = ht_find_first(&f->waits, r->keys[k]); n;
+		     n = ht_find_next(n)) {
+			struct pending *w = wait_at(n, r->keys[k]);
+
+			if (!w || w->kind != r->kind || w->answer == p_is_answer ||
+			    w->role == r->role)
+				continue;
+			if (p_is_answer ? answer_fits(w->packet, p) : answer_fits(p, w->packet))
+				return w;
+		}
+	return NULL;
+}
+
+/* p is an ICMP error or a reset: explain its waiting request, or wait for it. */
+static int pair_answer(struct flow *f, struct flow_packet *p)
+{
+	struct role_desc r;
+
+	if (!answer_role(p, &r))
+		return 0;
+	struct pending *w = find_answer_match(f, &r, p, 1);
+
+	if (w) {
+		why_note_answer(w->packet, p);
+		wait_drop(f, w);
+		return 1;
+	}
+	w = add_wait(f, &r, p);
+	if (w)
+		w->answer = 1;
+	return 1;
+}
+
+/* p is a request: an answer that finished before it explains it. */
+static int request_answered(struct flow *f, const struct role_desc *r, struct flow_packet *p)
+{
+	struct pending *w = r->role == ROLE_REQUEST ? find_answer_match(f, r, p, 0) : NULL;
+
+	if (!w)
+		return 0;
+	why_note_answer(p, w->packet);
+	wait_drop(f, w);
+	return 1;
+}
+
 void pair_packet(struct flow *f, struct flow_packet *p)
 {
 	struct role_desc roles[2];
+
+	if (pair_answer(f, p))
+		return;
 	int n = classify(p, roles);
 
 	for (int i = 0; i < n; i++) {
 		struct role_desc *r = &roles[i];
 
+		if (request_answered(f, r, p))
+			continue;
 		if (r->kind == PK_UDP) {
 			pair_udp(f, r, p);
 			continue;

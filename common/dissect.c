@@ -52,6 +52,7 @@ struct dissector {
 	struct pkt_info *pi;
 	/* tunnels entered: 0 fills pi->outer, deeper levels pi->inner (the innermost wins) */
 	int depth;
+	int in_quote; /* dissecting an ICMP error's quote: no quote of its own */
 };
 
 static void dissect_l3(struct dissector *d, struct cursor c, uint16_t ethertype);
@@ -217,7 +218,33 @@ static void dissect_tcp(struct pkt_l3l4 *l, struct cursor c, uint16_t ip_payload
 		dissect_dns(l, cur_sub(&c, l->tcp_hlen + 2u));
 }
 
-static void dissect_icmp(struct pkt_l3l4 *l, struct cursor c, int v6)
+static int icmp_is_error(uint8_t type, int v6)
+{
+	if (v6)
+		return type >= 1 && type <= 4;
+	return type == 3 || type == 11 || type == 12;
+}
+
+/*
+ * An ICMP error quotes the packet it is about after its 8-byte header: that
+ * packet's IP header and transport header, read as a packet of its own.
+ */
+static void dissect_icmp_quote(struct dissector *d, struct cursor c, int v6)
+{
+	struct pkt_info q;
+	struct dissector qd = {.pi = &q, .depth = 0, .in_quote = 1};
+
+	if (d->in_quote || !cur_has(&c, 8, 1))
+		return;
+	memset(&q, 0, sizeof(q));
+	dissect_l3(&qd, cur_sub(&c, 8), v6 ? ETH_P_IPV6 : ETH_P_IPV4);
+	if (!q.outer.family)
+		return;
+	d->pi->has_quote = 1;
+	d->pi->quote = q.outer;
+}
+
+static void dissect_icmp(struct dissector *d, struct pkt_l3l4 *l, struct cursor c, int v6)
 {
 	if (!cur_has(&c, 0, 4)) {
 		l->l4_truncated = 1;
@@ -238,6 +265,8 @@ static void dissect_icmp(struct pkt_l3l4 *l, struct cursor c, int v6)
 		l->has_nd_target = 1;
 		memcpy(l->nd_target, c.p + 8, 16);
 	}
+	if (icmp_is_error(l->icmp_type, v6))
+		dissect_icmp_quote(d, c, v6);
 }
 
 /*
@@ -324,10 +353,10 @@ static void dissect_ip_payload(struct dissector *d, struct pkt_l3l4 *l, struct c
 		dissect_udp(d, l, c, ip_payload_len);
 		break;
 	case 1:
-		dissect_icmp(l, c, 0);
+		dissect_icmp(d, l, c, 0);
 		break;
 	case 58:
-		dissect_icmp(l, c, 1);
+		dissect_icmp(d, l, c, 1);
 		break;
 	case 47:
 		dissect_gre(d, c);

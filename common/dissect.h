@@ -72,6 +72,14 @@ struct pkt_info {
 	uint32_t mpls_label; /* the first (outermost) label */
 	int has_pppoe;	     /* a PPPoE session header was crossed */
 	uint16_t pppoe_session;
+	/*
+	 * The packet an ICMP or ICMPv6 error (destination unreachable, packet too
+	 * big, time exceeded, parameter problem) quotes: its IP header and the
+	 * first bytes of its transport header (ports, ICMP echo id and sequence),
+	 * as far as the snapshot holds them. Quotes inside quotes are not read.
+	 */
+	int has_quote;
+	struct pkt_l3l4 quote;
 };
 
 /*

@@ -116,7 +116,8 @@ CREATE TABLE IF NOT EXISTS packets
     nhops UInt32,
     fate Nullable(String),        -- delivered, dropped, forwarded, in-flight, unknown
     fate_detail Nullable(String),
-    why Nullable(String)          -- one human line for a drop or no reply
+    why Nullable(String),         -- one human line for a drop or no reply
+    answers Nullable(UInt64)      -- an ICMP error or reset: the request packet it answered
 )
 ENGINE = MergeTree()
 PARTITION BY toYYYYMMDD(toDateTime(intDiv(first_ts_ns, 1000000000)))

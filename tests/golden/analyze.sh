@@ -7,6 +7,7 @@
 #   record.pcapng       pkt-record style: IFNAME@NETNS interfaces, hook comments,
 #                       packet ids, a bridge clone, SNAT, a netfilter drop, ISB losses
 #   record-be.pcapng    the same, big-endian; record.pcapng.zst the same, zstd
+#   real-why.pcapng.zst pkt-record's own recording of tests/integration/why.sh
 # To accept a deliberate output change: UPDATE_GOLDEN=1 tests/run.sh golden/analyze
 
 GOLDEN_DATA=$TESTS_DIR/golden/data
@@ -59,6 +60,16 @@ test_record_text() {
 test_record_json() {
 	(cd "$GOLDEN_DATA" && "$PKT_ANALYZE" --format json record.pcapng) >"$WORK/out.jsonl" || fail "exit $?" || return 1
 	golden_compare "$WORK/out.jsonl" "$GOLDEN_DATA/record.expected.jsonl"
+}
+
+# --why on a real recording (tests/integration/why.sh, kernel 6.18): every
+# verdict kind, ICMP errors and a reset tied to their requests, grouped
+test_real_why_groups() {
+	"$PKT_ANALYZE" --why "$GOLDEN_DATA/real-why.pcapng.zst" >"$WORK/why.txt" || fail "exit $?" || return 1
+	golden_compare "$WORK/why.txt" "$GOLDEN_DATA/real-why.expected.txt" || return 1
+	"$PKT_ANALYZE" --why --format json "$GOLDEN_DATA/real-why.pcapng.zst" >"$WORK/why.jsonl" || fail "exit $?" || return 1
+	golden_compare "$WORK/why.jsonl" "$GOLDEN_DATA/real-why.expected.jsonl" || return 1
+	assert_eq "$(awk 'length > 80' "$WORK/why.txt")" "" "lines over 80 columns" || return 1
 }
 
 test_record_events() {

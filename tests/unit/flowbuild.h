@@ -67,7 +67,7 @@ static inline struct pkt_info fb_tcp(uint8_t src, uint8_t dst, uint16_t sport, u
  */
 struct kh {
 	uint64_t ts, track, skb, head, netns;
-	const char *hook, *ifname, *drop, *comm, *summary;
+	const char *hook, *ifname, *drop, *comm, *summary, *loc;
 	uint32_t pid, len;
 	uint8_t dir;
 	int no_track;
@@ -89,6 +89,7 @@ static inline struct flow_event fb_event(const struct kh *k, const struct pkt_in
 	    .ifname = k->ifname ? k->ifname : "eth0",
 	    .dir = k->dir ? k->dir : 1,
 	    .drop = k->drop ? k->drop : "",
+	    .loc = k->loc,
 	    .pid = k->pid,
 	    .comm = k->comm ? k->comm : "",
 	    .len = k->len ? k->len : 84,

@@ -7,6 +7,7 @@
  */
 #include "test.h"
 #include "flowbuild.h"
+#include "why.h"
 
 #define MS   1000000ull
 #define T0   (1000ull * 1000 * MS)
@@ -27,6 +28,12 @@ struct got {
 	int unanswered[16], answered[16], is_drop_hop[16];
 	uint32_t reader[16]; /* pid of the read the fate names, 0 if none */
 	size_t nhops[16];
+	/* the verdict (why.c), as pkt-analyze writes it at release */
+	int has_why[16];
+	struct why_verdict why[16];
+	struct flow_answer answer[16];
+	uint64_t answers[16];
+	struct why_groups groups;
 };
 
 static void on_pair(const struct flow_pair *pr, void *ctx)
@@ -49,6 +56,15 @@ static void on_release(const struct flow_packet *p, void *ctx)
 	g->reader[p->id] = p->fate_hop >= 0 && p->hops[p->fate_hop].kind == PKT_HOOK_KIND_DELIVER
 			       ? p->hops[p->fate_hop].pid
 			       : 0;
+	g->answers[p->id] = p->answers;
+	g->has_why[p->id] = why_build(p, NULL, 0, &g->why[p->id]);
+	if (g->has_why[p->id]) {
+		why_groups_add(&g->groups, &g->why[p->id], p->id);
+		if (g->why[p->id].answer) { /* the packet goes: keep what the verdict points to */
+			g->answer[p->id] = p->answer;
+			g->why[p->id].answer = &g->answer[p->id];
+		}
+	}
 }
 
 static struct flow *new_flow(struct got *g)
@@ -383,4 +399,193 @@ TEST(fate_cause_hops_change_nothing)
 	ASSERT_EQ(b.fate[rb], a.fate[ra], "reply fate");
 	ASSERT_STREQ(b.detail[qb], a.detail[qa], "request detail");
 	ASSERT_STREQ(b.detail[rb], a.detail[ra], "reply detail");
+}
+
+/* ------------------------------------------------------------ verdicts (analyze/why.c) */
+
+/* UDP from 10.0.0.1:40000 to 10.0.0.2:port. */
+static struct pkt_info udp(uint16_t port)
+{
+	struct pkt_info pi = tcp(0, 0, 0, 0, 10);
+
+	pi.outer.ip_proto = 17;
+	pi.outer.dport = port;
+	pi.outer.tcp_flags = 0;
+	return pi;
+}
+
+/* An ICMP error from the last byte `from` to 10.0.0.1, quoting *about. */
+static struct pkt_info icmp_error(uint8_t from, uint8_t type, uint8_t code,
+				  const struct pkt_info *about)
+{
+	struct pkt_info pi = echo(1, 99);
+
+	pi.outer.src[3] = from;
+	pi.outer.icmp_type = type;
+	pi.outer.icmp_code = code;
+	pi.outer.icmp_id = pi.outer.icmp_seq = 0;
+	pi.has_quote = 1;
+	pi.quote = about->outer;
+	return pi;
+}
+
+/* A packet A -> B freed in B with reason and loc, after its receive there. */
+static void cross_and_drop(struct flow *f, uint64_t t, uint64_t track, const struct pkt_info *pi,
+			   const char *reason, const char *loc, uint64_t *id)
+{
+	cross(f, t, track, 0, pi, id);
+	add(f,
+	    &(struct kh){.ts = t + 40000,
+			 .track = track,
+			 .netns = NS_B,
+			 .hook = DROP,
+			 .drop = reason,
+			 .loc = loc},
+	    pi, NULL);
+}
+
+/* B has no UDP socket on 9999: the datagram freed NO_SOCKET, B's port unreachable explains it. */
+TEST(why_port_unreachable_explains_the_datagram)
+{
+	struct got g;
+	struct flow *f = new_flow(&g);
+	struct pkt_info q = udp(9999), e = icmp_error(2, 3, 3, &q), late = echo(0, 5);
+	uint64_t idq, ide;
+
+	cross_and_drop(f, T0, 1, &q, "NO_SOCKET", "__udp4_lib_rcv+0x5e1", &idq);
+	cross(f, T0 + 100000, 2, 1, &e, &ide);
+	cross(f, T0 + 3000 * MS, 3, 0, &late, NULL);
+	flow_finish(f);
+	ASSERT_EQ(g.pairs, 0, "an error is no reply");
+	ASSERT_EQ(g.unanswered[idq], 0, "explained, not unanswered");
+	ASSERT_TRUE(g.has_why[idq], "a verdict");
+	ASSERT_STREQ(g.why[idq].kind, "icmp-error", "kind");
+	ASSERT_STREQ(g.why[idq].reason, "NO_SOCKET", "the kernel's reason");
+	ASSERT_STREQ(g.why[idq].function, "__udp4_lib_rcv", "loc= without the offset");
+	ASSERT_STREQ(g.why[idq].ifname, "eth0", "interface");
+	ASSERT_STREQ(g.why[idq].hook, RX, "last seen at the receive, not the free");
+	ASSERT_U64_EQ(g.why[idq].netns, NS_B, "netns");
+	ASSERT_TRUE(g.why[idq].answer != NULL, "the answer");
+	ASSERT_U64_EQ(g.why[idq].answer->packet_id, ide, "the error's packet");
+	ASSERT_U64_EQ(g.why[idq].answer->netns, NS_B, "sent from B");
+	ASSERT_EQ(g.why[idq].answer->type, 3, "type");
+	ASSERT_EQ(g.why[idq].answer->code, 3, "code");
+	ASSERT_STREQ(g.why[idq].line,
+		     "no listener on UDP 10.0.0.2:9999: netns 4026532002 answered ICMP port "
+		     "unreachable (the request: NO_SOCKET in __udp4_lib_rcv at eth0@4026532002 "
+		     "(net:netif_receive_skb))",
+		     "line");
+	ASSERT_U64_EQ(g.answers[ide], idq, "the error says what it answers");
+	ASSERT_EQ(g.has_why[ide], 0, "the error needs no verdict of its own");
+	why_groups_free(&g.groups);
+	flow_free(f);
+}
+
+/* A SYN to a closed port: the RST+ACK whose ACK is the SYN's sequence + 1 refuses it. */
+TEST(why_reset_is_connection_refused)
+{
+	struct got g;
+	struct flow *f = new_flow(&g);
+	struct pkt_info syn = tcp(0, 0x02, 1000, 0, 0), rst = tcp(1, 0x14, 0, 1001, 0);
+	struct pkt_info other = tcp(1, 0x14, 0, 7777, 0), late = echo(0, 5);
+	uint64_t ids, idr, ido;
+
+	cross_and_drop(f, T0, 1, &syn, "NO_SOCKET", "tcp_v4_rcv+0x88", &ids);
+	cross(f, T0 + 100000, 2, 1, &rst, &idr);
+	cross(f, T0 + 200000, 4, 1, &other, &ido); /* a reset of something else */
+	cross(f, T0 + 3000 * MS, 3, 0, &late, NULL);
+	flow_finish(f);
+	ASSERT_TRUE(g.has_why[ids], "a verdict");
+	ASSERT_STREQ(g.why[ids].kind, "reset", "kind");
+	ASSERT_STREQ(g.why[ids].line,
+		     "connection refused: netns 4026532002 answered RST (the request: NO_SOCKET in "
+		     "tcp_v4_rcv at eth0@4026532002 (net:netif_receive_skb))",
+		     "line");
+	ASSERT_U64_EQ(g.why[ids].answer->packet_id, idr, "the reset that answered");
+	ASSERT_EQ(g.why[ids].answer->is_reset, 1, "a reset");
+	ASSERT_U64_EQ(g.answers[idr], ids, "the reset says what it answers");
+	ASSERT_U64_EQ(g.answers[ido], 0, "the other reset answers nothing here");
+	why_groups_free(&g.groups);
+	flow_free(f);
+}
+
+/* A router's time exceeded, quoting the echo request's id and sequence. */
+TEST(why_time_exceeded_names_the_router)
+{
+	struct got g;
+	struct flow *f = new_flow(&g);
+	struct pkt_info q = echo(0, 1), e = icmp_error(254, 11, 0, &q), late = echo(0, 5);
+	struct pkt_info wrong = echo(0, 2), e2 = icmp_error(254, 11, 0, &wrong);
+	uint64_t idq, ide, ide2;
+
+	add(f, &(struct kh){.ts = T0, .track = 1, .netns = NS_A, .hook = TX}, &q, &idq);
+	add(f, &(struct kh){.ts = T0 + 10000, .track = 1, .netns = NS_R, .hook = RX}, &q, NULL);
+	add(f,
+	    &(struct kh){.ts = T0 + 20000,
+			 .track = 1,
+			 .netns = NS_R,
+			 .hook = DROP,
+			 .drop = "IP_INHDR",
+			 .loc = "ip_forward+0x3c0"},
+	    &q, NULL);
+	add(f, &(struct kh){.ts = T0 + 30000, .track = 2, .netns = NS_R, .hook = TX}, &e, &ide);
+	add(f, &(struct kh){.ts = T0 + 40000, .track = 2, .netns = NS_A, .hook = RX}, &e, NULL);
+	/* an error about a request never seen explains nothing */
+	add(f, &(struct kh){.ts = T0 + 50000, .track = 4, .netns = NS_A, .hook = RX}, &e2, &ide2);
+	cross(f, T0 + 3000 * MS, 3, 0, &late, NULL);
+	flow_finish(f);
+	ASSERT_TRUE(g.has_why[idq], "a verdict");
+	ASSERT_STREQ(g.why[idq].kind, "icmp-error", "kind");
+	ASSERT_STREQ(g.why[idq].line,
+		     "TTL expired on the way to 10.0.0.2: netns 4026531840 answered ICMP time "
+		     "exceeded (the request: IP_INHDR in ip_forward at eth0@4026531840 "
+		     "(net:netif_receive_skb))",
+		     "line");
+	ASSERT_U64_EQ(g.why[idq].answer->netns, NS_R, "the router answered");
+	ASSERT_U64_EQ(g.answers[ide], idq, "answers the request");
+	ASSERT_U64_EQ(g.answers[ide2], 0, "answers nothing recorded");
+	why_groups_free(&g.groups);
+	flow_free(f);
+}
+
+/*
+ * Drops by rule: the reason's words and subject, the function, the place;
+ * --why groups them by cause and place, counted; a delivered packet has none.
+ */
+TEST(why_drop_rules_and_groups)
+{
+	struct got g;
+	struct flow *f = new_flow(&g);
+	struct pkt_info a = udp(7777), b = udp(7778), c = udp(6666), d = echo(0, 1), r = echo(1, 1),
+			late = echo(0, 5);
+	uint64_t ida, idb, idc, idd, idr;
+
+	cross_and_drop(f, T0, 1, &a, "NETFILTER_DROP", "nf_hook_slow+0x8c", &ida);
+	cross_and_drop(f, T0 + 1 * MS, 2, &b, "NETFILTER_DROP", "nf_hook_slow+0x8c", &idb);
+	cross_and_drop(f, T0 + 2 * MS, 4, &c, "SOCKET_RCVBUFF", "udp_queue_rcv_one_skb+0x2b", &idc);
+	cross(f, T0 + 3 * MS, 5, 0, &d, &idd);
+	cross(f, T0 + 4 * MS, 6, 1, &r, &idr);
+	cross(f, T0 + 3000 * MS, 3, 0, &late, NULL);
+	flow_finish(f);
+	ASSERT_STREQ(g.why[ida].line,
+		     "dropped by netfilter (NETFILTER_DROP) in nf_hook_slow at eth0@4026532002 "
+		     "(net:netif_receive_skb)",
+		     "netfilter");
+	ASSERT_STREQ(g.why[ida].kind, "drop", "kind");
+	ASSERT_TRUE(g.why[ida].answer == NULL, "no answer");
+	ASSERT_STREQ(g.why[idc].line,
+		     "receive buffer full on UDP 10.0.0.2:6666 (SOCKET_RCVBUFF) in "
+		     "udp_queue_rcv_one_skb at eth0@4026532002 (net:netif_receive_skb)",
+		     "receive buffer");
+	ASSERT_EQ(g.has_why[idd], 0, "an answered ping: no verdict");
+	ASSERT_EQ(g.has_why[idr], 0, "its reply: none");
+	/* the unanswered late ping is the third group: at the end of the recording */
+	ASSERT_U64_EQ(g.groups.n, 3, "netfilter, receive buffer, the late ping");
+	ASSERT_U64_EQ(g.groups.head->count, 2, "both netfilter drops in one group");
+	ASSERT_U64_EQ(g.groups.head->first_ts, T0, "first");
+	ASSERT_U64_EQ(g.groups.head->last_ts, T0 + 1 * MS, "last");
+	ASSERT_STREQ(g.groups.head->next->v.reason, "SOCKET_RCVBUFF", "then the receive buffer");
+	ASSERT_STREQ(g.groups.tail->v.kind, "no-reply", "the last ping got no reply");
+	why_groups_free(&g.groups);
+	flow_free(f);
 }

@@ -903,3 +903,63 @@ TEST(dissect_ipnet_arcnet_gre_metadata)
 	ASSERT_EQ(pi.inner.icmp_id, 51, "echo behind the metadata");
 	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes gre cmd");
 }
+
+/* An ICMP error quotes the packet it is about: its IP header and first transport bytes. */
+TEST(dissect_icmp_error_quote)
+{
+	struct pb p = {.n = 0};
+	struct pkt_info pi;
+
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 1, IP_B, IP_A, 8 + 20 + 8, 0x99);
+	put8(&p, 3); /* destination unreachable, port */
+	put8(&p, 3);
+	put16(&p, 0);
+	put32(&p, 0);
+	put_ip4(&p, 17, IP_A, IP_B, 18, 0x1234); /* the datagram, as sent: 10 bytes of payload */
+	put16(&p, 40000);
+	put16(&p, 9999);
+	put16(&p, 18);
+	put16(&p, 0);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect");
+	ASSERT_EQ(pi.outer.icmp_type, 3, "type");
+	ASSERT_EQ(pi.outer.icmp_code, 3, "code");
+	ASSERT_EQ(pi.has_quote, 1, "quote");
+	ASSERT_EQ(pi.quote.family, 4, "quoted family");
+	ASSERT_EQ(pi.quote.ip_proto, 17, "quoted UDP");
+	ASSERT_EQ(pi.quote.ip_id, 0x1234, "quoted IP id");
+	ASSERT_EQ(pi.quote.sport, 40000, "quoted source port");
+	ASSERT_EQ(pi.quote.dport, 9999, "quoted destination port");
+	ASSERT_TRUE(!memcmp(pi.quote.src, pi.outer.dst, 4),
+		    "quoted source = the error's destination");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "prefixes");
+
+	/* ICMPv6 time exceeded quoting an echo request: id and sequence */
+	p.n = 0;
+	put_eth(&p, 0x86dd);
+	put_ip6(&p, 58, 8 + 40 + 8);
+	put8(&p, 3);
+	put8(&p, 0);
+	put16(&p, 0);
+	put32(&p, 0);
+	put_ip6(&p, 58, 8);
+	put_icmp_echo(&p, 128, 77, 5);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect v6");
+	ASSERT_EQ(pi.has_quote, 1, "v6 quote");
+	ASSERT_EQ(pi.quote.family, 6, "quoted v6");
+	ASSERT_EQ(pi.quote.icmp_type, 128, "quoted echo request");
+	ASSERT_EQ(pi.quote.icmp_id, 77, "quoted id");
+	ASSERT_EQ(pi.quote.icmp_seq, 5, "quoted seq");
+	ASSERT_TRUE(all_prefixes_ok(&p, 1), "v6 prefixes");
+
+	/* an echo request's payload is no quote */
+	p.n = 0;
+	put_eth(&p, 0x0800);
+	put_ip4(&p, 1, IP_A, IP_B, 8 + 28, 1);
+	put_icmp_echo(&p, 8, 1, 1);
+	put_ip4(&p, 17, IP_A, IP_B, 8, 2);
+	put32(&p, 0);
+	put32(&p, 0);
+	ASSERT_EQ(pkt_dissect(p.b, p.n, 1, &pi), 0, "dissect echo");
+	ASSERT_EQ(pi.has_quote, 0, "no quote in an echo");
+}
