@@ -72,7 +72,7 @@ proc_cpu() { # utime+stime seconds of pid
 }
 proc_hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; } # kB
 
-declare -A RATE RATES
+declare -A RATE RATES EV LOST
 run_once() { # CONDITION: one flood under it; its rate is appended to RATES[CONDITION]
 	local name=$1 rates=()
 	case $name in
@@ -122,23 +122,25 @@ run_once() { # CONDITION: one flood under it; its rate is appended to RATES[COND
 			PERF_LOST_ALL=$((${PERF_LOST_ALL:-0} + PERF_LOST_N))
 		fi
 		;;
-	pkt-record | pkt-record-filtered | pkt-record-all)
-		local args=()
+	pkt-record | pkt-record-filtered | pkt-record-all | pkt-record-ref)
+		local args=() bin=$PKT_RECORD
 		[ $name = pkt-record-filtered ] && args=(icmp)
 		[ $name = pkt-record-all ] && args=(-e all)
+		[ $name = pkt-record-ref ] && bin=$BENCH_REF_RECORD
 		rm -f "$WORK/rec.pcapng.zst"
-		record_start "$WORK/rec.pcapng.zst" --force "${args[@]}" || exit 1
+		PKT_RECORD=$bin record_start "$WORK/rec.pcapng.zst" --force "${args[@]}" || exit 1
 		rates+=("$(flood)")
 		if [ $name = pkt-record ]; then
 			REC_CPU=$(proc_cpu "$REC_PID")
 			REC_HWM=$(proc_hwm "$REC_PID")
 		fi
 		record_stop || exit 1
+		local summary
+		summary=$(grep -E 'events recorded' "$REC_ERR" | tail -n1)
+		EV[$name]=$((${EV[$name]:-0} + $(sed -E 's/.* ([0-9]+) events recorded.*/\1/' <<<"$summary")))
+		LOST[$name]=$((${LOST[$name]:-0} + $(sed -E 's/.* ([0-9]+) lost.*/\1/' <<<"$summary")))
 		if [ $name = pkt-record ]; then
-			REC_SUMMARY=$(grep -E 'events recorded' "$REC_ERR" | tail -n1)
-			# every run's loss counts, not only the last one's
-			REC_EV_ALL=$((${REC_EV_ALL:-0} + $(sed -E 's/.* ([0-9]+) events recorded.*/\1/' <<<"$REC_SUMMARY")))
-			REC_LOST_ALL=$((${REC_LOST_ALL:-0} + $(sed -E 's/.* ([0-9]+) lost.*/\1/' <<<"$REC_SUMMARY")))
+			REC_SUMMARY=$summary
 			REC_BYTES=$(stat -c %s "$WORK/rec.pcapng.zst")
 			cp "$WORK/rec.pcapng.zst" "$WORK/last.pcapng.zst"
 		fi
@@ -149,6 +151,11 @@ run_once() { # CONDITION: one flood under it; its rate is appended to RATES[COND
 
 ALL_CONDITIONS="baseline floor perf-stat perf pkt-record pkt-record-filtered perf-all pkt-record-all"
 CONDITIONS=${BENCH_CONDITIONS:-$ALL_CONDITIONS}
+# BENCH_REF_RECORD=path/to/another/pkt-record: condition pkt-record-ref runs
+# that binary, default hooks (an A/B of two builds in the same run)
+case " $CONDITIONS " in *" pkt-record-ref "*)
+	[ -x "${BENCH_REF_RECORD:-}" ] || { echo "bench: pkt-record-ref needs BENCH_REF_RECORD" >&2; exit 1; } ;;
+esac
 FLOOR=$TOP_DIR/build/bench-floor
 [ -x "$FLOOR" ] || { echo "bench: $FLOOR missing (make build/bench-floor)" >&2; exit 1; }
 echo "bench: $REPS x ${SECS}s 64-byte UDP floods across bridge + veth + router, conditions in turn" >&2
@@ -172,9 +179,9 @@ for c in $CONDITIONS; do
 	[ -n "${RATE[perf]:-}" ] && line+=", $(ratio "${RATE[$c]}" "${RATE[perf]}")x perf"
 	echo "$line" >&2
 done
-if [ -n "${REC_EV_ALL:-}" ]; then
-	echo "  pkt-record events lost over its default-hook runs: ${REC_LOST_ALL} of $((REC_EV_ALL + REC_LOST_ALL))" >&2
-fi
+for c in "${!EV[@]}"; do
+	echo "  $c: events lost over its runs: ${LOST[$c]} of $((EV[$c] + LOST[$c]))" >&2
+done
 if [ -n "${PERF_EV_ALL:-}" ]; then
 	echo "  perf record samples lost over its default-hook runs: ${PERF_LOST_ALL} of $((PERF_EV_ALL + PERF_LOST_ALL))" >&2
 fi
@@ -258,7 +265,7 @@ rows = [
  ("with pkt-record -e all", f"{rate['recall']:,}", f"{rate['recall']/rate['baseline']:.2f} of baseline, {rate['recall']/max(rate['perfall'],1):.2f}x perf"),
  ("pkt-record events recorded (last run)", f"{ev:,}", f"{ev/secs:,.0f} events/s"),
  ("pkt-record events lost (reported)", f"{lost:,}", f"{100*lost/max(ev+lost,1):.3f}% ; file ISBs say {int('${ANALYZE_LOST:-0}'):,}"),
- ("events lost over all default-hook runs", f"{int('${REC_LOST_ALL:-0}'):,}", f"{100*int('${REC_LOST_ALL:-0}')/max(int('${REC_EV_ALL:-0}')+int('${REC_LOST_ALL:-0}'),1):.3f}% of {int('${REC_EV_ALL:-0}')+int('${REC_LOST_ALL:-0}'):,}"),
+ ("events lost over all default-hook runs", f"{int('${LOST[pkt-record]:-0}'):,}", f"{100*int('${LOST[pkt-record]:-0}')/max(int('${EV[pkt-record]:-0}')+int('${LOST[pkt-record]:-0}'),1):.3f}% of {int('${EV[pkt-record]:-0}')+int('${LOST[pkt-record]:-0}'):,}"),
  ("events in the file (capinfos)", f"{fev:,}", "equal to recorded" if fev == ev else "DIFFERS from recorded"),
  ("bytes per event on disk (zstd, 128-byte snapshots)", f"{rbytes/max(fev,1):.1f}", f"perf: {pbytes/max(pev,1):.1f} bytes/event without packet bytes" if pev else ""),
  ("pkt-record CPU seconds / peak RSS", f"${REC_CPU:-?} s", f"${REC_HWM:-?} kB"),
