@@ -265,7 +265,7 @@ ta, tt, tc = float("$T_ANALYZE"), float("$T_TSHARK"), float("$T_CAPINFOS")
 mev, tm, tmt = int("${MIXED_EVENTS:-0}"), float("${T_MIXED:-0}"), float("${T_MIXED_TSHARK:-0}")
 secs = $SECS
 rows = [
- ("flood rate, no recording (pkt/s)", f"{rate['baseline']:,}", ""),
+ ("flood rate, no recording (pkt/s across the path)", f"{rate['baseline']:,}", ""),
  ("default hooks: $PERF_EVENTS", "", ""),
  ("with a count-only BPF program on them (the floor)", f"{rate['floor']:,}", f"{rate['floor']/rate['baseline']:.2f} of baseline"),
  ("with perf stat counting them", f"{rate['pstat']:,}", f"{rate['pstat']/rate['baseline']:.2f} of baseline"),
