@@ -63,10 +63,20 @@ $(BUILD)/common $(BUILD)/record $(BUILD)/analyze:
 	mkdir -p $@
 
 # eBPF: CO-RE object from the checked-in vmlinux subset, then a skeleton.
+BPF_COMPILE = $(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Wall -Werror
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) bpf/hooks.def | $(BUILD)/common
-	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Wall -Werror -c $< -o $@.tmp
+	$(BPF_COMPILE) -c $< -o $@.tmp
 	$(BPFTOOL) gen object $@ $@.tmp
 	rm -f $@.tmp
+
+# make bench's floor: count-only programs on the same hooks (tests/bench/floor.c)
+$(BUILD)/floor.bpf.o: tests/bench/floor.bpf.c $(wildcard bpf/*.h) bpf/hooks.def | $(BUILD)/common
+	$(BPF_COMPILE) -c $< -o $@.tmp
+	$(BPFTOOL) gen object $@ $@.tmp
+	rm -f $@.tmp
+
+$(BUILD)/bench-floor: tests/bench/floor.c $(BUILD)/floor.skel.h
+	$(COMPILE) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
@@ -102,7 +112,7 @@ check:
 demo: deps all
 	@bash tests/demo.sh
 
-bench: deps all
+bench: deps all $(BUILD)/bench-floor
 	@bash tests/bench.sh
 
 samples: all

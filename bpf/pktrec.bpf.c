@@ -65,7 +65,7 @@ const volatile bool have_task_btf = false;
 __u64 track_timeout_ns = 1000000000ULL;
 
 struct track_val {
-	__u64 id;
+	__u64 id; /* 0: ended (the sk_buff was freed); ids start at 1 */
 	__u64 last_ts;
 	/* fallback mode only (no cleanup hook): where the last hit was */
 	__u64 head; /* skb->head when the id was given */
@@ -119,7 +119,13 @@ static __always_inline bool same_packet(const struct track_val *tv, __u64 head, 
 	return true;
 }
 
-/* skb address -> tracking id. Deleted when the skb is freed. */
+/*
+ * skb address -> tracking id. A free ends the entry in place (id 0) and the
+ * next packet to use the address takes the entry over: the slab hands the
+ * same few sk_buffs out again and again, so under a flood no hit inserts
+ * or deletes (each a bucket lock and LRU list work, where a lookup is
+ * inlined and lockless). LRU eviction bounds the addresses kept.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -309,13 +315,17 @@ static __always_inline void snap_geometry(struct sk_buff *skb, struct net_device
  * Fallback mode: the first 8 bytes of the IPv4/IPv6 header (the snapshot's
  * network header), less what forwarding changes (ECN bits, the IPv6 hop
  * limit; the IPv4 TTL and checksum come later). 0 when it is not IP.
+ * Taken from snap (n bytes copied from the snapshot's start) when it holds
+ * them, which spares a helper call, else read from the sk_buff.
  */
-static __always_inline __u64 ip_fingerprint(const struct snap_geom *g)
+static __always_inline __u64 ip_fingerprint(const struct snap_geom *g, const __u8 *snap, __u64 n)
 {
 	__u8 b[8];
-	__u64 nh = g->start + (g->synth ? 0 : ETH_HLEN), fp = 0;
+	__u64 off = g->synth ? 0 : ETH_HLEN, fp = 0;
 
-	if (bpf_probe_read_kernel(b, sizeof(b), g->head + nh))
+	if (snap && n >= off + sizeof(b))
+		__builtin_memcpy(b, snap + off, sizeof(b));
+	else if (bpf_probe_read_kernel(b, sizeof(b), g->head + g->start + off))
 		return 0;
 	if (b[0] >> 4 == 4) {
 		b[1] &= 0xfc;
@@ -327,6 +337,20 @@ static __always_inline __u64 ip_fingerprint(const struct snap_geom *g)
 	}
 	__builtin_memcpy(&fp, b, sizeof(fp));
 	return fp ? fp : 1;
+}
+
+/* Copy the snapshot into the event; returns the bytes copied. */
+static __always_inline __u64 snap_copy(struct pktrec_event *e, const struct snap_geom *g)
+{
+	__u64 n = g->n;
+
+	/* keep clang from folding the bound into 32-bit compares the verifier cannot follow */
+	asm volatile("" : "+r"(n));
+	if (n > event_size - offsetof(struct pktrec_event, data))
+		n = event_size - offsetof(struct pktrec_event, data);
+	if (n && bpf_probe_read_kernel(e->data, n, g->head + g->start))
+		n = 0;
+	return n;
 }
 
 /*
@@ -386,17 +410,13 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
 	return verdict != 0;
 }
 
-/*
- * A free of an sk_buff we may be tracking. With a filter most freed
- * sk_buffs were never tracked: a lockless lookup spares them the delete,
- * which takes the bucket's lock whether the key is there or not. Without
- * one, most were, and the lookup would only add to the delete.
- */
+/* A free of an sk_buff we may be tracking: its entry ends (a lookup and a store, no lock). */
 static __always_inline void forget(__u64 key)
 {
-	if ((cbpf_len || n_netns || n_ifnames) && !bpf_map_lookup_elem(&tracks, &key))
-		return;
-	bpf_map_delete_elem(&tracks, &key);
+	struct track_val *tv = bpf_map_lookup_elem(&tracks, &key);
+
+	if (tv)
+		tv->id = 0;
 }
 
 /*
@@ -513,16 +533,27 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 	__u64 headp = (__u64)skb->head;
 	struct track_val *tv = bpf_map_lookup_elem(&tracks, &key);
 	struct snap_geom g;
-	__u64 fp = 0;
+	struct pktrec_event *e = NULL;
+	__u64 fp = 0, n = 0;
 
 	snap_geometry(skb, dev, hook, &g);
+	/*
+	 * Without a filter every hit is recorded: its ring slot comes first,
+	 * and the snapshot copied there gives the fingerprint.
+	 */
+	if (!cbpf_len) {
+		e = bpf_ringbuf_reserve(&events, event_size, 0);
+		if (e)
+			n = snap_copy(e, &g);
+	}
 	if (timeout && !is_free)
-		fp = ip_fingerprint(&g);
+		fp = ip_fingerprint(&g, e ? e->data : NULL, n);
 	/* the clock only when it is needed: a filter rejects most hits before */
 	if (tv)
 		now = bpf_ktime_get_ns();
-	bool known = tv && (!timeout || (now - tv->last_ts <= timeout &&
-					 same_packet(tv, headp, netns, ifindex, hook, fp)));
+	bool known = tv && tv->id &&
+		     (!timeout || (now - tv->last_ts <= timeout &&
+				   same_packet(tv, headp, netns, ifindex, hook, fp)));
 	/*
 	 * With a pcap filter, only packets that matched are tracked: a known
 	 * one is recorded at every hop even if it no longer matches (NAT,
@@ -535,15 +566,21 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 		if (fs)
 			fs->filtered++;
 		if (tv)
-			bpf_map_delete_elem(&tracks, &key); /* stale: another packet's */
+			tv->id = 0; /* stale: another packet's */
+		if (e)
+			bpf_ringbuf_discard(e, 0); /* none with a filter: for the verifier */
 		return 0;
 	}
 	/* past the filter: the per-CPU id counter and wake-up state */
 	__u32 zero = 0;
 	struct cpu_state *cs = bpf_map_lookup_elem(&cpu_state, &zero);
 
-	if (!cs)
-		return 0; /* cannot happen: a per-CPU array of one */
+	if (!cs) {
+		/* cannot happen: a per-CPU array of one */
+		if (e)
+			bpf_ringbuf_discard(e, 0);
+		return 0;
+	}
 	if (!tv)
 		now = bpf_ktime_get_ns();
 	if (known) {
@@ -566,18 +603,25 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 		};
 		track = nv.id;
 		fresh = true;
-		if (!is_free)
+		/* a free has nothing left to track: an ended entry stays ended */
+		if (!is_free && tv)
+			*tv = nv; /* the address's entry, taken over */
+		else if (!is_free)
 			bpf_map_update_elem(&tracks, &key, &nv, BPF_ANY);
 	}
-	if (is_free && !fresh)
-		bpf_map_delete_elem(&tracks, &key);
+	if (is_free && !fresh && tv)
+		tv->id = 0;
 
 	__u32 hk = hook;
 	struct pktrec_stats *st = bpf_map_lookup_elem(&stats, &hk);
 	if (st)
 		st->hits++;
 
-	struct pktrec_event *e = bpf_ringbuf_reserve(&events, event_size, 0);
+	if (cbpf_len) {
+		e = bpf_ringbuf_reserve(&events, event_size, 0);
+		if (e)
+			n = snap_copy(e, &g);
+	}
 	if (!e) {
 		if (st)
 			st->lost++;
@@ -618,13 +662,6 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 	e->len = g.len;
 	e->orig_len = g.orig_len;
 
-	__u64 n = g.n;
-	/* keep clang from folding the bound into 32-bit compares the verifier cannot follow */
-	asm volatile("" : "+r"(n));
-	if (n > event_size - offsetof(struct pktrec_event, data))
-		n = event_size - offsetof(struct pktrec_event, data);
-	if (n && bpf_probe_read_kernel(e->data, n, g.head + g.start))
-		n = 0;
 	e->snap_len = n;
 
 	bpf_ringbuf_submit(e, wakeup_flag(cs));

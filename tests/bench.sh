@@ -8,9 +8,15 @@
 # are reported. Ratios, not absolute numbers, are what matter.
 #
 # perf and pkt-record run on the same tracepoints: pkt-record's default
-# hooks, then every hook it has (-e all), read from --list-events.
+# hooks, then every hook it has (-e all), read from --list-events. The floor
+# is a BPF program of the same kind as pkt-record's (tp_btf) on the default
+# hooks that only counts its hits (tests/bench/floor.c): what any BPF
+# recorder pays before it does any work. perf's own loss is counted too.
 #
 # Results: printed as a table and written to docs/performance.md.
+# BENCH_CONDITIONS="baseline floor pkt-record" runs only those (an A/B of a
+# change: its rates and ratios are printed, the analysis part and the report
+# are left out).
 set -u
 TESTS_DIR=$(cd "$(dirname "$0")" && pwd)
 source "$TESTS_DIR/lib.sh"
@@ -41,20 +47,33 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 topo_create || exit 1
 
-# One flood; prints received packets per second.
+# UDP datagrams netns c's sockets had no room for (its receive buffers full)
+rcvbuf_errors() {
+	ip netns exec "$NS_C" awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) col[$i] = i; h = 1 } else print $col["RcvbufErrors"] }' /proc/net/snmp
+}
+
+# One flood; prints the packets per second that crossed the whole path: the
+# ones iperf3 received and the ones the receiving socket had no room for.
+# The sender's CPU runs the path; the receiver shares the other CPU with the
+# recorder (and, on a shared machine, with everything else): counting only
+# what it read measured how starved it was, not what the path cost (a
+# loaded run had recording "faster" than no recording).
 flood() {
-	local json=$WORK/iperf.json
-	ip netns exec "$NS_C" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+	local json=$WORK/iperf.json before after
+	before=$(rcvbuf_errors)
+	# bounded: a client that never connects must not leave the server (and the bench) waiting
+	ip netns exec "$NS_C" timeout $((SECS + 20)) iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
 	SRV=$!
 	sleep 0.3
-	ip netns exec "$NS_A" iperf3 -c "$IP_C" -p 5201 -u -b 0 -l 64 -t "$SECS" -J >"$json" 2>/dev/null
+	ip netns exec "$NS_A" timeout $((SECS + 15)) iperf3 -c "$IP_C" -p 5201 -u -b 0 -l 64 -t "$SECS" -J >"$json" 2>/dev/null
 	wait "$SRV" 2>/dev/null
 	SRV=
-	python3 - "$json" <<'PY'
+	after=$(rcvbuf_errors)
+	python3 - "$json" $((after - before)) <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 s = d["end"]["sum"]
-print(int((s["packets"] - s["lost_packets"]) / s["seconds"]))
+print(int((s["packets"] - s["lost_packets"] + int(sys.argv[2])) / s["seconds"]))
 PY
 }
 
@@ -65,11 +84,24 @@ proc_cpu() { # utime+stime seconds of pid
 }
 proc_hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; } # kB
 
-declare -A RATE RATES
+declare -A RATE RATES EV LOST
 run_once() { # CONDITION: one flood under it; its rate is appended to RATES[CONDITION]
 	local name=$1 rates=()
 	case $name in
 	baseline) rates+=("$(flood)") ;;
+	floor)
+		# count-only tp_btf programs on the default hooks: the floor
+		"$FLOOR" "$PERF_EVENTS" >"$WORK/floor.out" 2>&1 &
+		local fp=$! i
+		for i in $(seq 1 100); do
+			grep -q attached "$WORK/floor.out" && break
+			kill -0 $fp 2>/dev/null || { cat "$WORK/floor.out" >&2; exit 1; }
+			sleep 0.05
+		done
+		rates+=("$(flood)")
+		kill -INT $fp
+		wait $fp || { cat "$WORK/floor.out" >&2; exit 1; }
+		;;
 	perf-stat)
 		# counting only, in the kernel: the floor any tracepoint user pays
 		perf stat -a -e "$PERF_EVENTS" -x, -o "$WORK/perf-stat.txt" >/dev/null 2>&1 &
@@ -91,26 +123,36 @@ run_once() { # CONDITION: one flood under it; its rate is appended to RATES[COND
 		wait $pp 2>/dev/null
 		if [ $name = perf ]; then
 			PERF_BYTES=$(stat -c %s "$WORK/perf.data")
-			PERF_EVENTS_N=$(perf report -i "$WORK/perf.data" --stats 2>/dev/null | awk '/SAMPLE events/ {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) {print $i; exit}}')
+			# the aggregated SAMPLE count, then the samples each event lost
+			# (its LOST_SAMPLES line: the aggregated one counts records)
+			read -r PERF_EVENTS_N PERF_LOST_N < <(perf report -i "$WORK/perf.data" --stats 2>/dev/null | awk '
+				/^[^ ].* stats:$/ && !/^Aggregated/ { per = 1 }
+				/SAMPLE events/ && !per && !s { s = $3 }
+				/LOST_SAMPLES events/ && per { l += $3 }
+				END { print s + 0, l + 0 }')
+			PERF_EV_ALL=$((${PERF_EV_ALL:-0} + PERF_EVENTS_N))
+			PERF_LOST_ALL=$((${PERF_LOST_ALL:-0} + PERF_LOST_N))
 		fi
 		;;
-	pkt-record | pkt-record-filtered | pkt-record-all)
-		local args=()
+	pkt-record | pkt-record-filtered | pkt-record-all | pkt-record-ref)
+		local args=() bin=$PKT_RECORD
 		[ $name = pkt-record-filtered ] && args=(icmp)
 		[ $name = pkt-record-all ] && args=(-e all)
+		[ $name = pkt-record-ref ] && bin=$BENCH_REF_RECORD
 		rm -f "$WORK/rec.pcapng.zst"
-		record_start "$WORK/rec.pcapng.zst" --force "${args[@]}" || exit 1
+		PKT_RECORD=$bin record_start "$WORK/rec.pcapng.zst" --force "${args[@]}" || exit 1
 		rates+=("$(flood)")
 		if [ $name = pkt-record ]; then
 			REC_CPU=$(proc_cpu "$REC_PID")
 			REC_HWM=$(proc_hwm "$REC_PID")
 		fi
 		record_stop || exit 1
+		local summary
+		summary=$(grep -E 'events recorded' "$REC_ERR" | tail -n1)
+		EV[$name]=$((${EV[$name]:-0} + $(sed -E 's/.* ([0-9]+) events recorded.*/\1/' <<<"$summary")))
+		LOST[$name]=$((${LOST[$name]:-0} + $(sed -E 's/.* ([0-9]+) lost.*/\1/' <<<"$summary")))
 		if [ $name = pkt-record ]; then
-			REC_SUMMARY=$(grep -E 'events recorded' "$REC_ERR" | tail -n1)
-			# every run's loss counts, not only the last one's
-			REC_EV_ALL=$((${REC_EV_ALL:-0} + $(sed -E 's/.* ([0-9]+) events recorded.*/\1/' <<<"$REC_SUMMARY")))
-			REC_LOST_ALL=$((${REC_LOST_ALL:-0} + $(sed -E 's/.* ([0-9]+) lost.*/\1/' <<<"$REC_SUMMARY")))
+			REC_SUMMARY=$summary
 			REC_BYTES=$(stat -c %s "$WORK/rec.pcapng.zst")
 			cp "$WORK/rec.pcapng.zst" "$WORK/last.pcapng.zst"
 		fi
@@ -235,7 +277,15 @@ if [ "${BENCH_ONLY:-}" = hooks ]; then
 	exit 0
 fi
 
-CONDITIONS="baseline perf-stat perf pkt-record pkt-record-filtered perf-all pkt-record-all"
+ALL_CONDITIONS="baseline floor perf-stat perf pkt-record pkt-record-filtered perf-all pkt-record-all"
+CONDITIONS=${BENCH_CONDITIONS:-$ALL_CONDITIONS}
+# BENCH_REF_RECORD=path/to/another/pkt-record: condition pkt-record-ref runs
+# that binary, default hooks (an A/B of two builds in the same run)
+case " $CONDITIONS " in *" pkt-record-ref "*)
+	[ -x "${BENCH_REF_RECORD:-}" ] || { echo "bench: pkt-record-ref needs BENCH_REF_RECORD" >&2; exit 1; } ;;
+esac
+FLOOR=$TOP_DIR/build/bench-floor
+[ -x "$FLOOR" ] || { echo "bench: $FLOOR missing (make build/bench-floor)" >&2; exit 1; }
 echo "bench: $REPS x ${SECS}s 64-byte UDP floods across bridge + veth + router, conditions in turn" >&2
 echo "bench: default hooks $PERF_EVENTS; all: $PERF_EVENTS_ALL" >&2
 for r in $(seq 1 "$REPS"); do
@@ -247,6 +297,23 @@ for c in $CONDITIONS; do
 	RATE[$c]=$(printf '%s\n' ${RATES[$c]} | median)
 	echo "  $c: ${RATES[$c]}-> median ${RATE[$c]} pkt/s" >&2
 done
+ratio() { # A B: A/B to 3 places
+	python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a / b:.3f}' if b else '-')" "$1" "$2"
+}
+for c in $CONDITIONS; do
+	line="  $c: ${RATE[$c]} pkt/s"
+	[ -n "${RATE[baseline]:-}" ] && line+=", $(ratio "${RATE[$c]}" "${RATE[baseline]}") of baseline"
+	[ -n "${RATE[floor]:-}" ] && line+=", $(ratio "${RATE[$c]}" "${RATE[floor]}") of the floor"
+	[ -n "${RATE[perf]:-}" ] && line+=", $(ratio "${RATE[$c]}" "${RATE[perf]}")x perf"
+	echo "$line" >&2
+done
+for c in "${!EV[@]}"; do
+	echo "  $c: events lost over its runs: ${LOST[$c]} of $((EV[$c] + LOST[$c]))" >&2
+done
+if [ -n "${PERF_EV_ALL:-}" ]; then
+	echo "  perf record samples lost over its default-hook runs: ${PERF_LOST_ALL} of $((PERF_EV_ALL + PERF_LOST_ALL))" >&2
+fi
+[ "$CONDITIONS" = "$ALL_CONDITIONS" ] || exit 0
 
 # Recorder figures from its own summary line: "N events recorded, N lost, N bytes ..."
 REC_EVENTS=$(sed -E 's/.* ([0-9]+) events recorded.*/\1/' <<<"$REC_SUMMARY")
@@ -302,24 +369,31 @@ MIXED_PAIRS=$("$PKT_ANALYZE" --stats --format json "$WORK/mixed.pcapng.zst" | py
 
 python3 - "$REPORT" <<PY
 import sys, platform, os, datetime
-rate = {"baseline": ${RATE[baseline]}, "pstat": ${RATE[perf-stat]}, "perf": ${RATE[perf]}, "rec": ${RATE[pkt-record]}, "filt": ${RATE[pkt-record-filtered]}, "perfall": ${RATE[perf-all]}, "recall": ${RATE[pkt-record-all]}}
+rate = {"baseline": ${RATE[baseline]}, "floor": ${RATE[floor]}, "pstat": ${RATE[perf-stat]}, "perf": ${RATE[perf]}, "rec": ${RATE[pkt-record]}, "filt": ${RATE[pkt-record-filtered]}, "perfall": ${RATE[perf-all]}, "recall": ${RATE[pkt-record-all]}}
 ev, lost, fev = int("${REC_EVENTS:-0}"), int("${REC_LOST:-0}"), int("${FILE_EVENTS:-0}")
 rbytes, pbytes, pev = int("${REC_BYTES:-0}"), int("${PERF_BYTES:-0}"), int("${PERF_EVENTS_N:-0}" or 0)
+pev_all, plost_all = int("${PERF_EV_ALL:-0}"), int("${PERF_LOST_ALL:-0}")
+def of(k):
+    """ratios of a condition's rate: to baseline, to the floor, to perf record"""
+    r = rate[k]
+    return f"{r/rate['baseline']:.2f} of baseline, {r/rate['floor']:.2f} of the floor, {r/max(rate['perf'],1):.2f}x perf"
 ta, tt, tc = float("$T_ANALYZE"), float("$T_TSHARK"), float("$T_CAPINFOS")
 mev, tm, tmt = int("${MIXED_EVENTS:-0}"), float("${T_MIXED:-0}"), float("${T_MIXED_TSHARK:-0}")
 secs = $SECS
 rows = [
- ("flood rate, no recording (pkt/s)", f"{rate['baseline']:,}", ""),
+ ("flood rate, no recording (pkt/s across the path)", f"{rate['baseline']:,}", ""),
  ("default hooks: $PERF_EVENTS", "", ""),
- ("with perf stat counting the same hooks (floor)", f"{rate['pstat']:,}", f"{rate['pstat']/rate['baseline']:.2f} of baseline"),
- ("with perf record on the same hooks", f"{rate['perf']:,}", f"{rate['perf']/rate['baseline']:.2f} of baseline"),
- ("with pkt-record, default hooks, zstd", f"{rate['rec']:,}", f"{rate['rec']/rate['baseline']:.2f} of baseline, {rate['rec']/max(rate['perf'],1):.2f}x perf"),
- ("with pkt-record, filter 'icmp' (matches nothing)", f"{rate['filt']:,}", f"{rate['filt']/rate['baseline']:.2f} of baseline"),
+ ("with a count-only BPF program on them (the floor)", f"{rate['floor']:,}", f"{rate['floor']/rate['baseline']:.2f} of baseline"),
+ ("with perf stat counting them", f"{rate['pstat']:,}", f"{rate['pstat']/rate['baseline']:.2f} of baseline"),
+ ("with perf record on them", f"{rate['perf']:,}", f"{rate['perf']/rate['baseline']:.2f} of baseline, {rate['perf']/rate['floor']:.2f} of the floor"),
+ ("perf record samples lost over its runs", f"{plost_all:,}", f"{100*plost_all/max(pev_all+plost_all,1):.3f}% of {pev_all+plost_all:,}"),
+ ("with pkt-record, default hooks, zstd", f"{rate['rec']:,}", of('rec')),
+ ("with pkt-record, filter 'icmp' (matches nothing)", f"{rate['filt']:,}", of('filt')),
  ("with perf record on every hook (-e all's list)", f"{rate['perfall']:,}", f"{rate['perfall']/rate['baseline']:.2f} of baseline"),
  ("with pkt-record -e all", f"{rate['recall']:,}", f"{rate['recall']/rate['baseline']:.2f} of baseline, {rate['recall']/max(rate['perfall'],1):.2f}x perf"),
  ("pkt-record events recorded (last run)", f"{ev:,}", f"{ev/secs:,.0f} events/s"),
  ("pkt-record events lost (reported)", f"{lost:,}", f"{100*lost/max(ev+lost,1):.3f}% ; file ISBs say {int('${ANALYZE_LOST:-0}'):,}"),
- ("events lost over all default-hook runs", f"{int('${REC_LOST_ALL:-0}'):,}", f"{100*int('${REC_LOST_ALL:-0}')/max(int('${REC_EV_ALL:-0}')+int('${REC_LOST_ALL:-0}'),1):.3f}% of {int('${REC_EV_ALL:-0}')+int('${REC_LOST_ALL:-0}'):,}"),
+ ("events lost over all default-hook runs", f"{int('${LOST[pkt-record]:-0}'):,}", f"{100*int('${LOST[pkt-record]:-0}')/max(int('${EV[pkt-record]:-0}')+int('${LOST[pkt-record]:-0}'),1):.3f}% of {int('${EV[pkt-record]:-0}')+int('${LOST[pkt-record]:-0}'):,}"),
  ("events in the file (capinfos)", f"{fev:,}", "equal to recorded" if fev == ev else "DIFFERS from recorded"),
  ("bytes per event on disk (zstd, 128-byte snapshots)", f"{rbytes/max(fev,1):.1f}", f"perf: {pbytes/max(pev,1):.1f} bytes/event without packet bytes" if pev else ""),
  ("pkt-record CPU seconds / peak RSS", f"${REC_CPU:-?} s", f"${REC_HWM:-?} kB"),
