@@ -42,6 +42,7 @@ struct flow {
 	struct hashtab content;			   /* content keys -> packet */
 	struct hashtab strs;			   /* interned names */
 	struct hashtab dirs;			   /* direction -> struct flow_dir */
+	struct hashtab endpoints;		   /* TCP (namespace, address) -> struct endpoint */
 	struct flow_packet *open_head, *open_tail; /* by last hit: the window ends them */
 	struct heap closing; /* packets with every sk_buff freed, by last hit */
 	struct flow_packet *all_head;

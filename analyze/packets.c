@@ -17,7 +17,7 @@
 #define DEFAULT_PAIR_WINDOW   (3ull * 1000000000)
 #define DEFAULT_CORR_WINDOW   (100ull * 1000000)
 
-enum { KEY_TRACK = 1, KEY_SKB, KEY_HEAD, KEY_EXACT, KEY_NAT, KEY_STR, KEY_DIR };
+enum { KEY_TRACK = 1, KEY_SKB, KEY_HEAD, KEY_EXACT, KEY_NAT, KEY_STR, KEY_DIR, KEY_END };
 
 /* ------------------------------------------------------------ heap */
 
@@ -134,6 +134,70 @@ static void name_free(struct ht_node *n, void *ctx)
 	free(ht_entry(n, struct name, node));
 }
 
+/* ------------------------------------------------------------ endpoints */
+
+/*
+ * TCP endpoints: a namespace that sent a TCP packet from an address (its
+ * first hop a transmit there) owns that address. A TCP segment received in
+ * that namespace for that address got to its stack, which frees what it
+ * takes without a recorded hit (a pure ACK, the final ACK of a handshake).
+ * As many as distinct (namespace, address) pairs: kept until flow_free.
+ */
+struct endpoint {
+	struct ht_node node;
+	uint32_t source;
+	uint8_t family;
+	uint8_t addr[16];
+	uint64_t netns;
+};
+
+static uint64_t endpoint_key(uint32_t source, uint64_t netns, uint8_t family, const uint8_t *addr)
+{
+	uint64_t h = ht_hash_add(ht_hash_add(KEY_END, source), netns);
+
+	return ht_hash_bytes(ht_hash_add(h, family), addr, 16);
+}
+
+static const struct endpoint *endpoint_find(const struct flow *f, uint32_t source, uint64_t netns,
+					    uint8_t family, const uint8_t *addr)
+{
+	for (struct ht_node *n = ht_find_first(&f->endpoints,
+					       endpoint_key(source, netns, family, addr));
+	     n; n = ht_find_next(n)) {
+		const struct endpoint *e = ht_entry(n, struct endpoint, node);
+
+		if (e->source == source && e->netns == netns && e->family == family &&
+		    !memcmp(e->addr, addr, 16))
+			return e;
+	}
+	return NULL;
+}
+
+/* A new packet's first hit: a TCP packet sent from a namespace marks its address. */
+static void endpoint_note(struct flow *f, const struct flow_event *ev, const struct pkt_l3l4 *l,
+			  enum pkt_hook_kind kind)
+{
+	if (kind != PKT_HOOK_KIND_TX || !ev->has_netns || !ev->has_skb || l->ip_proto != 6 ||
+	    !l->has_l4 || !l->family ||
+	    endpoint_find(f, ev->source, ev->netns, l->family, l->src))
+		return;
+	struct endpoint *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return; /* then its segments' fates stay open */
+	e->source = ev->source;
+	e->netns = ev->netns;
+	e->family = l->family;
+	memcpy(e->addr, l->src, 16);
+	ht_insert(&f->endpoints, &e->node, endpoint_key(e->source, e->netns, e->family, e->addr));
+}
+
+static void endpoint_free(struct ht_node *n, void *ctx)
+{
+	(void)ctx;
+	free(ht_entry(n, struct endpoint, node));
+}
+
 /* ------------------------------------------------------------ setup */
 
 struct flow *flow_new(const struct flow_config *cfg, const struct flow_callbacks *cb)
@@ -158,7 +222,7 @@ struct flow *flow_new(const struct flow_config *cfg, const struct flow_callbacks
 	f->next_id = 1;
 	if (ht_init(&f->tracks, 0) || ht_init(&f->skbs, 0) || ht_init(&f->heads, 0) ||
 	    ht_init(&f->content, 0) || ht_init(&f->strs, 0) || ht_init(&f->dirs, 0) ||
-	    ht_init(&f->waits, 0) || ht_init(&f->tcpdirs, 0)) {
+	    ht_init(&f->waits, 0) || ht_init(&f->tcpdirs, 0) || ht_init(&f->endpoints, 0)) {
 		flow_free(f);
 		return NULL;
 	}
@@ -578,10 +642,13 @@ static void free_packet(struct flow_packet *p)
 	free(p);
 }
 
+static void settle_at_endpoint(const struct flow *f, struct flow_packet *p);
+
 void packet_unref(struct flow *f, struct flow_packet *p)
 {
 	if (--p->refs > 0)
 		return;
+	settle_at_endpoint(f, p);
 	if (f->cb.release)
 		f->cb.release(p, f->cb.ctx);
 	if (p->all_prev)
@@ -941,6 +1008,7 @@ int flow_add_event(struct flow *f, const struct flow_event *ev, uint64_t *packet
 			p = packet_new(f, ev);
 			if (!p)
 				return -ENOMEM;
+			endpoint_note(f, ev, l, nm.hook->kind);
 		}
 		if (!b) {
 			b = branch_new(f, p, ev, how, parent, main);
@@ -1118,6 +1186,37 @@ void packet_came_back(struct flow_packet *p, const struct flow_packet *req, cons
 	set_fate(p, FLOW_FATE_DELIVERED, tip, pl, buf);
 }
 
+static int is_tcp(const struct flow_packet *p)
+{
+	const struct pkt_l3l4 *l = pkt_innermost(&p->pi);
+
+	return l->family && l->ip_proto == 6 && l->has_l4;
+}
+
+/*
+ * Still unknown once pairing is done: a TCP segment whose path ends received
+ * in the namespace that sends from its destination address got to that
+ * namespace's TCP (which frees an ACK without a recorded hit).
+ */
+static void settle_at_endpoint(const struct flow *f, struct flow_packet *p)
+{
+	char buf[256], place[64];
+
+	if (p->fate != FLOW_FATE_UNKNOWN || !p->nhops || !is_tcp(p))
+		return;
+	int tip = path_tip(p);
+	const struct flow_hop *pl = last_place(p, tip);
+
+	if (!pl || pl->kind != PKT_HOOK_KIND_RX || !pl->has_netns ||
+	    p->branches[tip]->end == FLOW_END_DROP ||
+	    !endpoint_find(f, pl->source, pl->netns, pl->l.family, pl->l.dst))
+		return;
+	where(pl, place, sizeof(place));
+	snprintf(buf, sizeof(buf), "delivered: received at %s, the namespace of its destination",
+		 place);
+	set_fate(p, FLOW_FATE_DELIVERED, tip, pl, buf);
+}
+
 /*
  * One fate per packet, from its branches' ends: the data got to a process
  * (delivered), left the host (forwarded), or nowhere (dropped: the path's
@@ -1175,6 +1274,28 @@ static void decide_fate(struct flow *f, struct flow_packet *p, int at_end)
 		int echo_reply = l->has_l4 && ((l->ip_proto == 1 && l->icmp_type == 0) ||
 					       (l->ip_proto == 58 && l->icmp_type == 129));
 
+		/*
+		 * A TCP segment freed QUEUE_PURGE after it was received or sent:
+		 * a socket's queue emptied at close (a FIN or data already taken
+		 * by TCP, a sender's copy of data that went out). Dropped only
+		 * if it never got anywhere.
+		 */
+		if (!strcmp(reason, "QUEUE_PURGE") && pl && is_tcp(p) &&
+		    (pl->kind == PKT_HOOK_KIND_TX || pl->kind == PKT_HOOK_KIND_RX)) {
+			where(pl, place, sizeof(place));
+			if (pl->kind == PKT_HOOK_KIND_TX) {
+				snprintf(buf, sizeof(buf),
+					 "forwarded: left through %s; freed QUEUE_PURGE at close", place);
+				set_fate(p, FLOW_FATE_FORWARDED, tip, pl, buf);
+			} else {
+				snprintf(buf, sizeof(buf),
+					 "delivered: received at %s; freed QUEUE_PURGE when its "
+					 "socket closed",
+					 place);
+				set_fate(p, FLOW_FATE_DELIVERED, tip, pl, buf);
+			}
+			return;
+		}
 		if (echo_reply && !strcmp(reason, "NO_SOCKET")) {
 			snprintf(buf, sizeof(buf),
 				 "unknown: freed NO_SOCKET at %s after any raw socket's copy "
@@ -1255,6 +1376,7 @@ void flow_free(struct flow *f)
 	}
 	ht_for_each(&f->strs, name_free, NULL);
 	ht_for_each(&f->dirs, dir_free, NULL);
+	ht_for_each(&f->endpoints, endpoint_free, NULL);
 	ht_destroy(&f->tracks);
 	ht_destroy(&f->skbs);
 	ht_destroy(&f->heads);
@@ -1263,5 +1385,6 @@ void flow_free(struct flow *f)
 	ht_destroy(&f->dirs);
 	ht_destroy(&f->waits);
 	ht_destroy(&f->tcpdirs);
+	ht_destroy(&f->endpoints);
 	free(f);
 }

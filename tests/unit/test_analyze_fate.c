@@ -99,6 +99,7 @@ static struct pkt_info tcp(int back, uint8_t flags, uint32_t seq, uint32_t ack, 
 
 struct kh {
 	uint64_t ts, track, netns;
+	uint64_t head; /* 0: the track's own buffer */
 	const char *hook, *ifname, *drop, *comm;
 	uint32_t pid;
 };
@@ -112,7 +113,7 @@ static void add(struct flow *f, const struct kh *k, const struct pkt_info *pi, u
 	    .has_skb = 1,
 	    .skb = 0xa000 + k->track * 0x100,
 	    .has_head = 1,
-	    .head = 0x50000 + k->track * 0x1000,
+	    .head = k->head ? k->head : 0x50000 + k->track * 0x1000,
 	    .hook = k->hook,
 	    .has_netns = 1,
 	    .netns = k->netns,
@@ -347,5 +348,90 @@ TEST(fate_dropped_request_stays_dropped_when_paired)
 	ASSERT_EQ(g.fate[idq], FLOW_FATE_DROPPED, "still dropped");
 	ASSERT_STREQ(g.detail[idq], "dropped: NETFILTER_DROP at eth0@4026532002", "detail");
 	ASSERT_EQ(flow_stats(f)->dropped, 1, "the summary counts it");
+	flow_free(f);
+}
+
+/*
+ * TCP segments freed QUEUE_PURGE when a socket closed: a FIN queued at the
+ * receiver, and a sender's copy (a clone of the data buffer that went out)
+ * are not drops; a segment purged before it was ever sent is.
+ */
+TEST(fate_tcp_queue_purge_after_sending_is_not_a_drop)
+{
+	struct got g;
+	struct flow *f = new_flow(&g);
+	struct pkt_info fin = tcp(0, 0x11, 2001, 5001, 0), data = tcp(0, 0x18, 1001, 5001, 100);
+	struct pkt_info unsent = tcp(0, 0x18, 3001, 5001, 100), late = echo(0, 1);
+	struct pkt_info ack = tcp(1, 0x10, 5001, 1101, 0);
+	uint64_t idf, idd, idu, idc;
+
+	cross(f, T0, 1, 0, &fin, &idf);
+	add(f,
+	    &(struct kh){
+		.ts = T0 + 50000, .track = 1, .netns = NS_B, .hook = DROP, .drop = "QUEUE_PURGE"},
+	    &fin, NULL);
+	/* the data went out as track 2; the sender's original (same buffer) is purged */
+	cross(f, T0 + 100000, 2, 0, &data, &idd);
+	add(f,
+	    &(struct kh){.ts = T0 + 200000,
+			 .track = 3,
+			 .head = 0x50000 + 2 * 0x1000,
+			 .netns = NS_A,
+			 .hook = DROP,
+			 .drop = "QUEUE_PURGE"},
+	    &data, &idc);
+	cross(f, T0 + 150000, 6, 1, &ack, NULL); /* B acknowledges it */
+	add(f,
+	    &(struct kh){
+		.ts = T0 + 300000, .track = 4, .netns = NS_A, .hook = DROP, .drop = "QUEUE_PURGE"},
+	    &unsent, &idu);
+	cross(f, T0 + 3000 * MS, 5, 0, &late, NULL);
+	flow_finish(f);
+	ASSERT_EQ(g.fate[idf], FLOW_FATE_DELIVERED, "the FIN got to B's socket");
+	ASSERT_STREQ(g.detail[idf],
+		     "delivered: received at eth0@4026532002; freed QUEUE_PURGE when its socket "
+		     "closed",
+		     "detail");
+	ASSERT_EQ(idc, idd, "the sender's copy is a branch of the segment");
+	ASSERT_EQ(g.fate[idd], FLOW_FATE_DELIVERED, "the segment that went out");
+	ASSERT_TRUE(strstr(g.detail[idd], "QUEUE_PURGE") == NULL, "the copy's purge is no verdict");
+	ASSERT_EQ(g.fate[idu], FLOW_FATE_DROPPED, "never sent: a real drop");
+	ASSERT_STREQ(g.detail[idu], "dropped: QUEUE_PURGE at eth0@4026532001", "detail");
+	ASSERT_EQ(flow_stats(f)->dropped, 1, "the summary counts the real one only");
+	flow_free(f);
+}
+
+/*
+ * The final ACK of a handshake answers nothing (the SYN-ACK is answered by
+ * the handshake pair) and TCP frees it unrecorded: received in the
+ * namespace that sends from its destination address, it is delivered. An
+ * ACK last seen passing a bridge stays unknown.
+ */
+TEST(fate_final_handshake_ack_delivered)
+{
+	struct got g;
+	struct flow *f = new_flow(&g);
+	struct pkt_info syn = tcp(0, 0x02, 1000, 0, 0), synack = tcp(1, 0x12, 5000, 1001, 0);
+	struct pkt_info ack = tcp(0, 0x10, 1001, 5001, 0), stray = tcp(0, 0x10, 1001, 5001, 0);
+	struct pkt_info late = echo(0, 1);
+	uint64_t ids, idsa, ida, idx;
+
+	cross(f, T0, 1, 0, &syn, &ids);
+	cross(f, T0 + 100000, 2, 1, &synack, &idsa);
+	cross(f, T0 + 200000, 3, 0, &ack, &ida);
+	stray.outer.ip_id = 77;
+	add(f,
+	    &(struct kh){.ts = T0 + 1000 * MS, .track = 4, .netns = NS_R, .hook = RX, .ifname = "va"},
+	    &stray, &idx);
+	cross(f, T0 + 3000 * MS, 5, 0, &late, NULL);
+	flow_finish(f);
+	ASSERT_EQ(g.fate[ids], FLOW_FATE_DELIVERED, "SYN answered");
+	ASSERT_EQ(g.fate[idsa], FLOW_FATE_DELIVERED, "SYN-ACK back home");
+	ASSERT_EQ(g.fate[ida], FLOW_FATE_DELIVERED, "the final ACK got to B's TCP");
+	ASSERT_STREQ(g.detail[ida],
+		     "delivered: received at eth0@4026532002, the namespace of its destination",
+		     "detail");
+	ASSERT_EQ(g.fate[idx], FLOW_FATE_UNKNOWN, "only seen on the bridge");
+	ASSERT_EQ(flow_stats(f)->dropped, 0, "no drop");
 	flow_free(f);
 }
