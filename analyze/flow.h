@@ -179,6 +179,7 @@ struct flow_packet {
 	int finished;
 	int nalive;	/* branches whose sk_buff is not known freed */
 	int unknowable; /* a hit whose sk_buff is unknown: only the window finishes it */
+	int settled;	/* TCP that got where it was going: closes as if freed */
 	struct flow_packet *lru_prev, *lru_next; /* every unfinished one, oldest last hit first */
 	size_t heap_idx; /* in the heap of packets whose sk_buffs are all freed, or SIZE_MAX */
 	struct flow_packet *all_prev, *all_next; /* every live packet, for flow_free */

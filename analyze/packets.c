@@ -198,6 +198,52 @@ static void endpoint_free(struct ht_node *n, void *ctx)
 	free(ht_entry(n, struct endpoint, node));
 }
 
+/*
+ * Settled TCP packets close early, before the kernel frees their last copies
+ * (the sender's, acknowledged or purged at close; a receive queue's). Their
+ * data buffers are remembered here, a fixed table overwritten by newer ones,
+ * so that a later QUEUE_PURGE of one is known as data that got somewhere.
+ */
+#define SETTLED_SLOTS (1u << 16)
+
+struct settled_head {
+	uint64_t head;
+	uint64_t netns;
+	const char *ifname; /* interned: valid until flow_free */
+	uint32_t source;
+	uint8_t used, has_netns;
+	enum pkt_hook_kind kind; /* the last place: a receive or a transmit */
+};
+
+static struct settled_head *settled_slot(const struct flow *f, uint32_t source, uint64_t head)
+{
+	return &f->settled[ht_hash_add(ht_hash_add(KEY_HEAD, source), head) & (SETTLED_SLOTS - 1)];
+}
+
+static void settled_note(struct flow *f, const struct flow_packet *p, const struct flow_hop *pl)
+{
+	if (!f->settled || !pl)
+		return;
+	for (int i = 0; i < p->nbranches; i++) {
+		const struct flow_branch *b = p->branches[i];
+
+		if (!b->has_head)
+			continue;
+		*settled_slot(f, b->source, b->head) = (struct settled_head){
+		    b->head, pl->netns, pl->ifname, b->source, 1, (uint8_t)pl->has_netns, pl->kind};
+	}
+}
+
+static const struct settled_head *settled_find(const struct flow *f, const struct flow_branch *b)
+{
+	const struct settled_head *s;
+
+	if (!f->settled || !b->has_head)
+		return NULL;
+	s = settled_slot(f, b->source, b->head);
+	return s->used && s->head == b->head && s->source == b->source ? s : NULL;
+}
+
 /* ------------------------------------------------------------ setup */
 
 struct flow *flow_new(const struct flow_config *cfg, const struct flow_callbacks *cb)
@@ -222,7 +268,8 @@ struct flow *flow_new(const struct flow_config *cfg, const struct flow_callbacks
 	f->next_id = 1;
 	if (ht_init(&f->tracks, 0) || ht_init(&f->skbs, 0) || ht_init(&f->heads, 0) ||
 	    ht_init(&f->content, 0) || ht_init(&f->strs, 0) || ht_init(&f->dirs, 0) ||
-	    ht_init(&f->waits, 0) || ht_init(&f->tcpdirs, 0) || ht_init(&f->endpoints, 0)) {
+	    ht_init(&f->waits, 0) || ht_init(&f->tcpdirs, 0) || ht_init(&f->endpoints, 0) ||
+	    !(f->settled = calloc(SETTLED_SLOTS, sizeof(*f->settled)))) {
 		flow_free(f);
 		return NULL;
 	}
@@ -373,7 +420,7 @@ static void list_append(struct flow *f, struct flow_packet *p)
  */
 static void update_closing(struct flow *f, struct flow_packet *p)
 {
-	int closed = !p->finished && !p->unknowable && p->nbranches && !p->nalive;
+	int closed = !p->finished && p->nbranches && ((!p->unknowable && !p->nalive) || p->settled);
 
 	if (!closed) {
 		if (p->heap_idx != HEAP_NONE)
@@ -824,6 +871,17 @@ static int add_hop(struct flow *f, struct flow_packet *p, struct flow_branch *b,
 	}
 	if (pkt_hook_kind_is_free(h->kind) && b->has_track && b->has_skb)
 		branch_freed(f, b);
+	/*
+	 * A TCP segment read by a process or received where its destination
+	 * lives is settled: TCP frees it (and the sender its copy, once
+	 * acknowledged) without a recorded hit, so waiting for the packet
+	 * window would only hold it. It closes like a freed one.
+	 */
+	if (!p->settled && b->main && l->ip_proto == 6 && l->has_l4 && h->has_netns &&
+	    (h->kind == PKT_HOOK_KIND_DELIVER ||
+	     (h->kind == PKT_HOOK_KIND_RX &&
+	      endpoint_find(f, h->source, h->netns, l->family, l->dst))))
+		p->settled = 1;
 	return 0;
 }
 
@@ -1296,6 +1354,25 @@ static void decide_fate(struct flow *f, struct flow_packet *p, int at_end)
 			}
 			return;
 		}
+		/* only freed here: its data closed earlier, settled (see settled_note) */
+		const struct settled_head *sh =
+		    !pl && is_tcp(p) && !strcmp(reason, "QUEUE_PURGE") ? settled_find(f, t) : NULL;
+
+		if (sh) {
+			struct flow_hop at = {.netns = sh->netns, .ifname = sh->ifname,
+					      .has_netns = sh->has_netns};
+
+			where(&at, place, sizeof(place));
+			snprintf(buf, sizeof(buf), "%s %s before; freed QUEUE_PURGE at close",
+				 sh->kind == PKT_HOOK_KIND_TX ? "forwarded: its data left through"
+							      : "delivered: its data was received at",
+				 place);
+			set_fate(p,
+				 sh->kind == PKT_HOOK_KIND_TX ? FLOW_FATE_FORWARDED
+							      : FLOW_FATE_DELIVERED,
+				 tip, th, buf);
+			return;
+		}
 		if (echo_reply && !strcmp(reason, "NO_SOCKET")) {
 			snprintf(buf, sizeof(buf),
 				 "unknown: freed NO_SOCKET at %s after any raw socket's copy "
@@ -1342,6 +1419,8 @@ static void finish_packet(struct flow *f, struct flow_packet *p, int at_end)
 		heap_remove(&f->closing, p->heap_idx);
 	dir_leave(f, p);
 	decide_fate(f, p, at_end);
+	if (p->settled)
+		settled_note(f, p, last_place(p, path_tip(p)));
 	if (p->dropped)
 		f->stats.dropped++;
 	if (f->cb.packet)
@@ -1386,5 +1465,6 @@ void flow_free(struct flow *f)
 	ht_destroy(&f->waits);
 	ht_destroy(&f->tcpdirs);
 	ht_destroy(&f->endpoints);
+	free(f->settled);
 	free(f);
 }

@@ -26,7 +26,14 @@ struct got {
 	char detail[16][256];
 	int unanswered[16], answered[16], is_drop_hop[16];
 	uint32_t reader[16]; /* pid of the read the fate names, 0 if none */
+	int finished[16];    /* the packet callback came */
 };
+
+static void on_packet(const struct flow_packet *p, void *ctx)
+{
+	if (p->id < 16)
+		((struct got *)ctx)->finished[p->id] = 1;
+}
 
 static void on_pair(const struct flow_pair *pr, void *ctx)
 {
@@ -51,7 +58,7 @@ static void on_release(const struct flow_packet *p, void *ctx)
 
 static struct flow *new_flow(struct got *g)
 {
-	struct flow_callbacks cb = {NULL, on_pair, NULL, on_release, g};
+	struct flow_callbacks cb = {on_packet, on_pair, NULL, on_release, g};
 
 	memset(g, 0, sizeof(*g));
 	return flow_new(NULL, &cb);
@@ -432,6 +439,55 @@ TEST(fate_final_handshake_ack_delivered)
 		     "delivered: received at eth0@4026532002, the namespace of its destination",
 		     "detail");
 	ASSERT_EQ(g.fate[idx], FLOW_FATE_UNKNOWN, "only seen on the bridge");
+	ASSERT_EQ(flow_stats(f)->dropped, 0, "no drop");
+	flow_free(f);
+}
+
+/*
+ * A TCP segment read at B is settled: it closes once the correlation window
+ * has passed, not after the packet window (TCP frees it unrecorded). The
+ * sender's copy of its data buffer, purged at close much later, is then a
+ * packet of its own: not a drop, the data got to B.
+ */
+TEST(fate_settled_tcp_segment_closes_early_and_its_purged_copy_is_no_drop)
+{
+	struct got g;
+	struct flow *f = new_flow(&g);
+	struct pkt_info syn = tcp(1, 0x12, 5000, 1001, 0), data = tcp(0, 0x18, 1001, 5001, 100);
+	struct pkt_info ack = tcp(1, 0x10, 5001, 1101, 0), late = echo(0, 1);
+	uint64_t idd, idc;
+
+	cross(f, T0, 1, 1, &syn, NULL); /* B sends from its address: B is an endpoint */
+	cross(f, T0 + 100000, 2, 0, &data, &idd);
+	add(f,
+	    &(struct kh){.ts = T0 + 140000,
+			 .track = 2,
+			 .netns = NS_B,
+			 .hook = READ,
+			 .ifname = "-",
+			 .comm = "srv",
+			 .pid = 42},
+	    &data, NULL);
+	cross(f, T0 + 200000, 3, 1, &ack, NULL);
+	cross(f, T0 + 300 * MS, 4, 0, &late, NULL);
+	ASSERT_TRUE(g.finished[idd], "finished 300 ms on, not after the 2 s window");
+	add(f,
+	    &(struct kh){.ts = T0 + 500 * MS,
+			 .track = 5,
+			 .head = 0x50000 + 2 * 0x1000,
+			 .netns = NS_A,
+			 .hook = DROP,
+			 .drop = "QUEUE_PURGE"},
+	    &data, &idc);
+	cross(f, T0 + 3000 * MS, 6, 0, &late, NULL);
+	flow_finish(f);
+	ASSERT_TRUE(idc != idd, "a packet of its own");
+	ASSERT_STREQ(g.detail[idd], "delivered to srv 42", "the segment");
+	ASSERT_EQ(g.fate[idc], FLOW_FATE_DELIVERED, "its data got to B");
+	ASSERT_STREQ(g.detail[idc],
+		     "delivered: its data was received at eth0@4026532002 before; freed "
+		     "QUEUE_PURGE at close",
+		     "detail");
 	ASSERT_EQ(flow_stats(f)->dropped, 0, "no drop");
 	flow_free(f);
 }
