@@ -216,6 +216,8 @@ struct flow_config {
 	uint64_t packet_window_ns;
 	uint64_t pair_window_ns; /* a request waits this long for its reply (default 3 s) */
 	uint64_t corr_window_ns; /* content correlation window (default 100 ms) */
+	/* nothing will show a summary (pkt-analyze --stats): packets' and hops' stay "" */
+	int no_summaries;
 };
 
 struct flow_stats {
