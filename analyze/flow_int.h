@@ -25,6 +25,9 @@ void heap_remove(struct heap *h, size_t i);
 void *heap_top(const struct heap *h);
 
 struct settled_head;
+struct name;
+
+#define NAME_CACHE 61 /* slots of the interned-name cache (packets.c) */
 
 /* Unfinished packets going one way (pairs.c reads the oldest). */
 struct flow_dir {
@@ -43,6 +46,7 @@ struct flow {
 	struct hashtab heads;			   /* (source, skb->head) -> branch */
 	struct hashtab content;			   /* content keys -> packet */
 	struct hashtab strs;			   /* interned names */
+	const struct name *name_cache[NAME_CACHE]; /* recent names, see name_get */
 	struct hashtab dirs;			   /* direction -> struct flow_dir */
 	struct hashtab endpoints;		   /* TCP (namespace, address) -> struct endpoint */
 	struct settled_head *settled;		   /* data buffers of settled TCP packets */

@@ -108,13 +108,25 @@ struct name {
 static const struct name *name_get(struct flow *f, const char *s, size_t cap)
 {
 	size_t len = s ? strnlen(s, cap) : 0;
+	/*
+	 * A few names recur in every hit (four hooks, the interfaces, ""): a
+	 * slot picked by length and end bytes finds them without hashing.
+	 */
+	unsigned slot = len ? (unsigned)(len * 31 + (unsigned char)s[0] +
+					 7u * (unsigned char)s[len - 1]) %
+				  NAME_CACHE
+			    : 0;
+	const struct name *c = f->name_cache[slot];
+
+	if (c && !strncmp(c->s, s ? s : "", len) && c->s[len] == '\0')
+		return c;
 	uint64_t h = ht_hash_bytes(KEY_STR, s ? s : "", len);
 
 	for (struct ht_node *n = ht_find_first(&f->strs, h); n; n = ht_find_next(n)) {
 		struct name *nm = ht_entry(n, struct name, node);
 
 		if (!strncmp(nm->s, s ? s : "", len) && nm->s[len] == '\0')
-			return nm;
+			return f->name_cache[slot] = nm;
 	}
 	struct name *nm = malloc(sizeof(*nm) + len + 1);
 
@@ -125,7 +137,7 @@ static const struct name *name_get(struct flow *f, const char *s, size_t cap)
 	nm->s[len] = '\0';
 	nm->kind = pkt_hook_kind(nm->s);
 	ht_insert(&f->strs, &nm->node, h);
-	return nm;
+	return f->name_cache[slot] = nm;
 }
 
 static void name_free(struct ht_node *n, void *ctx)
