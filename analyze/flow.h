@@ -17,7 +17,8 @@
  * are never merged and one is never split.
  *
  * Streaming: a packet is finished, and its results delivered, once no later
- * hit can join it: when every sk_buff it was tracked on is known freed and
+ * hit can join it: when every sk_buff it was tracked on is known freed (or,
+ * TCP, it was read or received where its destination lives: settled) and
  * the correlation window has passed since its last hit, or when its last hit
  * is older than packet_window_ns. A request waiting for its reply expires
  * after pair_window_ns. Memory follows the packets in flight.
