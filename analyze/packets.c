@@ -112,10 +112,10 @@ static const struct name *name_get(struct flow *f, const char *s, size_t cap)
 	 * A few names recur in every hit (four hooks, the interfaces, ""): a
 	 * slot picked by length and end bytes finds them without hashing.
 	 */
-	unsigned slot = len ? (unsigned)(len * 31 + (unsigned char)s[0] +
-					 7u * (unsigned char)s[len - 1]) %
-				  NAME_CACHE
-			    : 0;
+	unsigned slot =
+	    len ? (unsigned)(len * 31 + (unsigned char)s[0] + 7u * (unsigned char)s[len - 1]) %
+		      NAME_CACHE
+		: 0;
 	const struct name *c = f->name_cache[slot];
 
 	if (c && !strncmp(c->s, s ? s : "", len) && c->s[len] == '\0')
@@ -173,8 +173,8 @@ static uint64_t endpoint_key(uint32_t source, uint64_t netns, uint8_t family, co
 static const struct endpoint *endpoint_find(const struct flow *f, uint32_t source, uint64_t netns,
 					    uint8_t family, const uint8_t *addr)
 {
-	for (struct ht_node *n = ht_find_first(&f->endpoints,
-					       endpoint_key(source, netns, family, addr));
+	for (struct ht_node *n =
+		 ht_find_first(&f->endpoints, endpoint_key(source, netns, family, addr));
 	     n; n = ht_find_next(n)) {
 		const struct endpoint *e = ht_entry(n, struct endpoint, node);
 
@@ -190,8 +190,7 @@ static void endpoint_note(struct flow *f, const struct flow_event *ev, const str
 			  enum pkt_hook_kind kind)
 {
 	if (kind != PKT_HOOK_KIND_TX || !ev->has_netns || !ev->has_skb || l->ip_proto != 6 ||
-	    !l->has_l4 || !l->family ||
-	    endpoint_find(f, ev->source, ev->netns, l->family, l->src))
+	    !l->has_l4 || !l->family || endpoint_find(f, ev->source, ev->netns, l->family, l->src))
 		return;
 	struct endpoint *e = calloc(1, sizeof(*e));
 
@@ -1358,7 +1357,8 @@ static void decide_fate(struct flow *f, struct flow_packet *p, int at_end)
 			where(pl, place, sizeof(place));
 			if (pl->kind == PKT_HOOK_KIND_TX) {
 				snprintf(buf, sizeof(buf),
-					 "forwarded: left through %s; freed QUEUE_PURGE at close", place);
+					 "forwarded: left through %s; freed QUEUE_PURGE at close",
+					 place);
 				set_fate(p, FLOW_FATE_FORWARDED, tip, pl, buf);
 			} else {
 				snprintf(buf, sizeof(buf),
@@ -1374,13 +1374,14 @@ static void decide_fate(struct flow *f, struct flow_packet *p, int at_end)
 		    !pl && is_tcp(p) && !strcmp(reason, "QUEUE_PURGE") ? settled_find(f, t) : NULL;
 
 		if (sh) {
-			struct flow_hop at = {.netns = sh->netns, .ifname = sh->ifname,
-					      .has_netns = sh->has_netns};
+			struct flow_hop at = {
+			    .netns = sh->netns, .ifname = sh->ifname, .has_netns = sh->has_netns};
 
 			where(&at, place, sizeof(place));
 			snprintf(buf, sizeof(buf), "%s %s before; freed QUEUE_PURGE at close",
-				 sh->kind == PKT_HOOK_KIND_TX ? "forwarded: its data left through"
-							      : "delivered: its data was received at",
+				 sh->kind == PKT_HOOK_KIND_TX
+				     ? "forwarded: its data left through"
+				     : "delivered: its data was received at",
 				 place);
 			set_fate(p,
 				 sh->kind == PKT_HOOK_KIND_TX ? FLOW_FATE_FORWARDED

@@ -428,7 +428,8 @@ TEST(fate_final_handshake_ack_delivered)
 	cross(f, T0 + 200000, 3, 0, &ack, &ida);
 	stray.outer.ip_id = 77;
 	add(f,
-	    &(struct kh){.ts = T0 + 1000 * MS, .track = 4, .netns = NS_R, .hook = RX, .ifname = "va"},
+	    &(struct kh){
+		.ts = T0 + 1000 * MS, .track = 4, .netns = NS_R, .hook = RX, .ifname = "va"},
 	    &stray, &idx);
 	cross(f, T0 + 3000 * MS, 5, 0, &late, NULL);
 	flow_finish(f);
