@@ -17,7 +17,8 @@
  * are never merged and one is never split.
  *
  * Streaming: a packet is finished, and its results delivered, once no later
- * hit can join it: when every sk_buff it was tracked on is known freed and
+ * hit can join it: when every sk_buff it was tracked on is known freed (or,
+ * TCP, it was read or received where its destination lives: settled) and
  * the correlation window has passed since its last hit, or when its last hit
  * is older than packet_window_ns. A request waiting for its reply expires
  * after pair_window_ns. Memory follows the packets in flight.
@@ -202,6 +203,7 @@ struct flow_packet {
 	int finished;
 	int nalive;	/* branches whose sk_buff is not known freed */
 	int unknowable; /* a hit whose sk_buff is unknown: only the window finishes it */
+	int settled;	/* TCP that got where it was going: closes as if freed */
 	struct flow_packet *lru_prev, *lru_next; /* every unfinished one, oldest last hit first */
 	size_t heap_idx; /* in the heap of packets whose sk_buffs are all freed, or SIZE_MAX */
 	struct flow_packet *all_prev, *all_next; /* every live packet, for flow_free */
@@ -238,6 +240,8 @@ struct flow_config {
 	uint64_t packet_window_ns;
 	uint64_t pair_window_ns; /* a request waits this long for its reply (default 3 s) */
 	uint64_t corr_window_ns; /* content correlation window (default 100 ms) */
+	/* nothing will show a summary (pkt-analyze --stats): packets' and hops' stay "" */
+	int no_summaries;
 };
 
 struct flow_stats {

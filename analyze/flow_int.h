@@ -24,6 +24,11 @@ void heap_update(struct heap *h, size_t i, uint64_t key, uint64_t tie);
 void heap_remove(struct heap *h, size_t i);
 void *heap_top(const struct heap *h);
 
+struct settled_head;
+struct name;
+
+#define NAME_CACHE 61 /* slots of the interned-name cache (packets.c) */
+
 /* Unfinished packets going one way (pairs.c reads the oldest). */
 struct flow_dir {
 	struct ht_node node;
@@ -41,7 +46,10 @@ struct flow {
 	struct hashtab heads;			   /* (source, skb->head) -> branch */
 	struct hashtab content;			   /* content keys -> packet */
 	struct hashtab strs;			   /* interned names */
+	const struct name *name_cache[NAME_CACHE]; /* recent names, see name_get */
 	struct hashtab dirs;			   /* direction -> struct flow_dir */
+	struct hashtab endpoints;		   /* TCP (namespace, address) -> struct endpoint */
+	struct settled_head *settled;		   /* data buffers of settled TCP packets */
 	struct flow_packet *open_head, *open_tail; /* by last hit: the window ends them */
 	struct heap closing; /* packets with every sk_buff freed, by last hit */
 	struct flow_packet *all_head;

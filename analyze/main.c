@@ -46,7 +46,33 @@ struct input {
 	/* ev's interface name and description are those of (if_section, if_id) */
 	int if_cached;
 	uint32_t if_section, if_id;
+	/* interfaces of section noted_section already given to nsnames_note */
+	uint8_t *noted;
+	size_t noted_n;
+	uint32_t noted_section;
 };
+
+/* First hit on this interface of this section: nsnames_note once, not per hit. */
+static int first_on_iface(struct input *in, uint32_t section, uint32_t if_id)
+{
+	if (section != in->noted_section && in->noted_n)
+		memset(in->noted, 0, in->noted_n);
+	in->noted_section = section;
+	if (if_id >= in->noted_n) {
+		size_t n = (size_t)if_id * 2 + 16;
+		uint8_t *a = realloc(in->noted, n);
+
+		if (!a)
+			return 1; /* noted again later: harmless */
+		memset(a + in->noted_n, 0, n - in->noted_n);
+		in->noted = a;
+		in->noted_n = n;
+	}
+	if (in->noted[if_id])
+		return 0;
+	in->noted[if_id] = 1;
+	return 1;
+}
 
 /* Per (input, section, interface): the output IDB and the loss counters. */
 struct iface_slot {
@@ -348,9 +374,11 @@ static void event_from_record(struct app *a, struct input *in, struct event *ev)
 		copy_str(ev->if_description, sizeof(ev->if_description),
 			 itf ? itf->description : "");
 		/* names the file gives its namespaces; out of memory: inodes are shown */
-		if (a->names && itf && !a->anon)
+		int first = a->names && itf && first_on_iface(in, rec->section, rec->if_id);
+
+		if (first && !a->anon)
 			(void)nsnames_note(a->names, in->index, itf->name, itf->description);
-		if (a->names && itf && a->anon) {
+		if (first && a->anon) {
 			char d[sizeof(ev->if_description)];
 
 			anon_description(a, itf->description, d, sizeof(d)); /* nsK, never names */
@@ -1084,6 +1112,7 @@ int main(int argc, char **argv)
 	struct flow_config cfg = {
 	    .packet_window_ns = a.packet_window_ns,
 	    .pair_window_ns = a.pair_window_ns,
+	    .no_summaries = a.out.mode == MODE_STATS && !a.out.graph_path,
 	};
 	struct flow_callbacks cb = {
 	    .packet = cb_packet,
@@ -1217,6 +1246,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < ninputs; i++) {
 		pcapng_reader_close(inputs[i].r);
 		free(inputs[i].ev.data);
+		free(inputs[i].noted);
 	}
 	free(inputs);
 	ht_for_each(&a.filters, filter_free, NULL);

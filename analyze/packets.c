@@ -17,7 +17,7 @@
 #define DEFAULT_PAIR_WINDOW   (3ull * 1000000000)
 #define DEFAULT_CORR_WINDOW   (100ull * 1000000)
 
-enum { KEY_TRACK = 1, KEY_SKB, KEY_HEAD, KEY_EXACT, KEY_NAT, KEY_STR, KEY_DIR };
+enum { KEY_TRACK = 1, KEY_SKB, KEY_HEAD, KEY_EXACT, KEY_NAT, KEY_STR, KEY_DIR, KEY_END };
 
 /* ------------------------------------------------------------ heap */
 
@@ -108,13 +108,25 @@ struct name {
 static const struct name *name_get(struct flow *f, const char *s, size_t cap)
 {
 	size_t len = s ? strnlen(s, cap) : 0;
+	/*
+	 * A few names recur in every hit (four hooks, the interfaces, ""): a
+	 * slot picked by length and end bytes finds them without hashing.
+	 */
+	unsigned slot =
+	    len ? (unsigned)(len * 31 + (unsigned char)s[0] + 7u * (unsigned char)s[len - 1]) %
+		      NAME_CACHE
+		: 0;
+	const struct name *c = f->name_cache[slot];
+
+	if (c && !strncmp(c->s, s ? s : "", len) && c->s[len] == '\0')
+		return c;
 	uint64_t h = ht_hash_bytes(KEY_STR, s ? s : "", len);
 
 	for (struct ht_node *n = ht_find_first(&f->strs, h); n; n = ht_find_next(n)) {
 		struct name *nm = ht_entry(n, struct name, node);
 
 		if (!strncmp(nm->s, s ? s : "", len) && nm->s[len] == '\0')
-			return nm;
+			return f->name_cache[slot] = nm;
 	}
 	struct name *nm = malloc(sizeof(*nm) + len + 1);
 
@@ -125,13 +137,122 @@ static const struct name *name_get(struct flow *f, const char *s, size_t cap)
 	nm->s[len] = '\0';
 	nm->kind = pkt_hook_kind(nm->s);
 	ht_insert(&f->strs, &nm->node, h);
-	return nm;
+	return f->name_cache[slot] = nm;
 }
 
 static void name_free(struct ht_node *n, void *ctx)
 {
 	(void)ctx;
 	free(ht_entry(n, struct name, node));
+}
+
+/* ------------------------------------------------------------ endpoints */
+
+/*
+ * TCP endpoints: a namespace that sent a TCP packet from an address (its
+ * first hop a transmit there) owns that address. A TCP segment received in
+ * that namespace for that address got to its stack, which frees what it
+ * takes without a recorded hit (a pure ACK, the final ACK of a handshake).
+ * As many as distinct (namespace, address) pairs: kept until flow_free.
+ */
+struct endpoint {
+	struct ht_node node;
+	uint32_t source;
+	uint8_t family;
+	uint8_t addr[16];
+	uint64_t netns;
+};
+
+static uint64_t endpoint_key(uint32_t source, uint64_t netns, uint8_t family, const uint8_t *addr)
+{
+	uint64_t h = ht_hash_add(ht_hash_add(KEY_END, source), netns);
+
+	return ht_hash_bytes(ht_hash_add(h, family), addr, 16);
+}
+
+static const struct endpoint *endpoint_find(const struct flow *f, uint32_t source, uint64_t netns,
+					    uint8_t family, const uint8_t *addr)
+{
+	for (struct ht_node *n =
+		 ht_find_first(&f->endpoints, endpoint_key(source, netns, family, addr));
+	     n; n = ht_find_next(n)) {
+		const struct endpoint *e = ht_entry(n, struct endpoint, node);
+
+		if (e->source == source && e->netns == netns && e->family == family &&
+		    !memcmp(e->addr, addr, 16))
+			return e;
+	}
+	return NULL;
+}
+
+/* A new packet's first hit: a TCP packet sent from a namespace marks its address. */
+static void endpoint_note(struct flow *f, const struct flow_event *ev, const struct pkt_l3l4 *l,
+			  enum pkt_hook_kind kind)
+{
+	if (kind != PKT_HOOK_KIND_TX || !ev->has_netns || !ev->has_skb || l->ip_proto != 6 ||
+	    !l->has_l4 || !l->family || endpoint_find(f, ev->source, ev->netns, l->family, l->src))
+		return;
+	struct endpoint *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return; /* then its segments' fates stay open */
+	e->source = ev->source;
+	e->netns = ev->netns;
+	e->family = l->family;
+	memcpy(e->addr, l->src, 16);
+	ht_insert(&f->endpoints, &e->node, endpoint_key(e->source, e->netns, e->family, e->addr));
+}
+
+static void endpoint_free(struct ht_node *n, void *ctx)
+{
+	(void)ctx;
+	free(ht_entry(n, struct endpoint, node));
+}
+
+/*
+ * Settled TCP packets close early, before the kernel frees their last copies
+ * (the sender's, acknowledged or purged at close; a receive queue's). Their
+ * data buffers are remembered here, a fixed table overwritten by newer ones,
+ * so that a later QUEUE_PURGE of one is known as data that got somewhere.
+ */
+#define SETTLED_SLOTS (1u << 16)
+
+struct settled_head {
+	uint64_t head;
+	uint64_t netns;
+	const char *ifname; /* interned: valid until flow_free */
+	uint32_t source;
+	uint8_t used, has_netns;
+	enum pkt_hook_kind kind; /* the last place: a receive or a transmit */
+};
+
+static struct settled_head *settled_slot(const struct flow *f, uint32_t source, uint64_t head)
+{
+	return &f->settled[ht_hash_add(ht_hash_add(KEY_HEAD, source), head) & (SETTLED_SLOTS - 1)];
+}
+
+static void settled_note(struct flow *f, const struct flow_packet *p, const struct flow_hop *pl)
+{
+	if (!f->settled || !pl)
+		return;
+	for (int i = 0; i < p->nbranches; i++) {
+		const struct flow_branch *b = p->branches[i];
+
+		if (!b->has_head)
+			continue;
+		*settled_slot(f, b->source, b->head) = (struct settled_head){
+		    b->head, pl->netns, pl->ifname, b->source, 1, (uint8_t)pl->has_netns, pl->kind};
+	}
+}
+
+static const struct settled_head *settled_find(const struct flow *f, const struct flow_branch *b)
+{
+	const struct settled_head *s;
+
+	if (!f->settled || !b->has_head)
+		return NULL;
+	s = settled_slot(f, b->source, b->head);
+	return s->used && s->head == b->head && s->source == b->source ? s : NULL;
 }
 
 /* ------------------------------------------------------------ setup */
@@ -152,13 +273,15 @@ struct flow *flow_new(const struct flow_config *cfg, const struct flow_callbacks
 			f->cfg.pair_window_ns = cfg->pair_window_ns;
 		if (cfg->corr_window_ns)
 			f->cfg.corr_window_ns = cfg->corr_window_ns;
+		f->cfg.no_summaries = cfg->no_summaries;
 	}
 	if (cb)
 		f->cb = *cb;
 	f->next_id = 1;
 	if (ht_init(&f->tracks, 0) || ht_init(&f->skbs, 0) || ht_init(&f->heads, 0) ||
 	    ht_init(&f->content, 0) || ht_init(&f->strs, 0) || ht_init(&f->dirs, 0) ||
-	    ht_init(&f->waits, 0) || ht_init(&f->tcpdirs, 0)) {
+	    ht_init(&f->waits, 0) || ht_init(&f->tcpdirs, 0) || ht_init(&f->endpoints, 0) ||
+	    !(f->settled = calloc(SETTLED_SLOTS, sizeof(*f->settled)))) {
 		flow_free(f);
 		return NULL;
 	}
@@ -309,7 +432,7 @@ static void list_append(struct flow *f, struct flow_packet *p)
  */
 static void update_closing(struct flow *f, struct flow_packet *p)
 {
-	int closed = !p->finished && !p->unknowable && p->nbranches && !p->nalive;
+	int closed = !p->finished && p->nbranches && ((!p->unknowable && !p->nalive) || p->settled);
 
 	if (!closed) {
 		if (p->heap_idx != HEAP_NONE)
@@ -578,10 +701,13 @@ static void free_packet(struct flow_packet *p)
 	free(p);
 }
 
+static void settle_at_endpoint(const struct flow *f, struct flow_packet *p);
+
 void packet_unref(struct flow *f, struct flow_packet *p)
 {
 	if (--p->refs > 0)
 		return;
+	settle_at_endpoint(f, p);
 	if (f->cb.release)
 		f->cb.release(p, f->cb.ctx);
 	if (p->all_prev)
@@ -718,7 +844,7 @@ static int add_hop(struct flow *f, struct flow_packet *p, struct flow_branch *b,
 	 * Most hops look the same: a summary of its own only where the packet
 	 * changed on the way (NAT, tunnel), which is where it is shown.
 	 */
-	if (prev && !same_look(prev, l, h->encap)) {
+	if (prev && !f->cfg.no_summaries && !same_look(prev, l, h->encap)) {
 		char buf[FLOW_SUMMARY_LEN];
 		const char *sum = ev->summary;
 
@@ -759,6 +885,17 @@ static int add_hop(struct flow *f, struct flow_packet *p, struct flow_branch *b,
 	}
 	if (pkt_hook_kind_is_free(h->kind) && b->has_track && b->has_skb)
 		branch_freed(f, b);
+	/*
+	 * A TCP segment read by a process or received where its destination
+	 * lives is settled: TCP frees it (and the sender its copy, once
+	 * acknowledged) without a recorded hit, so waiting for the packet
+	 * window would only hold it. It closes like a freed one.
+	 */
+	if (!p->settled && b->main && l->ip_proto == 6 && l->has_l4 && h->has_netns &&
+	    (h->kind == PKT_HOOK_KIND_DELIVER ||
+	     (h->kind == PKT_HOOK_KIND_RX &&
+	      endpoint_find(f, h->source, h->netns, l->family, l->dst))))
+		p->settled = 1;
 	return 0;
 }
 
@@ -856,7 +993,9 @@ static struct flow_packet *packet_new(struct flow *f, const struct flow_event *e
 	p->source = ev->source;
 	p->first_ts = p->last_ts = ev->ts_ns;
 	p->pi = *ev->pi;
-	if (ev->summary)
+	if (f->cfg.no_summaries)
+		; /* calloc: "" (formatting it was a seventh of --stats' time) */
+	else if (ev->summary)
 		snprintf(p->summary, sizeof(p->summary), "%s", ev->summary);
 	else
 		pkt_summary(ev->pi, p->summary, sizeof(p->summary));
@@ -977,6 +1116,7 @@ int flow_add_event(struct flow *f, const struct flow_event *ev, uint64_t *packet
 			p = packet_new(f, ev);
 			if (!p)
 				return -ENOMEM;
+			endpoint_note(f, ev, l, nm.hook->kind);
 		}
 		if (!b) {
 			b = branch_new(f, p, ev, how, parent, main);
@@ -1154,6 +1294,37 @@ void packet_came_back(struct flow_packet *p, const struct flow_packet *req, cons
 	set_fate(p, FLOW_FATE_DELIVERED, tip, pl, buf);
 }
 
+static int is_tcp(const struct flow_packet *p)
+{
+	const struct pkt_l3l4 *l = pkt_innermost(&p->pi);
+
+	return l->family && l->ip_proto == 6 && l->has_l4;
+}
+
+/*
+ * Still unknown once pairing is done: a TCP segment whose path ends received
+ * in the namespace that sends from its destination address got to that
+ * namespace's TCP (which frees an ACK without a recorded hit).
+ */
+static void settle_at_endpoint(const struct flow *f, struct flow_packet *p)
+{
+	char buf[256], place[64];
+
+	if (p->fate != FLOW_FATE_UNKNOWN || !p->nhops || !is_tcp(p))
+		return;
+	int tip = path_tip(p);
+	const struct flow_hop *pl = last_place(p, tip);
+
+	if (!pl || pl->kind != PKT_HOOK_KIND_RX || !pl->has_netns ||
+	    p->branches[tip]->end == FLOW_END_DROP ||
+	    !endpoint_find(f, pl->source, pl->netns, pl->l.family, pl->l.dst))
+		return;
+	where(pl, place, sizeof(place));
+	snprintf(buf, sizeof(buf), "delivered: received at %s, the namespace of its destination",
+		 place);
+	set_fate(p, FLOW_FATE_DELIVERED, tip, pl, buf);
+}
+
 /*
  * One fate per packet, from its branches' ends: the data got to a process
  * (delivered), left the host (forwarded), or nowhere (dropped: the path's
@@ -1211,6 +1382,49 @@ static void decide_fate(struct flow *f, struct flow_packet *p, int at_end)
 		int echo_reply = l->has_l4 && ((l->ip_proto == 1 && l->icmp_type == 0) ||
 					       (l->ip_proto == 58 && l->icmp_type == 129));
 
+		/*
+		 * A TCP segment freed QUEUE_PURGE after it was received or sent:
+		 * a socket's queue emptied at close (a FIN or data already taken
+		 * by TCP, a sender's copy of data that went out). Dropped only
+		 * if it never got anywhere.
+		 */
+		if (!strcmp(reason, "QUEUE_PURGE") && pl && is_tcp(p) &&
+		    (pl->kind == PKT_HOOK_KIND_TX || pl->kind == PKT_HOOK_KIND_RX)) {
+			where(pl, place, sizeof(place));
+			if (pl->kind == PKT_HOOK_KIND_TX) {
+				snprintf(buf, sizeof(buf),
+					 "forwarded: left through %s; freed QUEUE_PURGE at close",
+					 place);
+				set_fate(p, FLOW_FATE_FORWARDED, tip, pl, buf);
+			} else {
+				snprintf(buf, sizeof(buf),
+					 "delivered: received at %s; freed QUEUE_PURGE when its "
+					 "socket closed",
+					 place);
+				set_fate(p, FLOW_FATE_DELIVERED, tip, pl, buf);
+			}
+			return;
+		}
+		/* only freed here: its data closed earlier, settled (see settled_note) */
+		const struct settled_head *sh =
+		    !pl && is_tcp(p) && !strcmp(reason, "QUEUE_PURGE") ? settled_find(f, t) : NULL;
+
+		if (sh) {
+			struct flow_hop at = {
+			    .netns = sh->netns, .ifname = sh->ifname, .has_netns = sh->has_netns};
+
+			where(&at, place, sizeof(place));
+			snprintf(buf, sizeof(buf), "%s %s before; freed QUEUE_PURGE at close",
+				 sh->kind == PKT_HOOK_KIND_TX
+				     ? "forwarded: its data left through"
+				     : "delivered: its data was received at",
+				 place);
+			set_fate(p,
+				 sh->kind == PKT_HOOK_KIND_TX ? FLOW_FATE_FORWARDED
+							      : FLOW_FATE_DELIVERED,
+				 tip, th, buf);
+			return;
+		}
 		if (echo_reply && !strcmp(reason, "NO_SOCKET")) {
 			snprintf(buf, sizeof(buf),
 				 "unknown: freed NO_SOCKET at %s after any raw socket's copy "
@@ -1257,6 +1471,8 @@ static void finish_packet(struct flow *f, struct flow_packet *p, int at_end)
 		heap_remove(&f->closing, p->heap_idx);
 	dir_leave(f, p);
 	decide_fate(f, p, at_end);
+	if (p->settled)
+		settled_note(f, p, last_place(p, path_tip(p)));
 	if (p->dropped)
 		f->stats.dropped++;
 	if (f->cb.packet)
@@ -1291,6 +1507,7 @@ void flow_free(struct flow *f)
 	}
 	ht_for_each(&f->strs, name_free, NULL);
 	ht_for_each(&f->dirs, dir_free, NULL);
+	ht_for_each(&f->endpoints, endpoint_free, NULL);
 	ht_destroy(&f->tracks);
 	ht_destroy(&f->skbs);
 	ht_destroy(&f->heads);
@@ -1299,5 +1516,7 @@ void flow_free(struct flow *f)
 	ht_destroy(&f->dirs);
 	ht_destroy(&f->waits);
 	ht_destroy(&f->tcpdirs);
+	ht_destroy(&f->endpoints);
+	free(f->settled);
 	free(f);
 }

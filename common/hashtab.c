@@ -109,11 +109,20 @@ void ht_for_each(const struct hashtab *t, void (*fn)(struct ht_node *n, void *ct
 uint64_t ht_hash_bytes(uint64_t h, const void *p, size_t n)
 {
 	const uint8_t *b = p;
+	size_t i = 0;
+	uint64_t v;
 
-	for (size_t i = 0; i < n; i += 8) {
-		uint64_t v = 0;
+	/* whole words by a fixed-size copy (inlined: no memcpy call per word) */
+	for (; n - i >= 8; i += 8) {
+		memcpy(&v, b + i, 8);
+		h = ht_hash_add(h, v);
+	}
+	if (i < n) { /* the tail, zero-padded: the same hash as before */
+		uint8_t tail[8] = {0};
 
-		memcpy(&v, b + i, n - i < 8 ? n - i : 8);
+		for (size_t j = 0; i + j < n; j++)
+			tail[j] = b[i + j];
+		memcpy(&v, tail, 8);
 		h = ht_hash_add(h, v);
 	}
 	return ht_hash_add(h, n);

@@ -264,6 +264,17 @@ static int parse_u64(const char *s, size_t len, unsigned base, uint64_t *out)
 
 	if (len == 0 || len >= 32)
 		return -EINVAL;
+	if (len <= safe) { /* every number we write: no overflow check per digit */
+		for (size_t i = 0; i < len; i++) {
+			unsigned d = hex_digit1[(unsigned char)s[i]] - 1u;
+
+			if (d >= base)
+				return -EINVAL;
+			v = v * base + d;
+		}
+		*out = v;
+		return 0;
+	}
 	for (size_t i = 0; i < len; i++) {
 		unsigned d = hex_digit1[(unsigned char)s[i]] - 1u; /* not a digit: UINT_MAX */
 
@@ -309,7 +320,8 @@ static int value_unescape(char *dst, size_t cap, const char *val, size_t len)
 
 /* ------------------------------------------------------------ the tokenizer */
 
-int trace_comment_next(const char **sp, struct trace_pair *p)
+/* trace_comment_next without the key lookup (its caller may know the key). */
+static int next_pair(const char **sp, struct trace_pair *p)
 {
 	const char *s = *sp, *tok, *eq = NULL;
 
@@ -324,8 +336,7 @@ int trace_comment_next(const char **sp, struct trace_pair *p)
 		s++;
 	if (*s == '=') {
 		eq = s;
-		while (*s & 0xdf) /* neither NUL nor ' ' */
-			s++;
+		s = strchrnul(s, ' '); /* the value ends at a blank or the end */
 	}
 	*sp = s;
 	if (!eq || eq == tok)
@@ -335,8 +346,16 @@ int trace_comment_next(const char **sp, struct trace_pair *p)
 	p->key_len = (size_t)(eq - tok);
 	p->value = eq + 1;
 	p->value_len = p->token_len - p->key_len - 1;
-	p->key = trace_key_lookup(tok, p->key_len);
 	return 1;
+}
+
+int trace_comment_next(const char **sp, struct trace_pair *p)
+{
+	int r = next_pair(sp, p);
+
+	if (r > 0)
+		p->key = trace_key_lookup(p->token, p->key_len);
+	return r;
 }
 
 /* ------------------------------------------------------------ format */
@@ -572,7 +591,7 @@ int trace_comment_parse(const char *s, struct trace_hop *hop)
 	int bad = 0, r;
 
 	clear_keys(hop);
-	while ((r = trace_comment_next(&s, &p)) != 0) {
+	while ((r = next_pair(&s, &p)) != 0) {
 		if (r < 0) {
 			bad = 1;
 			continue;
@@ -592,6 +611,7 @@ int trace_comment_parse(const char *s, struct trace_hop *hop)
 				continue;
 			}
 		}
+		p.key = trace_key_lookup(p.token, p.key_len); /* the leading keys need none */
 		if (p.key != TRACE_KEY_UNKNOWN && !trace_keys[p.key].leading &&
 		    parse_optional(hop, p.key, p.value, p.value_len) == 0)
 			continue;

@@ -82,6 +82,26 @@ for p in packets.values():
         tcp_bad += 1
         if tcp_bad <= 3:
             bad.append("TCP %s: path %s" % (p["summary"], pa))
+# The bulk transfer (TCP port argv[6], if given): no segment dropped, every
+# one delivered or forwarded; in flight only within the recording's last 100 ms.
+if len(sys.argv) > 6:
+    port = int(sys.argv[6])
+    end = max(p["last_ts_ns"] for p in packets.values())
+    bulk = [p for p in packets.values() if p.get("proto") == "TCP"
+            and port in (p.get("sport"), p.get("dport"))]
+    fates = {}
+    for p in bulk:
+        fates[p["fate"]] = fates.get(p["fate"], 0) + 1
+    wrong = [p for p in bulk if p["fate"] not in ("delivered", "forwarded")
+             and not (p["fate"] == "in-flight" and p["last_ts_ns"] >= end - 100000000)]
+    if not bulk:
+        bad.append("no TCP segment of the bulk transfer")
+    if wrong:
+        bad.append("bulk TCP: %d of %d not delivered/forwarded (%s): %s" % (
+            len(wrong), len(bulk), fates,
+            "; ".join("%s: %s" % (p["summary"], p["fate_detail"]) for p in wrong[:3])))
+    print("bulk tcp %d %s" % (len(bulk), " ".join("%s=%d" % kv for kv in sorted(fates.items()))),
+          file=sys.stderr)
 # Drops of unicast packets on this test's interfaces (the recording is
 # host-wide; a host dropping multicast it does not want, MLD, is real).
 ours = set(path_ab)
@@ -140,7 +160,7 @@ test_concurrent_pings_and_tcp_exact_pairs_and_fates() {
 	spec+="${pids[3]}:$(_received "ping-$RUN_ID-4.out"):$IP_B:$IP_A"
 	out=$("$PKT_ANALYZE" --format json "$f" | _check_identity "$spec" \
 		"eth0@$ns_a pkv${RUN_ID}a@$ns_root pkv${RUN_ID}b@$ns_root eth0@$ns_b" \
-		"eth0@$ns_b pkv${RUN_ID}b@$ns_root pkv${RUN_ID}a@$ns_root eth0@$ns_a" 0 "$IP_A") || {
+		"eth0@$ns_b pkv${RUN_ID}b@$ns_root pkv${RUN_ID}a@$ns_root eth0@$ns_a" 0 "$IP_A" 5201) || {
 		echo "  $out" >&2
 		fail "pairs or fates wrong"
 		return 1

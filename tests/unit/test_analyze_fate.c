@@ -34,7 +34,14 @@ struct got {
 	struct flow_answer answer[16];
 	uint64_t answers[16];
 	struct why_groups groups;
+	int finished[16];    /* the packet callback came */
 };
+
+static void on_packet(const struct flow_packet *p, void *ctx)
+{
+	if (p->id < 16)
+		((struct got *)ctx)->finished[p->id] = 1;
+}
 
 static void on_pair(const struct flow_pair *pr, void *ctx)
 {
@@ -69,7 +76,7 @@ static void on_release(const struct flow_packet *p, void *ctx)
 
 static struct flow *new_flow(struct got *g)
 {
-	struct flow_callbacks cb = {NULL, on_pair, NULL, on_release, g};
+	struct flow_callbacks cb = {on_packet, on_pair, NULL, on_release, g};
 
 	memset(g, 0, sizeof(*g));
 	return flow_new(NULL, &cb);
@@ -94,7 +101,7 @@ static void add(struct flow *f, const struct kh *k, const struct pkt_info *pi, u
 	struct kh h = *k;
 
 	h.skb = 0xa000 + k->track * 0x100;
-	h.head = 0x50000 + k->track * 0x1000;
+	h.head = k->head ? k->head : 0x50000 + k->track * 0x1000;
 	h.dir = !strcmp(k->hook, TX) ? 2 : 1;
 	fb_add(f, &h, pi, id);
 }
@@ -549,6 +556,56 @@ TEST(why_time_exceeded_names_the_router)
 }
 
 /*
+ * TCP segments freed QUEUE_PURGE when a socket closed: a FIN queued at the
+ * receiver, and a sender's copy (a clone of the data buffer that went out)
+ * are not drops; a segment purged before it was ever sent is.
+ */
+TEST(fate_tcp_queue_purge_after_sending_is_not_a_drop)
+{
+	struct got g;
+	struct flow *f = new_flow(&g);
+	struct pkt_info fin = tcp(0, 0x11, 2001, 5001, 0), data = tcp(0, 0x18, 1001, 5001, 100);
+	struct pkt_info unsent = tcp(0, 0x18, 3001, 5001, 100), late = echo(0, 1);
+	struct pkt_info ack = tcp(1, 0x10, 5001, 1101, 0);
+	uint64_t idf, idd, idu, idc;
+
+	cross(f, T0, 1, 0, &fin, &idf);
+	add(f,
+	    &(struct kh){
+		.ts = T0 + 50000, .track = 1, .netns = NS_B, .hook = DROP, .drop = "QUEUE_PURGE"},
+	    &fin, NULL);
+	/* the data went out as track 2; the sender's original (same buffer) is purged */
+	cross(f, T0 + 100000, 2, 0, &data, &idd);
+	add(f,
+	    &(struct kh){.ts = T0 + 200000,
+			 .track = 3,
+			 .head = 0x50000 + 2 * 0x1000,
+			 .netns = NS_A,
+			 .hook = DROP,
+			 .drop = "QUEUE_PURGE"},
+	    &data, &idc);
+	cross(f, T0 + 150000, 6, 1, &ack, NULL); /* B acknowledges it */
+	add(f,
+	    &(struct kh){
+		.ts = T0 + 300000, .track = 4, .netns = NS_A, .hook = DROP, .drop = "QUEUE_PURGE"},
+	    &unsent, &idu);
+	cross(f, T0 + 3000 * MS, 5, 0, &late, NULL);
+	flow_finish(f);
+	ASSERT_EQ(g.fate[idf], FLOW_FATE_DELIVERED, "the FIN got to B's socket");
+	ASSERT_STREQ(g.detail[idf],
+		     "delivered: received at eth0@4026532002; freed QUEUE_PURGE when its socket "
+		     "closed",
+		     "detail");
+	ASSERT_EQ(idc, idd, "the sender's copy is a branch of the segment");
+	ASSERT_EQ(g.fate[idd], FLOW_FATE_DELIVERED, "the segment that went out");
+	ASSERT_TRUE(strstr(g.detail[idd], "QUEUE_PURGE") == NULL, "the copy's purge is no verdict");
+	ASSERT_EQ(g.fate[idu], FLOW_FATE_DROPPED, "never sent: a real drop");
+	ASSERT_STREQ(g.detail[idu], "dropped: QUEUE_PURGE at eth0@4026532001", "detail");
+	ASSERT_EQ(flow_stats(f)->dropped, 1, "the summary counts the real one only");
+	flow_free(f);
+}
+
+/*
  * Drops by rule: the reason's words and subject, the function, the place;
  * --why groups them by cause and place, counted; a delivered packet has none.
  */
@@ -587,5 +644,90 @@ TEST(why_drop_rules_and_groups)
 	ASSERT_STREQ(g.groups.head->next->v.reason, "SOCKET_RCVBUFF", "then the receive buffer");
 	ASSERT_STREQ(g.groups.tail->v.kind, "no-reply", "the last ping got no reply");
 	why_groups_free(&g.groups);
+	flow_free(f);
+}
+
+/*
+ * The final ACK of a handshake answers nothing (the SYN-ACK is answered by
+ * the handshake pair) and TCP frees it unrecorded: received in the
+ * namespace that sends from its destination address, it is delivered. An
+ * ACK last seen passing a bridge stays unknown.
+ */
+TEST(fate_final_handshake_ack_delivered)
+{
+	struct got g;
+	struct flow *f = new_flow(&g);
+	struct pkt_info syn = tcp(0, 0x02, 1000, 0, 0), synack = tcp(1, 0x12, 5000, 1001, 0);
+	struct pkt_info ack = tcp(0, 0x10, 1001, 5001, 0), stray = tcp(0, 0x10, 1001, 5001, 0);
+	struct pkt_info late = echo(0, 1);
+	uint64_t ids, idsa, ida, idx;
+
+	cross(f, T0, 1, 0, &syn, &ids);
+	cross(f, T0 + 100000, 2, 1, &synack, &idsa);
+	cross(f, T0 + 200000, 3, 0, &ack, &ida);
+	stray.outer.ip_id = 77;
+	add(f,
+	    &(struct kh){
+		.ts = T0 + 1000 * MS, .track = 4, .netns = NS_R, .hook = RX, .ifname = "va"},
+	    &stray, &idx);
+	cross(f, T0 + 3000 * MS, 5, 0, &late, NULL);
+	flow_finish(f);
+	ASSERT_EQ(g.fate[ids], FLOW_FATE_DELIVERED, "SYN answered");
+	ASSERT_EQ(g.fate[idsa], FLOW_FATE_DELIVERED, "SYN-ACK back home");
+	ASSERT_EQ(g.fate[ida], FLOW_FATE_DELIVERED, "the final ACK got to B's TCP");
+	ASSERT_STREQ(g.detail[ida],
+		     "delivered: received at eth0@4026532002, the namespace of its destination",
+		     "detail");
+	ASSERT_EQ(g.fate[idx], FLOW_FATE_UNKNOWN, "only seen on the bridge");
+	ASSERT_EQ(flow_stats(f)->dropped, 0, "no drop");
+	flow_free(f);
+}
+
+/*
+ * A TCP segment read at B is settled: it closes once the correlation window
+ * has passed, not after the packet window (TCP frees it unrecorded). The
+ * sender's copy of its data buffer, purged at close much later, is then a
+ * packet of its own: not a drop, the data got to B.
+ */
+TEST(fate_settled_tcp_segment_closes_early_and_its_purged_copy_is_no_drop)
+{
+	struct got g;
+	struct flow *f = new_flow(&g);
+	struct pkt_info syn = tcp(1, 0x12, 5000, 1001, 0), data = tcp(0, 0x18, 1001, 5001, 100);
+	struct pkt_info ack = tcp(1, 0x10, 5001, 1101, 0), late = echo(0, 1);
+	uint64_t idd, idc;
+
+	cross(f, T0, 1, 1, &syn, NULL); /* B sends from its address: B is an endpoint */
+	cross(f, T0 + 100000, 2, 0, &data, &idd);
+	add(f,
+	    &(struct kh){.ts = T0 + 140000,
+			 .track = 2,
+			 .netns = NS_B,
+			 .hook = READ,
+			 .ifname = "-",
+			 .comm = "srv",
+			 .pid = 42},
+	    &data, NULL);
+	cross(f, T0 + 200000, 3, 1, &ack, NULL);
+	cross(f, T0 + 300 * MS, 4, 0, &late, NULL);
+	ASSERT_TRUE(g.finished[idd], "finished 300 ms on, not after the 2 s window");
+	add(f,
+	    &(struct kh){.ts = T0 + 500 * MS,
+			 .track = 5,
+			 .head = 0x50000 + 2 * 0x1000,
+			 .netns = NS_A,
+			 .hook = DROP,
+			 .drop = "QUEUE_PURGE"},
+	    &data, &idc);
+	cross(f, T0 + 3000 * MS, 6, 0, &late, NULL);
+	flow_finish(f);
+	ASSERT_TRUE(idc != idd, "a packet of its own");
+	ASSERT_STREQ(g.detail[idd], "delivered to srv 42", "the segment");
+	ASSERT_EQ(g.fate[idc], FLOW_FATE_DELIVERED, "its data got to B");
+	ASSERT_STREQ(g.detail[idc],
+		     "delivered: its data was received at eth0@4026532002 before; freed "
+		     "QUEUE_PURGE at close",
+		     "detail");
+	ASSERT_EQ(flow_stats(f)->dropped, 0, "no drop");
 	flow_free(f);
 }
