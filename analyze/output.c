@@ -942,6 +942,7 @@ static void out_why_groups(struct output *o)
 {
 	FILE *f = o->f;
 
+	why_groups_sort(&o->why);
 	for (const struct why_group *g = o->why.head; g; g = g->next) {
 		const struct why_verdict *v = &g->v;
 

@@ -409,6 +409,48 @@ void why_groups_init(struct why_groups *g)
 	memset(g, 0, sizeof(*g));
 }
 
+/* The group's example (its verdict, packet and first time) becomes v. */
+static void set_example(struct why_group *x, const struct why_verdict *v, uint64_t packet_id)
+{
+	struct why_group_answer *ga = ht_entry(x, struct why_group_answer, g);
+
+	x->v = *v;
+	if (v->answer) {
+		ga->answer = *v->answer;
+		x->v.answer = &ga->answer;
+	}
+	x->packet_id = packet_id;
+	x->first_ts = v->ts_ns;
+}
+
+static int group_before(const struct why_group *a, const struct why_group *b)
+{
+	return a->first_ts != b->first_ts ? a->first_ts < b->first_ts : a->packet_id < b->packet_id;
+}
+
+/*
+ * In order of first time (then packet id): packets end in an order that
+ * depends on the analyzer's windows, the report must not. Insertion sort of
+ * the list: a report has a handful of groups.
+ */
+void why_groups_sort(struct why_groups *g)
+{
+	struct why_group *sorted = NULL, *x = g->head;
+
+	while (x) {
+		struct why_group *next = x->next, **at = &sorted;
+
+		while (*at && !group_before(x, *at))
+			at = &(*at)->next;
+		x->next = *at;
+		*at = x;
+		x = next;
+	}
+	g->head = sorted;
+	for (g->tail = sorted; g->tail && g->tail->next; g->tail = g->tail->next)
+		;
+}
+
 int why_groups_add(struct why_groups *g, const struct why_verdict *v, uint64_t packet_id)
 {
 	uint64_t key = group_key(v);
@@ -421,8 +463,8 @@ int why_groups_add(struct why_groups *g, const struct why_verdict *v, uint64_t p
 		if (x->key != key || !group_eq(&x->v, v))
 			continue;
 		x->count++;
-		if (v->ts_ns < x->first_ts)
-			x->first_ts = v->ts_ns;
+		if (v->ts_ns < x->first_ts || (v->ts_ns == x->first_ts && packet_id < x->packet_id))
+			set_example(x, v, packet_id); /* the earliest, whatever order packets end in */
 		if (v->ts_ns > x->last_ts)
 			x->last_ts = v->ts_ns;
 		return 0;
@@ -434,14 +476,9 @@ int why_groups_add(struct why_groups *g, const struct why_verdict *v, uint64_t p
 	struct why_group *x = &ga->g;
 
 	x->key = key;
-	x->v = *v;
-	if (v->answer) {
-		ga->answer = *v->answer;
-		x->v.answer = &ga->answer;
-	}
-	x->packet_id = packet_id;
+	set_example(x, v, packet_id);
 	x->count = 1;
-	x->first_ts = x->last_ts = v->ts_ns;
+	x->last_ts = v->ts_ns;
 	ht_insert(&g->by_key, &x->node, key);
 	if (g->tail)
 		g->tail->next = x;

@@ -62,10 +62,10 @@ void why_note_answer(struct flow_packet *req, struct flow_packet *ans);
 struct why_group {
 	struct ht_node node;
 	uint64_t key;
-	struct why_verdict v; /* the first one's (its line is the example) */
-	uint64_t packet_id;   /* the first one's */
+	struct why_verdict v; /* the earliest one's (its line is the example) */
+	uint64_t packet_id;   /* the earliest one's */
 	uint64_t count, first_ts, last_ts;
-	struct why_group *next; /* in order of first appearance */
+	struct why_group *next; /* as added; why_groups_sort: by first time */
 };
 
 struct why_groups {
@@ -77,6 +77,8 @@ struct why_groups {
 void why_groups_init(struct why_groups *g);
 /* Returns 0 or -ENOMEM. */
 int why_groups_add(struct why_groups *g, const struct why_verdict *v, uint64_t packet_id);
+/* In order of first time, then packet id (independent of when packets end). */
+void why_groups_sort(struct why_groups *g);
 void why_groups_free(struct why_groups *g);
 
 #endif
