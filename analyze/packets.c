@@ -973,7 +973,13 @@ static struct flow_packet *place_branch(struct flow *f, const struct flow_event 
 		     packet_has_content(hb->packet, exact) ||
 		     (nat && packet_has_content(hb->packet, nat)))) {
 			*how = FLOW_BRANCH_CLONE;
-			*parent = hb->index;
+			/*
+			 * A branch the path went on from (a tunnel step re-tracked the
+			 * same buffer: VXLAN in, then out) hands on to the path's tip:
+			 * the decapsulation at the far end continues that, not the
+			 * inner packet before the encapsulation.
+			 */
+			*parent = hb->end == FLOW_END_CONTINUED ? path_tip(hb->packet) : hb->index;
 			return hb->packet;
 		}
 	}
