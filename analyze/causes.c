@@ -21,7 +21,7 @@ struct causes {
 };
 
 /* scanned back at most this many events for one question: bounded per packet */
-#define CAUSES_SCAN_MAX 4096
+#define CAUSES_SCAN_MAX 64
 
 struct causes *causes_new(uint64_t window_ns, size_t max)
 {

@@ -30,32 +30,38 @@ struct drop_rule {
 	const char *reason;
 	const char *phrase; /* a printf format: %s is the subject, if any */
 	enum why_subject subject;
+	unsigned look; /* WL_*: the events (causes.h) that may explain it, asked at the drop */
 };
 
+#define WL_ROUTE 1u /* a failed route lookup of the destination */
+#define WL_NEIGH 2u /* a failed neighbour entry of the next hop */
+
 static const struct drop_rule drop_rules[] = {
-    {"NO_SOCKET", "no listener on %s", WS_LISTENER},
-    {"SOCKET_RCVBUFF", "receive buffer full on %s", WS_LISTENER},
-    {"SOCKET_FILTER", "refused by the socket filter on %s", WS_LISTENER},
-    {"PROTO_MEM", "protocol memory exhausted on %s", WS_LISTENER},
-    {"NETFILTER_DROP", "dropped by netfilter", WS_NONE},
-    {"IP_INNOROUTES", "no route to %s", WS_DST},
-    {"IP_OUTNOROUTES", "no route to %s", WS_DST},
-    {"IPV6_NDISC_NS_OTHERHOST", "neighbour solicitation for another host", WS_NONE},
-    {"NEIGH_FAILED", "the next hop toward %s never answered ARP/NDP", WS_DST},
-    {"NEIGH_QUEUEFULL", "the next hop toward %s is not answering ARP/NDP (queue full)", WS_DST},
-    {"NEIGH_DEAD", "the neighbour entry toward %s went away", WS_DST},
-    {"NEIGH_CREATEFAIL", "no neighbour entry for the next hop toward %s", WS_DST},
-    {"IP_RPFILTER", "reverse-path filter: %s is not routed back this way", WS_SRC},
-    {"PKT_TOO_BIG", "too big for the path MTU toward %s", WS_DST},
-    {"QDISC_DROP", "dropped by the queueing discipline", WS_NONE},
-    {"FULL_RING", "the device's ring is full", WS_NONE},
-    {"TC_INGRESS", "dropped by a tc ingress filter", WS_NONE},
-    {"TC_EGRESS", "dropped by a tc egress filter", WS_NONE},
-    {"IP_INADDRERRORS", "bad destination address %s", WS_DST},
-    {"OTHERHOST", "not for this host (wrong MAC address)", WS_NONE},
-    {"UNICAST_IN_L2_MULTICAST", "unicast in L2 multicast", WS_NONE},
-    {"XFRM_POLICY", "refused by an IPsec policy", WS_NONE},
-    {"TCP_RESET", "reset by the peer", WS_NONE},
+    {"NO_SOCKET", "no listener on %s", WS_LISTENER, 0},
+    {"SOCKET_RCVBUFF", "receive buffer full on %s", WS_LISTENER, 0},
+    {"SOCKET_FILTER", "refused by the socket filter on %s", WS_LISTENER, 0},
+    {"PROTO_MEM", "protocol memory exhausted on %s", WS_LISTENER, 0},
+    {"NETFILTER_DROP", "dropped by netfilter", WS_NONE, 0},
+    {"IP_INNOROUTES", "no route to %s", WS_DST, WL_ROUTE},
+    {"IP_OUTNOROUTES", "no route to %s", WS_DST, WL_ROUTE},
+    {"IPV6_NDISC_NS_OTHERHOST", "neighbour solicitation for another host", WS_NONE, 0},
+    {"NEIGH_FAILED", "the next hop toward %s never answered ARP/NDP", WS_DST, WL_ROUTE | WL_NEIGH},
+    {"NEIGH_QUEUEFULL", "the next hop toward %s is not answering ARP/NDP (queue full)", WS_DST,
+     WL_ROUTE | WL_NEIGH},
+    {"NEIGH_DEAD", "the neighbour entry toward %s went away", WS_DST, WL_ROUTE | WL_NEIGH},
+    {"NEIGH_CREATEFAIL", "no neighbour entry for the next hop toward %s", WS_DST,
+     WL_ROUTE | WL_NEIGH},
+    {"IP_RPFILTER", "reverse-path filter: %s is not routed back this way", WS_SRC, 0},
+    {"PKT_TOO_BIG", "too big for the path MTU toward %s", WS_DST, 0},
+    {"QDISC_DROP", "dropped by the queueing discipline", WS_NONE, 0},
+    {"FULL_RING", "the device's ring is full", WS_NONE, 0},
+    {"TC_INGRESS", "dropped by a tc ingress filter", WS_NONE, 0},
+    {"TC_EGRESS", "dropped by a tc egress filter", WS_NONE, 0},
+    {"IP_INADDRERRORS", "bad destination address %s", WS_DST, 0},
+    {"OTHERHOST", "not for this host (wrong MAC address)", WS_NONE, 0},
+    {"UNICAST_IN_L2_MULTICAST", "unicast in L2 multicast", WS_NONE, 0},
+    {"XFRM_POLICY", "refused by an IPsec policy", WS_NONE, 0},
+    {"TCP_RESET", "reset by the peer", WS_NONE, 0},
 };
 
 static const struct drop_rule *drop_rule(const char *reason)
@@ -268,8 +274,12 @@ int why_note_drop(struct flow_packet *p, const struct flow_hop *h, const struct 
 {
 	const struct pkt_l3l4 *l = h->l.family ? &h->l : pkt_innermost(&p->pi);
 	struct cause_addr d = {0};
+	const struct drop_rule *dr = drop_rule(h->drop);
+	unsigned look = dr ? dr->look : 0;
 
-	if (!h->has_netns || (l->family != 4 && l->family != 6))
+	/* only the reasons a lookup or a neighbour explains: a flood of full-queue drops asks
+	 * nothing */
+	if (!look || !h->has_netns || (l->family != 4 && l->family != 6))
 		return 0;
 	d.family = l->family;
 	memcpy(d.b, l->dst, l->family == 4 ? 4 : 16);
@@ -277,8 +287,9 @@ int why_note_drop(struct flow_packet *p, const struct flow_hop *h, const struct 
 	    causes_find_fib(c, h->source, h->netns, &d, h->ts_ns, WHY_CAUSE_WINDOW_NS);
 	/* the next hop: the route's gateway, else the destination itself */
 	const struct cause_addr *nh = r && r->has_err && !r->err && r->gw.family ? &r->gw : &d;
-	const struct cause *n =
-	    causes_find_neigh(c, h->source, h->netns, nh, h->ts_ns, WHY_CAUSE_WINDOW_NS);
+	const struct cause *n = look & WL_NEIGH ? causes_find_neigh(c, h->source, h->netns, nh,
+								    h->ts_ns, WHY_CAUSE_WINDOW_NS)
+						: NULL;
 	int route = r && r->has_err && r->err, neigh = n && neigh_failed(n);
 	const struct cause *rf = NULL;
 
