@@ -85,6 +85,8 @@ void out_packet(struct output *o, const struct flow_packet *p);
 void out_pair(struct output *o, const struct flow_pair *pr);
 void out_unanswered(struct output *o, const struct flow_packet *req, const char *kind);
 void out_release(struct output *o, const struct flow_packet *p);
+/* --why: a socket's failed route lookup, no packet (causes_take_failure) */
+void out_why_route(struct output *o, const struct cause *e);
 void out_summary(struct output *o, const struct totals *t, const struct flow_stats *fs);
 void json_string(FILE *f, const char *s);
 

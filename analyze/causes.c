@@ -7,12 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CAUSES_FAILED_MAX 64
+
 /* A ring of events in the order they were added (the analyzer adds them by time). */
 struct causes {
 	struct cause *ring;
 	size_t cap, head, n; /* oldest at head */
 	uint64_t window_ns, newest_ts;
+	/* failed socket route lookups not yet settled (causes_take_failure): a ring too */
+	struct cause failed[CAUSES_FAILED_MAX];
+	size_t fhead, fn;
+	uint64_t failures_lost; /* more at once than the queue holds: the oldest went */
 };
+
+/* scanned back at most this many events for one question: bounded per packet */
+#define CAUSES_SCAN_MAX 64
 
 struct causes *causes_new(uint64_t window_ns, size_t max)
 {
@@ -67,6 +76,14 @@ int cause_addr_parse(const char *s, size_t len, struct cause_addr *a)
 	return -EINVAL;
 }
 
+const char *cause_addr_str(const struct cause_addr *a, char *buf, size_t cap)
+{
+	if (!a->family ||
+	    !inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->b, buf, (socklen_t)cap))
+		return NULL;
+	return buf;
+}
+
 static bool same_addr(const struct cause_addr *x, const struct cause_addr *y)
 {
 	return x->family && x->family == y->family && !memcmp(x->b, y->b, x->family == 4 ? 4 : 16);
@@ -115,6 +132,66 @@ static void expire(struct causes *c)
 	}
 }
 
+static bool same_lookup(const struct cause *x, const struct cause *y)
+{
+	return x->source == y->source && x->netns == y->netns && same_addr(&x->daddr, &y->daddr);
+}
+
+/*
+ * A route lookup: it settles a waiting failure of the same destination (the
+ * next table answered, or failed in its turn and takes its place); a
+ * socket's failed one waits (causes_take_failure).
+ */
+static void note_lookup(struct causes *c, const struct cause *e)
+{
+	for (size_t i = 0; i < c->fn; i++) {
+		struct cause *w = &c->failed[(c->fhead + i) % CAUSES_FAILED_MAX];
+
+		if (w->kind == CAUSE_FIB && same_lookup(w, e) &&
+		    e->ts_ns <= w->ts_ns + CAUSES_SETTLE_NS)
+			w->kind = CAUSE_OTHER; /* settled: skipped when taken */
+	}
+	if (!e->has_err || !e->err || !e->has_l4proto)
+		return;
+	/*
+	 * A forwarding lookup (no l4proto) of the same destination that failed
+	 * just before: this is the ICMP error's own lookup (icmp_route_lookup),
+	 * not a socket's. The newest few events are enough: they are adjacent.
+	 */
+	for (size_t i = c->n, k = 0; i-- > 0 && k++ < 8;) {
+		const struct cause *x = &c->ring[(c->head + i) % c->cap];
+
+		if (x->ts_ns + CAUSES_SETTLE_NS < e->ts_ns)
+			break;
+		if (x->kind == CAUSE_FIB && !x->has_l4proto && x->has_err && x->err &&
+		    x->source == e->source && same_addr(&x->daddr, &e->daddr))
+			return;
+	}
+	if (c->fn == CAUSES_FAILED_MAX) {
+		c->fhead = (c->fhead + 1) % CAUSES_FAILED_MAX;
+		c->fn--;
+		c->failures_lost++;
+	}
+	c->failed[(c->fhead + c->fn++) % CAUSES_FAILED_MAX] = *e;
+}
+
+int causes_take_failure(struct causes *c, bool flush, struct cause *out)
+{
+	while (c && c->fn) {
+		struct cause *w = &c->failed[c->fhead];
+
+		if (w->kind == CAUSE_FIB && !flush && w->ts_ns + CAUSES_SETTLE_NS > c->newest_ts)
+			return 0;
+		c->fhead = (c->fhead + 1) % CAUSES_FAILED_MAX;
+		c->fn--;
+		if (w->kind == CAUSE_FIB) {
+			*out = *w;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int causes_add(struct causes *c, uint32_t source, const struct trace_hop *hop)
 {
 	struct cause *e;
@@ -138,6 +215,8 @@ int causes_add(struct causes *c, uint32_t source, const struct trace_hop *hop)
 	e->ifindex = hop->ifname[0] ? hop->ifindex : 0;
 	memcpy(e->hook, hop->hook, sizeof(e->hook));
 	e->hook[sizeof(e->hook) - 1] = '\0';
+	memcpy(e->ifname, hop->ifname, sizeof(e->ifname));
+	e->ifname[sizeof(e->ifname) - 1] = '\0';
 	if (trace_extra_get(hop->extra, TRACE_KEY_FIB_TABLE, &s, &len)) {
 		e->kind = CAUSE_FIB;
 		if (!get_num(hop->extra, TRACE_KEY_FIB_TABLE, &v) && v >= 0 && v <= UINT32_MAX) {
@@ -153,8 +232,18 @@ int causes_add(struct causes *c, uint32_t source, const struct trace_hop *hop)
 			e->has_oif = true;
 			e->oif = (uint32_t)v;
 		}
+		if (!get_num(hop->extra, TRACE_KEY_L4PROTO, &v) && v >= 0 && v <= 255) {
+			e->has_l4proto = true;
+			e->l4proto = (uint8_t)v;
+		}
+		if (!get_num(hop->extra, TRACE_KEY_SPORT, &v) && v >= 0 && v <= 65535)
+			e->sport = (uint16_t)v;
+		if (!get_num(hop->extra, TRACE_KEY_DPORT, &v) && v >= 0 && v <= 65535)
+			e->dport = (uint16_t)v;
 		get_addr(hop->extra, TRACE_KEY_DADDR, &e->daddr);
+		get_addr(hop->extra, TRACE_KEY_SADDR, &e->saddr);
 		get_addr(hop->extra, TRACE_KEY_FIB_GW, &e->gw);
+		note_lookup(c, e);
 	} else if (trace_extra_get(hop->extra, TRACE_KEY_NEIGH, &s, &len)) {
 		e->kind = CAUSE_NEIGH;
 		get_addr(hop->extra, TRACE_KEY_NEIGH, &e->neigh);
@@ -178,7 +267,7 @@ static const struct cause *find(const struct causes *c, enum cause_kind kind, ui
 {
 	if (!c)
 		return NULL;
-	for (size_t i = c->n; i-- > 0;) {
+	for (size_t i = c->n, scanned = 0; i-- > 0 && scanned++ < CAUSES_SCAN_MAX;) {
 		const struct cause *e = &c->ring[(c->head + i) % c->cap];
 
 		if (e->ts_ns > t_ns)
@@ -198,6 +287,33 @@ const struct cause *causes_find_fib(const struct causes *c, uint32_t source, uin
 				    uint64_t window_ns)
 {
 	return find(c, CAUSE_FIB, source, netns, daddr, t_ns, window_ns);
+}
+
+const struct cause *causes_find_fib_failed(const struct causes *c, uint32_t source,
+					   const struct cause_addr *daddr, uint64_t t_ns,
+					   uint64_t window_ns)
+{
+	const struct cause *any = NULL, *fwd = NULL;
+
+	if (!c)
+		return NULL;
+	for (size_t i = c->n, scanned = 0; i-- > 0 && scanned++ < CAUSES_SCAN_MAX;) {
+		const struct cause *e = &c->ring[(c->head + i) % c->cap];
+
+		if (e->ts_ns > t_ns)
+			continue;
+		if (t_ns - e->ts_ns > window_ns)
+			break;
+		if (e->kind == CAUSE_FIB && e->source == source && e->has_err && e->err &&
+		    !e->ifname[0] && same_addr(&e->daddr, daddr)) {
+			if (!e->has_l4proto)
+				fwd = e; /* the oldest: the forwarding lookup, before the ICMP
+					    error's */
+			else if (!any)
+				any = e; /* a socket's, or the ICMP error's own */
+		}
+	}
+	return fwd ? fwd : any;
 }
 
 const struct cause *causes_find_neigh(const struct causes *c, uint32_t source, uint64_t netns,

@@ -40,6 +40,9 @@
 #define FLOW_MAX_KEYS	 8 /* content keys a packet is found by */
 
 /* One hit as the analyzer read it. */
+struct why_note; /* why.h */
+struct causes;	 /* causes.h */
+
 struct flow_event {
 	uint64_t ts_ns;
 	uint32_t source; /* input file index: track ids are only unique within one */
@@ -63,6 +66,8 @@ struct flow_event {
 	/* pkt_summary() of pi, or what to show when it did not dissect; NULL:
 	 * computed from pi where needed (the first hop, NAT, tunnels) */
 	const char *summary;
+	/* the optional keys of the hit (trace_hop.extra: icmp=, rmem=...), NULL or "" if none */
+	const char *extra;
 };
 
 /*
@@ -198,6 +203,8 @@ struct flow_packet {
 	int has_answer;	       /* an ICMP error or reset answered it instead (answer) */
 	struct flow_answer answer;
 	uint64_t answers; /* it is an ICMP error or reset that answered packet #answers, else 0 */
+	/* what cause hooks said of it (why.h): NULL until one did; freed with it */
+	struct why_note *note;
 	/* internal */
 	int refs;
 	int finished;
@@ -242,6 +249,8 @@ struct flow_config {
 	uint64_t corr_window_ns; /* content correlation window (default 100 ms) */
 	/* nothing will show a summary (pkt-analyze --stats): packets' and hops' stay "" */
 	int no_summaries;
+	/* events with no packet (causes.h): a drop looks up the route and neighbour failure */
+	const struct causes *causes;
 };
 
 struct flow_stats {

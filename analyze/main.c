@@ -113,7 +113,7 @@ struct app {
 	int write_failed;
 	struct hashtab ifaces; /* of struct iface_slot */
 	struct flow *flow;
-	struct hosts *hosts; /* whose each file is, and the clocks (--host) */
+	struct hosts *hosts;   /* whose each file is, and the clocks (--host) */
 	struct causes *causes; /* events with no packet, by time, for the verdicts */
 	uint64_t packet_window_ns, pair_window_ns;
 	/* --anonymize */
@@ -1140,6 +1140,7 @@ int main(int argc, char **argv)
 		fputs("pkt-analyze: out of memory\n", stderr);
 		return 1;
 	}
+	cfg.causes = a.causes;
 	a.flow = flow_new(&cfg, &cb);
 	if (!a.flow) {
 		errorx(&a, "out of memory");
@@ -1180,6 +1181,7 @@ int main(int argc, char **argv)
 		    .len = ev->origlen,
 		    .pi = &ev->pi,
 		    .summary = ev->has_summary ? ev->summary : NULL,
+		    .extra = ev->ours ? ev->c.extra : NULL,
 		};
 		uint64_t packet_id = 0;
 		uint64_t event_no = a.tot.events;
@@ -1203,6 +1205,8 @@ int main(int argc, char **argv)
 			}
 			write_event(&a, ev);
 			out_event(&a.out, ev, a.tot.cause_events++, 0);
+			for (struct cause e; causes_take_failure(a.causes, false, &e);)
+				out_why_route(&a.out, &e);
 			input_fill(&a, next);
 			continue;
 		}
@@ -1221,6 +1225,8 @@ int main(int argc, char **argv)
 		input_fill(&a, next);
 	}
 	flow_finish(a.flow);
+	for (struct cause e; causes_take_failure(a.causes, true, &e);)
+		out_why_route(&a.out, &e);
 	if (a.anon_unvetted)
 		warnx_(&a,
 		       "--anonymize: %" PRIu64 " hit%s left out: the anonymizer cannot vet "

@@ -440,8 +440,8 @@ static void print_packet_head(struct output *o, const char *role, const struct f
 	char line[256];
 
 	if (hosts_shown(o->hosts) && p->has_track) /* a track id is its file's: name its host */
-		snprintf(head + strlen(head) - 2, sizeof(head) - strlen(head) + 2, "@%s: ",
-			 hosts_name(o->hosts, p->source));
+		snprintf(head + strlen(head) - 2, sizeof(head) - strlen(head) + 2,
+			 "@%s: ", hosts_name(o->hosts, p->source));
 	snprintf(line, sizeof(line), "%s%s", head, p->summary);
 	print_fitted(o, "", line);
 }
@@ -581,6 +581,84 @@ static void json_answer(FILE *f, const struct why_verdict *v)
 	putc_unlocked('}', f);
 }
 
+static void json_key_addr(FILE *f, const char *key, const struct cause_addr *a)
+{
+	char s[PKT_ADDRSTRLEN];
+
+	json_key_str(f, key, cause_addr_str(a, s, sizeof(s)));
+}
+
+/* What the cause hooks said (why.h, struct why_note): docs/format.md, "cause". */
+static void json_note(FILE *f, const struct why_verdict *v)
+{
+	const struct why_note *n = v->has_note ? &v->note : NULL;
+	char tb[16];
+
+	json_key(f, "route");
+	if (n && n->has_route) {
+		const struct cause *e = &n->route;
+
+		put_str(f, "{\"table\":");
+		if (e->has_table)
+			put_u64(f, e->table);
+		else
+			put_str(f, "null");
+		json_key_str(f, "table_name",
+			     e->has_table ? why_table_name(e->table, tb, sizeof(tb)) : NULL);
+		json_key(f, "fib_err");
+		put_i64(f, e->err);
+		json_key_str(f, "error", why_route_error(e));
+		json_key_addr(f, "saddr", &e->saddr);
+		json_key_addr(f, "daddr", &e->daddr);
+		json_key_u64(f, "netns", 1, e->netns);
+		json_key_str(f, "netns_name", v->route_netns_name);
+		json_key_str(f, "hook", e->hook);
+		json_key_u64(f, "ts_ns", 1, e->ts_ns);
+		putc_unlocked('}', f);
+	} else {
+		put_str(f, "null");
+	}
+	json_key(f, "neighbour");
+	if (n && n->has_neigh) {
+		const struct cause *e = &n->neigh;
+
+		put_str(f, "{\"hook\":");
+		json_string(f, e->hook);
+		json_key_addr(f, "addr", &e->neigh);
+		json_key_str(f, "state", e->neigh_state[0] ? e->neigh_state : NULL);
+		put_str(f, e->dead ? ",\"dead\":true" : ",\"dead\":false");
+		json_key_str(f, "ifname", e->ifname[0] ? e->ifname : NULL);
+		json_key_u64(f, "netns", 1, e->netns);
+		json_key_str(f, "netns_name", v->neigh_netns_name);
+		json_key_u64(f, "ts_ns", 1, e->ts_ns);
+		putc_unlocked('}', f);
+	} else {
+		put_str(f, "null");
+	}
+	json_key(f, "icmp_sent");
+	if (n && n->icmp_sent) {
+		put_str(f, "{\"name\":");
+		json_string(f, v->icmp_sent_name);
+		json_key_u64(f, "icmp_type", 1, n->icmp_type);
+		json_key_u64(f, "icmp_code", 1, n->icmp_code);
+		json_key_u64(f, "netns", n->icmp_has_netns, n->icmp_netns);
+		json_key_str(f, "netns_name", v->icmp_sent_netns_name);
+		json_key_str(f, "ifname",
+			     n->icmp_ifname && n->icmp_ifname[0] ? n->icmp_ifname : NULL);
+		putc_unlocked('}', f);
+	} else {
+		put_str(f, "null");
+	}
+	put_str(f, n && n->reset_sent ? ",\"reset_sent\":true" : ",\"reset_sent\":false");
+	json_key_u64(f, "rmem", n && n->has_rmem, n ? n->rmem : 0);
+	json_key_u64(f, "rcvbuf", n && n->has_rmem, n ? n->rcvbuf : 0);
+	json_key(f, "rc");
+	if (n && n->has_rc)
+		put_i64(f, n->rc);
+	else
+		put_str(f, "null");
+}
+
 /* The verdict's fields (docs/format.md, "cause"), after an opening brace and a first key. */
 static void json_verdict_fields(FILE *f, const struct why_verdict *v)
 {
@@ -595,6 +673,7 @@ static void json_verdict_fields(FILE *f, const struct why_verdict *v)
 		json_answer(f, v);
 	else
 		put_str(f, "null");
+	json_note(f, v);
 }
 
 /*
@@ -823,6 +902,17 @@ void out_unanswered(struct output *o, const struct flow_packet *req, const char 
 	fputc('\n', f);
 }
 
+void out_why_route(struct output *o, const struct cause *e)
+{
+	struct why_verdict v;
+
+	if (o->mode != MODE_WHY)
+		return;
+	why_build_route(e, o->names, o->numeric, &v);
+	if (why_groups_add(&o->why, &v, 0) < 0)
+		o->why_error = 1;
+}
+
 void out_release(struct output *o, const struct flow_packet *p)
 {
 	/* no pair came first: the first packet that went somewhere */
@@ -954,7 +1044,7 @@ static void out_why_groups(struct output *o)
 			json_key_u64(f, "first_ts_ns", 1, g->first_ts);
 			json_key_u64(f, "last_ts_ns", 1, g->last_ts);
 			json_key_str(f, "example", v->line);
-			json_key_u64(f, "example_packet", 1, g->packet_id);
+			json_key_u64(f, "example_packet", g->packet_id != 0, g->packet_id);
 			put_str(f, "}\n");
 			continue;
 		}
@@ -966,8 +1056,11 @@ static void out_why_groups(struct output *o)
 
 		snprintf(count, sizeof(count), "%8" PRIu64 "x ", g->count);
 		print_wrapped(o, count, "          ", v->line);
-		fprintf(f, "          %s: first %s, last %s (packet #%" PRIu64 ")\n", v->kind,
-			first, last, g->packet_id);
+		if (g->packet_id)
+			fprintf(f, "          %s: first %s, last %s (packet #%" PRIu64 ")\n",
+				v->kind, first, last, g->packet_id);
+		else /* a verdict without a packet (no-route) */
+			fprintf(f, "          %s: first %s, last %s\n", v->kind, first, last);
 	}
 	if (o->format == FMT_TEXT && !o->why.head && !o->quiet)
 		fputs("No drops, no request without a reply.\n", f);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "flow_int.h"
+#include "why.h"
 
 #define DEFAULT_PACKET_WINDOW (2ull * 1000000000)
 #define DEFAULT_PAIR_WINDOW   (3ull * 1000000000)
@@ -274,6 +275,7 @@ struct flow *flow_new(const struct flow_config *cfg, const struct flow_callbacks
 		if (cfg->corr_window_ns)
 			f->cfg.corr_window_ns = cfg->corr_window_ns;
 		f->cfg.no_summaries = cfg->no_summaries;
+		f->cfg.causes = cfg->causes;
 	}
 	if (cb)
 		f->cb = *cb;
@@ -698,6 +700,7 @@ static void free_packet(struct flow_packet *p)
 		free(p->branches[i]);
 	free(p->branches);
 	free(p->hops);
+	free(p->note);
 	free(p);
 }
 
@@ -870,6 +873,9 @@ static int add_hop(struct flow *f, struct flow_packet *p, struct flow_branch *b,
 			p->path_last_ts = ev->ts_ns;
 		packet_add_tuple(p, l, ev);
 	}
+	/* a drop: the failed route lookup or neighbour before it, while they are held */
+	if (f->cfg.causes && flow_hop_is_drop(h) && why_note_drop(p, h, f->cfg.causes) < 0)
+		return -ENOMEM;
 	/* how the branch ends so far: a read is final; a free ends the sk_buff */
 	b->nhops++;
 	b->last_hop = p->nhops - 1;
@@ -967,7 +973,13 @@ static struct flow_packet *place_branch(struct flow *f, const struct flow_event 
 		     packet_has_content(hb->packet, exact) ||
 		     (nat && packet_has_content(hb->packet, nat)))) {
 			*how = FLOW_BRANCH_CLONE;
-			*parent = hb->index;
+			/*
+			 * A branch the path went on from (a tunnel step re-tracked the
+			 * same buffer: VXLAN in, then out) hands on to the path's tip:
+			 * the decapsulation at the far end continues that, not the
+			 * inner packet before the encapsulation.
+			 */
+			*parent = hb->end == FLOW_END_CONTINUED ? path_tip(hb->packet) : hb->index;
 			return hb->packet;
 		}
 	}
@@ -1075,8 +1087,12 @@ int flow_add_event(struct flow *f, const struct flow_event *ev, uint64_t *packet
 	 * place it passed: no hop, no fate, no pair (hooks.def).
 	 */
 	if (pkt_hook_kind_is_cause(nm.hook->kind)) {
-		if (ev->has_track && (b = find_track(f, ev->source, ev->track)) && packet_id)
-			*packet_id = b->packet->id;
+		if (ev->has_track && (b = find_track(f, ev->source, ev->track))) {
+			if (why_note_cause(b->packet, ev, nm.hook->s, nm.ifname->s) < 0)
+				return -ENOMEM;
+			if (packet_id)
+				*packet_id = b->packet->id;
+		}
 		f->stats.causes++;
 		return 0;
 	}

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hooks.h"
 #include "nsnames.h"
+#include "trace.h"
 
 /* ------------------------------------------------------------ rule tables */
 
@@ -28,32 +30,38 @@ struct drop_rule {
 	const char *reason;
 	const char *phrase; /* a printf format: %s is the subject, if any */
 	enum why_subject subject;
+	unsigned look; /* WL_*: the events (causes.h) that may explain it, asked at the drop */
 };
 
+#define WL_ROUTE 1u /* a failed route lookup of the destination */
+#define WL_NEIGH 2u /* a failed neighbour entry of the next hop */
+
 static const struct drop_rule drop_rules[] = {
-    {"NO_SOCKET", "no listener on %s", WS_LISTENER},
-    {"SOCKET_RCVBUFF", "receive buffer full on %s", WS_LISTENER},
-    {"SOCKET_FILTER", "refused by the socket filter on %s", WS_LISTENER},
-    {"PROTO_MEM", "protocol memory exhausted on %s", WS_LISTENER},
-    {"NETFILTER_DROP", "dropped by netfilter", WS_NONE},
-    {"IP_INNOROUTES", "no route to %s", WS_DST},
-    {"IP_OUTNOROUTES", "no route to %s", WS_DST},
-    {"IPV6_NDISC_NS_OTHERHOST", "neighbour solicitation for another host", WS_NONE},
-    {"NEIGH_FAILED", "the next hop toward %s never answered ARP/NDP", WS_DST},
-    {"NEIGH_QUEUEFULL", "the next hop toward %s is not answering ARP/NDP (queue full)", WS_DST},
-    {"NEIGH_DEAD", "the neighbour entry toward %s went away", WS_DST},
-    {"NEIGH_CREATEFAIL", "no neighbour entry for the next hop toward %s", WS_DST},
-    {"IP_RPFILTER", "reverse-path filter: %s is not routed back this way", WS_SRC},
-    {"PKT_TOO_BIG", "too big for the path MTU toward %s", WS_DST},
-    {"QDISC_DROP", "dropped by the queueing discipline", WS_NONE},
-    {"FULL_RING", "the device's ring is full", WS_NONE},
-    {"TC_INGRESS", "dropped by a tc ingress filter", WS_NONE},
-    {"TC_EGRESS", "dropped by a tc egress filter", WS_NONE},
-    {"IP_INADDRERRORS", "bad destination address %s", WS_DST},
-    {"OTHERHOST", "not for this host (wrong MAC address)", WS_NONE},
-    {"UNICAST_IN_L2_MULTICAST", "unicast in L2 multicast", WS_NONE},
-    {"XFRM_POLICY", "refused by an IPsec policy", WS_NONE},
-    {"TCP_RESET", "reset by the peer", WS_NONE},
+    {"NO_SOCKET", "no listener on %s", WS_LISTENER, 0},
+    {"SOCKET_RCVBUFF", "receive buffer full on %s", WS_LISTENER, 0},
+    {"SOCKET_FILTER", "refused by the socket filter on %s", WS_LISTENER, 0},
+    {"PROTO_MEM", "protocol memory exhausted on %s", WS_LISTENER, 0},
+    {"NETFILTER_DROP", "dropped by netfilter", WS_NONE, 0},
+    {"IP_INNOROUTES", "no route to %s", WS_DST, WL_ROUTE},
+    {"IP_OUTNOROUTES", "no route to %s", WS_DST, WL_ROUTE},
+    {"IPV6_NDISC_NS_OTHERHOST", "neighbour solicitation for another host", WS_NONE, 0},
+    {"NEIGH_FAILED", "the next hop toward %s never answered ARP/NDP", WS_DST, WL_ROUTE | WL_NEIGH},
+    {"NEIGH_QUEUEFULL", "the next hop toward %s is not answering ARP/NDP (queue full)", WS_DST,
+     WL_ROUTE | WL_NEIGH},
+    {"NEIGH_DEAD", "the neighbour entry toward %s went away", WS_DST, WL_ROUTE | WL_NEIGH},
+    {"NEIGH_CREATEFAIL", "no neighbour entry for the next hop toward %s", WS_DST,
+     WL_ROUTE | WL_NEIGH},
+    {"IP_RPFILTER", "reverse-path filter: %s is not routed back this way", WS_SRC, 0},
+    {"PKT_TOO_BIG", "too big for the path MTU toward %s", WS_DST, 0},
+    {"QDISC_DROP", "dropped by the queueing discipline", WS_NONE, 0},
+    {"FULL_RING", "the device's ring is full", WS_NONE, 0},
+    {"TC_INGRESS", "dropped by a tc ingress filter", WS_NONE, 0},
+    {"TC_EGRESS", "dropped by a tc egress filter", WS_NONE, 0},
+    {"IP_INADDRERRORS", "bad destination address %s", WS_DST, 0},
+    {"OTHERHOST", "not for this host (wrong MAC address)", WS_NONE, 0},
+    {"UNICAST_IN_L2_MULTICAST", "unicast in L2 multicast", WS_NONE, 0},
+    {"XFRM_POLICY", "refused by an IPsec policy", WS_NONE, 0},
+    {"TCP_RESET", "reset by the peer", WS_NONE, 0},
 };
 
 static const struct drop_rule *drop_rule(const char *reason)
@@ -156,6 +164,185 @@ void why_note_answer(struct flow_packet *req, struct flow_packet *ans)
 	}
 	req->has_answer = 1;
 	ans->answers = req->id;
+}
+
+/* ------------------------------------------------------------ notes */
+
+/* how far back a drop looks for the lookup or neighbour event that explains it */
+#define WHY_CAUSE_WINDOW_NS 2000000000ULL
+
+static struct why_note *note_of(struct flow_packet *p)
+{
+	if (!p->note)
+		p->note = calloc(1, sizeof(*p->note));
+	return p->note;
+}
+
+/* a decimal key of extra; 0 or -EINVAL */
+static int extra_num(const char *extra, enum trace_key k, long long lo, long long hi,
+		     long long *out)
+{
+	const char *v;
+	size_t len;
+	char buf[24];
+	char *end;
+
+	if (!extra || !trace_extra_get(extra, k, &v, &len) || !len || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	errno = 0;
+	long long n = strtoll(buf, &end, 10);
+
+	if (errno || *end || n < lo || n > hi)
+		return -EINVAL;
+	*out = n;
+	return 0;
+}
+
+int why_note_cause(struct flow_packet *p, const struct flow_event *ev, const char *hook,
+		   const char *ifname)
+{
+	const char *x = ev->extra ? ev->extra : "", *v;
+	size_t len;
+	long long a, b;
+	int id = -1;
+
+	if (trace_extra_get(x, TRACE_KEY_ICMP, &v, &len)) { /* icmp=TYPE/CODE */
+		unsigned t, c;
+		char buf[16];
+
+		if (len >= sizeof(buf))
+			return 0;
+		memcpy(buf, v, len);
+		buf[len] = '\0';
+		if (sscanf(buf, "%u/%u", &t, &c) != 2 || t > 255 || c > 255)
+			return 0;
+		struct why_note *n = note_of(p);
+
+		if (!n)
+			return -ENOMEM;
+		n->icmp_sent = 1;
+		n->icmp_type = (uint8_t)t;
+		n->icmp_code = (uint8_t)c;
+		n->icmp_source = ev->source;
+		n->icmp_has_netns = ev->has_netns;
+		n->icmp_netns = ev->netns;
+		n->icmp_ifname = ifname;
+		return 0;
+	}
+	if (!extra_num(x, TRACE_KEY_RMEM, 0, UINT32_MAX, &a) &&
+	    !extra_num(x, TRACE_KEY_RCVBUF, 0, UINT32_MAX, &b)) {
+		struct why_note *n = note_of(p);
+
+		if (!n)
+			return -ENOMEM;
+		n->has_rmem = 1;
+		n->rmem = (uint32_t)a;
+		n->rcvbuf = (uint32_t)b;
+		return 0;
+	}
+	/* rc= of net:net_dev_xmit is the driver's on every packet sent: only the socket's */
+	if (!extra_num(x, TRACE_KEY_RC, INT32_MIN, INT32_MAX, &a)) {
+		id = pkt_hook_index(hook);
+		if (id != HOOK_UDP_FAIL_QUEUE_RCV_SKB)
+			return 0;
+		struct why_note *n = note_of(p);
+
+		if (!n)
+			return -ENOMEM;
+		n->has_rc = 1;
+		n->rc = (int32_t)a;
+		return 0;
+	}
+	if (pkt_hook_index(hook) == HOOK_TCP_SEND_RESET) {
+		struct why_note *n = note_of(p);
+
+		if (!n)
+			return -ENOMEM;
+		n->reset_sent = 1;
+	}
+	return 0;
+}
+
+static int neigh_failed(const struct cause *n)
+{
+	return n->dead || strstr(n->neigh_state, "FAILED") != NULL;
+}
+
+int why_note_drop(struct flow_packet *p, const struct flow_hop *h, const struct causes *c)
+{
+	const struct pkt_l3l4 *l = h->l.family ? &h->l : pkt_innermost(&p->pi);
+	struct cause_addr d = {0};
+	const struct drop_rule *dr = drop_rule(h->drop);
+	unsigned look = dr ? dr->look : 0;
+
+	/* only the reasons a lookup or a neighbour explains: a flood of full-queue drops asks
+	 * nothing */
+	if (!look || !h->has_netns || (l->family != 4 && l->family != 6))
+		return 0;
+	d.family = l->family;
+	memcpy(d.b, l->dst, l->family == 4 ? 4 : 16);
+	const struct cause *r =
+	    causes_find_fib(c, h->source, h->netns, &d, h->ts_ns, WHY_CAUSE_WINDOW_NS);
+	/* the next hop: the route's gateway, else the destination itself */
+	const struct cause_addr *nh = r && r->has_err && !r->err && r->gw.family ? &r->gw : &d;
+	const struct cause *n = look & WL_NEIGH ? causes_find_neigh(c, h->source, h->netns, nh,
+								    h->ts_ns, WHY_CAUSE_WINDOW_NS)
+						: NULL;
+	int route = r && r->has_err && r->err, neigh = n && neigh_failed(n);
+	const struct cause *rf = NULL;
+
+	/* between the hit before the drop and the drop */
+	uint64_t near = CAUSES_SETTLE_NS;
+
+	if (h > p->hops && h->ts_ns - h[-1].ts_ns < near)
+		near = h->ts_ns - h[-1].ts_ns;
+	if (!route && (rf = causes_find_fib_failed(c, h->source, &d, h->ts_ns, near)))
+		route = 1;
+
+	if (!route && !neigh)
+		return 0;
+	struct why_note *w = note_of(p);
+
+	if (!w)
+		return -ENOMEM;
+	if (route) {
+		w->has_route = 1;
+		w->route = rf ? *rf : *r;
+		w->route.netns = h->netns; /* where it was dropped: that lookup's (rf) */
+	}
+	if (neigh) {
+		w->has_neigh = 1;
+		w->neigh = *n;
+	}
+	return 0;
+}
+
+const char *why_table_name(uint32_t table, char *buf, size_t cap)
+{
+	switch (table) {
+	case 253:
+		return "default";
+	case 254:
+		return "main";
+	case 255:
+		return "local";
+	}
+	snprintf(buf, cap, "%u", table);
+	return buf;
+}
+
+const char *why_route_error(const struct cause *e)
+{
+	const char *s;
+
+	if (!e->has_err || !e->err)
+		return NULL;
+	if (e->err == -EAGAIN) /* fib_lookup() turns the last table's miss into this */
+		return "ENETUNREACH";
+	s = e->err < 0 ? strerrorname_np(-e->err) : NULL;
+	return s ? s : "error";
 }
 
 /* ------------------------------------------------------------ verdicts */
@@ -278,8 +465,137 @@ static void place(const struct flow_packet *p, struct why_verdict *v, const stru
 	loc_function(h->loc, v->function, sizeof(v->function));
 }
 
+static void sb_addr(struct sbuf *b, const struct cause_addr *a)
+{
+	char s[PKT_ADDRSTRLEN];
+	const char *t = cause_addr_str(a, s, sizeof(s));
+
+	sb_add(b, "%s", t ? t : "?");
+}
+
+/* "no route to D in table main of NS: ENETUNREACH" */
+static void sb_route(struct sbuf *b, const struct cause *e, const char *ns_name)
+{
+	char tb[16];
+
+	sb_add(b, "no route to ");
+	sb_addr(b, &e->daddr);
+	if (e->has_table)
+		sb_add(b, " in table %s", why_table_name(e->table, tb, sizeof(tb)));
+	sb_add(b, " of ");
+	sb_ns(b, 1, e->netns, ns_name);
+	sb_add(b, ": %s", why_route_error(e));
+}
+
+/* What the cause hooks add to the line: "; no route to ...", "; neighbour ...". */
+static void sb_note(struct sbuf *b, const struct why_verdict *v)
+{
+	const struct why_note *n = &v->note;
+
+	if (!v->has_note)
+		return;
+	if (n->has_rmem)
+		sb_add(b, "; rmem %u of rcvbuf %u bytes", n->rmem, n->rcvbuf);
+	if (n->has_rc)
+		sb_add(b, "; queueing returned %d%s", n->rc, n->rc == -ENOMEM ? " (-ENOMEM)" : "");
+	if (n->has_route && strcmp(v->kind, "no-route") != 0) {
+		sb_add(b, "; ");
+		sb_route(b, &n->route, v->route_netns_name);
+	}
+	if (n->has_neigh) {
+		sb_add(b, "; neighbour ");
+		sb_addr(b, &n->neigh.neigh);
+		if (n->neigh.ifname[0])
+			sb_add(b, " on %s", n->neigh.ifname);
+		sb_add(b, " of ");
+		sb_ns(b, 1, n->neigh.netns, v->neigh_netns_name);
+		sb_add(b, ": %s",
+		       n->neigh.dead ? "gone (neigh_event_send_dead)" : n->neigh.neigh_state);
+	}
+	/* the kernel sent an error no recorded packet shows (rate-limited on the wire, dropped) */
+	if (n->icmp_sent && !(v->answer && !v->answer->is_reset)) {
+		sb_add(b, "; ");
+		sb_ns(b, n->icmp_has_netns, n->icmp_netns, v->icmp_sent_netns_name);
+		sb_add(b, " sent ICMP %s", v->icmp_sent_name);
+		if (n->icmp_ifname && n->icmp_ifname[0])
+			sb_add(b, " (%s)", n->icmp_ifname);
+		sb_add(b, ", not seen on its way back");
+	}
+	if (n->reset_sent && !(v->answer && v->answer->is_reset))
+		sb_add(b, "; a RST was sent, not seen on its way back");
+}
+
+/* v's note and its names from p's */
+static void set_note(const struct flow_packet *p, const struct nsnames *names, int numeric,
+		     struct why_verdict *v)
+{
+	const struct why_note *n = p->note;
+
+	if (!n)
+		return;
+	v->has_note = 1;
+	v->note = *n;
+	if (n->has_route)
+		v->route_netns_name = ns_name(names, numeric, n->route.source, 1, n->route.netns);
+	if (n->has_neigh)
+		v->neigh_netns_name = ns_name(names, numeric, n->neigh.source, 1, n->neigh.netns);
+	if (n->icmp_sent) {
+		const struct icmp_rule *r = icmp_rule(4, n->icmp_type, n->icmp_code);
+
+		v->icmp_sent_name = r ? r->name : "error";
+		v->icmp_sent_netns_name =
+		    ns_name(names, numeric, n->icmp_source, n->icmp_has_netns, n->icmp_netns);
+	}
+}
+
+void why_build_route(const struct cause *e, const struct nsnames *names, int numeric,
+		     struct why_verdict *v)
+{
+	struct sbuf b;
+
+	memset(v, 0, sizeof(*v));
+	b = (struct sbuf){v->line, sizeof(v->line), 0};
+	v->kind = "no-route";
+	v->source = e->source;
+	v->has_netns = 1;
+	v->netns = e->netns;
+	v->netns_name = ns_name(names, numeric, e->source, 1, e->netns);
+	v->ifname = "";
+	v->hook = e->hook;
+	v->ts_ns = e->ts_ns;
+	v->has_note = 1;
+	v->note.has_route = 1;
+	v->note.route = *e;
+	v->route_netns_name = v->netns_name;
+	sb_route(&b, e, v->netns_name);
+	sb_add(&b, " (a socket's lookup: no packet was sent");
+	if (e->has_l4proto && (e->l4proto == 6 || e->l4proto == 17) && e->dport) {
+		sb_add(&b, "; %s ", e->l4proto == 6 ? "TCP" : "UDP");
+		sb_addr(&b, &e->saddr);
+		sb_add(&b, ":%u -> ", e->sport);
+		sb_addr(&b, &e->daddr);
+		sb_add(&b, ":%u", e->dport);
+	}
+	sb_add(&b, ")");
+}
+
+static int build(const struct flow_packet *p, const struct nsnames *names, int numeric,
+		 struct why_verdict *v);
+
 int why_build(const struct flow_packet *p, const struct nsnames *names, int numeric,
 	      struct why_verdict *v)
+{
+	if (!build(p, names, numeric, v))
+		return 0;
+	set_note(p, names, numeric, v);
+	struct sbuf b = {v->line, sizeof(v->line), strlen(v->line)};
+
+	sb_note(&b, v);
+	return 1;
+}
+
+static int build(const struct flow_packet *p, const struct nsnames *names, int numeric,
+		 struct why_verdict *v)
 {
 	const struct flow_hop *end = NULL;
 	struct sbuf b;
@@ -373,6 +689,9 @@ static uint64_t group_key(const struct why_verdict *v)
 	h = str_hash(h, v->hook);
 	h = ht_hash_add(h, (uint64_t)v->source << 1 | (uint64_t)v->has_netns);
 	h = ht_hash_add(h, v->netns);
+	if (v->note.has_route)
+		h = ht_hash_add(h,
+				(uint64_t)v->note.route.table << 32 | (uint32_t)v->note.route.err);
 	if (v->answer) {
 		const struct flow_answer *a = v->answer;
 
@@ -388,7 +707,10 @@ static int group_eq(const struct why_verdict *x, const struct why_verdict *y)
 	if (!str_eq(x->kind, y->kind) || !str_eq(x->reason, y->reason) ||
 	    !str_eq(x->function, y->function) || !str_eq(x->ifname, y->ifname) ||
 	    !str_eq(x->hook, y->hook) || x->source != y->source || x->has_netns != y->has_netns ||
-	    x->netns != y->netns || !x->answer != !y->answer)
+	    x->netns != y->netns || !x->answer != !y->answer ||
+	    x->note.has_route != y->note.has_route ||
+	    (x->note.has_route && (x->note.route.table != y->note.route.table ||
+				   x->note.route.err != y->note.route.err)))
 		return 0;
 	if (!x->answer)
 		return 1;
@@ -464,7 +786,8 @@ int why_groups_add(struct why_groups *g, const struct why_verdict *v, uint64_t p
 			continue;
 		x->count++;
 		if (v->ts_ns < x->first_ts || (v->ts_ns == x->first_ts && packet_id < x->packet_id))
-			set_example(x, v, packet_id); /* the earliest, whatever order packets end in */
+			set_example(x, v,
+				    packet_id); /* the earliest, whatever order packets end in */
 		if (v->ts_ns > x->last_ts)
 			x->last_ts = v->ts_ns;
 		return 0;

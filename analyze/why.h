@@ -19,12 +19,38 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "causes.h"
 #include "flow.h"
 #include "hashtab.h"
 
 struct nsnames;
 
-#define WHY_LINE_LEN 384
+#define WHY_LINE_LEN 512
+
+/*
+ * What the cause hooks said of a packet (flow_packet.note), taken when they
+ * happen: a hit of a CAUSE_SKB hook on its sk_buff (why_note_cause), the
+ * route lookup and neighbour event held in causes.h when it is dropped
+ * (why_note_drop). Allocated at the first one.
+ */
+struct why_note {
+	/* icmp:icmp_send: the ICMP error the kernel generated because of it, and where */
+	int icmp_sent;
+	uint8_t icmp_type, icmp_code;
+	uint32_t icmp_source;
+	int icmp_has_netns;
+	uint64_t icmp_netns;
+	const char *icmp_ifname;
+	int reset_sent; /* tcp:tcp_send_reset */
+	int has_rmem;	/* sock:sock_rcvqueue_full: bytes allocated, the socket's limit */
+	uint32_t rmem, rcvbuf;
+	int has_rc; /* udp:udp_fail_queue_rcv_skb: what queueing returned (-12: buffer full) */
+	int32_t rc;
+	int has_route;	    /* a lookup of its destination failed where it was dropped */
+	struct cause route; /* fib:fib_table_lookup, fib6:fib6_table_lookup */
+	int has_neigh;	    /* its next hop failed there (NUD_FAILED, or the entry is gone) */
+	struct cause neigh; /* neigh:neigh_update, neigh:neigh_event_send_dead */
+};
 
 struct why_verdict {
 	const char *kind;   /* "drop", "no-reply", "icmp-error", "reset" */
@@ -42,6 +68,11 @@ struct why_verdict {
 	const struct flow_answer *answer;
 	const char *answer_name;       /* "port unreachable", "RST" */
 	const char *answer_netns_name; /* NULL if unknown */
+	/* what the cause hooks said (has_note: anything); names NULL if unknown */
+	int has_note;
+	struct why_note note;
+	const char *route_netns_name, *neigh_netns_name, *icmp_sent_netns_name;
+	const char *icmp_sent_name; /* "port unreachable", NULL if none sent */
 	char line[WHY_LINE_LEN];
 };
 
@@ -52,6 +83,29 @@ struct why_verdict {
  */
 int why_build(const struct flow_packet *p, const struct nsnames *names, int numeric,
 	      struct why_verdict *v);
+
+/*
+ * The verdict of a socket's failed route lookup, no packet (causes.h,
+ * causes_take_failure): kind "no-route". Fills v (source, place, note.route).
+ */
+void why_build_route(const struct cause *e, const struct nsnames *names, int numeric,
+		     struct why_verdict *v);
+/* A routing table's name: "main", "local", "default", else its number (in buf). */
+const char *why_table_name(uint32_t table, char *buf, size_t cap);
+/*
+ * The error a failed lookup gave its caller: "ENETUNREACH" for a table with
+ * no match (-EAGAIN: the last rule's table tried), else the errno's name.
+ */
+const char *why_route_error(const struct cause *e);
+
+/*
+ * A hit of a cause hook on p's sk_buff (hook, the device it names): keep
+ * what it says (icmp=, rmem=, rc=...). 0 or -ENOMEM.
+ */
+int why_note_cause(struct flow_packet *p, const struct flow_event *ev, const char *hook,
+		   const char *ifname);
+/* h drops p: note the failed lookup or neighbour there before it. 0 or -ENOMEM. */
+int why_note_drop(struct flow_packet *p, const struct flow_hop *h, const struct causes *c);
 
 /* l is an ICMP or ICMPv6 error that quotes the packet it is about. */
 int why_is_icmp_error(const struct pkt_l3l4 *l);

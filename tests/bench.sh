@@ -183,14 +183,14 @@ rec_flood() { # HOOKS: one flood recorded with -e HOOKS; prints "RATE EVENTS LOS
 # from its fdinfo). Independent of how fast the shared machine lets the
 # flood go; the accounting adds two clock reads per run to each figure.
 # Prints "TRACEPOINT RUNS NS_PER_RUN" lines.
-hook_cost() {
+hook_cost() { # [TRAFFIC]: a function making traffic (flood by default)
 	local old ids
 	old=$(sysctl -n kernel.bpf_stats_enabled)
 	rm -f "$WORK/cost.pcapng.zst"
 	record_start "$WORK/cost.pcapng.zst" --force -e all >&2 || exit 1
 	ids=$(grep -h '^prog_id:' /proc/"$REC_PID"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u | tr '\n' ' ')
 	sysctl -qw kernel.bpf_stats_enabled=1
-	flood >/dev/null
+	"${1:-flood}" >/dev/null
 	bpftool prog show -j >"$WORK/progs.json"
 	sysctl -qw kernel.bpf_stats_enabled="$old"
 	record_stop >&2 || exit 1
@@ -272,6 +272,33 @@ if i >= 0:
 open(sys.argv[1], "w").write(old.rstrip("\n") + "\n\n" + sec)
 PY
 }
+# The mixed traffic of the analysis part: a TCP bulk transfer a to b beside four pings, SECS long
+mixed_traffic() {
+	local i pids=()
+	ip netns exec "$NS_B" iperf3 -s -1 -p 5202 >/dev/null 2>&1 &
+	SRV=$!
+	sleep 0.3
+	for i in 1 2 3; do
+		ip netns exec "$NS_A" ping -q -c $((SECS * 20)) -i 0.05 "$IP_B" >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	ip netns exec "$NS_B" ping -q -c $((SECS * 20)) -i 0.05 "$IP_A" >/dev/null 2>&1 &
+	pids+=($!)
+	ip netns exec "$NS_A" iperf3 -c "$IP_B" -p 5202 -t "$SECS" >/dev/null 2>&1
+	wait "${pids[@]}"
+	wait "$SRV" 2>/dev/null
+	SRV=
+}
+# BENCH_ONLY=cost: every program's hits and ns per hit (hook_cost) in the
+# flood and in the mixed traffic, printed only (the figures of the "Default
+# hooks" section of docs/performance.md).
+if [ "${BENCH_ONLY:-}" = cost ]; then
+	for t in flood mixed_traffic; do
+		echo "bench: $t, -e all, ${SECS}s: program runs ns/run" >&2
+		hook_cost "$t" | sed 's/^/  /'
+	done
+	exit 0
+fi
 if [ "${BENCH_ONLY:-}" = hooks ]; then
 	hooks_ab
 	exit 0
@@ -344,21 +371,8 @@ T_CAPINFOS=$(timeit capinfos "$WORK/last.pcapng.zst"); M_CAPINFOS=$(cat "$WORK/h
 # Analysis of ordinary traffic: a TCP bulk transfer (veth GSO/GRO) and four
 # concurrent pings (raw socket clones, many pairs), with the read hook.
 mixed() {
-	local i pids=()
-	ip netns exec "$NS_B" iperf3 -s -1 -p 5202 >/dev/null 2>&1 &
-	SRV=$!
-	sleep 0.3
 	record_start "$WORK/mixed.pcapng.zst" --force -e default,skb_copy_datagram_iovec || exit 1
-	for i in 1 2 3; do
-		ip netns exec "$NS_A" ping -q -c $((SECS * 20)) -i 0.05 "$IP_B" >/dev/null 2>&1 &
-		pids+=($!)
-	done
-	ip netns exec "$NS_B" ping -q -c $((SECS * 20)) -i 0.05 "$IP_A" >/dev/null 2>&1 &
-	pids+=($!)
-	ip netns exec "$NS_A" iperf3 -c "$IP_B" -p 5202 -t "$SECS" >/dev/null 2>&1
-	wait "${pids[@]}"
-	wait "$SRV" 2>/dev/null
-	SRV=
+	mixed_traffic
 	record_stop || exit 1
 }
 mixed

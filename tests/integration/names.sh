@@ -173,6 +173,12 @@ test_names_every_kind_after_they_are_gone() {
 	assert_match "$out" "sleep\\[$held\\] +in1 +netif_receive_skb" "the report names the process's namespace" || return 1
 	assert_match "$out" "docker:${hex:0:12} +in2 +netif_receive_skb" "and the docker-scoped one" || return 1
 	assert_match "$out" "$NS_B +vx0 +netif_receive_skb" "and the VXLAN's far end" || return 1
+	# the decapsulation at the far end continues the path (not a clone branch of the
+	# inner packet before encapsulation): the echo pairs and ends at vx0 both ways
+	assert_match "$out" "=> delivered to netns [^ ]+ \\(vx0\\), answered by the echo reply" \
+		"the VXLAN request delivered at B's vx0" || return 1
+	assert_match "$out" "=> delivered to netns [^ ]+ \\(vx0\\), where the echo request came from" \
+		"the VXLAN reply delivered at A's vx0" || return 1
 
 	# --graph as DOT: Graphviz renders it, and every place and step of the drawn
 	# pair (the first one of the process's namespace) is in it

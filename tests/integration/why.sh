@@ -50,6 +50,8 @@ def matches(p, m):
     return all(same(p.get(k), v) for k, v in m.items())
 
 def same(got, exp):
+    if isinstance(exp, dict):  # the keys given, exactly (others, e.g. times, not checked)
+        return isinstance(got, dict) and all(same(got.get(k), v) for k, v in exp.items())
     if isinstance(exp, list):
         return got in exp
     if isinstance(exp, str) and exp.startswith("~"):
@@ -107,6 +109,7 @@ test_every_verdict_exact() {
 	f="$PWD/why-$RUN_ID.pcapng"
 	ns_a=$(netns_inode "$NS_A") ns_b=$(netns_inode "$NS_B") ns_r=$(netns_inode "$NS_R")
 	# errors are not rate-limited: one per offending packet, every run
+	local unrouted=198.20.$N.4
 	for ns in "$NS_A" "$NS_B" "$NS_R"; do
 		ip netns exec "$ns" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
 	done
@@ -136,7 +139,8 @@ s.bind((sys.argv[1], 6666))
 open(sys.argv[2], "w").close()
 time.sleep(60)' "$IP_B" "$rcv" &
 	local srv=$!
-	record_start "$f" --compress none \
+	# the default hooks and the route lookups (not default: they fire on every routed packet)
+	record_start "$f" --compress none -e default,fib:fib_table_lookup \
 		"net 198.18.$N.0/24 or net 198.18.$N1.0/24 or net 198.19.$N.0/24 or net fd00:$N:1::/64" ||
 		{ kill "$srv"; return 1; }
 	ip netns exec "$NS_A" ping -c 10 -i 0.1 -W 2 "$IP_B" >/dev/null 2>&1 &
@@ -151,6 +155,8 @@ except OSError as e:
     print("connect:", e, file=sys.stderr)' "$IP_B"
 	ip netns exec "$NS_A" bash -c "$(declare -f _udp_send); _udp_send $IP_B 7777 10"
 	ip netns exec "$NS_A" ping -c 1 -W 1 "$noroute" >/dev/null 2>&1
+	# A has no route at all to $unrouted: sendto fails (ENETUNREACH), no packet exists
+	ip netns exec "$NS_A" bash -c "$(declare -f _udp_send); _udp_send $unrouted 4444 10" 2>/dev/null
 	ip netns exec "$NS_A" ping -c 1 -W 1 "$lost" >/dev/null 2>&1
 	ip netns exec "$NS_C" ping -c 1 -W 1 -I "$spoof" "$IP_B" >/dev/null 2>&1
 	ip netns exec "$NS_A" ping -c 1 -W 1 -t 1 "$IP_C" >/dev/null 2>&1
@@ -174,35 +180,43 @@ import json, sys
 a, b, r, ns_a, ns_b, ns_r, ip_a, ip_b, ip_c, noroute, lost, spoof, ns_c, ip6_b = sys.argv[1:15]
 ns_a, ns_b, ns_r = int(ns_a), int(ns_b), int(ns_r)
 rx = "net:netif_receive_skb"
+# what the cause hooks add (docs/format.md "cause"): none unless given
+quiet = {"route": None, "neighbour": None, "icmp_sent": None, "reset_sent": False, "rmem": None,
+         "rcvbuf": None, "rc": None}
+def sent(name, t, c, ns, nsname):  # icmp:icmp_send: the error the kernel generated, where
+    return {"name": name, "icmp_type": t, "icmp_code": c, "netns": ns, "netns_name": nsname,
+            "ifname": "eth0"}
+def cause(d, **note):
+    return dict(d, **dict(quiet, **note))
 print(json.dumps({"cases": {
   "udp-no-listener": {"match": {"proto": "UDP", "dst": ip_b, "dport": 9999},
-    "cause": {"kind": "icmp-error", "reason": "NO_SOCKET", "function": "~udp", "netns": ns_b,
+    "cause": cause({"kind": "icmp-error", "reason": "NO_SOCKET", "function": "~udp", "netns": ns_b,
               "netns_name": b, "ifname": "eth0", "hook": rx,
               "answer": {"type": "icmp", "name": "port unreachable", "icmp_type": 3,
-                         "icmp_code": 3, "netns": ns_b, "netns_name": b, "ifname": "eth0"}},
+                         "icmp_code": 3, "netns": ns_b, "netns_name": b, "ifname": "eth0"}}, icmp_sent=sent("port unreachable", 3, 3, ns_b, b)),
     "why": "~^no listener on UDP %s:9999: %s answered ICMP port unreachable" % (ip_b, b)},
   "udp6-no-listener": {"match": {"proto": "UDP", "dst": ip6_b, "dport": 9997},
-    "cause": {"kind": "icmp-error", "reason": "NO_SOCKET", "function": "~udp", "netns": ns_b,
+    "cause": cause({"kind": "icmp-error", "reason": "NO_SOCKET", "function": "~udp", "netns": ns_b,
               "netns_name": b, "ifname": "eth0", "hook": rx,
               "answer": {"type": "icmpv6", "name": "port unreachable", "icmp_type": 1,
-                         "icmp_code": 4, "netns": ns_b, "netns_name": b, "ifname": "eth0"}},
+                         "icmp_code": 4, "netns": ns_b, "netns_name": b, "ifname": "eth0"}}),
     "why": "~^no listener on UDP \\[%s\\]:9997: %s answered ICMPv6 port unreachable" % (ip6_b, b)},
   "tcp-refused": {"match": {"proto": "TCP", "dst": ip_b, "dport": 9998},
-    "cause": {"kind": "reset", "reason": "NO_SOCKET", "function": "~tcp", "netns": ns_b,
+    "cause": cause({"kind": "reset", "reason": "NO_SOCKET", "function": "~tcp", "netns": ns_b,
               "netns_name": b, "ifname": "eth0", "hook": rx,
               "answer": {"type": "tcp-rst", "name": "RST", "icmp_type": None, "netns": ns_b,
-                         "ifname": "eth0"}},
+                         "ifname": "eth0"}}, reset_sent=True),
     "why": "~^connection refused: %s answered RST" % b},
   "nft-drop": {"match": {"proto": "UDP", "dst": ip_b, "dport": 7777},
-    "cause": {"kind": "drop", "reason": "NETFILTER_DROP", "function": "~^(nft_do_chain|nf_hook_slow)$",
-              "netns": ns_b, "netns_name": b, "ifname": "eth0", "hook": rx, "answer": None},
+    "cause": cause({"kind": "drop", "reason": "NETFILTER_DROP", "function": "~^(nft_do_chain|nf_hook_slow)$",
+              "netns": ns_b, "netns_name": b, "ifname": "eth0", "hook": rx, "answer": None}),
     "why": "~^dropped by netfilter \\(NETFILTER_DROP\\) in \\w+ at eth0@%s \\(%s\\)$" % (b, rx)},
   "no-route": {"match": {"proto": "ICMP", "src": ip_a, "dst": noroute},
-    "cause": {"kind": "icmp-error", "reason": ["IP_INNOROUTES", "IP_OUTNOROUTES"], "netns": ns_r,
+    "cause": cause({"kind": "icmp-error", "reason": ["IP_INNOROUTES", "IP_OUTNOROUTES"], "netns": ns_r,
               "netns_name": r, "ifname": "eth0", "hook": rx,
               "answer": {"type": "icmp", "name": "net unreachable", "icmp_type": 3, "icmp_code": 0,
-                         "netns": ns_r, "netns_name": r}},
-    "why": "~^no route to %s: %s answered ICMP net unreachable" % (noroute, r)},
+                         "netns": ns_r, "netns_name": r}}, icmp_sent=sent("net unreachable", 3, 0, ns_r, r), route={"table": 254, "table_name": "main", "fib_err": -11, "error": "ENETUNREACH", "saddr": ip_a, "daddr": noroute, "netns": ns_r, "netns_name": r, "hook": "fib:fib_table_lookup"}),
+    "why": "~^no route to %s: %s answered ICMP net unreachable .*; no route to %s in table main of %s: ENETUNREACH$" % (noroute, r, noroute, r)},
   "neighbour": {"match": {"proto": "ICMP", "src": ip_a, "dst": lost},
     "cause": {"kind": "icmp-error", "reason": ["NEIGH_FAILED", "NEIGH_QUEUEFULL"], "function": "~neigh",
               "netns": ns_a, "netns_name": a,
@@ -210,25 +224,25 @@ print(json.dumps({"cases": {
                          "netns": ns_a}},
     "why": "~^the next hop toward %s never answered ARP/NDP: %s answered ICMP host unreachable" % (lost, a)},
   "rp-filter": {"match": {"proto": "ICMP", "src": spoof, "dst": ip_b},
-    "cause": {"kind": "drop", "reason": "IP_RPFILTER", "netns": ns_r, "netns_name": r,
-              "ifname": "eth1", "hook": rx, "answer": None},
+    "cause": cause({"kind": "drop", "reason": "IP_RPFILTER", "netns": ns_r, "netns_name": r,
+              "ifname": "eth1", "hook": rx, "answer": None}),
     "why": "~^reverse-path filter: %s is not routed back this way \\(IP_RPFILTER\\)" % spoof},
   "ttl": {"match": {"proto": "ICMP", "src": ip_a, "dst": ip_c},
-    "cause": {"kind": "icmp-error", "reason": "IP_INHDR", "function": "~forward", "netns": ns_r,
+    "cause": cause({"kind": "icmp-error", "reason": "IP_INHDR", "function": "~forward", "netns": ns_r,
               "netns_name": r, "ifname": "eth0", "hook": rx,
               "answer": {"type": "icmp", "name": "time exceeded", "icmp_type": 11, "icmp_code": 0,
-                         "netns": ns_r, "netns_name": r}},
+                         "netns": ns_r, "netns_name": r}}, icmp_sent=sent("time exceeded", 11, 0, ns_r, r)),
     "why": "~^TTL expired on the way to %s: %s answered ICMP time exceeded" % (ip_c, r)},
   "mtu": {"match": {"proto": "UDP", "dst": ip_c, "dport": 5555},
-    "cause": {"kind": "icmp-error", "reason": "PKT_TOO_BIG", "function": "~forward", "netns": ns_r,
+    "cause": cause({"kind": "icmp-error", "reason": "PKT_TOO_BIG", "function": "~forward", "netns": ns_r,
               "netns_name": r, "ifname": "eth0", "hook": rx,
               "answer": {"type": "icmp", "name": "fragmentation needed", "icmp_type": 3,
-                         "icmp_code": 4, "netns": ns_r}},
+                         "icmp_code": 4, "netns": ns_r}}, icmp_sent=sent("fragmentation needed", 3, 4, ns_r, r)),
     "why": "~^too big for the path MTU toward %s: %s answered ICMP fragmentation needed" % (ip_c, r)},
   "rcvbuf": {"match": {"proto": "UDP", "dst": ip_b, "dport": 6666, "fate": "dropped"}, "min": 10,
-    "cause": {"kind": "drop", "reason": "SOCKET_RCVBUFF", "function": "~udp", "netns": ns_b,
-              "netns_name": b, "ifname": "eth0", "hook": rx, "answer": None},
-    "why": "~^receive buffer full on UDP %s:6666 \\(SOCKET_RCVBUFF\\)" % ip_b},
+    "cause": cause({"kind": "drop", "reason": "SOCKET_RCVBUFF", "function": "~udp", "netns": ns_b,
+              "netns_name": b, "ifname": "eth0", "hook": rx, "answer": None}, rc=-12),
+    "why": "~^receive buffer full on UDP %s:6666 \\(SOCKET_RCVBUFF\\).*; queueing returned -12 \\(-ENOMEM\\)$" % ip_b},
 }, "ping": [{"proto": "ICMP", "src": ip_a, "dst": ip_b, "summary": "~ echo-request "},
            {"proto": "ICMP", "src": ip_b, "dst": ip_a, "summary": "~ echo-reply "}],
   "ping_count": 20}))
@@ -249,6 +263,22 @@ print(len(g), g[0]["count"] >= 10 if g else None, g[0]["kind"] if g else None,
       all(x["first_ts_ns"] <= x["last_ts_ns"] for x in groups if x["type"] == "why"),
       groups[-1]["type"])' "$ns_b")
 	assert_eq "$out" "1 True drop True summary" "--why: one group of receive-buffer drops, then the summary" || return 1
+	# --why: A's sendto to $unrouted made no packet; its failed route lookup is the verdict
+	# (exactly one such group in A or R: the ICMP error's own lookups at R are not sockets')
+	out=$("$PKT_ANALYZE" --why --format json "$f" | python3 -c '
+import json, sys
+ns = {int(sys.argv[1]), int(sys.argv[2])}
+g = [x for x in map(json.loads, sys.stdin) if x["type"] == "why" and x["kind"] == "no-route" and x["netns"] in ns]
+for x in g:
+    r = x["route"]
+    print(x["count"], x["netns"], x["netns_name"], x["hook"], x["reason"], x["example_packet"],
+          r["table"], r["table_name"], r["fib_err"], r["error"], r["daddr"], r["netns"])
+print(g[0]["example"] if g else "")' "$ns_a" "$ns_r")
+	assert_eq "$(head -n -1 <<<"$out")" \
+		"1 $ns_a $NS_A fib:fib_table_lookup None None 254 main -11 ENETUNREACH $unrouted $ns_a" \
+		"--why: the socket's failed route lookup, one group" || return 1
+	[[ "$(tail -n1 <<<"$out")" == "no route to $unrouted in table main of $NS_A: ENETUNREACH (a socket's lookup: no packet was sent; UDP 0.0.0.0:"*" -> $unrouted:4444)" ]] ||
+		{ fail "--why no-route example: $(tail -n1 <<<"$out")"; return 1; }
 	# (the text view wraps lines at 80 columns: read it as one)
 	"$PKT_ANALYZE" --why "$f" | tr -s '\n ' '  ' | grep -q "answered ICMP time exceeded" ||
 		{ fail "--why text: no TTL verdict"; return 1; }

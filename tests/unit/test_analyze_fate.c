@@ -34,7 +34,7 @@ struct got {
 	struct flow_answer answer[16];
 	uint64_t answers[16];
 	struct why_groups groups;
-	int finished[16];    /* the packet callback came */
+	int finished[16]; /* the packet callback came */
 };
 
 static void on_packet(const struct flow_packet *p, void *ctx)
@@ -730,4 +730,115 @@ TEST(fate_settled_tcp_segment_closes_early_and_its_purged_copy_is_no_drop)
 		     "detail");
 	ASSERT_EQ(flow_stats(f)->dropped, 0, "no drop");
 	flow_free(f);
+}
+
+/*
+ * What the cause hooks said: B's icmp_send on the datagram (the error
+ * itself never seen: rate-limited on the wire) and the socket's queueing
+ * failure name themselves in the verdict; a drop takes the failed route
+ * lookup held in causes.h, wherever the recorder placed it.
+ */
+TEST(why_names_the_cause_hooks)
+{
+	struct got g;
+	struct flow_callbacks cb = {on_packet, on_pair, NULL, on_release, &g};
+	struct causes *c = causes_new(5000 * MS, 64);
+	struct flow_config cfg = {.causes = c};
+	struct flow *f;
+	struct pkt_info q = udp(9999), r = udp(6666), n = echo(0, 1);
+	uint64_t idq, idr, idn;
+	struct trace_hop ev;
+
+	memset(&g, 0, sizeof(g));
+	ASSERT_TRUE(c, "causes_new");
+	f = flow_new(&cfg, &cb);
+	ASSERT_TRUE(f, "flow_new");
+	/* 1: NO_SOCKET in B, B's icmp_send on it, no error packet recorded */
+	cross(f, T0, 1, 0, &q, &idq);
+	{
+		struct kh k = {.ts = T0 + 35000,
+			       .track = 1,
+			       .netns = NS_B,
+			       .hook = "icmp:icmp_send",
+			       .skb = 0xa100,
+			       .head = 0x51000,
+			       .dir = 1};
+		struct flow_event e = fb_event(&k, &q);
+
+		e.extra = "icmp=3/3";
+		ASSERT_OK(flow_add_event(f, &e, NULL), "icmp_send");
+	}
+	add(f,
+	    &(struct kh){.ts = T0 + 40000,
+			 .track = 1,
+			 .netns = NS_B,
+			 .hook = DROP,
+			 .drop = "NO_SOCKET",
+			 .loc = "__udp4_lib_rcv+0x5e1"},
+	    &q, NULL);
+	/* 2: SOCKET_RCVBUFF after udp_fail_queue_rcv_skb rc=-12 */
+	cross(f, T0 + MS, 2, 0, &r, &idr);
+	{
+		struct kh k = {.ts = T0 + MS + 35000,
+			       .track = 2,
+			       .netns = NS_B,
+			       .hook = "udp:udp_fail_queue_rcv_skb",
+			       .skb = 0xa200,
+			       .head = 0x52000,
+			       .dir = 1};
+		struct flow_event e = fb_event(&k, &r);
+
+		e.extra = "rc=-12";
+		ASSERT_OK(flow_add_event(f, &e, NULL), "udp_fail_queue_rcv_skb");
+	}
+	add(f,
+	    &(struct kh){.ts = T0 + MS + 40000,
+			 .track = 2,
+			 .netns = NS_B,
+			 .hook = DROP,
+			 .drop = "SOCKET_RCVBUFF",
+			 .loc = "udp_queue_rcv_one_skb+0x1"},
+	    &r, NULL);
+	/* 3: the bridge's forwarding lookup failed (placed in A by the recorder), then the drop */
+	add(f, &(struct kh){.ts = T0 + 2 * MS, .track = 3, .netns = NS_A, .hook = TX}, &n, &idn);
+	add(f, &(struct kh){.ts = T0 + 2 * MS + 10000, .track = 3, .netns = NS_R, .hook = RX}, &n,
+	    NULL);
+	memset(&ev, 0, sizeof(ev));
+	ASSERT_OK(trace_event_parse("hook=fib:fib_table_lookup netns=4026532001 cpu=0 pid=1 comm=x "
+				    "fib_table=254 fib_err=-11 saddr=10.0.0.1 daddr=10.0.0.2",
+				    &ev),
+		  "parse");
+	ev.ts_ns = T0 + 2 * MS + 12000;
+	ASSERT_OK(causes_add(c, 0, &ev), "lookup");
+	add(f,
+	    &(struct kh){.ts = T0 + 2 * MS + 15000,
+			 .track = 3,
+			 .netns = NS_R,
+			 .hook = DROP,
+			 .drop = "IP_INNOROUTES",
+			 .loc = "ip_error+0x4"},
+	    &n, NULL);
+	flow_finish(f);
+
+	ASSERT_TRUE(g.has_why[idq] && g.why[idq].has_note, "a verdict with a note");
+	ASSERT_TRUE(g.why[idq].note.icmp_sent && g.why[idq].note.icmp_type == 3 &&
+			g.why[idq].note.icmp_code == 3 && g.why[idq].note.icmp_netns == NS_B,
+		    "the error B sent");
+	ASSERT_STREQ(g.why[idq].line,
+		     "no listener on UDP 10.0.0.2:9999 (NO_SOCKET) in __udp4_lib_rcv at "
+		     "eth0@4026532002 (net:netif_receive_skb); netns 4026532002 sent ICMP port "
+		     "unreachable (eth0), not seen on its way back",
+		     "line");
+	ASSERT_TRUE(g.has_why[idr] && g.why[idr].note.has_rc && g.why[idr].note.rc == -12, "rc");
+	ASSERT_TRUE(strstr(g.why[idr].line, "; queueing returned -12 (-ENOMEM)") != NULL,
+		    "rc line");
+	ASSERT_TRUE(g.has_why[idn] && g.why[idn].note.has_route, "the failed lookup");
+	ASSERT_EQ(g.why[idn].note.route.netns, NS_R, "placed where it was dropped");
+	ASSERT_TRUE(
+	    strstr(g.why[idn].line,
+		   "; no route to 10.0.0.2 in table main of netns 4026531840: ENETUNREACH") != NULL,
+	    "route line");
+	flow_free(f);
+	causes_free(c);
+	why_groups_free(&g.groups);
 }

@@ -109,3 +109,76 @@ TEST(causes_memory_is_bounded)
 	ASSERT_TRUE(causes_find_neigh(c, 0, 1, &d, 20 * MS, 100 * MS), "the newest four stay");
 	causes_free(c);
 }
+
+/*
+ * A socket's failed lookup with no answer from another table is taken once
+ * settled; one the next table answered is not; the ICMP error's own lookup
+ * right after a failed forwarding lookup is not a socket's.
+ */
+TEST(causes_socket_route_failures)
+{
+	struct causes *c = causes_new(100 * MS, 64);
+	struct trace_hop h;
+	struct cause e;
+	struct cause_addr d;
+	const struct cause *f;
+
+	ASSERT_TRUE(c, "causes_new");
+	/* 1: a socket's lookup that failed in every table */
+	hop_of(&h,
+	       "hook=fib:fib_table_lookup netns=5 cpu=0 pid=1 comm=x fib_table=254 fib_err=-11 "
+	       "saddr=0.0.0.0 daddr=198.20.0.4 l4proto=17 sport=1000 dport=4444",
+	       1000 * MS);
+	ASSERT_OK(causes_add(c, 0, &h), "failed socket lookup");
+	ASSERT_EQ(causes_take_failure(c, false, &e), 0, "not settled yet");
+	/* 2: a failed lookup in table 255 that table 254 answered 10 us later */
+	hop_of(&h,
+	       "hook=fib:fib_table_lookup netns=5 cpu=0 pid=1 comm=x fib_table=255 fib_err=-11 "
+	       "saddr=0.0.0.0 daddr=10.0.0.2 l4proto=6 sport=1 dport=80",
+	       1000 * MS + 20000);
+	ASSERT_OK(causes_add(c, 0, &h), "miss in local");
+	hop_of(&h,
+	       "hook=fib:fib_table_lookup netns=5 if=eth0 ifindex=2 cpu=0 pid=1 comm=x "
+	       "fib_table=254 fib_err=0 fib_oif=2 saddr=0.0.0.0 daddr=10.0.0.2 l4proto=6",
+	       1000 * MS + 30000);
+	ASSERT_OK(causes_add(c, 0, &h), "hit in main");
+	/* 3: a forwarding lookup failed (no l4proto), then the ICMP error's own */
+	hop_of(&h,
+	       "hook=fib:fib_table_lookup netns=7 cpu=0 pid=1 comm=x fib_table=254 fib_err=-11 "
+	       "saddr=10.0.0.1 daddr=198.19.0.9",
+	       1000 * MS + 40000);
+	ASSERT_OK(causes_add(c, 0, &h), "forwarding miss");
+	hop_of(&h,
+	       "hook=fib:fib_table_lookup netns=7 cpu=0 pid=1 comm=x fib_table=254 fib_err=-11 "
+	       "saddr=10.0.0.1 daddr=198.19.0.9 l4proto=1",
+	       1000 * MS + 45000);
+	ASSERT_OK(causes_add(c, 0, &h), "the ICMP error's lookup");
+	/* a drop in netns 9 finds the forwarding miss whatever netns it was given */
+	ASSERT_OK(cause_addr_parse("198.19.0.9", 10, &d), "addr");
+	f = causes_find_fib_failed(c, 0, &d, 1000 * MS + 50000, 20000);
+	ASSERT_TRUE(f && !f->has_l4proto && f->netns == 7, "the forwarding lookup, not the ICMP's");
+	ASSERT_TRUE(!causes_find_fib_failed(c, 0, &d, 1000 * MS + 50000, 1000),
+		    "not before the window");
+
+	hop_of(&h,
+	       "hook=neigh:neigh_update netns=5 if=eth0 ifindex=2 cpu=0 pid=1 comm=x "
+	       "neigh=10.0.0.2 neigh_state=NUD_REACHABLE",
+	       1002 * MS);
+	ASSERT_OK(causes_add(c, 0, &h), "a later event settles");
+	ASSERT_EQ(causes_take_failure(c, false, &e), 1, "settled: taken");
+	ASSERT_EQ(e.netns, 5, "its netns");
+	ASSERT_TRUE(e.has_table && e.table == 254 && e.err == -11, "table and error");
+	ASSERT_TRUE(e.has_l4proto && e.l4proto == 17 && e.sport == 1000 && e.dport == 4444,
+		    "the socket's key");
+	ASSERT_EQ(causes_take_failure(c, true, &e), 0, "no other: answered, or the ICMP's");
+	/* at the end, an unsettled one is taken too */
+	hop_of(&h,
+	       "hook=fib:fib_table_lookup netns=5 cpu=0 pid=1 comm=x fib_table=254 fib_err=-113 "
+	       "saddr=0.0.0.0 daddr=198.20.0.5 l4proto=17 sport=1000 dport=4444",
+	       1003 * MS);
+	ASSERT_OK(causes_add(c, 0, &h), "another");
+	ASSERT_EQ(causes_take_failure(c, false, &e), 0, "not settled");
+	ASSERT_EQ(causes_take_failure(c, true, &e), 1, "flushed");
+	ASSERT_EQ(e.err, -113, "its error");
+	causes_free(c);
+}
