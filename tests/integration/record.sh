@@ -502,7 +502,7 @@ test_event_selection() {
 	topo_create || return 1
 	local f hooks
 	f=$(_rec_file events)
-	record_start "$f" -e net:netif_rx,skb:consume_skb icmp || return 1
+	record_start "$f" -e net:netif_rx,skb:consume_skb "icmp and host $IP_A" || return 1
 	ip netns exec "$NS_A" ping -c2 -i 0.2 -W2 "$IP_B" >/dev/null
 	sleep 0.2
 	record_stop || return 1
@@ -514,11 +514,11 @@ test_event_selection() {
 	# 'default' plus the qdisc and backlog enqueues: two hits per device and direction
 	local hops
 	f=$(_rec_file events2)
-	record_start "$f" --compress none -e default,net_dev_queue,netif_rx icmp || return 1
+	record_start "$f" --compress none -e default,net_dev_queue,netif_rx "icmp and host $IP_A" || return 1
 	ip netns exec "$NS_A" ping -c1 -W2 "$IP_B" >/dev/null
 	sleep 0.2
 	record_stop || return 1
-	assert_match "$(cat "$REC_ERR")" "recording on 5 hooks \(net:net_dev_queue net:net_dev_start_xmit net:netif_rx net:netif_receive_skb skb:kfree_skb\)" "start message, -e default,..." || return 1
+	assert_match "$(cat "$REC_ERR")" "recording on 9 hooks \(net:net_dev_queue net:net_dev_start_xmit net:netif_rx net:netif_receive_skb skb:kfree_skb icmp:icmp_send tcp:tcp_send_reset udp:udp_fail_queue_rcv_skb sock:sock_rcvqueue_full\)" "start message, -e default,..." || return 1
 	hops=$(_hops "$f" "icmp.type == 8")
 	assert_eq "$(_hooks "$hops")" \
 		"net:net_dev_queue net:net_dev_start_xmit net:netif_rx net:netif_receive_skb net:net_dev_queue net:net_dev_start_xmit net:netif_rx net:netif_receive_skb" \
