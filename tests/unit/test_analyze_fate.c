@@ -82,6 +82,13 @@ static struct flow *new_flow(struct got *g)
 	return flow_new(NULL, &cb);
 }
 
+/* The flow, and the verdict groups its release callback filled. */
+static void end_flow(struct flow *f, struct got *g)
+{
+	flow_free(f);
+	why_groups_free(&g->groups);
+}
+
 /* 10.0.0.1 -> 10.0.0.2 echo id 9 (or its reply back). */
 static struct pkt_info echo(int reply, uint16_t seq)
 {
@@ -163,7 +170,7 @@ TEST(fate_answered_echo_request_delivered)
 		     "where, and why nobody is named");
 	ASSERT_EQ(g.reader[idr], 0, "no read recorded: no reader named");
 	ASSERT_EQ(flow_stats(f)->dropped, 0, "no drop");
-	flow_free(f);
+	end_flow(f, &g);
 }
 
 /* A read hit names the reader; pairing does not replace it. */
@@ -189,7 +196,7 @@ TEST(fate_answered_echo_reply_read_names_the_reader)
 	ASSERT_EQ(g.fate[idr], FLOW_FATE_DELIVERED, "read");
 	ASSERT_STREQ(g.detail[idr], "delivered to ping 77", "the read says who");
 	ASSERT_EQ(g.reader[idr], 77, "reader");
-	flow_free(f);
+	end_flow(f, &g);
 }
 
 /*
@@ -218,7 +225,7 @@ TEST(fate_reply_elsewhere_than_the_asker_stays_unknown)
 	ASSERT_EQ(g.fate[idr], FLOW_FATE_UNKNOWN, "the reply: not where its sender is");
 	ASSERT_TRUE(!strncmp(g.detail[idr], "unknown: freed NO_SOCKET at eth0@4026532001", 43),
 		    "the raw-socket note stays");
-	flow_free(f);
+	end_flow(f, &g);
 }
 
 /*
@@ -247,7 +254,7 @@ TEST(fate_unanswered_request_in_flight_only_at_the_end)
 		     "detail");
 	ASSERT_EQ(g.fate[idq], FLOW_FATE_DELIVERED, "answered, though near the end");
 	ASSERT_EQ(g.fate[idr], FLOW_FATE_DELIVERED, "its reply, back in A");
-	flow_free(f);
+	end_flow(f, &g);
 }
 
 /*
@@ -269,7 +276,7 @@ TEST(fate_answered_request_that_left_is_forwarded)
 	ASSERT_STREQ(g.detail[idq],
 		     "forwarded: left through eth0@4026532001, answered by the echo reply",
 		     "detail");
-	flow_free(f);
+	end_flow(f, &g);
 }
 
 /*
@@ -299,7 +306,7 @@ TEST(fate_acknowledged_tcp_segment_delivered)
 		     "came from",
 		     "detail");
 	ASSERT_EQ(g.fate[idm], FLOW_FATE_IN_FLIGHT, "not acknowledged, at the end");
-	flow_free(f);
+	end_flow(f, &g);
 }
 
 /* A request whose path ends in a drop stays dropped, whatever answers it. */
@@ -325,7 +332,7 @@ TEST(fate_dropped_request_stays_dropped_when_paired)
 	ASSERT_EQ(g.fate[idq], FLOW_FATE_DROPPED, "still dropped");
 	ASSERT_STREQ(g.detail[idq], "dropped: NETFILTER_DROP at eth0@4026532002", "detail");
 	ASSERT_EQ(flow_stats(f)->dropped, 1, "the summary counts it");
-	flow_free(f);
+	end_flow(f, &g);
 }
 
 /*
@@ -385,7 +392,7 @@ static void cause_scenario(struct got *g, int with_causes, uint64_t *idq, uint64
 	cross(f, T0 + 3000 * MS, 3, 0, &late, NULL);
 	flow_finish(f);
 	*packets += flow_stats(f)->packets;
-	flow_free(f);
+	end_flow(f, g);
 }
 
 TEST(fate_cause_hops_change_nothing)
@@ -485,7 +492,7 @@ TEST(why_port_unreachable_explains_the_datagram)
 	ASSERT_U64_EQ(g.answers[ide], idq, "the error says what it answers");
 	ASSERT_EQ(g.has_why[ide], 0, "the error needs no verdict of its own");
 	why_groups_free(&g.groups);
-	flow_free(f);
+	end_flow(f, &g);
 }
 
 /* A SYN to a closed port: the RST+ACK whose ACK is the SYN's sequence + 1 refuses it. */
@@ -513,7 +520,7 @@ TEST(why_reset_is_connection_refused)
 	ASSERT_U64_EQ(g.answers[idr], ids, "the reset says what it answers");
 	ASSERT_U64_EQ(g.answers[ido], 0, "the other reset answers nothing here");
 	why_groups_free(&g.groups);
-	flow_free(f);
+	end_flow(f, &g);
 }
 
 /* A router's time exceeded, quoting the echo request's id and sequence. */
@@ -552,7 +559,7 @@ TEST(why_time_exceeded_names_the_router)
 	ASSERT_U64_EQ(g.answers[ide], idq, "answers the request");
 	ASSERT_U64_EQ(g.answers[ide2], 0, "answers nothing recorded");
 	why_groups_free(&g.groups);
-	flow_free(f);
+	end_flow(f, &g);
 }
 
 /*
@@ -602,7 +609,7 @@ TEST(fate_tcp_queue_purge_after_sending_is_not_a_drop)
 	ASSERT_EQ(g.fate[idu], FLOW_FATE_DROPPED, "never sent: a real drop");
 	ASSERT_STREQ(g.detail[idu], "dropped: QUEUE_PURGE at eth0@4026532001", "detail");
 	ASSERT_EQ(flow_stats(f)->dropped, 1, "the summary counts the real one only");
-	flow_free(f);
+	end_flow(f, &g);
 }
 
 /*
@@ -644,7 +651,7 @@ TEST(why_drop_rules_and_groups)
 	ASSERT_STREQ(g.groups.head->next->v.reason, "SOCKET_RCVBUFF", "then the receive buffer");
 	ASSERT_STREQ(g.groups.tail->v.kind, "no-reply", "the last ping got no reply");
 	why_groups_free(&g.groups);
-	flow_free(f);
+	end_flow(f, &g);
 }
 
 /*
@@ -680,7 +687,7 @@ TEST(fate_final_handshake_ack_delivered)
 		     "detail");
 	ASSERT_EQ(g.fate[idx], FLOW_FATE_UNKNOWN, "only seen on the bridge");
 	ASSERT_EQ(flow_stats(f)->dropped, 0, "no drop");
-	flow_free(f);
+	end_flow(f, &g);
 }
 
 /*
@@ -729,7 +736,7 @@ TEST(fate_settled_tcp_segment_closes_early_and_its_purged_copy_is_no_drop)
 		     "QUEUE_PURGE at close",
 		     "detail");
 	ASSERT_EQ(flow_stats(f)->dropped, 0, "no drop");
-	flow_free(f);
+	end_flow(f, &g);
 }
 
 /*
@@ -838,7 +845,7 @@ TEST(why_names_the_cause_hooks)
 	    strstr(g.why[idn].line,
 		   "; no route to 10.0.0.2 in table main of netns 4026531840: ENETUNREACH") != NULL,
 	    "route line");
-	flow_free(f);
+	end_flow(f, &g);
 	causes_free(c);
 	why_groups_free(&g.groups);
 }
