@@ -634,9 +634,19 @@ static size_t parse_leading_fast(const char **sp, struct trace_hop *hop)
 				     : field == TRACE_KEY_IF ? sizeof(hop->ifname)
 							     : sizeof(hop->comm);
 
-			end = strchrnul(v, ' ');
-			if (value_unescape(dst, cap, v, (size_t)(end - v)) < 0)
-				goto out;
+			/* copied as it is found; an escape or a long one: value_unescape */
+			size_t n = 0;
+			char c;
+
+			while ((c = v[n]) && c != ' ' && c != '%' && n + 1 < cap)
+				dst[n++] = c;
+			dst[n] = '\0';
+			end = v + n;
+			if (c && c != ' ') {
+				end = strchrnul(end, ' ');
+				if (value_unescape(dst, cap, v, (size_t)(end - v)) < 0)
+					goto out;
+			}
 			break;
 		}
 		case TRACE_VAL_DEC:
@@ -681,7 +691,20 @@ int trace_comment_parse(const char *s, struct trace_hop *hop)
 
 	clear_keys(hop);
 	field = parse_leading_fast(&s, hop);
-	while ((r = next_pair(&s, &p)) != 0) {
+	for (;;) {
+		/* head=0x..., on every hit of pkt-record's: no lookup */
+		if (field == TRACE_LEADING_KEYS && s[0] == ' ' && !hop->has_head &&
+		    same_key(s + 1, "head=0x", 7)) {
+			const char *e = s + 8;
+
+			if (take_digits(&e, 16, 16, &hop->head) == 0) {
+				hop->has_head = true;
+				s = e;
+				continue;
+			}
+		}
+		if ((r = next_pair(&s, &p)) == 0)
+			break;
 		if (r < 0) {
 			bad = 1;
 			continue;

@@ -93,6 +93,20 @@ TEST(comment_parse_leading_in_other_forms)
 	ASSERT_EQ(c.pid, 4000000000u, "pid");
 	ASSERT_STREQ(c.comm, "x=y", "comm");
 	ASSERT_STREQ(c.drop, "NO_SOCKET", "drop");
+	ASSERT_OK(trace_comment_parse("hook=a netns=1 if=a ifindex=1 skb=0x1 track=0x1 cpu=0 pid=0 "
+				      "comm=x%3Dy head=0x1 head=0x2 loc=f+0x1",
+				      &c),
+		  "head twice");
+	ASSERT_STREQ(c.comm, "x=y", "escaped comm");
+	ASSERT_U64_EQ(c.head, 1, "the first head");
+	ASSERT_STREQ(c.extra, "head=0x2", "the second head kept verbatim");
+	ASSERT_OK(trace_comment_parse("hook=a netns=1 if=a ifindex=1 skb=0x1 track=0x1 cpu=0 pid=0 "
+				      "comm=0123456789abcdefghij head=0x00000000000000001",
+				      &c),
+		  "a long comm, a head of 17 digits");
+	ASSERT_EQ(strlen(c.comm) + 1 < sizeof(c.comm) || c.comm[sizeof(c.comm) - 1] == '\0', 1,
+		  "comm ends");
+	ASSERT_TRUE(c.has_head && c.head == 1, "head of 17 digits");
 	ASSERT_TRUE(trace_comment_parse("hook=a netns=18446744073709551616 if=a ifindex=1 skb=0x1 "
 					"track=0x1 cpu=0 pid=0 comm=x",
 					&c) < 0,
