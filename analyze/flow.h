@@ -176,7 +176,6 @@ struct flow_packet {
 	size_t nhops, hops_cap;
 	struct flow_branch **branches;
 	int nbranches, branches_cap;
-	int branches_made;  /* branch structs allocated in branches[] (reused when recycled) */
 	struct pkt_info pi; /* of the first hop */
 	char summary[FLOW_SUMMARY_LEN];
 	/*

@@ -53,9 +53,6 @@ struct flow {
 	struct flow_packet *open_head, *open_tail; /* by last hit: the window ends them */
 	struct heap closing; /* packets with every sk_buff freed, by last hit */
 	struct flow_packet *all_head;
-	/* released packets kept for reuse with their arrays (a malloc per packet and hop less) */
-	struct flow_packet *spare;
-	size_t nspare;
 	uint64_t now;
 	uint64_t next_id;
 	/* pairs.c */

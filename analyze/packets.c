@@ -638,17 +638,10 @@ static struct flow_branch *branch_new(struct flow *f, struct flow_packet *p,
 		p->branches = a;
 		p->branches_cap = cap;
 	}
-	struct flow_branch *b;
+	struct flow_branch *b = calloc(1, sizeof(*b));
 
-	if (p->nbranches < p->branches_made) { /* a recycled packet's */
-		b = p->branches[p->nbranches];
-		memset(b, 0, sizeof(*b));
-	} else {
-		b = calloc(1, sizeof(*b));
-		if (!b)
-			return NULL;
-		p->branches_made++;
-	}
+	if (!b)
+		return NULL;
 	b->has_track = ev->has_track;
 	b->track = ev->track;
 	b->has_skb = ev->has_skb && ev->has_track;
@@ -701,39 +694,11 @@ static void free_packet(struct flow_packet *p)
 {
 	for (size_t i = 0; i < p->nhops; i++)
 		free(p->hops[i].summary);
-	for (int i = 0; i < p->branches_made; i++)
+	for (int i = 0; i < p->nbranches; i++)
 		free(p->branches[i]);
 	free(p->branches);
 	free(p->hops);
 	free(p);
-}
-
-/* spare packets kept at most: the memory stays that of the packets in flight */
-#define SPARE_MAX 4096
-
-/* A released packet: kept for packet_new with its hops and branches, or freed. */
-static void recycle_packet(struct flow *f, struct flow_packet *p)
-{
-	if (f->nspare >= SPARE_MAX) {
-		free_packet(p);
-		return;
-	}
-	for (size_t i = 0; i < p->nhops; i++)
-		free(p->hops[i].summary);
-	struct flow_hop *hops = p->hops;
-	size_t hops_cap = p->hops_cap;
-	struct flow_branch **branches = p->branches;
-	int branches_cap = p->branches_cap, made = p->branches_made;
-
-	memset(p, 0, sizeof(*p));
-	p->hops = hops;
-	p->hops_cap = hops_cap;
-	p->branches = branches;
-	p->branches_cap = branches_cap;
-	p->branches_made = made;
-	p->all_next = f->spare;
-	f->spare = p;
-	f->nspare++;
 }
 
 static void settle_at_endpoint(const struct flow *f, struct flow_packet *p);
@@ -751,7 +716,7 @@ void packet_unref(struct flow *f, struct flow_packet *p)
 		f->all_head = p->all_next;
 	if (p->all_next)
 		p->all_next->all_prev = p->all_prev;
-	recycle_packet(f, p);
+	free_packet(p);
 	f->stats.in_flight--;
 }
 
@@ -1018,15 +983,10 @@ static struct flow_packet *place_branch(struct flow *f, const struct flow_event 
 
 static struct flow_packet *packet_new(struct flow *f, const struct flow_event *ev)
 {
-	struct flow_packet *p = f->spare;
+	struct flow_packet *p = calloc(1, sizeof(*p));
 
-	if (p) { /* zeroed but for its arrays (recycle_packet) */
-		f->spare = p->all_next;
-		f->nspare--;
-		p->all_next = NULL;
-	} else if (!(p = calloc(1, sizeof(*p)))) {
+	if (!p)
 		return NULL;
-	}
 	p->id = f->next_id++;
 	p->has_track = ev->has_track;
 	p->track = ev->track;
@@ -1635,12 +1595,6 @@ void flow_free(struct flow *f)
 		struct flow_packet *p = f->all_head;
 
 		f->all_head = p->all_next;
-		free_packet(p);
-	}
-	while (f->spare) {
-		struct flow_packet *p = f->spare;
-
-		f->spare = p->all_next;
 		free_packet(p);
 	}
 	ht_for_each(&f->strs, name_free, NULL);
