@@ -611,6 +611,9 @@ static inline int take_digits(const char **sp, unsigned base, size_t safe, uint6
  * general loop takes over at the first that is written any other way, and
  * parses it exactly as it would have from the start.
  */
+/* where a value may end, or needs unescaping */
+static const unsigned char value_stop[256] = {[0] = 1, [' '] = 1, ['%'] = 1};
+
 static size_t parse_leading_fast(const char **sp, struct trace_hop *hop)
 {
 	const char *s = *sp;
@@ -634,15 +637,16 @@ static size_t parse_leading_fast(const char **sp, struct trace_hop *hop)
 				     : field == TRACE_KEY_IF ? sizeof(hop->ifname)
 							     : sizeof(hop->comm);
 
-			/* copied as it is found; an escape or a long one: value_unescape */
+			/* its end found by one table; an escape or a long one: value_unescape */
 			size_t n = 0;
-			char c;
 
-			while ((c = v[n]) && c != ' ' && c != '%' && n + 1 < cap)
-				dst[n++] = c;
-			dst[n] = '\0';
+			while (!value_stop[(unsigned char)v[n]])
+				n++;
 			end = v + n;
-			if (c && c != ' ') {
+			if (v[n] != '%' && n < cap) {
+				memcpy(dst, v, n);
+				dst[n] = '\0';
+			} else {
 				end = strchrnul(end, ' ');
 				if (value_unescape(dst, cap, v, (size_t)(end - v)) < 0)
 					goto out;
