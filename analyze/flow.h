@@ -189,7 +189,19 @@ struct flow_packet {
 	 * the pair and release callbacks
 	 */
 	enum flow_fate fate;
-	char fate_detail[256];
+	/* what fate_detail says, kept to be formatted when printed (flow_fate_detail) */
+	struct flow_fate_text {
+		int form; /* internal to packets.c; 0: nothing said */
+		int copy; /* of a copy's branch */
+		int others;
+		uint32_t pid;
+		const char *arg, *arg2; /* interned or static: valid until flow_free */
+		struct {		/* the place it names */
+			uint64_t netns;
+			const char *ifname;
+			int has_netns;
+		} at;
+	} fate_text;
 	int fate_branch; /* the branch the fate comes from, -1 if none */
 	int fate_hop;	 /* the hop it was decided at (drop, delivery, exit), -1 if none */
 	int dropped;	 /* fate == FLOW_FATE_DROPPED */
@@ -287,6 +299,9 @@ int flow_hop_is_drop(const struct flow_hop *h);
 int flow_hop_on_path(const struct flow_packet *p, const struct flow_hop *h);
 /* "delivered", "dropped", ... */
 const char *flow_fate_name(enum flow_fate fate);
+/* The fate in words ("dropped: NETFILTER_DROP at eth0@4026532328"), into buf (256 bytes do); buf.
+ */
+const char *flow_fate_detail(const struct flow_packet *p, char *buf, size_t cap);
 /* "original", "clone", "copy" */
 const char *flow_branch_how_name(enum flow_branch_how how);
 

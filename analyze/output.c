@@ -417,9 +417,11 @@ static void print_hops(struct output *o, const struct flow_packet *p)
 			b->how == FLOW_BRANCH_CLONE ? "clone" : "copy", b->track);
 		print_branch_hops(o, p, i, "      ");
 	}
+	char detail[256];
+
 	fprintf(o->f, "    %s=> %s%s\n",
-		p->fate == FLOW_FATE_DROPPED ? col(o, C_RED) : col(o, C_GREEN), p->fate_detail,
-		col(o, C_OFF));
+		p->fate == FLOW_FATE_DROPPED ? col(o, C_RED) : col(o, C_GREEN),
+		flow_fate_detail(p, detail, sizeof(detail)), col(o, C_OFF));
 	struct why_verdict v;
 
 	if (why_build(p, o->names, o->numeric, &v))
@@ -722,7 +724,9 @@ static void json_packet(struct output *o, const struct flow_packet *p)
 	json_addrs(f, l);
 	json_key_str(f, "summary", p->summary);
 	json_key_str(f, "fate", flow_fate_name(p->fate));
-	json_key_str(f, "fate_detail", p->fate_detail);
+	char detail[256];
+
+	json_key_str(f, "fate_detail", flow_fate_detail(p, detail, sizeof(detail)));
 	if (p->fate == FLOW_FATE_DELIVERED && p->fate_hop >= 0 &&
 	    p->hops[p->fate_hop].kind == PKT_HOOK_KIND_DELIVER) {
 		json_key_u64(f, "delivered_pid", 1, p->hops[p->fate_hop].pid);
@@ -850,7 +854,10 @@ void out_pair(struct output *o, const struct flow_pair *pr)
 			pr->reply->dropped ? "true" : "false");
 		json_key_str(f, "request_fate", flow_fate_name(pr->request->fate));
 		json_key_str(f, "reply_fate", flow_fate_name(pr->reply->fate));
-		json_key_str(f, "reply_fate_detail", pr->reply->fate_detail);
+		char detail[256];
+
+		json_key_str(f, "reply_fate_detail",
+			     flow_fate_detail(pr->reply, detail, sizeof(detail)));
 		put_str(f, "}\n");
 		return;
 	}

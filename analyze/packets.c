@@ -1160,12 +1160,136 @@ int flow_add_event(struct flow *f, const struct flow_event *ev, uint64_t *packet
 
 /* ------------------------------------------------------------ fate */
 
-static void where(const struct flow_hop *h, char *buf, size_t cap)
+/*
+ * fate_detail's forms: set_fate keeps what one says (flow_fate_text) and
+ * flow_fate_detail formats it when something prints it, so that --stats
+ * formats none.
+ */
+enum fate_form {
+	FF_NONE,
+	FF_READ,	 /* arg: comm, pid, copy, others */
+	FF_FWD_ANSWERED, /* at, arg: the answer */
+	FF_ANSWERED,	 /* at, arg */
+	FF_CAME_BACK,	 /* at, arg: the request; arg2: a drop after the raw socket's copy */
+	FF_AT_ENDPOINT,	 /* at */
+	FF_LEFT,	 /* at, copy */
+	FF_PURGE_TX,	 /* at */
+	FF_PURGE_RX,	 /* at */
+	FF_SETTLED_TX,	 /* at */
+	FF_SETTLED_RX,	 /* at */
+	FF_NO_SOCKET,	 /* at */
+	FF_DROPPED,	 /* at, arg: the reason */
+	FF_CONSUMED,	 /* at */
+	FF_IN_FLIGHT,	 /* at */
+	FF_UNKNOWN,	 /* at, arg: its hook or NULL */
+};
+
+static void where(const struct flow_fate_text *t, char *buf, size_t cap)
 {
-	if (h->has_netns)
-		snprintf(buf, cap, "%s@%" PRIu64, h->ifname[0] ? h->ifname : "-", h->netns);
+	const char *ifname = t->at.ifname && t->at.ifname[0] ? t->at.ifname : "-";
+
+	if (t->at.has_netns)
+		snprintf(buf, cap, "%s@%" PRIu64, ifname, t->at.netns);
 	else
-		snprintf(buf, cap, "%s", h->ifname[0] ? h->ifname : "-");
+		snprintf(buf, cap, "%s", ifname);
+}
+
+const char *flow_fate_detail(const struct flow_packet *p, char *buf, size_t cap)
+{
+	const struct flow_fate_text *t = &p->fate_text;
+	const char *ifname = t->at.ifname && t->at.ifname[0] ? t->at.ifname : "-";
+	char place[64];
+	int n;
+
+	if (!cap)
+		return buf;
+	buf[0] = '\0';
+	where(t, place, sizeof(place));
+	switch ((enum fate_form)t->form) {
+	case FF_NONE:
+		break;
+	case FF_READ:
+		n = snprintf(buf, cap, "delivered to %s %" PRIu32 "%s", t->arg, t->pid,
+			     t->copy ? " (copy)" : "");
+		if (t->others && n > 0 && (size_t)n < cap)
+			snprintf(buf + n, cap - (size_t)n, "; %d read%s by other processes",
+				 t->others, t->others == 1 ? "" : "s");
+		break;
+	case FF_FWD_ANSWERED:
+		snprintf(buf, cap, "forwarded: left through %s, answered by %s", place, t->arg);
+		break;
+	case FF_ANSWERED:
+		if (t->at.has_netns)
+			snprintf(buf, cap, "delivered to netns %" PRIu64 " (%s), answered by %s",
+				 t->at.netns, ifname, t->arg);
+		else
+			snprintf(buf, cap, "delivered (last seen at %s), answered by %s", ifname,
+				 t->arg);
+		break;
+	case FF_CAME_BACK:
+		n = snprintf(buf, cap, "delivered to netns %" PRIu64 " (%s), where %s came from",
+			     t->at.netns, ifname, t->arg);
+		if (t->arg2 && n > 0 && (size_t)n < cap)
+			snprintf(buf + n, cap - (size_t)n,
+				 " (freed %s after any raw socket's copy)", t->arg2);
+		break;
+	case FF_AT_ENDPOINT:
+		snprintf(buf, cap, "delivered: received at %s, the namespace of its destination",
+			 place);
+		break;
+	case FF_LEFT:
+		snprintf(buf, cap, "forwarded: left through %s%s", place, t->copy ? " (copy)" : "");
+		break;
+	case FF_PURGE_TX:
+		snprintf(buf, cap, "forwarded: left through %s; freed QUEUE_PURGE at close", place);
+		break;
+	case FF_PURGE_RX:
+		snprintf(buf, cap,
+			 "delivered: received at %s; freed QUEUE_PURGE when its "
+			 "socket closed",
+			 place);
+		break;
+	case FF_SETTLED_TX:
+	case FF_SETTLED_RX:
+		snprintf(buf, cap, "%s %s before; freed QUEUE_PURGE at close",
+			 t->form == FF_SETTLED_TX ? "forwarded: its data left through"
+						  : "delivered: its data was received at",
+			 place);
+		break;
+	case FF_NO_SOCKET:
+		snprintf(buf, cap,
+			 "unknown: freed NO_SOCKET at %s after any raw socket's copy "
+			 "(skb:skb_copy_datagram_iovec would say who read it)",
+			 place);
+		break;
+	case FF_DROPPED:
+		snprintf(buf, cap, "dropped: %s at %s", t->arg, place);
+		break;
+	case FF_CONSUMED:
+		snprintf(buf, cap, "delivered: consumed on the host after %s", place);
+		break;
+	case FF_IN_FLIGHT:
+		snprintf(buf, cap, "in-flight: the recording ended after %s", place);
+		break;
+	case FF_UNKNOWN:
+		if (t->arg)
+			snprintf(buf, cap, "unknown: last seen at %s (%s)", place, t->arg);
+		else
+			snprintf(buf, cap, "unknown: last seen at %s", place);
+		break;
+	}
+	return buf;
+}
+
+/* A fate text of form naming the place of hop h. */
+static struct flow_fate_text fate_at(enum fate_form form, const struct flow_hop *h)
+{
+	struct flow_fate_text t = {.form = form};
+
+	t.at.netns = h->netns;
+	t.at.ifname = h->ifname;
+	t.at.has_netns = h->has_netns;
+	return t;
 }
 
 /* The last hop of branch bi that is not a free or a read: where it was. */
@@ -1193,12 +1317,12 @@ static int branch_left(const struct flow_packet *p, int bi)
 }
 
 static void set_fate(struct flow_packet *p, enum flow_fate fate, int bi, const struct flow_hop *h,
-		     const char *detail)
+		     const struct flow_fate_text *t)
 {
 	p->fate = fate;
 	p->fate_branch = bi;
 	p->fate_hop = h ? (int)(h - p->hops) : -1;
-	snprintf(p->fate_detail, sizeof(p->fate_detail), "%s", detail);
+	p->fate_text = *t;
 	p->dropped = fate == FLOW_FATE_DROPPED;
 	if (p->dropped)
 		snprintf(p->drop, sizeof(p->drop), "%s", h && h->drop[0] ? h->drop : "unknown");
@@ -1208,19 +1332,16 @@ static void set_fate(struct flow_packet *p, enum flow_fate fate, int bi, const s
 static void set_delivered(struct flow_packet *p, size_t k)
 {
 	const struct flow_hop *h = &p->hops[k];
-	char buf[256];
+	struct flow_fate_text t = {.form = FF_READ};
 	int others = 0;
 
 	for (size_t i = 0; i < p->nhops; i++)
 		others += p->hops[i].kind == PKT_HOOK_KIND_DELIVER && p->hops[i].pid != h->pid;
-	int n = snprintf(buf, sizeof(buf), "delivered to %s %" PRIu32 "%s",
-			 h->comm[0] ? h->comm : "pid", h->pid,
-			 p->branches[h->branch]->main ? "" : " (copy)");
-
-	if (others && n > 0 && (size_t)n < sizeof(buf))
-		snprintf(buf + n, sizeof(buf) - (size_t)n, "; %d read%s by other processes", others,
-			 others == 1 ? "" : "s");
-	set_fate(p, FLOW_FATE_DELIVERED, h->branch, h, buf);
+	t.arg = h->comm[0] ? h->comm : "pid";
+	t.pid = h->pid;
+	t.copy = !p->branches[h->branch]->main;
+	t.others = others;
+	set_fate(p, FLOW_FATE_DELIVERED, h->branch, h, &t);
 }
 
 void packet_prefer_reader(struct flow_packet *p, uint32_t pid)
@@ -1252,7 +1373,7 @@ static int fate_open(const struct flow_packet *p)
 
 void packet_answered(struct flow_packet *p, const char *answer)
 {
-	char buf[256], place[64];
+	struct flow_fate_text t;
 
 	if (!fate_open(p))
 		return;
@@ -1263,24 +1384,19 @@ void packet_answered(struct flow_packet *p, const char *answer)
 		pl = &p->hops[p->branches[tip]->last_hop];
 	if (pl->kind == PKT_HOOK_KIND_TX) {
 		/* no later hop here (the recording ended right after): the answerer is beyond */
-		where(pl, place, sizeof(place));
-		snprintf(buf, sizeof(buf), "forwarded: left through %s, answered by %s", place,
-			 answer);
-		set_fate(p, FLOW_FATE_FORWARDED, tip, pl, buf);
+		t = fate_at(FF_FWD_ANSWERED, pl);
+		t.arg = answer;
+		set_fate(p, FLOW_FATE_FORWARDED, tip, pl, &t);
 		return;
 	}
-	if (pl->has_netns)
-		snprintf(buf, sizeof(buf), "delivered to netns %" PRIu64 " (%s), answered by %s",
-			 pl->netns, pl->ifname[0] ? pl->ifname : "-", answer);
-	else
-		snprintf(buf, sizeof(buf), "delivered (last seen at %s), answered by %s",
-			 pl->ifname[0] ? pl->ifname : "-", answer);
-	set_fate(p, FLOW_FATE_DELIVERED, tip, pl, buf);
+	t = fate_at(FF_ANSWERED, pl);
+	t.arg = answer;
+	set_fate(p, FLOW_FATE_DELIVERED, tip, pl, &t);
 }
 
 void packet_came_back(struct flow_packet *p, const struct flow_packet *req, const char *request)
 {
-	char buf[256];
+	struct flow_fate_text t;
 
 	if (!fate_open(p))
 		return;
@@ -1298,16 +1414,12 @@ void packet_came_back(struct flow_packet *p, const struct flow_packet *req, cons
 	if (!o || !pl || o->kind != PKT_HOOK_KIND_TX || pl->kind != PKT_HOOK_KIND_RX ||
 	    !o->has_netns || !pl->has_netns || o->netns != pl->netns || o->source != pl->source)
 		return;
-	int n =
-	    snprintf(buf, sizeof(buf), "delivered to netns %" PRIu64 " (%s), where %s came from",
-		     pl->netns, pl->ifname[0] ? pl->ifname : "-", request);
-
+	t = fate_at(FF_CAME_BACK, pl);
+	t.arg = request;
 	/* an echo reply freed NO_SOCKET: a raw socket's copy is who read it, unrecorded */
-	if (flow_hop_is_drop(th) && n > 0 && (size_t)n < sizeof(buf))
-		snprintf(buf + n, sizeof(buf) - (size_t)n,
-			 " (freed %s after any raw socket's copy)",
-			 th->drop[0] ? th->drop : "unknown");
-	set_fate(p, FLOW_FATE_DELIVERED, tip, pl, buf);
+	if (flow_hop_is_drop(th))
+		t.arg2 = th->drop[0] ? th->drop : "unknown";
+	set_fate(p, FLOW_FATE_DELIVERED, tip, pl, &t);
 }
 
 static int is_tcp(const struct flow_packet *p)
@@ -1324,7 +1436,7 @@ static int is_tcp(const struct flow_packet *p)
  */
 static void settle_at_endpoint(const struct flow *f, struct flow_packet *p)
 {
-	char buf[256], place[64];
+	struct flow_fate_text t;
 
 	if (p->fate != FLOW_FATE_UNKNOWN || !p->nhops || !is_tcp(p))
 		return;
@@ -1335,10 +1447,8 @@ static void settle_at_endpoint(const struct flow *f, struct flow_packet *p)
 	    p->branches[tip]->end == FLOW_END_DROP ||
 	    !endpoint_find(f, pl->source, pl->netns, pl->l.family, pl->l.dst))
 		return;
-	where(pl, place, sizeof(place));
-	snprintf(buf, sizeof(buf), "delivered: received at %s, the namespace of its destination",
-		 place);
-	set_fate(p, FLOW_FATE_DELIVERED, tip, pl, buf);
+	t = fate_at(FF_AT_ENDPOINT, pl);
+	set_fate(p, FLOW_FATE_DELIVERED, tip, pl, &t);
 }
 
 /*
@@ -1349,7 +1459,7 @@ static void settle_at_endpoint(const struct flow *f, struct flow_packet *p)
  */
 static void decide_fate(struct flow *f, struct flow_packet *p, int at_end)
 {
-	char buf[256], place[64];
+	struct flow_fate_text tx;
 	int tip = path_tip(p);
 	const struct flow_branch *t = p->branches[tip];
 	const struct flow_hop *th = &p->hops[t->last_hop];
@@ -1377,17 +1487,15 @@ static void decide_fate(struct flow *f, struct flow_packet *p, int at_end)
 				break;
 			const struct flow_hop *h = last_place(p, i);
 
-			where(h, place, sizeof(place));
-			snprintf(buf, sizeof(buf), "forwarded: left through %s%s", place,
-				 b->main ? "" : " (copy)");
-			set_fate(p, FLOW_FATE_FORWARDED, i, h, buf);
+			tx = fate_at(FF_LEFT, h);
+			tx.copy = !b->main;
+			set_fate(p, FLOW_FATE_FORWARDED, i, h, &tx);
 			return;
 		}
 	if (t->end == FLOW_END_DROP) {
 		const struct flow_hop *pl = last_place(p, tip);
 		const char *reason = th->drop[0] ? th->drop : "unknown";
 
-		where(pl ? pl : th, place, sizeof(place));
 		/*
 		 * ICMP echo replies reach ping's raw socket as a clone; the
 		 * original is then freed with NO_SOCKET (no ICMP datagram socket
@@ -1406,18 +1514,12 @@ static void decide_fate(struct flow *f, struct flow_packet *p, int at_end)
 		 */
 		if (!strcmp(reason, "QUEUE_PURGE") && pl && is_tcp(p) &&
 		    (pl->kind == PKT_HOOK_KIND_TX || pl->kind == PKT_HOOK_KIND_RX)) {
-			where(pl, place, sizeof(place));
 			if (pl->kind == PKT_HOOK_KIND_TX) {
-				snprintf(buf, sizeof(buf),
-					 "forwarded: left through %s; freed QUEUE_PURGE at close",
-					 place);
-				set_fate(p, FLOW_FATE_FORWARDED, tip, pl, buf);
+				tx = fate_at(FF_PURGE_TX, pl);
+				set_fate(p, FLOW_FATE_FORWARDED, tip, pl, &tx);
 			} else {
-				snprintf(buf, sizeof(buf),
-					 "delivered: received at %s; freed QUEUE_PURGE when its "
-					 "socket closed",
-					 place);
-				set_fate(p, FLOW_FATE_DELIVERED, tip, pl, buf);
+				tx = fate_at(FF_PURGE_RX, pl);
+				set_fate(p, FLOW_FATE_DELIVERED, tip, pl, &tx);
 			}
 			return;
 		}
@@ -1429,49 +1531,39 @@ static void decide_fate(struct flow *f, struct flow_packet *p, int at_end)
 			struct flow_hop at = {
 			    .netns = sh->netns, .ifname = sh->ifname, .has_netns = sh->has_netns};
 
-			where(&at, place, sizeof(place));
-			snprintf(buf, sizeof(buf), "%s %s before; freed QUEUE_PURGE at close",
-				 sh->kind == PKT_HOOK_KIND_TX
-				     ? "forwarded: its data left through"
-				     : "delivered: its data was received at",
-				 place);
+			tx = fate_at(sh->kind == PKT_HOOK_KIND_TX ? FF_SETTLED_TX : FF_SETTLED_RX,
+				     &at);
 			set_fate(p,
 				 sh->kind == PKT_HOOK_KIND_TX ? FLOW_FATE_FORWARDED
 							      : FLOW_FATE_DELIVERED,
-				 tip, th, buf);
+				 tip, th, &tx);
 			return;
 		}
 		if (echo_reply && !strcmp(reason, "NO_SOCKET")) {
-			snprintf(buf, sizeof(buf),
-				 "unknown: freed NO_SOCKET at %s after any raw socket's copy "
-				 "(skb:skb_copy_datagram_iovec would say who read it)",
-				 place);
-			set_fate(p, FLOW_FATE_UNKNOWN, tip, th, buf);
+			tx = fate_at(FF_NO_SOCKET, pl ? pl : th);
+			set_fate(p, FLOW_FATE_UNKNOWN, tip, th, &tx);
 			return;
 		}
-		snprintf(buf, sizeof(buf), "dropped: %s at %s", reason, place);
-		set_fate(p, FLOW_FATE_DROPPED, tip, th, buf);
+		tx = fate_at(FF_DROPPED, pl ? pl : th);
+		tx.arg = reason;
+		set_fate(p, FLOW_FATE_DROPPED, tip, th, &tx);
 		return;
 	}
 	const struct flow_hop *pl = last_place(p, tip);
 
-	where(pl ? pl : th, place, sizeof(place));
 	if (t->end == FLOW_END_CONSUME && pl && pl->kind == PKT_HOOK_KIND_RX) {
-		snprintf(buf, sizeof(buf), "delivered: consumed on the host after %s", place);
-		set_fate(p, FLOW_FATE_DELIVERED, tip, th, buf);
+		tx = fate_at(FF_CONSUMED, pl);
+		set_fate(p, FLOW_FATE_DELIVERED, tip, th, &tx);
 		return;
 	}
 	if (at_end && p->last_ts + f->cfg.corr_window_ns >= f->now) {
-		snprintf(buf, sizeof(buf), "in-flight: the recording ended after %s", place);
-		set_fate(p, FLOW_FATE_IN_FLIGHT, tip, pl ? pl : th, buf);
+		tx = fate_at(FF_IN_FLIGHT, pl ? pl : th);
+		set_fate(p, FLOW_FATE_IN_FLIGHT, tip, pl ? pl : th, &tx);
 		return;
 	}
-	if ((pl ? pl : th)->hook[0])
-		snprintf(buf, sizeof(buf), "unknown: last seen at %s (%s)", place,
-			 (pl ? pl : th)->hook);
-	else
-		snprintf(buf, sizeof(buf), "unknown: last seen at %s", place);
-	set_fate(p, FLOW_FATE_UNKNOWN, tip, pl ? pl : th, buf);
+	tx = fate_at(FF_UNKNOWN, pl ? pl : th);
+	tx.arg = (pl ? pl : th)->hook[0] ? (pl ? pl : th)->hook : NULL;
+	set_fate(p, FLOW_FATE_UNKNOWN, tip, pl ? pl : th, &tx);
 }
 
 static void finish_packet(struct flow *f, struct flow_packet *p, int at_end)

@@ -584,6 +584,109 @@ static void clear_keys(struct trace_hop *hop)
 	memset(hop, 0, offsetof(struct trace_hop, ts_ns));
 }
 
+/*
+ * A number of at most safe digits in base, ended by a blank or the end: one
+ * pass that finds the end as it reads. 0 and *sp past it, or -1 with *sp
+ * unmoved when it is anything else (the general parse then says what).
+ */
+static inline int take_digits(const char **sp, unsigned base, size_t safe, uint64_t *out)
+{
+	const char *s = *sp;
+	uint64_t v = 0;
+	unsigned d;
+
+	while ((d = hex_digit1[(unsigned char)*s] - 1u) < base)
+		v = v * base + d, s++;
+	if ((*s != ' ' && *s) || s == *sp || (size_t)(s - *sp) > safe)
+		return -1;
+	*sp = s;
+	*out = v;
+	return 0;
+}
+
+/*
+ * The nine leading keys as pkt-record writes them ("hook=... netns=..." with
+ * one blank between): each key compared where it must stand and its value
+ * read in the same pass. Returns how many it took, s moved past them; the
+ * general loop takes over at the first that is written any other way, and
+ * parses it exactly as it would have from the start.
+ */
+/* where a value may end, or needs unescaping */
+static const unsigned char value_stop[256] = {[0] = 1, [' '] = 1, ['%'] = 1};
+
+static size_t parse_leading_fast(const char **sp, struct trace_hop *hop)
+{
+	const char *s = *sp;
+	size_t field;
+
+	for (field = 0; field < TRACE_LEADING_KEYS; field++) {
+		const struct trace_key_info *ki = &trace_keys[field];
+		const char *v = s + ki->name_len + 1, *end = v;
+		uint64_t x;
+
+		if (field && *s == ' ')
+			s++, v++, end++;
+		if (!same_key(s, ki->name, ki->name_len) || s[ki->name_len] != '=')
+			break;
+		switch (ki->type) {
+		case TRACE_VAL_STR: {
+			char *dst = field == TRACE_KEY_HOOK ? hop->hook
+				    : field == TRACE_KEY_IF ? hop->ifname
+							    : hop->comm;
+			size_t cap = field == TRACE_KEY_HOOK ? sizeof(hop->hook)
+				     : field == TRACE_KEY_IF ? sizeof(hop->ifname)
+							     : sizeof(hop->comm);
+
+			/* its end found by one table; an escape or a long one: value_unescape */
+			size_t n = 0;
+
+			while (!value_stop[(unsigned char)v[n]])
+				n++;
+			end = v + n;
+			if (v[n] != '%' && n < cap) {
+				memcpy(dst, v, n);
+				dst[n] = '\0';
+			} else {
+				end = strchrnul(end, ' ');
+				if (value_unescape(dst, cap, v, (size_t)(end - v)) < 0)
+					goto out;
+			}
+			break;
+		}
+		case TRACE_VAL_DEC:
+			if (take_digits(&end, 10, field == TRACE_KEY_NETNS ? 19 : 9, &x))
+				goto out;
+			if (field == TRACE_KEY_NETNS)
+				hop->netns = x;
+			else if (field == TRACE_KEY_IFINDEX)
+				hop->ifindex = (uint32_t)x;
+			else if (field == TRACE_KEY_CPU)
+				hop->cpu = (uint32_t)x;
+			else
+				hop->pid = (uint32_t)x;
+			break;
+		case TRACE_VAL_HEX:
+			if (v[0] != '0' || (v[1] != 'x' && v[1] != 'X'))
+				goto out;
+			end = v + 2;
+			if (take_digits(&end, 16, 16, &x))
+				goto out;
+			if (field == TRACE_KEY_SKB)
+				hop->skb = x;
+			else
+				hop->track = x;
+			break;
+		default:
+			goto out;
+		}
+		s = end;
+	}
+out:
+	/* a value left half-read is read again, from its key on */
+	*sp = s;
+	return field;
+}
+
 int trace_comment_parse(const char *s, struct trace_hop *hop)
 {
 	size_t field = 0, extra_len = 0;
@@ -591,7 +694,21 @@ int trace_comment_parse(const char *s, struct trace_hop *hop)
 	int bad = 0, r;
 
 	clear_keys(hop);
-	while ((r = next_pair(&s, &p)) != 0) {
+	field = parse_leading_fast(&s, hop);
+	for (;;) {
+		/* head=0x..., on every hit of pkt-record's: no lookup */
+		if (field == TRACE_LEADING_KEYS && s[0] == ' ' && !hop->has_head &&
+		    same_key(s + 1, "head=0x", 7)) {
+			const char *e = s + 8;
+
+			if (take_digits(&e, 16, 16, &hop->head) == 0) {
+				hop->has_head = true;
+				s = e;
+				continue;
+			}
+		}
+		if ((r = next_pair(&s, &p)) == 0)
+			break;
 		if (r < 0) {
 			bad = 1;
 			continue;

@@ -24,6 +24,8 @@ static uint64_t sink;
 
 static void touch_packet(const struct flow_packet *p)
 {
+	char detail[256];
+
 	for (size_t i = 0; i < p->nhops; i++)
 		sink += p->hops[i].ts_ns + (uint8_t)p->hops[i].ifname[0] + p->hops[i].l.sport +
 			(uint8_t)p->hops[i].comm[0] + (uint64_t)flow_hop_on_path(p, &p->hops[i]);
@@ -31,7 +33,7 @@ static void touch_packet(const struct flow_packet *p)
 		sink += p->branches[i]->track + (uint64_t)p->branches[i]->end +
 			p->branches[i]->last_hop;
 	sink += p->id + (uint8_t)p->summary[0] + (uint64_t)p->ntuples + (uint64_t)p->fate +
-		(uint8_t)p->fate_detail[0];
+		(uint8_t)flow_fate_detail(p, detail, sizeof(detail))[0];
 }
 
 static void on_packet(const struct flow_packet *p, void *ctx)

@@ -56,7 +56,7 @@ static void on_release(const struct flow_packet *p, void *ctx)
 	if (p->id >= 16)
 		return;
 	g->fate[p->id] = p->fate;
-	snprintf(g->detail[p->id], sizeof(g->detail[0]), "%s", p->fate_detail);
+	flow_fate_detail(p, g->detail[p->id], sizeof(g->detail[0]));
 	g->unanswered[p->id] = p->unanswered;
 	g->nhops[p->id] = p->nhops;
 	g->answered[p->id] = p->requests_answered;

@@ -61,7 +61,7 @@ static void on_release(const struct flow_packet *p, void *ctx)
 	struct got *g = ctx;
 
 	if (p->id < 16)
-		snprintf(g->detail[p->id], sizeof(g->detail[0]), "%s", p->fate_detail);
+		flow_fate_detail(p, g->detail[p->id], sizeof(g->detail[0]));
 }
 
 static struct flow *new_flow(struct got *g)

@@ -74,6 +74,61 @@ TEST(comment_parse_rejects_foreign_text)
 		    "skb without 0x");
 }
 
+/* Leading keys written other than pkt-record writes them parse as before (the general loop). */
+TEST(comment_parse_leading_in_other_forms)
+{
+	struct trace_hop c;
+
+	ASSERT_OK(
+	    trace_comment_parse("  hook=a  netns=18446744073709551615 if=a%20b ifindex=4294967295 "
+				"skb=0XFFFF888000000001 track=0x00000000000000002a cpu=1 "
+				"pid=4000000000 comm=x=y drop=NO_SOCKET",
+				&c),
+	    "blanks, the largest numbers, 0X, leading zeros");
+	ASSERT_U64_EQ(c.netns, UINT64_MAX, "netns");
+	ASSERT_STREQ(c.ifname, "a b", "if");
+	ASSERT_EQ(c.ifindex, UINT32_MAX, "ifindex");
+	ASSERT_U64_EQ(c.skb, 0xffff888000000001ull, "skb");
+	ASSERT_U64_EQ(c.track, 0x2a, "track");
+	ASSERT_EQ(c.pid, 4000000000u, "pid");
+	ASSERT_STREQ(c.comm, "x=y", "comm");
+	ASSERT_STREQ(c.drop, "NO_SOCKET", "drop");
+	ASSERT_OK(trace_comment_parse("hook=a netns=1 if=a ifindex=1 skb=0x1 track=0x1 cpu=0 pid=0 "
+				      "comm=x%3Dy head=0x1 head=0x2 loc=f+0x1",
+				      &c),
+		  "head twice");
+	ASSERT_STREQ(c.comm, "x=y", "escaped comm");
+	ASSERT_U64_EQ(c.head, 1, "the first head");
+	ASSERT_STREQ(c.extra, "head=0x2", "the second head kept verbatim");
+	ASSERT_OK(trace_comment_parse("hook=a netns=1 if=a ifindex=1 skb=0x1 track=0x1 cpu=0 pid=0 "
+				      "comm=0123456789abcdefghij head=0x00000000000000001",
+				      &c),
+		  "a long comm, a head of 17 digits");
+	ASSERT_EQ(strlen(c.comm) + 1 < sizeof(c.comm) || c.comm[sizeof(c.comm) - 1] == '\0', 1,
+		  "comm ends");
+	ASSERT_TRUE(c.has_head && c.head == 1, "head of 17 digits");
+	ASSERT_TRUE(trace_comment_parse("hook=a netns=18446744073709551616 if=a ifindex=1 skb=0x1 "
+					"track=0x1 cpu=0 pid=0 comm=x",
+					&c) < 0,
+		    "netns overflow");
+	ASSERT_TRUE(trace_comment_parse("hook=a netns=1 if=a ifindex=4294967296 skb=0x1 track=0x1 "
+					"cpu=0 pid=0 comm=x",
+					&c) < 0,
+		    "ifindex one past");
+	ASSERT_TRUE(trace_comment_parse("hook=a netns=1x if=a ifindex=1 skb=0x1 track=0x1 cpu=0 "
+					"pid=0 comm=x",
+					&c) < 0,
+		    "a letter after digits");
+	ASSERT_TRUE(trace_comment_parse("hook=a netns=1 if=a ifindex=1 skb=0x track=0x1 cpu=0 "
+					"pid=0 comm=x",
+					&c) < 0,
+		    "0x alone");
+	ASSERT_TRUE(trace_comment_parse("hook=a netns=1 if=a ifindex=1 skb=0x1 track=0x1 cpu=0 "
+					"pid=0",
+					&c) < 0,
+		    "comm missing");
+}
+
 TEST(comment_format_reports_nospace)
 {
 	struct trace_hop c = {0};
@@ -200,7 +255,8 @@ TEST(trace_if_description_both_ways)
 	uint32_t ifindex;
 	const char *host;
 
-	ASSERT_OK(trace_if_description(buf, sizeof(buf), 4026532328ull, 7, "node-1", NULL), "build");
+	ASSERT_OK(trace_if_description(buf, sizeof(buf), 4026532328ull, 7, "node-1", NULL),
+		  "build");
 	ASSERT_STREQ(buf, "netns 4026532328 ifindex 7 host node-1", "description");
 	ASSERT_OK(trace_if_description_parse(buf, &netns, &ifindex, &host), "parse");
 	ASSERT_U64_EQ(netns, 4026532328ull, "netns");
@@ -342,7 +398,8 @@ TEST(trace_roundtrip_hops_and_foreign_packets)
 			ASSERT_TRUE(itf && itf->linktype == 1 && itf->snaplen == 262144, "idb");
 			trace_if_name(want, sizeof(want), in.ifname, in.netns);
 			ASSERT_STREQ(itf->name, want, "if_name IFNAME@NETNS");
-			trace_if_description(want, sizeof(want), in.netns, in.ifindex, "node 1", NULL);
+			trace_if_description(want, sizeof(want), in.netns, in.ifindex, "node 1",
+					     NULL);
 			ASSERT_STREQ(itf->description, want, "if_description");
 			hops++;
 		} else if (rec.kind == PCAPNG_REC_PACKET) {
