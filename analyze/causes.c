@@ -261,19 +261,39 @@ int causes_add(struct causes *c, uint32_t source, const struct trace_hop *hop)
 	return 0;
 }
 
+/*
+ * The events at or before t_ns and at most window_ns older, newest first,
+ * at most CAUSES_SCAN_MAX of them looked at: what every lookup walks.
+ */
+struct cause_walk {
+	const struct causes *c;
+	size_t k; /* 0: the newest */
+	uint64_t t_ns, window_ns;
+};
+
+static const struct cause *walk_next(struct cause_walk *w)
+{
+	const struct causes *c = w->c;
+
+	while (c && w->k < c->n && w->k < CAUSES_SCAN_MAX) {
+		const struct cause *e = &c->ring[(c->head + c->n - 1 - w->k++) % c->cap];
+
+		if (e->ts_ns > w->t_ns)
+			continue;
+		if (w->t_ns - e->ts_ns > w->window_ns)
+			return NULL; /* older ones only from here on */
+		return e;
+	}
+	return NULL;
+}
+
 static const struct cause *find(const struct causes *c, enum cause_kind kind, uint32_t source,
 				uint64_t netns, const struct cause_addr *addr, uint64_t t_ns,
 				uint64_t window_ns)
 {
-	if (!c)
-		return NULL;
-	for (size_t i = c->n, scanned = 0; i-- > 0 && scanned++ < CAUSES_SCAN_MAX;) {
-		const struct cause *e = &c->ring[(c->head + i) % c->cap];
+	struct cause_walk w = {c, 0, t_ns, window_ns};
 
-		if (e->ts_ns > t_ns)
-			continue;
-		if (t_ns - e->ts_ns > window_ns)
-			break; /* older ones only from here on */
+	for (const struct cause *e; (e = walk_next(&w));) {
 		if (e->kind != kind || e->source != source || e->netns != netns)
 			continue;
 		if (same_addr(kind == CAUSE_FIB ? &e->daddr : &e->neigh, addr))
@@ -294,16 +314,9 @@ const struct cause *causes_find_fib_failed(const struct causes *c, uint32_t sour
 					   uint64_t window_ns)
 {
 	const struct cause *any = NULL, *fwd = NULL;
+	struct cause_walk w = {c, 0, t_ns, window_ns};
 
-	if (!c)
-		return NULL;
-	for (size_t i = c->n, scanned = 0; i-- > 0 && scanned++ < CAUSES_SCAN_MAX;) {
-		const struct cause *e = &c->ring[(c->head + i) % c->cap];
-
-		if (e->ts_ns > t_ns)
-			continue;
-		if (t_ns - e->ts_ns > window_ns)
-			break;
+	for (const struct cause *e; (e = walk_next(&w));) {
 		if (e->kind == CAUSE_FIB && e->source == source && e->has_err && e->err &&
 		    !e->ifname[0] && same_addr(&e->daddr, daddr)) {
 			if (!e->has_l4proto)
