@@ -253,9 +253,11 @@ int recout_write(struct recout *o, const struct trace_hop *hop, char *err, size_
 		if (rc)
 			return rc;
 	}
-	rc = start_section(o, err, errlen);
-	if (rc)
-		return rc;
+	if (!o->section_started) {
+		rc = start_section(o, err, errlen);
+		if (rc)
+			return rc;
+	}
 	rc = hop->is_event ? trace_writer_event(o->w, hop) : trace_writer_hop(o->w, hop);
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", o->path_cur, trace_writer_error(o->w));
