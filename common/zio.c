@@ -93,6 +93,11 @@ int zout_open_fd(struct zout **out, int fd, int zstd_level, unsigned flags, char
 		if (!ZSTD_isError(rc))
 			/* a checksum per frame lets readers detect corruption */
 			rc = ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1);
+		/* refused by a library without threads: then it compresses here, as without the
+		 * flag */
+		if (!ZSTD_isError(rc) && (flags & ZOUT_THREAD) &&
+		    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_nbWorkers, 1)))
+			z->flags &= ~ZOUT_THREAD;
 		if (ZSTD_isError(rc)) {
 			set_err(err, errlen, "zstd: cannot set level %d: %s", zstd_level,
 				ZSTD_getErrorName(rc));

@@ -34,6 +34,13 @@ struct zout;
  */
 #define ZOUT_KEEP_FD 0x1
 #define ZOUT_FSYNC   0x2 /* zout_close fsyncs a regular file before closing it */
+/*
+ * zstd: compress in a worker thread of libzstd's (one; ~7 MB more memory,
+ * bounded by libzstd's job buffers), so that the caller only copies its
+ * input. Same stream, same flush points; a library built without threads
+ * compresses in the caller's thread.
+ */
+#define ZOUT_THREAD 0x4
 int zout_open_fd(struct zout **out, int fd, int zstd_level, unsigned flags, char *err,
 		 size_t errlen);
 

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,8 +119,17 @@ static int open_file(struct recout *o, uint64_t start_ns, char *err, size_t errl
 	o->fd_keep = fd == STDOUT_FILENO ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	o->good_off = 0;
 	o->flushed_in = 0;
-	rc = zout_open_fd(&o->z, fd, o->cfg.zstd_level,
-			  fd == STDOUT_FILENO ? ZOUT_KEEP_FD : ZOUT_FSYNC, zerr, sizeof(zerr));
+	/*
+	 * zstd was two thirds of the reader's instructions, and under a flood
+	 * the reader falls behind and the ring loses events: with a second
+	 * CPU, zstd compresses in a thread of its own (loss 16% -> 2% in A/B
+	 * floods, docs/performance.md).
+	 */
+	unsigned zflags = fd == STDOUT_FILENO ? ZOUT_KEEP_FD : ZOUT_FSYNC;
+	cpu_set_t cpus;
+	if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) > 1)
+		zflags |= ZOUT_THREAD;
+	rc = zout_open_fd(&o->z, fd, o->cfg.zstd_level, zflags, zerr, sizeof(zerr));
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", o->path_cur, zerr);
 		if (fd != STDOUT_FILENO)
