@@ -425,9 +425,22 @@ int pcapng_write_epb(struct pcapng_writer *w, const struct pcapng_epb_info *epb)
 			epb->if_id, w->if_count);
 		return -EINVAL;
 	}
-	rc = w_reserve(
-	    w, 64 + pad4(epb->caplen) +
-		   (epb->comment_len ? 4 + pad4(epb->comment_len) : str_opt_size(epb->comment)));
+	size_t need = 64 + pad4(epb->caplen) +
+		      (epb->comment_len ? 4 + pad4(epb->comment_len) : str_opt_size(epb->comment));
+	/* built where the stream takes its input: one copy less per packet */
+	void *room = zout_space(w->out, need);
+	if (room) {
+		int len = pcapng_build_epb(room, need, epb);
+
+		if (len < 0)
+			return w_emit(w, len, "enhanced packet block"); /* says why */
+		rc = zout_space_used(w->out, (size_t)len);
+		if (rc)
+			set_err(w->msg, sizeof(w->msg), "writing %s: %s", "enhanced packet block",
+				zout_error(w->out));
+		return rc;
+	}
+	rc = w_reserve(w, need);
 	if (!rc)
 		rc = w_emit(w, pcapng_build_epb(w->buf, w->cap, epb), "enhanced packet block");
 	return rc;

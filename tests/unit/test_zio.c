@@ -246,6 +246,50 @@ TEST(zio_zstd_thread)
 	ASSERT_EQ(zout_close(out, err, sizeof(err)), -ENOSPC, "close reports it");
 }
 
+/* zout_space: a block built in place reads back like one given to zout_write */
+TEST(zio_space_in_place)
+{
+	char err[ZIO_ERRLEN] = "";
+	uint8_t src[3000], dst[400000];
+	size_t total = 0;
+
+	fill_pattern(src, sizeof(src), 9);
+	for (int level = 0; level <= 1; level++) {
+		struct zout *out;
+		struct zin *in;
+		int fd = tmpfd();
+
+		ASSERT_TRUE(fd >= 0, "tmpfd");
+		ASSERT_OK(zout_open_fd(&out, fd, level, ZOUT_KEEP_FD, err, sizeof(err)), err);
+		ASSERT_TRUE(zout_space(out, 64u << 20) == NULL, "too large: NULL, zout_write it");
+		total = 0;
+		for (int i = 0; i < 100; i++) {
+			size_t n = 1 + (size_t)i * 29;
+			uint8_t *room = zout_space(out, n + 8);
+
+			ASSERT_TRUE(room != NULL, "room");
+			memcpy(room, src, n);
+			ASSERT_OK(zout_space_used(out, n), "used");
+			ASSERT_OK(zout_write(out, src, 7), "write between");
+			total += n + 7;
+		}
+		ASSERT_U64_EQ(zout_bytes_in(out), total, "bytes in");
+		ASSERT_OK(zout_close(out, err, sizeof(err)), err);
+		ASSERT_EQ(lseek(fd, 0, SEEK_SET), 0, "lseek");
+		ASSERT_OK(zin_open_fd(&in, fd, err, sizeof(err)), err);
+		ASSERT_EQ(drain_zin(in, dst, sizeof(dst), 65536), (ssize_t)total, zin_error(in));
+		zin_close(in);
+		close(fd);
+		for (size_t i = 0, off = 0; i < 100; i++) {
+			size_t n = 1 + i * 29;
+
+			ASSERT_MEMEQ(dst + off, src, n, "in place");
+			ASSERT_MEMEQ(dst + off + n, src, 7, "written");
+			off += n + 7;
+		}
+	}
+}
+
 TEST(zio_large_frame_is_bounded)
 {
 	/* incompressible data beyond 4 MiB is flushed and written without a flush call */
