@@ -78,6 +78,11 @@ $(BUILD)/floor.bpf.o: tests/bench/floor.bpf.c $(wildcard bpf/*.h) bpf/hooks.def 
 $(BUILD)/bench-floor: tests/bench/floor.c $(BUILD)/floor.skel.h
 	$(COMPILE) -o $@ $< $(LDFLAGS) $(LDLIBS)
 
+# the reader's cost per event without the kernel: a recording replayed through
+# event decode, comment, EPB and zstd (tests/perf/reader_replay.c)
+$(BUILD)/reader-replay: tests/perf/reader_replay.c $(RECORD_UNIT_SRC) record/output.c $(wildcard record/*.h) $(COMMON_OBJ) | $(BUILD)/common
+	$(COMPILE) -Irecord -o $@ $< $(RECORD_UNIT_SRC) record/output.c $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 

@@ -85,6 +85,7 @@ struct pcapng_epb_info {
 	uint32_t caplen;
 	uint32_t origlen;
 	const char *comment; /* opt_comment or NULL */
+	size_t comment_len;  /* its length when known (0: strlen) */
 	int has_flags;
 	uint32_t flags; /* epb_flags */
 	int has_packetid;

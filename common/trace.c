@@ -192,26 +192,74 @@ static void put_str(struct out *o, const char *s)
 	put_mem(o, s, strlen(s));
 }
 
+/* "00".."99" and "00".."ff": two digits a step */
+static const char dec_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+static const char hex_pairs[513] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+/*
+ * A number in decimal or as 0x and lower-case hex, straight into the
+ * buffer, two digits a step: the comment has seven of them per event and
+ * a digit at a time was an eighth of the recorder's instructions.
+ */
 static void put_u64(struct out *o, uint64_t v, int hex)
 {
-	static const char digits[] = "0123456789abcdef";
-	char tmp[24];
-	size_t n = sizeof(tmp);
+	char *end;
+	size_t n;
 
-	if (hex) {
-		do {
-			tmp[--n] = digits[v & 15];
-			v >>= 4;
-		} while (v);
-		tmp[--n] = 'x';
-		tmp[--n] = '0';
-	} else {
-		do {
-			tmp[--n] = (char)('0' + v % 10);
-			v /= 10;
-		} while (v);
+	if (o->err || o->cap - o->len <= 24) { /* "0x" and 16 digits, or 20 digits, and the NUL */
+		o->err = -ENOSPC;
+		return;
 	}
-	put_mem(o, tmp + n, sizeof(tmp) - n);
+	if (hex) {
+		n = 2 + (size_t)(64 - __builtin_clzll(v | 1) + 3) / 4;
+		end = o->buf + o->len + n;
+		while (v >= 0x100) {
+			end -= 2;
+			memcpy(end, hex_pairs + (v & 0xff) * 2, 2);
+			v >>= 8;
+		}
+		if (v >= 0x10) {
+			end -= 2;
+			memcpy(end, hex_pairs + v * 2, 2);
+		} else {
+			*--end = hex_pairs[v * 2 + 1];
+		}
+		end[-2] = '0';
+		end[-1] = 'x';
+	} else {
+		uint64_t t = v;
+
+		n = 1;
+		while (t >= 10) {
+			t /= 10;
+			n++;
+		}
+		end = o->buf + o->len + n;
+		while (v >= 100) {
+			end -= 2;
+			memcpy(end, dec_pairs + (v % 100) * 2, 2);
+			v /= 100;
+		}
+		if (v >= 10) {
+			end -= 2;
+			memcpy(end, dec_pairs + v * 2, 2);
+		} else {
+			*--end = (char)('0' + v);
+		}
+	}
+	o->len += n;
+	o->buf[o->len] = '\0';
 }
 
 /*
@@ -419,7 +467,46 @@ static int event_format(struct out *o, const struct trace_hop *hop)
  * In the table's order, each key's name from the table. Straight-line code:
  * pkt-record formats one comment per event, half a million a second under a
  * flood, and a loop over the table with a switch cost it a third more.
+ * In three parts: the writer keeps the first and the third of its last hops
+ * formatted (trace_writer_hop).
  */
+
+/* "hook=H netns=N if=I ifindex=K": the hook's and the interface's */
+static void put_lead(struct out *o, const struct trace_hop *hop)
+{
+	put_first_key(o, TRACE_KEY_HOOK);
+	put_escaped(o, hop->hook, 0);
+	put_key(o, TRACE_KEY_NETNS);
+	put_u64(o, hop->netns, 0);
+	put_key(o, TRACE_KEY_IF);
+	put_escaped(o, hop->ifname, 1);
+	put_key(o, TRACE_KEY_IFINDEX);
+	put_u64(o, hop->ifindex, 0);
+}
+
+/* " skb=0x... track=0x...": the packet's */
+static void put_packet(struct out *o, const struct trace_hop *hop)
+{
+	put_key(o, TRACE_KEY_SKB);
+	put_u64(o, hop->skb, 1);
+	put_key(o, TRACE_KEY_TRACK);
+	put_u64(o, hop->track, 1);
+}
+
+/* " cpu=C pid=P comm=X": the task's */
+static void put_task(struct out *o, const struct trace_hop *hop)
+{
+	put_key(o, TRACE_KEY_CPU);
+	put_u64(o, hop->cpu, 0);
+	put_key(o, TRACE_KEY_PID);
+	put_u64(o, hop->pid, 0);
+	put_key(o, TRACE_KEY_COMM);
+	put_escaped(o, hop->comm, 1);
+}
+
+/* the optional pairs, then the result */
+static int put_optional(struct out *o, const struct trace_hop *hop);
+
 int trace_comment_format(char *buf, size_t cap, const struct trace_hop *hop)
 {
 	struct out o = {buf, cap, 0, 0};
@@ -429,55 +516,45 @@ int trace_comment_format(char *buf, size_t cap, const struct trace_hop *hop)
 	buf[0] = '\0';
 	if (hop->is_event)
 		return event_format(&o, hop);
-	put_first_key(&o, TRACE_KEY_HOOK);
-	put_escaped(&o, hop->hook, 0);
-	put_key(&o, TRACE_KEY_NETNS);
-	put_u64(&o, hop->netns, 0);
-	put_key(&o, TRACE_KEY_IF);
-	put_escaped(&o, hop->ifname, 1);
-	put_key(&o, TRACE_KEY_IFINDEX);
-	put_u64(&o, hop->ifindex, 0);
-	put_key(&o, TRACE_KEY_SKB);
-	put_u64(&o, hop->skb, 1);
-	put_key(&o, TRACE_KEY_TRACK);
-	put_u64(&o, hop->track, 1);
-	put_key(&o, TRACE_KEY_CPU);
-	put_u64(&o, hop->cpu, 0);
-	put_key(&o, TRACE_KEY_PID);
-	put_u64(&o, hop->pid, 0);
-	put_key(&o, TRACE_KEY_COMM);
-	put_escaped(&o, hop->comm, 1);
+	put_lead(&o, hop);
+	put_packet(&o, hop);
+	put_task(&o, hop);
+	return put_optional(&o, hop);
+}
+
+static int put_optional(struct out *o, const struct trace_hop *hop)
+{
 	if (hop->drop[0]) {
-		put_key(&o, TRACE_KEY_DROP);
-		put_escaped(&o, hop->drop, 0);
+		put_key(o, TRACE_KEY_DROP);
+		put_escaped(o, hop->drop, 0);
 	}
 	if (hop->l2_synth) {
-		put_key(&o, TRACE_KEY_L2);
-		put_str(&o, "synth");
+		put_key(o, TRACE_KEY_L2);
+		put_str(o, "synth");
 	}
 	if (hop->has_head) {
-		put_key(&o, TRACE_KEY_HEAD);
-		put_u64(&o, hop->head, 1);
+		put_key(o, TRACE_KEY_HEAD);
+		put_u64(o, hop->head, 1);
 	}
 	if (hop->loc[0]) {
-		put_key(&o, TRACE_KEY_LOC);
-		put_escaped(&o, hop->loc, 0);
+		put_key(o, TRACE_KEY_LOC);
+		put_escaped(o, hop->loc, 0);
 	}
 	if (hop->has_proto) {
-		put_key(&o, TRACE_KEY_PROTO);
-		put_hex16(&o, hop->proto);
+		put_key(o, TRACE_KEY_PROTO);
+		put_hex16(o, hop->proto);
 	}
 	_Static_assert(TRACE_KEY_PROTO + 1 == TRACE_KEY_ICMP,
 		       "a new hop key is formatted here (the optional hooks' keys are in extra)");
 	if (hop->extra[0]) {
-		put_mem(&o, " ", 1);
-		put_str(&o, hop->extra);
+		put_mem(o, " ", 1);
+		put_str(o, hop->extra);
 	}
-	if (o.err) {
-		buf[0] = '\0';
-		return o.err;
+	if (o->err) {
+		o->buf[0] = '\0';
+		return o->err;
 	}
-	return (int)o.len;
+	return (int)o->len;
 }
 
 /* ------------------------------------------------------------ parse */
@@ -1057,13 +1134,39 @@ void trace_if_attrs_parse(const char *d, struct trace_if_attrs *a)
 
 /* ------------------------------------------------------------ the writer */
 
+/*
+ * The comment's lead ("hook=H netns=N if=I ifindex=K") of the last hooks
+ * hit on one interface: it depends only on the hook and the interface, and
+ * formatting it was a quarter of the comment's instructions.
+ */
+#define TRACE_LEAD_SLOTS 2
+struct trace_lead {
+	struct {
+		char hook[PKT_HOOK_LEN];
+		char text[256];
+		uint16_t len; /* 0: empty slot */
+	} slot[TRACE_LEAD_SLOTS];
+	unsigned next; /* the slot to replace */
+};
+
+/* " cpu=C pid=P comm=X" of the last hop written: a flood's hits are one task's */
+struct trace_task {
+	uint32_t cpu, pid;
+	char comm[PKT_COMM_LEN];
+	char text[160];
+	uint16_t len; /* 0: none yet */
+};
+
 struct trace_writer {
 	struct pcapng_writer *pw;
+	struct trace_task task;
 	int (*describe)(void *ctx, uint64_t netns, uint32_t ifindex, char *buf, size_t cap);
 	void *describe_ctx;
 	uint32_t snaplen;
 	char host[256];
-	struct hashtab hop_ifaces;  /* trace_writer_hop's IDBs by (netns, ifindex, ifname) */
+	struct hashtab hop_ifaces; /* trace_writer_hop's IDBs by (netns, ifindex, ifname) */
+	/* the same, by (netns, ifindex) only, one per slot: no hash of the name per hop */
+	struct trace_iface *recent[64];
 	struct trace_iface **by_id; /* every IDB of the section, by id */
 	size_t nids, ids_cap;
 	char err[PCAPNG_ERRLEN];
@@ -1211,15 +1314,24 @@ static int describe(struct trace_writer *w, const struct trace_hop *hop, char *b
 static int hop_iface(struct trace_writer *w, const struct trace_hop *hop, struct trace_iface **out)
 {
 	const char *ifname = hop->ifname[0] ? hop->ifname : "-";
-	uint64_t h = hop_iface_hash(hop->netns, hop->ifindex, ifname);
+	struct trace_iface **recent = &w->recent[(hop->ifindex * 31u + (uint32_t)hop->netns) %
+						 (sizeof(w->recent) / sizeof(w->recent[0]))];
 	char name[PKT_IFNAME_LEN + 24], desc[768], attrs[384];
-	struct trace_iface *f;
+	struct trace_iface *f = *recent;
+	uint64_t h;
 	int rc;
 
+	if (f && f->netns == hop->netns && f->ifindex == hop->ifindex &&
+	    !strcmp(f->ifname, ifname)) {
+		*out = f;
+		return 0;
+	}
+	h = hop_iface_hash(hop->netns, hop->ifindex, ifname);
 	for (struct ht_node *n = ht_find_first(&w->hop_ifaces, h); n; n = ht_find_next(n)) {
 		f = ht_entry(n, struct trace_iface, node);
 		if (f->netns == hop->netns && f->ifindex == hop->ifindex &&
 		    !strcmp(f->ifname, ifname)) {
+			*recent = f;
 			*out = f;
 			return 0;
 		}
@@ -1245,20 +1357,87 @@ static int hop_iface(struct trace_writer *w, const struct trace_hop *hop, struct
 	f->ifindex = hop->ifindex;
 	snprintf(f->ifname, sizeof(f->ifname), "%s", ifname);
 	ht_insert(&w->hop_ifaces, &f->node, h);
+	*recent = f;
 	*out = f;
 	return 0;
+}
+
+/*
+ * The lead of hop's comment on f (*len bytes), formatted when its hook is
+ * not among the last seen there. NULL: out of memory or too long.
+ */
+static const char *hop_lead(struct trace_iface *f, const struct trace_hop *hop, size_t *len)
+{
+	struct trace_lead *l = f->lead;
+	unsigned i;
+
+	if (!l) {
+		l = f->lead = calloc(1, sizeof(*l));
+		if (!l)
+			return NULL;
+	}
+	for (i = 0; i < TRACE_LEAD_SLOTS; i++)
+		if (l->slot[i].len && !strcmp(l->slot[i].hook, hop->hook)) {
+			*len = l->slot[i].len;
+			return l->slot[i].text;
+		}
+	i = l->next;
+	l->next = (i + 1) % TRACE_LEAD_SLOTS;
+	struct out o = {l->slot[i].text, sizeof(l->slot[i].text), 0, 0};
+	size_t hook_len = strnlen(hop->hook, sizeof(hop->hook));
+
+	l->slot[i].len = 0;
+	put_lead(&o, hop);
+	if (o.err || hook_len >= sizeof(l->slot[i].hook))
+		return NULL;
+	memcpy(l->slot[i].hook, hop->hook, hook_len + 1);
+	l->slot[i].len = (uint16_t)o.len;
+	*len = o.len;
+	return l->slot[i].text;
+}
+
+/* trace_comment_format's text, from the interface's lead and the last task where they fit */
+static int hop_comment(struct trace_writer *w, struct trace_iface *f, const struct trace_hop *hop,
+		       char *buf, size_t cap)
+{
+	struct trace_task *t = &w->task;
+	struct out o = {buf, cap, 0, 0};
+	size_t lead_len = 0;
+	const char *lead = hop_lead(f, hop, &lead_len);
+
+	if (!lead || !cap)
+		return trace_comment_format(buf, cap, hop);
+	if (t->len == 0 || t->cpu != hop->cpu || t->pid != hop->pid || strcmp(t->comm, hop->comm)) {
+		struct out to = {t->text, sizeof(t->text), 0, 0};
+		size_t comm_len = strnlen(hop->comm, sizeof(hop->comm));
+
+		t->len = 0;
+		put_task(&to, hop);
+		if (to.err || comm_len >= sizeof(t->comm))
+			return trace_comment_format(buf, cap, hop);
+		t->cpu = hop->cpu;
+		t->pid = hop->pid;
+		memcpy(t->comm, hop->comm, comm_len + 1);
+		t->len = (uint16_t)to.len;
+	}
+	buf[0] = '\0';
+	put_mem(&o, lead, lead_len);
+	put_packet(&o, hop);
+	put_mem(&o, t->text, t->len);
+	return put_optional(&o, hop);
 }
 
 int trace_writer_hop(struct trace_writer *w, const struct trace_hop *hop)
 {
 	char comment[PCAPNG_MAX_COMMENT];
 	struct trace_iface *f;
-	int rc = hop_iface(w, hop, &f);
+	int rc = hop_iface(w, hop, &f), len;
 
 	if (rc)
 		return rc;
 	/* a comment too long for the reader's buffer is left out, the packet is not */
-	if (trace_comment_format(comment, sizeof(comment), hop) < 0)
+	len = hop_comment(w, f, hop, comment, sizeof(comment));
+	if (len < 0)
 		comment[0] = '\0';
 	struct pcapng_epb_info epb = {
 	    .if_id = f->id,
@@ -1267,6 +1446,7 @@ int trace_writer_hop(struct trace_writer *w, const struct trace_hop *hop)
 	    .caplen = hop->caplen,
 	    .origlen = hop->origlen,
 	    .comment = comment[0] ? comment : NULL,
+	    .comment_len = len > 0 ? (size_t)len : 0,
 	    .has_flags = 1,
 	    .flags = hop->dir,
 	    .has_packetid = hop->has_packetid,
@@ -1340,8 +1520,10 @@ void trace_writer_free(struct trace_writer *w)
 {
 	if (!w)
 		return;
-	for (size_t i = 0; i < w->nids; i++)
+	for (size_t i = 0; i < w->nids; i++) {
+		free(w->by_id[i]->lead);
 		free(w->by_id[i]);
+	}
 	free(w->by_id);
 	ht_destroy(&w->hop_ifaces);
 	pcapng_writer_free(w->pw);

@@ -287,6 +287,7 @@ struct trace_iface {
 	uint32_t id;		 /* index in the section */
 	uint64_t recv;		 /* EPBs written on it */
 	uint64_t ifdrop, osdrop; /* carried to its ISB */
+	struct trace_lead *lead; /* trace_writer_hop's comment leads here (trace.c), or NULL */
 };
 
 struct trace_writer;

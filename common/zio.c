@@ -30,8 +30,15 @@
 
 #define ZOUT_PLAIN_BUF (256u * 1024)	  /* plain: write when this much is buffered */
 #define ZOUT_BUF_MAX   (4u * 1024 * 1024) /* zstd: flush and write beyond this */
-#define ZIN_BUF	       (128u * 1024)
-#define ZSTD_MAGIC     0xFD2FB528u
+/*
+ * zstd: input gathered before the compressor sees it. With a worker thread
+ * each ZSTD_compressStream2() call takes a lock and hands data over: once
+ * per pcapng block (a few hundred bytes) that was a fifth of the reader's
+ * instructions.
+ */
+#define ZOUT_STAGE (64u * 1024)
+#define ZIN_BUF	   (128u * 1024)
+#define ZSTD_MAGIC 0xFD2FB528u
 
 static void set_err(char *dst, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -56,6 +63,8 @@ struct zout {
 	ZSTD_CCtx *cctx;
 	uint8_t *buf; /* plain bytes or compressed data waiting for a flush point */
 	size_t len, cap;
+	uint8_t *stage; /* zstd: input not given to the compressor yet */
+	size_t stage_len;
 	int frame_open; /* zstd: a frame has begun and is not ended yet */
 	int unflushed;	/* zstd: input given since the last flush point */
 	int err;	/* sticky -errno after a failure */
@@ -86,17 +95,24 @@ int zout_open_fd(struct zout **out, int fd, int zstd_level, unsigned flags, char
 	if (zstd_level) {
 		size_t rc;
 
-		z->cctx = ZSTD_createCCtx();
+		z->stage = malloc(ZOUT_STAGE);
+		z->cctx = z->stage ? ZSTD_createCCtx() : NULL;
 		if (!z->cctx)
 			goto nomem;
 		rc = ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel, zstd_level);
 		if (!ZSTD_isError(rc))
 			/* a checksum per frame lets readers detect corruption */
 			rc = ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1);
+		/* refused by a library without threads: then it compresses here, as without the
+		 * flag */
+		if (!ZSTD_isError(rc) && (flags & ZOUT_THREAD) &&
+		    ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_nbWorkers, 1)))
+			z->flags &= ~ZOUT_THREAD;
 		if (ZSTD_isError(rc)) {
 			set_err(err, errlen, "zstd: cannot set level %d: %s", zstd_level,
 				ZSTD_getErrorName(rc));
 			ZSTD_freeCCtx(z->cctx);
+			free(z->stage);
 			free(z->buf);
 			free(z);
 			return -EINVAL;
@@ -106,6 +122,7 @@ int zout_open_fd(struct zout **out, int fd, int zstd_level, unsigned flags, char
 	return 0;
 nomem:
 	if (z) {
+		free(z->stage);
 		free(z->buf);
 		free(z);
 	}
@@ -205,6 +222,15 @@ static int compress(struct zout *z, const void *src, size_t len, ZSTD_EndDirecti
 	}
 }
 
+/* Give the staged input to the compressor, with mode. */
+static int compress_stage(struct zout *z, ZSTD_EndDirective mode)
+{
+	int rc = compress(z, z->stage, z->stage_len, mode);
+
+	z->stage_len = 0;
+	return rc;
+}
+
 /*
  * Make everything given so far decodable (ZSTD_e_flush ends a block, not
  * the frame; end_frame ends the frame) and write everything buffered.
@@ -214,7 +240,7 @@ static int zout_commit(struct zout *z, int end_frame)
 	int rc;
 
 	if (z->cctx && (z->unflushed || (end_frame && z->frame_open))) {
-		rc = compress(z, NULL, 0, end_frame ? ZSTD_e_end : ZSTD_e_flush);
+		rc = compress_stage(z, end_frame ? ZSTD_e_end : ZSTD_e_flush);
 		if (rc)
 			return rc;
 		z->unflushed = 0;
@@ -222,6 +248,18 @@ static int zout_commit(struct zout *z, int end_frame)
 			z->frame_open = 0;
 	}
 	return drain(z);
+}
+
+/* zstd: len more bytes of input were staged or compressed */
+static int zstd_took(struct zout *z, size_t len)
+{
+	z->frame_open = 1;
+	z->unflushed = 1;
+	z->bytes_in += len;
+	/* bound memory: past this much, flush and write without waiting */
+	if (z->len > ZOUT_BUF_MAX)
+		return zout_commit(z, 0);
+	return 0;
 }
 
 int zout_write(struct zout *z, const void *buf, size_t len)
@@ -251,16 +289,53 @@ int zout_write(struct zout *z, const void *buf, size_t len)
 		z->bytes_in += len;
 		return 0;
 	}
-	rc = compress(z, buf, len, ZSTD_e_continue);
-	if (rc)
-		return rc;
-	z->frame_open = 1;
-	z->unflushed = 1;
-	z->bytes_in += len;
-	/* bound memory: past this much, flush and write without waiting */
-	if (z->len > ZOUT_BUF_MAX)
-		return zout_commit(z, 0);
-	return 0;
+	if (len >= ZOUT_STAGE) { /* staged input first: the stream keeps its order */
+		rc = compress_stage(z, ZSTD_e_continue);
+		if (!rc)
+			rc = compress(z, buf, len, ZSTD_e_continue);
+		if (rc)
+			return rc;
+	} else {
+		if (len > ZOUT_STAGE - z->stage_len) {
+			rc = compress_stage(z, ZSTD_e_continue);
+			if (rc)
+				return rc;
+		}
+		memcpy(z->stage + z->stage_len, buf, len);
+		z->stage_len += len;
+	}
+	return zstd_took(z, len);
+}
+
+void *zout_space(struct zout *z, size_t len)
+{
+	if (!z || z->err)
+		return NULL;
+	if (!z->cctx) {
+		if (len > z->cap - z->len && (len > z->cap || drain(z)))
+			return NULL;
+		return z->buf + z->len;
+	}
+	if (len > ZOUT_STAGE)
+		return NULL;
+	if (len > ZOUT_STAGE - z->stage_len && compress_stage(z, ZSTD_e_continue))
+		return NULL;
+	return z->stage + z->stage_len;
+}
+
+int zout_space_used(struct zout *z, size_t len)
+{
+	if (!z)
+		return -EINVAL;
+	if (z->err)
+		return z->err;
+	if (!z->cctx) {
+		z->len += len;
+		z->bytes_in += len;
+		return 0;
+	}
+	z->stage_len += len;
+	return zstd_took(z, len);
 }
 
 int zout_flush(struct zout *z)
@@ -291,6 +366,7 @@ int zout_close(struct zout *z, char *err, size_t errlen)
 	if (rc)
 		set_err(err, errlen, "%s", z->msg);
 	ZSTD_freeCCtx(z->cctx);
+	free(z->stage);
 	free(z->buf);
 	free(z);
 	return rc;

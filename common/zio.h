@@ -34,11 +34,27 @@ struct zout;
  */
 #define ZOUT_KEEP_FD 0x1
 #define ZOUT_FSYNC   0x2 /* zout_close fsyncs a regular file before closing it */
+/*
+ * zstd: compress in a worker thread of libzstd's (one; ~7 MB more memory,
+ * bounded by libzstd's job buffers), so that the caller only copies its
+ * input. Same stream, same flush points; a library built without threads
+ * compresses in the caller's thread.
+ */
+#define ZOUT_THREAD 0x4
 int zout_open_fd(struct zout **out, int fd, int zstd_level, unsigned flags, char *err,
 		 size_t errlen);
 
 /* Append bytes. Callers pass whole pcapng blocks so flush points fall between blocks. */
 int zout_write(struct zout *out, const void *buf, size_t len);
+
+/*
+ * Appending without a copy: room for len bytes at the end of the stream's
+ * input buffer, or NULL when there is none (an error, or len too large:
+ * then zout_write). zout_space_used() appends the len bytes written there
+ * (at most what was asked for): a whole pcapng block, as with zout_write.
+ */
+void *zout_space(struct zout *out, size_t len);
+int zout_space_used(struct zout *out, size_t len);
 
 /* Write everything buffered; for zstd, make it decodable first (a flush point). */
 int zout_flush(struct zout *out);

@@ -235,16 +235,26 @@ static bool filter_keeps(const struct event_ctx *ctx, const struct pktrec_event 
 	return true;
 }
 
-/* The hop pkt-record writes: the comment's keys and the packet (docs/format.md). */
+/* A string into a fixed field, cut to fit, NUL-terminated. */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/*
+ * The hop pkt-record writes: the comment's keys and the packet
+ * (docs/format.md). Every field is set, and the text fields only up to
+ * their end: clearing the whole hop (700 bytes) cost more than filling it.
+ */
 static void fill_hop(const struct event_ctx *ctx, const struct pktrec_event *e,
 		     struct event_out *out)
 {
-	const char *hook = pkt_hooks[e->hook].name;
-	size_t hook_len = strlen(hook); /* no printf per event: it showed */
 	struct trace_hop *h = &out->hop;
 
-	memset(h, 0, sizeof(*h));
-	memcpy(h->hook, hook, hook_len < sizeof(h->hook) ? hook_len : sizeof(h->hook) - 1);
+	copy_str(h->hook, sizeof(h->hook), pkt_hooks[e->hook].name);
 	h->netns = e->netns;
 	memcpy(h->ifname, out->ifname, sizeof(out->ifname));
 	h->ifindex = e->ifindex;
@@ -254,9 +264,12 @@ static void fill_hop(const struct event_ctx *ctx, const struct pktrec_event *e,
 	h->pid = e->pid;
 	memcpy(h->comm, e->comm, PKTREC_COMM_LEN);
 	h->comm[PKTREC_COMM_LEN] = '\0';
+	h->drop[0] = '\0';
 	if (out->drop)
-		snprintf(h->drop, sizeof(h->drop), "%s", out->drop);
+		copy_str(h->drop, sizeof(h->drop), out->drop);
 	h->l2_synth = !!(e->flags & PKTREC_F_L2_SYNTH);
+	h->has_proto = false;
+	h->proto = 0;
 	/* a MAC header whose ethertype is not skb->protocol: say what the kernel thought */
 	if (!h->l2_synth && out->caplen >= PKTREC_ETH_HLEN && e->protocol > 0x0600) {
 		uint16_t et = (uint16_t)(out->frame[12] << 8 | out->frame[13]);
@@ -267,6 +280,7 @@ static void fill_hop(const struct event_ctx *ctx, const struct pktrec_event *e,
 		}
 	}
 	/* where kfree_skb was called, named from kallsyms (other hooks use the word otherwise) */
+	h->loc[0] = '\0';
 	if (e->hook == HOOK_KFREE_SKB && e->location &&
 	    ksyms_format(ctx->ksyms, e->location, h->loc, sizeof(h->loc)) <= 0)
 		h->loc[0] = '\0';
@@ -274,8 +288,9 @@ static void fill_hop(const struct event_ctx *ctx, const struct pktrec_event *e,
 	h->head = e->head;
 	h->has_netns = true;
 	h->has_track = true;
-	memcpy(h->extra, out->keys, sizeof(h->extra));
+	copy_str(h->extra, sizeof(h->extra), out->keys);
 	h->ours = true;
+	h->is_event = false;
 	h->ts_ns = out->wall_ns;
 	h->dir = (uint8_t)out->dir;
 	h->has_packetid = true;

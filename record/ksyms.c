@@ -191,10 +191,21 @@ int ksyms_format(const struct ksyms *ks, uint64_t addr, char *buf, size_t cap)
 		else
 			hi = mid;
 	}
-	n = snprintf(buf, cap, "%s+0x%" PRIx64, ks->names + ks->syms[lo].name,
-		     addr - ks->syms[lo].addr);
-	if (n < 0 || (size_t)n >= cap)
+	/* "%s+0x%" PRIx64 by hand: one per kfree_skb hit, a snprintf was most of its cost */
+	const char *name = ks->names + ks->syms[lo].name;
+	size_t len = strlen(name), digits = 1;
+	uint64_t off = addr - ks->syms[lo].addr;
+
+	while (digits < 16 && off >> (4 * digits))
+		digits++;
+	if (len + 3 + digits >= cap)
 		return -ENOSPC;
+	memcpy(buf, name, len);
+	memcpy(buf + len, "+0x", 3);
+	n = (int)(len + 3 + digits);
+	buf[n] = '\0';
+	for (size_t i = 0; i < digits; i++, off >>= 4)
+		buf[n - 1 - (int)i] = "0123456789abcdef"[off & 15];
 	return n;
 }
 

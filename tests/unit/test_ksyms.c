@@ -3,6 +3,8 @@
 #include "test.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include "event.h"
 #include "ksyms.h"
 
@@ -36,6 +38,18 @@ TEST(ksyms_resolves_text_addresses)
 	ASSERT_TRUE(ksyms_format(ks, 0xffffffff81001010ull, buf, 8) == -ENOSPC, "small buffer");
 	ASSERT_TRUE(ksyms_format(NULL, 0xffffffff81001010ull, buf, sizeof(buf)) == -ENOENT,
 		    "no symbols");
+	/* the exact fit: "helper_fn+0x10" is 14 bytes and its NUL */
+	ASSERT_EQ(ksyms_format(ks, 0xffffffff81001010ull, buf, 15), 14, "exact fit");
+	ASSERT_EQ(ksyms_format(ks, 0xffffffff81001010ull, buf, 14), -ENOSPC, "one byte short");
+	/* what snprintf("%s+0x%" PRIx64) wrote, for offsets of every width */
+	for (uint64_t off = 1; off < 1ull << 30; off <<= 3) { /* below 2^64 - the symbol */
+		char want[64];
+
+		ASSERT_TRUE(ksyms_format(ks, 0xffffffffc0001000ull + off, buf, sizeof(buf)) > 0,
+			    "off");
+		snprintf(want, sizeof(want), "nft_do_chain+0x%" PRIx64, off);
+		ASSERT_STREQ(buf, want, "offset digits");
+	}
 	ksyms_free(ks);
 }
 

@@ -73,6 +73,8 @@ static ssize_t drain_zin(struct zin *in, uint8_t *dst, size_t cap, size_t chunk)
 	}
 }
 
+static unsigned roundtrip_flags; /* added to ZOUT_KEEP_FD */
+
 static void roundtrip(int *failed__, int level, size_t total, size_t wchunk, size_t rchunk,
 		      int flushes)
 {
@@ -86,7 +88,8 @@ static void roundtrip(int *failed__, int level, size_t total, size_t wchunk, siz
 
 	ASSERT_TRUE(src && dst && fd >= 0, "setup");
 	fill_pattern(src, total, (unsigned)total);
-	ASSERT_OK(zout_open_fd(&out, fd, level, ZOUT_KEEP_FD, err, sizeof(err)), err);
+	ASSERT_OK(zout_open_fd(&out, fd, level, ZOUT_KEEP_FD | roundtrip_flags, err, sizeof(err)),
+		  err);
 	for (size_t off = 0; off < total; off += wchunk) {
 		size_t n1 = total - off < wchunk ? total - off : wchunk;
 
@@ -170,7 +173,7 @@ static int count_frames(const uint8_t *b, size_t len)
 	return n;
 }
 
-TEST(zio_flush_points_in_one_frame)
+static void flush_points(int *failed__, unsigned flags)
 {
 	char err[ZIO_ERRLEN];
 	struct zout *out;
@@ -181,7 +184,7 @@ TEST(zio_flush_points_in_one_frame)
 	int fd = tmpfd();
 
 	fill_pattern(data, sizeof(data), 1);
-	ASSERT_OK(zout_open_fd(&out, fd, 3, ZOUT_KEEP_FD, err, sizeof(err)), err);
+	ASSERT_OK(zout_open_fd(&out, fd, 3, ZOUT_KEEP_FD | flags, err, sizeof(err)), err);
 	ASSERT_OK(zout_write(out, data, sizeof(data)), "write");
 	/* nothing on disk before a flush: the file only ever ends at a flush point */
 	ASSERT_U64_EQ(zout_bytes_out(out), 0, "nothing written before a flush");
@@ -208,6 +211,83 @@ TEST(zio_flush_points_in_one_frame)
 	zin_close(in);
 	free(file);
 	close(fd);
+}
+
+TEST(zio_flush_points_in_one_frame)
+{
+	flush_points(failed__, 0);
+}
+
+/* zstd's worker thread: the same stream, the same flush points, errors at the same calls */
+TEST(zio_zstd_thread)
+{
+	char err[ZIO_ERRLEN] = "";
+	uint8_t data[4096];
+	struct zout *out;
+	int fd;
+
+	flush_points(failed__, ZOUT_THREAD);
+	if (*failed__)
+		return;
+	roundtrip_flags = ZOUT_THREAD;
+	roundtrip(failed__, 1, 5u << 20, 300, 100000, 997);
+	if (!*failed__)
+		roundtrip(failed__, 1, 6u << 20, 65536, 65536, 0);
+	roundtrip_flags = 0;
+	if (*failed__)
+		return;
+	fd = open("/dev/full", O_WRONLY);
+	if (fd < 0)
+		return; /* no /dev/full */
+	memset(data, 'x', sizeof(data));
+	ASSERT_OK(zout_open_fd(&out, fd, 1, ZOUT_THREAD, err, sizeof(err)), err);
+	ASSERT_OK(zout_write(out, data, sizeof(data)), "buffered write succeeds");
+	ASSERT_EQ(zout_flush(out), -ENOSPC, "flush reports ENOSPC");
+	ASSERT_EQ(zout_close(out, err, sizeof(err)), -ENOSPC, "close reports it");
+}
+
+/* zout_space: a block built in place reads back like one given to zout_write */
+TEST(zio_space_in_place)
+{
+	char err[ZIO_ERRLEN] = "";
+	uint8_t src[3000], dst[400000];
+	size_t total = 0;
+
+	fill_pattern(src, sizeof(src), 9);
+	for (int level = 0; level <= 1; level++) {
+		struct zout *out;
+		struct zin *in;
+		int fd = tmpfd();
+
+		ASSERT_TRUE(fd >= 0, "tmpfd");
+		ASSERT_OK(zout_open_fd(&out, fd, level, ZOUT_KEEP_FD, err, sizeof(err)), err);
+		ASSERT_TRUE(zout_space(out, 64u << 20) == NULL, "too large: NULL, zout_write it");
+		total = 0;
+		for (int i = 0; i < 100; i++) {
+			size_t n = 1 + (size_t)i * 29;
+			uint8_t *room = zout_space(out, n + 8);
+
+			ASSERT_TRUE(room != NULL, "room");
+			memcpy(room, src, n);
+			ASSERT_OK(zout_space_used(out, n), "used");
+			ASSERT_OK(zout_write(out, src, 7), "write between");
+			total += n + 7;
+		}
+		ASSERT_U64_EQ(zout_bytes_in(out), total, "bytes in");
+		ASSERT_OK(zout_close(out, err, sizeof(err)), err);
+		ASSERT_EQ(lseek(fd, 0, SEEK_SET), 0, "lseek");
+		ASSERT_OK(zin_open_fd(&in, fd, err, sizeof(err)), err);
+		ASSERT_EQ(drain_zin(in, dst, sizeof(dst), 65536), (ssize_t)total, zin_error(in));
+		zin_close(in);
+		close(fd);
+		for (size_t i = 0, off = 0; i < 100; i++) {
+			size_t n = 1 + i * 29;
+
+			ASSERT_MEMEQ(dst + off, src, n, "in place");
+			ASSERT_MEMEQ(dst + off + n, src, 7, "written");
+			off += n + 7;
+		}
+	}
 }
 
 TEST(zio_large_frame_is_bounded)
