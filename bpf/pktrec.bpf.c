@@ -56,6 +56,12 @@ const volatile __u32 wakeup_bytes = 0;
  * copies with strscpy: ~60 ns a hit in an A/B flood).
  */
 const volatile bool have_task_btf = false;
+/*
+ * No pcap filter: the reader gives the tracking ids (record/tracker.c) and
+ * this side keeps no state per sk_buff; the tracks map and the free hooks
+ * are not used.
+ */
+const volatile bool user_track = false;
 
 /*
  * Set by user space after attach: 0 when a cleanup hook at the real free
@@ -475,7 +481,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 	if (!skb)
 		return 0;
 	if (!(record_mask & (1u << hook))) {
-		if (is_free)
+		if (is_free && !user_track)
 			forget(key);
 		return 0;
 	}
@@ -521,55 +527,66 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 	}
 
 	if ((n_netns && !netns_matches(netns)) || (n_ifnames && !name_matches(name))) {
-		if (is_free)
+		if (is_free && !user_track)
 			forget(key);
 		return 0;
 	}
 
-	/* tracking id */
-	__u64 track = 0;
-	bool fresh = false;
-	__u64 timeout = track_timeout_ns;
-	__u64 headp = (__u64)skb->head;
-	struct track_val *tv = bpf_map_lookup_elem(&tracks, &key);
 	struct snap_geom g;
 	struct pktrec_event *e = NULL;
-	__u64 fp = 0, n = 0;
+	struct track_val *tv = NULL;
+	__u64 track = 0, headp = (__u64)skb->head, n = 0, fp = 0;
+	__u64 timeout = track_timeout_ns;
+	bool live = false, known = false, fresh = false;
 
 	snap_geometry(skb, dev, hook, &g);
-	/*
-	 * Without a filter every hit is recorded: its ring slot comes first,
-	 * and the snapshot copied there gives the fingerprint.
-	 */
-	if (!cbpf_len) {
+	if (user_track) {
+		/*
+		 * No filter: every hit is recorded and the reader gives the ids
+		 * (record/tracker.c: the fallback rules below, on skb=, head=, the
+		 * snapshot, the device and the time): no map lookup or update.
+		 */
 		e = bpf_ringbuf_reserve(&events, event_size, 0);
 		if (e)
 			n = snap_copy(e, &g);
-	}
-	if (timeout && !is_free)
-		fp = ip_fingerprint(&g, e ? e->data : NULL, n);
-	/* the clock only when it is needed: a filter rejects most hits before */
-	if (tv)
-		now = bpf_ktime_get_ns();
-	bool known = tv && tv->id &&
-		     (!timeout || (now - tv->last_ts <= timeout &&
-				   same_packet(tv, headp, netns, ifindex, hook, fp)));
-	/*
-	 * With a pcap filter, only packets that matched are tracked: a known
-	 * one is recorded at every hop even if it no longer matches (NAT,
-	 * encapsulation); an unknown one must match here.
-	 */
-	if (cbpf_len && !known && !filter_accepts(skb, &g)) {
-		__u32 fk = hook;
-		struct pktrec_stats *fs = bpf_map_lookup_elem(&stats, &fk);
+	} else {
+		tv = bpf_map_lookup_elem(&tracks, &key);
+		live = tv && tv->id;
+		/*
+		 * With the filter in user space every hit is recorded: its ring
+		 * slot comes first, and the snapshot copied there gives the
+		 * fingerprint.
+		 */
+		if (!cbpf_len) {
+			e = bpf_ringbuf_reserve(&events, event_size, 0);
+			if (e)
+				n = snap_copy(e, &g);
+		}
+		/* clock and fingerprint only for a live entry: a filter rejects the rest */
+		if (live) {
+			now = bpf_ktime_get_ns();
+			if (timeout && !is_free)
+				fp = ip_fingerprint(&g, e ? e->data : NULL, n);
+			known = !timeout || (now - tv->last_ts <= timeout &&
+					     same_packet(tv, headp, netns, ifindex, hook, fp));
+		}
+		/*
+		 * With a pcap filter, only packets that matched are tracked: a known
+		 * one is recorded at every hop even if it no longer matches (NAT,
+		 * encapsulation); an unknown one must match here.
+		 */
+		if (cbpf_len && !known && !filter_accepts(skb, &g)) {
+			__u32 fk = hook;
+			struct pktrec_stats *fs = bpf_map_lookup_elem(&stats, &fk);
 
-		if (fs)
-			fs->filtered++;
-		if (tv)
-			tv->id = 0; /* stale: another packet's */
-		if (e)
-			bpf_ringbuf_discard(e, 0); /* none with a filter: for the verifier */
-		return 0;
+			if (fs)
+				fs->filtered++;
+			if (live)
+				tv->id = 0; /* stale: another packet's */
+			if (e)
+				bpf_ringbuf_discard(e, 0); /* none with a filter: verifier */
+			return 0;
+		}
 	}
 	/* past the filter: the per-CPU id counter and wake-up state */
 	__u32 zero = 0;
@@ -581,9 +598,11 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 			bpf_ringbuf_discard(e, 0);
 		return 0;
 	}
-	if (!tv)
+	if (!live)
 		now = bpf_ktime_get_ns();
-	if (known) {
+	if (user_track) {
+		/* the reader's */
+	} else if (known) {
 		track = tv->id;
 		tv->last_ts = now;
 		tv->netns = netns;
@@ -591,7 +610,11 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 		tv->hook = hook;
 		if (fp)
 			tv->fp = fp;
+		if (is_free)
+			tv->id = 0;
 	} else {
+		if (timeout && !is_free && !fp)
+			fp = ip_fingerprint(&g, e ? e->data : NULL, n);
 		struct track_val nv = {
 		    .id = new_track_id(cs),
 		    .last_ts = now,
@@ -609,8 +632,6 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 		else if (!is_free)
 			bpf_map_update_elem(&tracks, &key, &nv, BPF_ANY);
 	}
-	if (is_free && !fresh && tv)
-		tv->id = 0;
 
 	__u32 hk = hook;
 	struct pktrec_stats *st = bpf_map_lookup_elem(&stats, &hk);
@@ -783,7 +804,7 @@ static __always_inline int emit_cause(int hook, const struct net_device *dev, __
 	}
 	if ((n_netns && !netns_matches(netns)) || (n_ifnames && !name_matches(name)))
 		return 0;
-	if (skb) {
+	if (skb && !user_track) {
 		__u64 key = (__u64)skb;
 		struct track_val *tv = bpf_map_lookup_elem(&tracks, &key);
 
@@ -809,7 +830,8 @@ static __always_inline int emit_cause(int hook, const struct net_device *dev, __
 		return 0;
 	}
 	e->ts_ns = bpf_ktime_get_ns();
-	e->skb = 0;
+	/* with user_track the reader names the id from the address, then clears it */
+	e->skb = user_track ? (__u64)skb : 0;
 	e->head = 0;
 	e->track = track;
 	e->netns = netns;
