@@ -368,20 +368,28 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
 {
 	__u32 zero = 0;
 	struct filter_state *fs = bpf_map_lookup_elem(&filter_state, &zero);
-	__u64 n = g->n;
+	__u64 n = g->n, copy;
 
 	if (!fs)
 		return true; /* cannot happen: record rather than lose */
-	asm volatile("" : "+r"(n));
-	if (n > PKTREC_MAX_SNAP)
-		n = PKTREC_MAX_SNAP;
-	if (n && bpf_probe_read_kernel(fs->b + ETH_HLEN, n, g->head + g->start))
-		n = 0;
+	/*
+	 * Only the bytes the program can read (cbpf_extent, rounded up to the
+	 * memo's words): a frame's byte k is the snapshot's byte k, or k - 14
+	 * behind a synthetic header. The lengths stay the snapshot's.
+	 */
+	copy = cbpf_extent < n ? (cbpf_extent + 7) & ~7ull : n;
+	if (copy > n)
+		copy = n;
+	asm volatile("" : "+r"(copy));
+	if (copy > PKTREC_MAX_SNAP)
+		copy = PKTREC_MAX_SNAP;
+	if (copy && bpf_probe_read_kernel(fs->b + ETH_HLEN, copy, g->head + g->start))
+		copy = n = 0;
 
 	__u32 base = ETH_HLEN, buflen, wirelen;
 
 	if (g->synth) {
-		l2_synth_header(fs->b, bpf_ntohs(skb->protocol), (__u32)n);
+		l2_synth_header(fs->b, bpf_ntohs(skb->protocol), (__u32)copy);
 		base = 0;
 	}
 	l2_frame_lengths(g->synth, (__u32)n, g->orig_len, snaplen, &buflen, &wirelen);
@@ -416,13 +424,31 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
 	return verdict != 0;
 }
 
+/*
+ * Entries with a live id (approximately: LRU eviction leaves it high).
+ * With a pcap filter only matched packets are tracked, so while it is 0 a
+ * hit cannot be a known packet and the map lookup is skipped: a filter
+ * that matches nothing costs no map operation per hit. Changed only where
+ * this CPU saw the id go from 0 to live or back; one sk_buff is handled
+ * by one CPU at a time, so two CPUs do not end the same entry at once.
+ */
+__s64 tracked_live = 0;
+
+static __always_inline void end_track(struct track_val *tv)
+{
+	if (tv->id) {
+		tv->id = 0;
+		__sync_fetch_and_add(&tracked_live, -1);
+	}
+}
+
 /* A free of an sk_buff we may be tracking: its entry ends (a lookup and a store, no lock). */
 static __always_inline void forget(__u64 key)
 {
 	struct track_val *tv = bpf_map_lookup_elem(&tracks, &key);
 
 	if (tv)
-		tv->id = 0;
+		end_track(tv);
 }
 
 /*
@@ -550,7 +576,18 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 		if (e)
 			n = snap_copy(e, &g);
 	} else {
-		tv = bpf_map_lookup_elem(&tracks, &key);
+		/*
+		 * The pcap filter first, before any tracking branch: the verifier
+		 * then walks it from one state, not once per branch (a filter's
+		 * load time grew threefold the other way round). A known packet
+		 * is recorded whatever the verdict: its cost is paid only by
+		 * packets that matched once.
+		 */
+		bool match = !cbpf_len || filter_accepts(skb, &g);
+
+		/* with a filter and no packet tracked, this hit cannot be a known one */
+		if (match || tracked_live)
+			tv = bpf_map_lookup_elem(&tracks, &key);
 		live = tv && tv->id;
 		/*
 		 * With the filter in user space every hit is recorded: its ring
@@ -575,14 +612,14 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 		 * one is recorded at every hop even if it no longer matches (NAT,
 		 * encapsulation); an unknown one must match here.
 		 */
-		if (cbpf_len && !known && !filter_accepts(skb, &g)) {
+		if (!match && !known) {
 			__u32 fk = hook;
 			struct pktrec_stats *fs = bpf_map_lookup_elem(&stats, &fk);
 
 			if (fs)
 				fs->filtered++;
 			if (live)
-				tv->id = 0; /* stale: another packet's */
+				end_track(tv); /* stale: another packet's */
 			if (e)
 				bpf_ringbuf_discard(e, 0); /* none with a filter: verifier */
 			return 0;
@@ -611,7 +648,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 		if (fp)
 			tv->fp = fp;
 		if (is_free)
-			tv->id = 0;
+			end_track(tv);
 	} else {
 		if (timeout && !is_free && !fp)
 			fp = ip_fingerprint(&g, e ? e->data : NULL, n);
@@ -627,6 +664,8 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 		track = nv.id;
 		fresh = true;
 		/* a free has nothing left to track: an ended entry stays ended */
+		if (!is_free && !live)
+			__sync_fetch_and_add(&tracked_live, 1);
 		if (!is_free && tv)
 			*tv = nv; /* the address's entry, taken over */
 		else if (!is_free)
