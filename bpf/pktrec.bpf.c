@@ -569,7 +569,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 	if (user_track) {
 		/*
 		 * No filter: every hit is recorded and the reader gives the ids
-		 * (record/tracker.c: the fallback rules below, on skb=, head=, the
+		 * (record/tracker.c: same_packet()'s rules on skb=, head=, the
 		 * snapshot, the device and the time): no map lookup or update.
 		 */
 		e = bpf_ringbuf_reserve(&events, event_size, 0);
@@ -621,7 +621,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 			if (live)
 				end_track(tv); /* stale: another packet's */
 			if (e)
-				bpf_ringbuf_discard(e, 0); /* none with a filter: verifier */
+				bpf_ringbuf_discard(e, 0); /* for the verifier: e is NULL */
 			return 0;
 		}
 	}
