@@ -47,7 +47,7 @@ FUZZ_BIN   := $(patsubst tests/fuzz/%.c,$(BUILD)/%,$(FUZZ_SRC))
 
 COMMON_OBJ := $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRC))
 # pkt-record's parts that need neither libbpf nor the kernel: unit-tested and fuzzed
-RECORD_UNIT_SRC := record/event.c record/ksyms.c record/trackset.c record/names.c record/links.c record/netinfo.c
+RECORD_UNIT_SRC := record/event.c record/ksyms.c record/trackset.c record/tracker.c record/names.c record/links.c record/netinfo.c
 
 .PHONY: all deps check unit fuzz fuzz-replay demo bench install uninstall clean samples format
 

@@ -56,6 +56,12 @@ const volatile __u32 wakeup_bytes = 0;
  * copies with strscpy: ~60 ns a hit in an A/B flood).
  */
 const volatile bool have_task_btf = false;
+/*
+ * No pcap filter: the reader gives the tracking ids (record/tracker.c) and
+ * this side keeps no state per sk_buff; the tracks map and the free hooks
+ * are not used.
+ */
+const volatile bool user_track = false;
 
 /*
  * Set by user space after attach: 0 when a cleanup hook at the real free
@@ -362,20 +368,28 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
 {
 	__u32 zero = 0;
 	struct filter_state *fs = bpf_map_lookup_elem(&filter_state, &zero);
-	__u64 n = g->n;
+	__u64 n = g->n, copy;
 
 	if (!fs)
 		return true; /* cannot happen: record rather than lose */
-	asm volatile("" : "+r"(n));
-	if (n > PKTREC_MAX_SNAP)
-		n = PKTREC_MAX_SNAP;
-	if (n && bpf_probe_read_kernel(fs->b + ETH_HLEN, n, g->head + g->start))
-		n = 0;
+	/*
+	 * Only the bytes the program can read (cbpf_extent, rounded up to the
+	 * memo's words): a frame's byte k is the snapshot's byte k, or k - 14
+	 * behind a synthetic header. The lengths stay the snapshot's.
+	 */
+	copy = cbpf_extent < n ? (cbpf_extent + 7) & ~7ull : n;
+	if (copy > n)
+		copy = n;
+	asm volatile("" : "+r"(copy));
+	if (copy > PKTREC_MAX_SNAP)
+		copy = PKTREC_MAX_SNAP;
+	if (copy && bpf_probe_read_kernel(fs->b + ETH_HLEN, copy, g->head + g->start))
+		copy = n = 0;
 
 	__u32 base = ETH_HLEN, buflen, wirelen;
 
 	if (g->synth) {
-		l2_synth_header(fs->b, bpf_ntohs(skb->protocol), (__u32)n);
+		l2_synth_header(fs->b, bpf_ntohs(skb->protocol), (__u32)copy);
 		base = 0;
 	}
 	l2_frame_lengths(g->synth, (__u32)n, g->orig_len, snaplen, &buflen, &wirelen);
@@ -410,13 +424,31 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
 	return verdict != 0;
 }
 
+/*
+ * Entries with a live id (approximately: LRU eviction leaves it high).
+ * With a pcap filter only matched packets are tracked, so while it is 0 a
+ * hit cannot be a known packet and the map lookup is skipped: a filter
+ * that matches nothing costs no map operation per hit. Changed only where
+ * this CPU saw the id go from 0 to live or back; one sk_buff is handled
+ * by one CPU at a time, so two CPUs do not end the same entry at once.
+ */
+__s64 tracked_live = 0;
+
+static __always_inline void end_track(struct track_val *tv)
+{
+	if (tv->id) {
+		tv->id = 0;
+		__sync_fetch_and_add(&tracked_live, -1);
+	}
+}
+
 /* A free of an sk_buff we may be tracking: its entry ends (a lookup and a store, no lock). */
 static __always_inline void forget(__u64 key)
 {
 	struct track_val *tv = bpf_map_lookup_elem(&tracks, &key);
 
 	if (tv)
-		tv->id = 0;
+		end_track(tv);
 }
 
 /*
@@ -475,7 +507,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 	if (!skb)
 		return 0;
 	if (!(record_mask & (1u << hook))) {
-		if (is_free)
+		if (is_free && !user_track)
 			forget(key);
 		return 0;
 	}
@@ -521,55 +553,77 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 	}
 
 	if ((n_netns && !netns_matches(netns)) || (n_ifnames && !name_matches(name))) {
-		if (is_free)
+		if (is_free && !user_track)
 			forget(key);
 		return 0;
 	}
 
-	/* tracking id */
-	__u64 track = 0;
-	bool fresh = false;
-	__u64 timeout = track_timeout_ns;
-	__u64 headp = (__u64)skb->head;
-	struct track_val *tv = bpf_map_lookup_elem(&tracks, &key);
 	struct snap_geom g;
 	struct pktrec_event *e = NULL;
-	__u64 fp = 0, n = 0;
+	struct track_val *tv = NULL;
+	__u64 track = 0, headp = (__u64)skb->head, n = 0, fp = 0;
+	__u64 timeout = track_timeout_ns;
+	bool live = false, known = false, fresh = false;
 
 	snap_geometry(skb, dev, hook, &g);
-	/*
-	 * Without a filter every hit is recorded: its ring slot comes first,
-	 * and the snapshot copied there gives the fingerprint.
-	 */
-	if (!cbpf_len) {
+	if (user_track) {
+		/*
+		 * No filter: every hit is recorded and the reader gives the ids
+		 * (record/tracker.c: same_packet()'s rules on skb=, head=, the
+		 * snapshot, the device and the time): no map lookup or update.
+		 */
 		e = bpf_ringbuf_reserve(&events, event_size, 0);
 		if (e)
 			n = snap_copy(e, &g);
-	}
-	if (timeout && !is_free)
-		fp = ip_fingerprint(&g, e ? e->data : NULL, n);
-	/* the clock only when it is needed: a filter rejects most hits before */
-	if (tv)
-		now = bpf_ktime_get_ns();
-	bool known = tv && tv->id &&
-		     (!timeout || (now - tv->last_ts <= timeout &&
-				   same_packet(tv, headp, netns, ifindex, hook, fp)));
-	/*
-	 * With a pcap filter, only packets that matched are tracked: a known
-	 * one is recorded at every hop even if it no longer matches (NAT,
-	 * encapsulation); an unknown one must match here.
-	 */
-	if (cbpf_len && !known && !filter_accepts(skb, &g)) {
-		__u32 fk = hook;
-		struct pktrec_stats *fs = bpf_map_lookup_elem(&stats, &fk);
+	} else {
+		/*
+		 * The pcap filter first, before any tracking branch: the verifier
+		 * then walks it from one state, not once per branch (a filter's
+		 * load time grew threefold the other way round). A known packet
+		 * is recorded whatever the verdict: its cost is paid only by
+		 * packets that matched once.
+		 */
+		bool match = !cbpf_len || filter_accepts(skb, &g);
 
-		if (fs)
-			fs->filtered++;
-		if (tv)
-			tv->id = 0; /* stale: another packet's */
-		if (e)
-			bpf_ringbuf_discard(e, 0); /* none with a filter: for the verifier */
-		return 0;
+		/* with a filter and no packet tracked, this hit cannot be a known one */
+		if (match || tracked_live)
+			tv = bpf_map_lookup_elem(&tracks, &key);
+		live = tv && tv->id;
+		/*
+		 * With the filter in user space every hit is recorded: its ring
+		 * slot comes first, and the snapshot copied there gives the
+		 * fingerprint.
+		 */
+		if (!cbpf_len) {
+			e = bpf_ringbuf_reserve(&events, event_size, 0);
+			if (e)
+				n = snap_copy(e, &g);
+		}
+		/* clock and fingerprint only for a live entry: a filter rejects the rest */
+		if (live) {
+			now = bpf_ktime_get_ns();
+			if (timeout && !is_free)
+				fp = ip_fingerprint(&g, e ? e->data : NULL, n);
+			known = !timeout || (now - tv->last_ts <= timeout &&
+					     same_packet(tv, headp, netns, ifindex, hook, fp));
+		}
+		/*
+		 * With a pcap filter, only packets that matched are tracked: a known
+		 * one is recorded at every hop even if it no longer matches (NAT,
+		 * encapsulation); an unknown one must match here.
+		 */
+		if (!match && !known) {
+			__u32 fk = hook;
+			struct pktrec_stats *fs = bpf_map_lookup_elem(&stats, &fk);
+
+			if (fs)
+				fs->filtered++;
+			if (live)
+				end_track(tv); /* stale: another packet's */
+			if (e)
+				bpf_ringbuf_discard(e, 0); /* for the verifier: e is NULL */
+			return 0;
+		}
 	}
 	/* past the filter: the per-CPU id counter and wake-up state */
 	__u32 zero = 0;
@@ -581,9 +635,11 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 			bpf_ringbuf_discard(e, 0);
 		return 0;
 	}
-	if (!tv)
+	if (!live)
 		now = bpf_ktime_get_ns();
-	if (known) {
+	if (user_track) {
+		/* the reader's */
+	} else if (known) {
 		track = tv->id;
 		tv->last_ts = now;
 		tv->netns = netns;
@@ -591,7 +647,11 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 		tv->hook = hook;
 		if (fp)
 			tv->fp = fp;
+		if (is_free)
+			end_track(tv);
 	} else {
+		if (timeout && !is_free && !fp)
+			fp = ip_fingerprint(&g, e ? e->data : NULL, n);
 		struct track_val nv = {
 		    .id = new_track_id(cs),
 		    .last_ts = now,
@@ -604,13 +664,13 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 		track = nv.id;
 		fresh = true;
 		/* a free has nothing left to track: an ended entry stays ended */
+		if (!is_free && !live)
+			__sync_fetch_and_add(&tracked_live, 1);
 		if (!is_free && tv)
 			*tv = nv; /* the address's entry, taken over */
 		else if (!is_free)
 			bpf_map_update_elem(&tracks, &key, &nv, BPF_ANY);
 	}
-	if (is_free && !fresh && tv)
-		tv->id = 0;
 
 	__u32 hk = hook;
 	struct pktrec_stats *st = bpf_map_lookup_elem(&stats, &hk);
@@ -783,7 +843,7 @@ static __always_inline int emit_cause(int hook, const struct net_device *dev, __
 	}
 	if ((n_netns && !netns_matches(netns)) || (n_ifnames && !name_matches(name)))
 		return 0;
-	if (skb) {
+	if (skb && !user_track) {
 		__u64 key = (__u64)skb;
 		struct track_val *tv = bpf_map_lookup_elem(&tracks, &key);
 
@@ -809,7 +869,8 @@ static __always_inline int emit_cause(int hook, const struct net_device *dev, __
 		return 0;
 	}
 	e->ts_ns = bpf_ktime_get_ns();
-	e->skb = 0;
+	/* with user_track the reader names the id from the address, then clears it */
+	e->skb = user_track ? (__u64)skb : 0;
 	e->head = 0;
 	e->track = track;
 	e->netns = netns;

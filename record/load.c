@@ -68,6 +68,7 @@ static int configure(struct pktrec_bpf *skel, const struct load_cfg *cfg, bool k
 	skel->rodata->event_size = PKTREC_EVENT_SIZE(cfg->snaplen);
 	skel->rodata->record_mask = cfg->hook_mask;
 	skel->rodata->has_drop_reason = has_drop_reason;
+	skel->rodata->user_track = cfg->user_track;
 	skel->rodata->have_task_btf =
 	    btfinfo_has_enum_value("bpf_func_id", "BPF_FUNC_get_current_task_btf");
 	skel->rodata->n_netns = cfg->n_netns;
@@ -89,10 +90,10 @@ static int configure(struct pktrec_bpf *skel, const struct load_cfg *cfg, bool k
 		/* the stubs are named after their tracepoints (pktrec.bpf.c) */
 		struct bpf_program *prog =
 		    bpf_object__find_program_by_name(skel->obj, pkt_hooks[i].tp);
-		/* the free hooks always run: they end tracking ids */
-		bool want =
-		    (cfg->hook_mask & (1u << i)) || (pkt_hook_kind_is_free(pkt_hooks[i].kind) &&
-						     btfinfo_tp_nargs(pkt_hooks[i].tp) >= 0);
+		/* the free hooks end tracking ids: they run when the kernel gives the ids */
+		bool want = (cfg->hook_mask & (1u << i)) ||
+			    (!cfg->user_track && pkt_hook_kind_is_free(pkt_hooks[i].kind) &&
+			     btfinfo_tp_nargs(pkt_hooks[i].tp) >= 0);
 
 		if (!prog) {
 			snprintf(err, errlen, "hook %s has no BPF program", pkt_hooks[i].name);
@@ -155,7 +156,8 @@ int loader_load(struct loader *l, const struct load_cfg *cfg, char *err, size_t 
 		rc = configure(l->skel, cfg, kfilter, l->has_drop_reason, err, errlen);
 		if (rc)
 			return rc;
-		c = choose_cleanup(l->skel->obj, from);
+		/* ids given in user space end by the reader's rules: nothing to clean up */
+		c = cfg->user_track ? CLEANUP_NONE : choose_cleanup(l->skel->obj, from);
 		rc = select_cleanup(l->skel, c);
 		if (rc) {
 			snprintf(err, errlen, "cleanup hook %s: %s", cleanup_hook_name(c),
@@ -240,8 +242,11 @@ int loader_attach(struct loader *l, const struct load_cfg *cfg, char *err, size_
 	 */
 	l->skel->data->track_timeout_ns = l->cleanup != CLEANUP_NONE ? 0 : NSEC;
 	if (cfg->verbose)
-		fprintf(stderr, "pkt-record: tracking cleanup at free: %s, drop reasons: %s\n",
-			cleanup_hook_name(l->cleanup), l->has_drop_reason ? "yes" : "no");
+		fprintf(stderr, "pkt-record: tracking ids: %s, drop reasons: %s\n",
+			cfg->user_track		     ? "in user space"
+			: l->cleanup != CLEANUP_NONE ? cleanup_hook_name(l->cleanup)
+						     : "kernel, no cleanup hook (time-out)",
+			l->has_drop_reason ? "yes" : "no");
 	return 0;
 }
 

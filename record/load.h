@@ -33,6 +33,8 @@ struct load_cfg {
 	/* the pcap filter for the kernel side; NULL: none, or it runs in user space */
 	const struct cbpf_insn *kfilter;
 	uint32_t kfilter_len, kfilter_extent;
+	/* no filter: the reader gives the tracking ids; no map, no free hooks (tracker.h) */
+	bool user_track;
 	bool verbose;
 };
 

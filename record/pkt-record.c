@@ -33,6 +33,7 @@
 #include "pcapng.h"
 #include "event.h"
 #include "ksyms.h"
+#include "tracker.h"
 #include "record.h"
 #include "cbpf.h"
 #include "load.h"
@@ -96,6 +97,8 @@ static struct {
 	char errmsg[512];
 	uint64_t recorded, filtered, skipped;
 	uint64_t poll_batch;
+	/* no filter: the tracking ids are given here (tracker.h) */
+	struct tracker *tracker;
 } g;
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -325,8 +328,13 @@ static void compile_filter(void)
 {
 	char err[512];
 
-	if (!opt.filter)
+	if (!opt.filter) {
+		/* no filter: every hit is recorded and the ids are given in user space */
+		g.tracker = tracker_new();
+		if (!g.tracker)
+			die("out of memory");
 		return;
+	}
 	if (filter_compile(opt.filter, opt.snaplen, err, sizeof(err)))
 		die("bad filter expression '%s': %s", opt.filter, err);
 	g.have_filter = true;
@@ -344,6 +352,17 @@ static int on_event(void *ctx, void *data, size_t size)
 	(void)ctx;
 	if (!event_valid(data, size))
 		return 0;
+	if (g.tracker) {
+		/* no filter: ids are given here (tracker.h), on a copy (the ring is read-only) */
+		static struct pktrec_event copy;
+
+		if (size > sizeof(copy))
+			size = sizeof(copy);
+		memcpy(&copy, data, size);
+		tracker_assign(g.tracker, &copy);
+		data = &copy;
+		e = &copy;
+	}
 	if (g.stop) {
 		g.skipped++;
 		return 0;
@@ -843,6 +862,7 @@ static void bpf_config(struct load_cfg *cfg)
 	    .verbose = opt.verbose,
 	};
 	memcpy(cfg->netns, opt.netns, sizeof(cfg->netns));
+	cfg->user_track = g.tracker != NULL;
 	if (!g.have_filter)
 		return;
 
@@ -1091,6 +1111,7 @@ out:
 	ring_buffer__free(rb);
 	loader_destroy(&ld);
 	trackset_free(g.matched);
+	tracker_free(g.tracker);
 	ksyms_free(g.ksyms);
 	netinfo_free(g.netinfo);
 	filter_free();

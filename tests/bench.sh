@@ -134,11 +134,11 @@ run_once() { # CONDITION: one flood under it; its rate is appended to RATES[COND
 			PERF_LOST_ALL=$((${PERF_LOST_ALL:-0} + PERF_LOST_N))
 		fi
 		;;
-	pkt-record | pkt-record-filtered | pkt-record-all | pkt-record-ref)
+	pkt-record | pkt-record-filtered | pkt-record-all | pkt-record-ref | pkt-record-ref-filtered)
 		local args=() bin=$PKT_RECORD
-		[ $name = pkt-record-filtered ] && args=(icmp)
+		[[ $name = *-filtered ]] && args=(icmp)
 		[ $name = pkt-record-all ] && args=(-e all)
-		[ $name = pkt-record-ref ] && bin=$BENCH_REF_RECORD
+		[[ $name = pkt-record-ref* ]] && bin=$BENCH_REF_RECORD
 		rm -f "$WORK/rec.pcapng.zst"
 		PKT_RECORD=$bin record_start "$WORK/rec.pcapng.zst" --force "${args[@]}" || exit 1
 		rates+=("$(flood)")
@@ -307,8 +307,9 @@ fi
 ALL_CONDITIONS="baseline floor perf-stat perf pkt-record pkt-record-filtered perf-all pkt-record-all"
 CONDITIONS=${BENCH_CONDITIONS:-$ALL_CONDITIONS}
 # BENCH_REF_RECORD=path/to/another/pkt-record: condition pkt-record-ref runs
-# that binary, default hooks (an A/B of two builds in the same run)
-case " $CONDITIONS " in *" pkt-record-ref "*)
+# that binary, default hooks (an A/B of two builds in the same run);
+# pkt-record-ref-filtered, that binary with the filter of pkt-record-filtered
+case " $CONDITIONS " in *" pkt-record-ref"*)
 	[ -x "${BENCH_REF_RECORD:-}" ] || { echo "bench: pkt-record-ref needs BENCH_REF_RECORD" >&2; exit 1; } ;;
 esac
 FLOOR=$TOP_DIR/build/bench-floor
