@@ -157,13 +157,17 @@ record_start() {
 	"$PKT_RECORD" -o "$out" "$@" 2>"$REC_ERR" &
 	REC_PID=$!
 	local i
-	for i in $(seq 1 100); do
+	# 20 s: loading and verifying the programs takes seconds on a loaded machine
+	for i in $(seq 1 400); do
 		grep -q 'recording' "$REC_ERR" 2>/dev/null && return 0
 		kill -0 "$REC_PID" 2>/dev/null || { cat "$REC_ERR" >&2; return 1; }
 		sleep 0.05
 	done
-	echo "  pkt-record did not start:" >&2
+	echo "  pkt-record did not start within 20 s:" >&2
 	cat "$REC_ERR" >&2
+	# not left running (and recording) past the test that gave up on it
+	kill -INT "$REC_PID" 2>/dev/null
+	wait "$REC_PID" 2>/dev/null
 	return 1
 }
 
