@@ -53,6 +53,8 @@ struct flow {
 	struct flow_packet *open_head, *open_tail; /* by last hit: the window ends them */
 	struct heap closing; /* packets with every sk_buff freed, by last hit */
 	struct flow_packet *all_head;
+	struct flow_packet *pool; /* finished ones for reuse (packets.c), by all_next */
+	size_t npool;
 	uint64_t now;
 	uint64_t next_id;
 	/* pairs.c */

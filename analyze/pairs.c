@@ -114,8 +114,8 @@ static uint64_t tuple_key(enum pair_kind kind, const struct flow_tuple *t, int r
 {
 	uint64_t h = ht_hash_add(0x7061697200ull + kind, t->family);
 
-	h = ht_hash_bytes(h, reversed ? t->dst : t->src, 16);
-	h = ht_hash_bytes(h, reversed ? t->src : t->dst, 16);
+	h = ht_hash_add16(h, reversed ? t->dst : t->src);
+	h = ht_hash_add16(h, reversed ? t->src : t->dst);
 	h = ht_hash_add(h, t->vlan_stack ^ t->netns << 1);
 	return ht_hash_add(h, reversed ? (uint64_t)t->dport << 16 | t->sport
 				       : (uint64_t)t->sport << 16 | t->dport);
@@ -490,8 +490,8 @@ static uint64_t tdir_key(const struct flow_tuple *t, int reversed)
 {
 	uint64_t h = ht_hash_add(0x74637000ull, t->family);
 
-	h = ht_hash_bytes(h, reversed ? t->dst : t->src, 16);
-	h = ht_hash_bytes(h, reversed ? t->src : t->dst, 16);
+	h = ht_hash_add16(h, reversed ? t->dst : t->src);
+	h = ht_hash_add16(h, reversed ? t->src : t->dst);
 	h = ht_hash_add(h, t->vlan_stack);
 	return ht_hash_add(h, reversed ? (uint64_t)t->dport << 16 | t->sport
 				       : (uint64_t)t->sport << 16 | t->dport);

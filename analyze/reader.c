@@ -370,6 +370,7 @@ int reader_open(struct reader **rdp, struct pcapng_reader *r, bool threaded, boo
 		goto fail;
 	}
 	rd->thread_started = true;
+	(void)pthread_setname_np(rd->thread, "pkt-analyze-rd"); /* for top and perf; cosmetic */
 	*rdp = rd;
 	return 0;
 fail:
