@@ -373,8 +373,11 @@ static void event_from_record(struct app *a, struct input *in, struct event *ev,
 		const char *name = reader_text(in->rd, it->if_name);
 		const char *desc = reader_text(in->rd, it->if_description);
 
-		copy_str(ev->if_rawname, sizeof(ev->if_rawname), name);
-		copy_str(ev->if_description, sizeof(ev->if_description), desc);
+		_Static_assert(sizeof(ev->if_rawname) == READER_IF_NAME_LEN &&
+				   sizeof(ev->if_description) == READER_IF_DESCRIPTION_LEN,
+			       "copied whole from the reader's items");
+		memcpy(ev->if_rawname, name, sizeof(ev->if_rawname));
+		memcpy(ev->if_description, desc, sizeof(ev->if_description));
 		/* names the file gives its namespaces; out of memory: inodes are shown */
 		int first = a->names && it->has_itf && first_on_iface(in, it->section, it->if_id);
 

@@ -93,6 +93,44 @@ void *heap_top(const struct heap *h)
 {
 	return h->n ? h->a[0].item : NULL;
 }
+/* ------------------------------------------------------------ free lists */
+
+void *freelist_get(struct freelist *l, size_t size)
+{
+	void *p = l->head;
+
+	if (!p)
+		return calloc(1, size);
+	memcpy(&l->head, p, sizeof(void *));
+	l->n--;
+	memset(p, 0, size);
+	return p;
+}
+
+void freelist_put(struct freelist *l, void *p)
+{
+	if (!p)
+		return;
+	if (l->n >= FREELIST_MAX) {
+		free(p);
+		return;
+	}
+	memcpy(p, &l->head, sizeof(void *));
+	l->head = p;
+	l->n++;
+}
+
+void freelist_drain(struct freelist *l)
+{
+	while (l->head) {
+		void *p = l->head;
+
+		memcpy(&l->head, p, sizeof(void *));
+		free(p);
+	}
+	l->n = 0;
+}
+
 /* ------------------------------------------------------------ names */
 
 /*
@@ -642,7 +680,7 @@ static struct flow_branch *branch_new(struct flow *f, struct flow_packet *p,
 		p->branches = a;
 		p->branches_cap = cap;
 	}
-	struct flow_branch *b = calloc(1, sizeof(*b));
+	struct flow_branch *b = freelist_get(&f->free_branches, sizeof(*b));
 
 	if (!b)
 		return NULL;
@@ -709,7 +747,10 @@ static void free_packet(struct flow *f, struct flow_packet *p)
 		if (p->hops[i].summary)
 			free(p->hops[i].summary);
 	for (int i = 0; i < p->nbranches; i++)
-		free(p->branches[i]);
+		if (f)
+			freelist_put(&f->free_branches, p->branches[i]);
+		else
+			free(p->branches[i]);
 	free(p->note);
 	if (f && f->npool < PACKET_POOL_MAX) {
 		p->all_next = f->pool;
@@ -1661,6 +1702,8 @@ void flow_free(struct flow *f)
 		free(p->hops);
 		free(p);
 	}
+	freelist_drain(&f->free_branches);
+	freelist_drain(&f->free_waits);
 	ht_for_each(&f->strs, name_free, NULL);
 	ht_for_each(&f->dirs, dir_free, NULL);
 	ht_for_each(&f->endpoints, endpoint_free, NULL);

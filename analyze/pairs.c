@@ -201,7 +201,7 @@ static void wait_drop(struct flow *f, struct pending *w)
 	if (w->next)
 		packet_unref(f, w->next);
 	packet_unref(f, w->packet);
-	free(w);
+	freelist_put(&f->free_waits, w);
 }
 
 /* The wait is over without a counterpart: a request is unanswered. */
@@ -385,7 +385,7 @@ static void single_key(struct role_desc *r, uint64_t a, uint64_t b)
 
 static struct pending *add_wait(struct flow *f, const struct role_desc *r, struct flow_packet *p)
 {
-	struct pending *w = calloc(1, sizeof(*w));
+	struct pending *w = freelist_get(&f->free_waits, sizeof(*w));
 
 	if (!w)
 		return NULL;
@@ -410,7 +410,7 @@ static struct pending *add_wait(struct flow *f, const struct role_desc *r, struc
 	if (heap_push(&f->expiring, w->expiry, ++f->wait_seq, &w->heap_idx, w) < 0) {
 		for (int i = 0; i < w->nkeys; i++)
 			ht_remove(&f->waits, &w->keys[i].node);
-		free(w);
+		freelist_put(&f->free_waits, w);
 		return NULL;
 	}
 	p->refs++;

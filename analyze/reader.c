@@ -16,7 +16,7 @@
 /* Items per batch: a hand-over (a lock, maybe a wake-up) per this many hits. */
 #define BATCH_ITEMS 256
 /* A batch's bytes (snapshots, comments, names) before it is handed over. */
-#define BATCH_BYTES (96u * 1024)
+#define BATCH_BYTES (192u * 1024)
 /* Batches of a threaded input: one being filled, one being read, the rest queued. */
 #define THREAD_BATCHES 6
 
@@ -86,13 +86,13 @@ static void batch_free_list(struct reader_batch *b)
 	}
 }
 
-/* n bytes (and a NUL after them with nul) into the batch: their offset, or SIZE_MAX. */
-static size_t put(struct reader_batch *b, const void *p, size_t n, bool nul)
+/* n bytes of room at the end of the batch's bytes: their offset, or SIZE_MAX. */
+static size_t reserve(struct reader_batch *b, size_t n)
 {
-	size_t need = n + (nul ? 1 : 0), off = b->used;
+	size_t off = b->used;
 
-	if (b->cap - b->used < need) {
-		size_t cap = b->cap * 2 > b->used + need ? b->cap * 2 : b->used + need;
+	if (b->cap - b->used < n) {
+		size_t cap = b->cap * 2 > b->used + n ? b->cap * 2 : b->used + n;
 		uint8_t *a = realloc(b->bytes, cap);
 
 		if (!a)
@@ -100,17 +100,42 @@ static size_t put(struct reader_batch *b, const void *p, size_t n, bool nul)
 		b->bytes = a;
 		b->cap = cap;
 	}
+	b->used += n;
+	return off;
+}
+
+/* n bytes (and a NUL after them with nul) into the batch: their offset, or SIZE_MAX. */
+static size_t put(struct reader_batch *b, const void *p, size_t n, bool nul)
+{
+	size_t off = reserve(b, n + (nul ? 1 : 0));
+
+	if (off == SIZE_MAX)
+		return SIZE_MAX;
 	if (n)
 		memcpy(b->bytes + off, p, n);
 	if (nul)
 		b->bytes[off + n] = '\0';
-	b->used += need;
 	return off;
 }
 
 static size_t put_str(struct reader_batch *b, const char *s)
 {
 	return put(b, s, strlen(s), true);
+}
+
+/*
+ * s cut to cap - 1 bytes and zero-filled to cap: the consumer copies cap
+ * bytes at once (a string of unknown length cost it a slow rep movs a hit).
+ */
+static size_t put_padded(struct reader_batch *b, const char *s, size_t cap)
+{
+	size_t n = strnlen(s, cap - 1), off = reserve(b, cap);
+
+	if (off == SIZE_MAX)
+		return SIZE_MAX;
+	memcpy(b->bytes + off, s, n);
+	memset(b->bytes + off + n, 0, cap - n);
+	return off;
 }
 
 static void item_init(struct reader_item *it, enum reader_kind kind,
@@ -139,8 +164,9 @@ static bool make_packet(struct reader *rd, struct reader_batch *b, struct reader
 	it->iface_change =
 	    !rd->if_cached || rd->if_section != rec->section || rd->if_id != rec->if_id;
 	if (it->iface_change) {
-		it->if_name = put_str(b, itf ? itf->name : "");
-		it->if_description = put_str(b, itf ? itf->description : "");
+		it->if_name = put_padded(b, itf ? itf->name : "", READER_IF_NAME_LEN);
+		it->if_description =
+		    put_padded(b, itf ? itf->description : "", READER_IF_DESCRIPTION_LEN);
 		if (it->if_name == SIZE_MAX || it->if_description == SIZE_MAX)
 			return false;
 		rd->if_cached = true;

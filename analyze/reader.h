@@ -21,6 +21,10 @@
 #include "pcapng.h"
 #include "trace.h"
 
+/* An interface's name and description as items give them: the sizes of pcapng's. */
+#define READER_IF_NAME_LEN	  sizeof(((struct pcapng_interface *)0)->name)
+#define READER_IF_DESCRIPTION_LEN sizeof(((struct pcapng_interface *)0)->description)
+
 enum reader_kind {
 	READER_PACKET,	     /* a packet block: hop, snapshot, comment */
 	READER_EVENT,	     /* pkt-record's event block: hop (event_ok: its text was one) */
@@ -61,7 +65,11 @@ struct reader_item {
 	uint64_t ifdrop, osdrop;
 	/* RESYNCED, RESYNC_NONE */
 	uint64_t skipped;
-	/* offsets into the batch's bytes; SIZE_MAX: none */
+	/*
+	 * offsets into the batch's bytes; SIZE_MAX: none. if_name and
+	 * if_description (with iface_change) are zero-filled to their
+	 * READER_IF_*_LEN, to be copied whole.
+	 */
 	size_t data, comment, if_name, if_description, text;
 	struct trace_hop c; /* PACKET, EVENT: c.data is not set */
 	struct pkt_info pi; /* PACKET with dissected */
