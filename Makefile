@@ -90,7 +90,7 @@ pkt-record: $(RECORD_SRC) $(wildcard record/*.h) $(COMMON_OBJ) $(SKELS) bpf/pktr
 	$(COMPILE) -o $@ $(RECORD_SRC) $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
 
 pkt-analyze: $(ANALYZE_SRC) $(wildcard analyze/*.h) $(COMMON_OBJ)
-	$(COMPILE) -o $@ $(ANALYZE_SRC) $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
+	$(COMPILE) -pthread -o $@ $(ANALYZE_SRC) $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
 
 # Unit tests run under AddressSanitizer + UndefinedBehaviorSanitizer.
 $(BUILD)/unit-tests: $(UNIT_SRC) $(RECORD_UNIT_SRC) $(ANALYSIS_SRC) $(ANALYSIS_HDR) $(wildcard tests/unit/*.h) $(wildcard bpf/*.h) bpf/hooks.def $(COMMON_SRC) $(COMMON_HDR) $(wildcard record/*.h) | $(BUILD)/common

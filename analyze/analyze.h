@@ -18,7 +18,11 @@ enum out_mode { MODE_PAIRS, MODE_EVENTS, MODE_STATS, MODE_WHY, MODE_NONE };
 /* --only: one JSON line type, so each loads into its own table (docs/clickhouse.sql) */
 enum out_only { ONLY_ALL, ONLY_EVENTS, ONLY_PACKETS, ONLY_PAIRS };
 
-/* One hit, read and dissected, waiting for its turn in the merge by time. */
+/*
+ * One hit, read and dissected, waiting for its turn in the merge by time.
+ * The hop, the bytes, the comment and the dissection are the reader's item
+ * (reader.h), valid until the input's next item is taken.
+ */
 struct event {
 	uint32_t source;  /* input file index */
 	const char *file; /* its path */
@@ -26,9 +30,9 @@ struct event {
 	uint64_t ts_ns;
 	uint32_t linktype;
 	uint32_t section, if_id;
-	int ours;	    /* the comment followed pkt-record's grammar */
-	int is_cause_event; /* an event block: no packet (c.is_event), never a hop */
-	struct trace_hop c; /* from the comment, or filled from the IDB */
+	int ours;	     /* the comment followed pkt-record's grammar */
+	int is_cause_event;  /* an event block: no packet (c.is_event), never a hop */
+	struct trace_hop *c; /* from the comment, or filled from the IDB */
 	int has_netns;
 	int has_track;
 	uint64_t track;
@@ -40,14 +44,14 @@ struct event {
 	uint64_t dropcount;
 	uint8_t dir;
 	uint32_t caplen, origlen;
-	uint8_t *data; /* owned, caplen bytes */
-	size_t data_cap;
+	uint8_t *data; /* caplen bytes */
 	int has_comment;
-	char comment[1024];
+	const char *comment;	 /* "" when it has none */
+	char anon_comment[1024]; /* --anonymize: the comment rewritten */
 	char if_rawname[128];
 	char if_description[256];
 	uint32_t snaplen;
-	struct pkt_info pi;
+	struct pkt_info *pi;
 	int has_summary; /* summary is filled in (only where it is shown) */
 	char summary[FLOW_SUMMARY_LEN];
 };

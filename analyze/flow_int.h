@@ -27,6 +27,24 @@ void *heap_top(const struct heap *h);
 struct settled_head;
 struct name;
 
+/*
+ * Blocks of one size kept for reuse (at most FREELIST_MAX): glibc's calloc
+ * bypasses its thread cache, and a branch and a wait per packet cost the
+ * analysis a few percent in its bins. packets.c.
+ */
+#define FREELIST_MAX 256
+
+struct freelist {
+	void *head; /* each block's first word links to the next */
+	size_t n;
+};
+
+/* A zeroed block of size bytes (always the same for one list), or NULL. */
+void *freelist_get(struct freelist *l, size_t size);
+/* p (may be NULL) to the list, or freed when the list is full. */
+void freelist_put(struct freelist *l, void *p);
+void freelist_drain(struct freelist *l);
+
 #define NAME_CACHE 61 /* slots of the interned-name cache (packets.c) */
 
 /* Unfinished packets going one way (pairs.c reads the oldest). */
@@ -53,6 +71,10 @@ struct flow {
 	struct flow_packet *open_head, *open_tail; /* by last hit: the window ends them */
 	struct heap closing; /* packets with every sk_buff freed, by last hit */
 	struct flow_packet *all_head;
+	struct flow_packet *pool; /* finished ones for reuse (packets.c), by all_next */
+	size_t npool;
+	struct freelist free_branches; /* struct flow_branch */
+	struct freelist free_waits;    /* pairs.c's struct pending */
 	uint64_t now;
 	uint64_t next_id;
 	/* pairs.c */

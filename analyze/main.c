@@ -21,6 +21,7 @@
 #include "causes.h"
 #include "topology.h"
 #include "hosts.h"
+#include "reader.h"
 #include "anonymize.h"
 #include "cli.h"
 #include "pcapng.h"
@@ -36,16 +37,11 @@ struct input {
 	const char *path;
 	uint32_t index;
 	struct pcapng_reader *r;
-	struct pcapng_record rec;
+	struct reader *rd; /* r read ahead, decoded */
 	struct event ev;
 	int has_ev;
 	int done;
 	uint64_t last_ts;
-	uint64_t last_error_offset;
-	int errors;
-	/* ev's interface name and description are those of (if_section, if_id) */
-	int if_cached;
-	uint32_t if_section, if_id;
 	/* interfaces of section noted_section already given to nsnames_note */
 	uint8_t *noted;
 	size_t noted_n;
@@ -116,6 +112,7 @@ struct app {
 	struct hosts *hosts;   /* whose each file is, and the clocks (--host) */
 	struct causes *causes; /* events with no packet, by time, for the verdicts */
 	uint64_t packet_window_ns, pair_window_ns;
+	long threads; /* --threads: 1 reads on the analysis' thread; 0: by the CPUs online */
 	/* --anonymize */
 	int anonymize;
 	const char *anon_key_path;
@@ -197,6 +194,9 @@ static void usage(FILE *f)
 		"      --window SECONDS     a packet idle this long is complete (default 2)\n"
 		"      --pair-window SECONDS\n"
 		"                           how long a request waits for its reply (default 3)\n"
+		"      --threads N          at most N threads: the analysis, and a reader per\n"
+		"                           input file ahead of it (default: one per file, when\n"
+		"                           more than one CPU is online); 1: one thread\n"
 		"  -h, --help               this help\n"
 		"      --version            print the version\n"
 		"\n"
@@ -302,10 +302,10 @@ static void copy_str(char *dst, size_t cap, const char *src)
 /* What the decoder made of the hop, where the printers and the flow look for it. */
 static void event_meta(struct event *ev)
 {
-	ev->ours = ev->c.ours;
-	ev->has_netns = ev->c.has_netns;
-	ev->has_track = ev->c.has_track;
-	ev->track = ev->c.track;
+	ev->ours = ev->c->ours;
+	ev->has_netns = ev->c->has_netns;
+	ev->has_track = ev->c->has_track;
+	ev->track = ev->c->track;
 }
 
 static void anon_description(struct app *a, const char *in, char *out, size_t cap);
@@ -314,24 +314,25 @@ static void anon_description(struct app *a, const char *in, char *out, size_t ca
  * An event block (an event with no packet) as an event with no frame: 0
  * when it is one of ours, -1 when its text is not an event's (skipped).
  */
-static int event_from_event_block(struct app *a, struct input *in, struct event *ev)
+static int event_from_event_block(struct app *a, struct input *in, struct event *ev,
+				  struct reader_item *it)
 {
-	const struct pcapng_record *rec = &in->rec;
-
-	if (trace_event_decode(&ev->c, rec) < 0)
+	if (!it->event_ok)
 		return -1;
+	ev->c = &it->c;
 	ev->is_cause_event = 1;
 	ev->source = in->index;
 	ev->file = in->path;
-	ev->offset = rec->offset;
+	ev->offset = it->offset;
 	/* on the first file's host's clock, as a packet's hit */
-	ev->ts_ns = hosts_correct(a->hosts, in->index, rec->ts_ns);
-	ev->section = rec->section;
+	ev->ts_ns = hosts_correct(a->hosts, in->index, it->c.ts_ns);
+	ev->section = it->section;
 	ev->if_id = 0;
 	ev->linktype = 0;
 	ev->snaplen = 0;
 	ev->caplen = ev->origlen = 0;
-	ev->c.data = NULL;
+	ev->data = NULL;
+	ev->c->data = NULL;
 	ev->has_flags = 0;
 	ev->flags = 0;
 	ev->dir = PCAPNG_DIR_UNKNOWN;
@@ -340,79 +341,69 @@ static int event_from_event_block(struct app *a, struct input *in, struct event 
 	ev->has_dropcount = 0;
 	ev->dropcount = 0;
 	ev->has_comment = 1;
-	copy_str(ev->comment, sizeof(ev->comment), rec->comment);
+	ev->comment = reader_text(in->rd, it->comment);
 	ev->if_rawname[0] = '\0';
 	ev->if_description[0] = '\0';
-	memset(&ev->pi, 0, sizeof(ev->pi));
+	memset(&it->pi, 0, sizeof(it->pi));
+	ev->pi = &it->pi;
 	/* its keys are its summary */
-	copy_str(ev->summary, sizeof(ev->summary), ev->c.extra);
+	copy_str(ev->summary, sizeof(ev->summary), ev->c->extra);
 	ev->has_summary = 1;
 	event_meta(ev);
 	return 0;
 }
 
-static void event_from_record(struct app *a, struct input *in, struct event *ev)
+static void event_from_record(struct app *a, struct input *in, struct event *ev,
+			      struct reader_item *it)
 {
-	const struct pcapng_record *rec = &in->rec;
-	const struct pcapng_interface *itf = pcapng_interface(in->r, rec->if_id);
-
 	/* Every field is set here or by event_meta and event_dissect: no memset of 2 KB a hit. */
-	trace_hop_decode(&ev->c, rec, itf);
+	ev->c = &it->c; /* decoded by the reader */
 	ev->is_cause_event = 0;
 	ev->source = in->index;
 	ev->file = in->path;
-	ev->offset = rec->offset;
+	ev->offset = it->offset;
 	/* on the first file's host's clock (SPB: no timestamp) */
-	ev->ts_ns = rec->has_ts ? hosts_correct(a->hosts, in->index, ev->c.ts_ns) : in->last_ts;
+	ev->ts_ns = it->has_ts ? hosts_correct(a->hosts, in->index, ev->c->ts_ns) : in->last_ts;
 	in->last_ts = ev->ts_ns;
-	ev->section = rec->section;
-	ev->if_id = rec->if_id;
-	ev->linktype = itf ? itf->linktype : PCAPNG_LINKTYPE_ETHERNET;
-	ev->snaplen = itf ? itf->snaplen : 0;
-	if (!in->if_cached || in->if_section != rec->section || in->if_id != rec->if_id) {
-		copy_str(ev->if_rawname, sizeof(ev->if_rawname), itf ? itf->name : "");
-		copy_str(ev->if_description, sizeof(ev->if_description),
-			 itf ? itf->description : "");
+	ev->section = it->section;
+	ev->if_id = it->if_id;
+	ev->linktype = it->linktype;
+	ev->snaplen = it->snaplen;
+	if (it->iface_change) {
+		const char *name = reader_text(in->rd, it->if_name);
+		const char *desc = reader_text(in->rd, it->if_description);
+
+		_Static_assert(sizeof(ev->if_rawname) == READER_IF_NAME_LEN &&
+				   sizeof(ev->if_description) == READER_IF_DESCRIPTION_LEN,
+			       "copied whole from the reader's items");
+		memcpy(ev->if_rawname, name, sizeof(ev->if_rawname));
+		memcpy(ev->if_description, desc, sizeof(ev->if_description));
 		/* names the file gives its namespaces; out of memory: inodes are shown */
-		int first = a->names && itf && first_on_iface(in, rec->section, rec->if_id);
+		int first = a->names && it->has_itf && first_on_iface(in, it->section, it->if_id);
 
 		if (first && !a->anon)
-			(void)nsnames_note(a->names, in->index, itf->name, itf->description);
+			(void)nsnames_note(a->names, in->index, name, desc);
 		if (first && a->anon) {
 			char d[sizeof(ev->if_description)];
 
-			anon_description(a, itf->description, d, sizeof(d)); /* nsK, never names */
-			(void)nsnames_note(a->names, in->index, itf->name, d);
-		}
-		in->if_cached = 1;
-		in->if_section = rec->section;
-		in->if_id = rec->if_id;
-	}
-	ev->caplen = rec->caplen;
-	ev->origlen = rec->origlen;
-	if (ev->caplen > ev->data_cap) {
-		uint8_t *n = realloc(ev->data, ev->caplen);
-
-		if (!n) {
-			ev->caplen = 0; /* dissect nothing rather than fail the file */
-		} else {
-			ev->data = n;
-			ev->data_cap = ev->caplen;
+			anon_description(a, desc, d, sizeof(d)); /* nsK, never names */
+			(void)nsnames_note(a->names, in->index, name, d);
 		}
 	}
-	if (ev->caplen)
-		memcpy(ev->data, rec->data, ev->caplen);
-	ev->c.data = ev->data; /* the record's bytes go with the next block */
-	ev->c.caplen = ev->caplen;
-	ev->has_flags = rec->has_flags;
-	ev->flags = rec->flags;
-	ev->dir = ev->c.dir;
-	ev->has_packetid = rec->has_packetid;
-	ev->packetid = rec->packetid;
-	ev->has_dropcount = rec->has_dropcount;
-	ev->dropcount = rec->dropcount;
-	ev->has_comment = rec->has_comment;
-	copy_str(ev->comment, sizeof(ev->comment), rec->has_comment ? rec->comment : "");
+	ev->caplen = it->caplen;
+	ev->origlen = it->origlen;
+	ev->data = reader_bytes(in->rd, it->data);
+	ev->c->data = ev->data;
+	ev->c->caplen = ev->caplen;
+	ev->has_flags = it->has_flags;
+	ev->flags = it->flags;
+	ev->dir = ev->c->dir;
+	ev->has_packetid = it->has_packetid;
+	ev->packetid = it->packetid;
+	ev->has_dropcount = it->has_dropcount;
+	ev->dropcount = it->dropcount;
+	ev->has_comment = it->has_comment;
+	ev->comment = it->has_comment ? reader_text(in->rd, it->comment) : "";
 	ev->has_summary = 0;
 	event_meta(ev);
 }
@@ -422,13 +413,21 @@ static void event_from_record(struct app *a, struct input *in, struct event *ev)
  * The summary only where a line per hit shows it: packet tracking makes its
  * own for the hops that need one.
  */
-static void event_dissect(struct app *a, struct event *ev)
+static void event_dissect(struct app *a, struct event *ev, struct reader_item *it)
 {
+	int rc;
+
 	ev->has_summary = 0;
-	if (pkt_dissect(ev->data, ev->caplen, ev->linktype, &ev->pi) == 0) {
+	ev->pi = &it->pi;
+	/* the reader's, on the same bytes, unless --anonymize rewrote them since */
+	if (it->dissected && !a->anon)
+		rc = it->dissect_rc;
+	else
+		rc = pkt_dissect(ev->data, ev->caplen, ev->linktype, ev->pi);
+	if (rc == 0) {
 		if (a->out.mode == MODE_EVENTS ||
 		    (a->out.mode == MODE_PAIRS && a->out.format == FMT_JSON)) {
-			pkt_summary(&ev->pi, ev->summary, sizeof(ev->summary));
+			pkt_summary(ev->pi, ev->summary, sizeof(ev->summary));
 			ev->has_summary = 1;
 		}
 	} else {
@@ -511,15 +510,14 @@ static int event_anonymize(struct app *a, struct event *ev)
 	}
 	ev->caplen = caplen;
 	if (ev->has_comment) {
-		char buf[sizeof(ev->comment)];
-
-		if (pkt_anon_comment_export(a->anon, ev->comment, buf, sizeof(buf)) == 0) {
-			memcpy(ev->comment, buf, sizeof(ev->comment));
+		if (pkt_anon_comment_export(a->anon, ev->comment, ev->anon_comment,
+					    sizeof(ev->anon_comment)) == 0) {
+			ev->comment = ev->anon_comment;
 		} else {
 			ev->has_comment = 0;
-			ev->comment[0] = '\0';
+			ev->comment = "";
 		}
-		trace_hop_identify(&ev->c, ev->has_comment ? ev->comment : NULL, ev->if_rawname,
+		trace_hop_identify(ev->c, ev->has_comment ? ev->comment : NULL, ev->if_rawname,
 				   ev->if_id);
 		event_meta(ev);
 	}
@@ -588,96 +586,74 @@ out:
 static int input_fill(struct app *a, struct input *in)
 {
 	while (!in->done) {
-		int rc = pcapng_next(in->r, &in->rec);
+		struct reader_item *it = reader_next(in->rd);
+		const char *text = reader_text(in->rd, it->text);
 
-		if (rc == 0) {
-			switch (in->rec.kind) {
-			case PCAPNG_REC_PACKET:
-				event_from_record(a, in, &in->ev);
-				/* -Y sees the original: filters name the real addresses. */
-				if (!filter_match(a, &in->ev)) {
-					a->tot.filtered++;
-					continue;
-				}
-				if (a->anon && event_anonymize(a, &in->ev) < 0)
-					continue;
-				event_dissect(a, &in->ev);
-				in->has_ev = 1;
-				return 1;
-			case PCAPNG_REC_EVENT:
-				/*
-				 * No packet for -Y to match: kept whatever the filter.
-				 * Left out of an anonymized export: its addresses are
-				 * text the anonymizer does not rewrite.
-				 */
-				if (a->anon || event_from_event_block(a, in, &in->ev) < 0)
-					continue;
-				in->has_ev = 1;
-				return 1;
-			case PCAPNG_REC_SECTION:
-				hosts_section(a->hosts, in->index,
-					      in->rec.has_comment ? in->rec.comment : NULL);
-				in->if_cached = 0;
-				continue;
-			case PCAPNG_REC_INTERFACE:
-				in->if_cached = 0; /* the interface table changed */
-				continue;
-			case PCAPNG_REC_STATS: {
-				/* ISB counters are totals since the start: keep the last. */
-				struct iface_slot *s =
-				    iface_slot(a, in->index, in->rec.section, in->rec.if_id);
-
-				if (s && in->rec.has_ifdrop)
-					s->ifdrop = in->rec.ifdrop;
-				if (s && in->rec.has_osdrop)
-					s->osdrop = in->rec.osdrop;
+		switch (it->kind) {
+		case READER_PACKET:
+			event_from_record(a, in, &in->ev, it);
+			/* -Y sees the original: filters name the real addresses. */
+			if (!filter_match(a, &in->ev)) {
+				a->tot.filtered++;
 				continue;
 			}
-			default:
+			if (a->anon && event_anonymize(a, &in->ev) < 0)
 				continue;
-			}
+			event_dissect(a, &in->ev, it);
+			in->has_ev = 1;
+			return 1;
+		case READER_EVENT:
+			/*
+			 * No packet for -Y to match: kept whatever the filter.
+			 * Left out of an anonymized export: its addresses are
+			 * text the anonymizer does not rewrite.
+			 */
+			if (a->anon || event_from_event_block(a, in, &in->ev, it) < 0)
+				continue;
+			in->has_ev = 1;
+			return 1;
+		case READER_SECTION:
+			hosts_section(a->hosts, in->index, text);
+			continue;
+		case READER_STATS: {
+			/* ISB counters are totals since the start: keep the last. */
+			struct iface_slot *s = iface_slot(a, in->index, it->section, it->if_id);
+
+			if (s && it->has_ifdrop)
+				s->ifdrop = it->ifdrop;
+			if (s && it->has_osdrop)
+				s->osdrop = it->osdrop;
+			continue;
 		}
-		if (rc == PCAPNG_EOF) {
-			in->done = 1;
+		case READER_CORRUPT:
+			errorx(a, "%s: %s", in->path, text ? text : "out of memory");
+			continue;
+		case READER_RESYNCED:
+			warnx_(a,
+			       "%s: skipped %" PRIu64
+			       " bytes of corrupt data, resumed at offset %" PRIu64,
+			       in->path, it->skipped, it->offset);
+			continue;
+		case READER_RESYNC_NONE:
+			warnx_(a,
+			       "%s: no valid block after offset %" PRIu64 ", %" PRIu64
+			       " bytes skipped",
+			       in->path, it->offset, it->skipped);
 			break;
-		}
-		if (rc == PCAPNG_TRUNCATED) {
+		case READER_TRUNCATED:
 			warnx_(a, "%s: %s (analyzed up to the cut)", in->path,
-			       pcapng_reader_error(in->r));
-			in->done = 1;
+			       text ? text : "truncated");
+			break;
+		case READER_ERROR:
+			errorx(a, "%s: %s", in->path, text ? text : "out of memory");
+			break;
+		case READER_OUT_OF_MEMORY:
+			errorx(a, "%s: out of memory", in->path);
+			break;
+		case READER_END:
 			break;
 		}
-		if (rc == -EBADMSG) {
-			uint64_t skipped = 0, at = pcapng_reader_offset(in->r);
-
-			errorx(a, "%s: %s", in->path, pcapng_reader_error(in->r));
-			/* Guard against a reader that would not move forward. */
-			if (++in->errors > 1 && at == in->last_error_offset) {
-				in->done = 1;
-				break;
-			}
-			in->last_error_offset = at;
-			int rs = pcapng_resync(in->r, &skipped);
-
-			if (rs == 0) {
-				warnx_(a,
-				       "%s: skipped %" PRIu64
-				       " bytes of corrupt data, resumed at offset %" PRIu64,
-				       in->path, skipped, pcapng_reader_offset(in->r));
-				continue;
-			}
-			if (rs == PCAPNG_EOF)
-				warnx_(a,
-				       "%s: no valid block after offset %" PRIu64 ", %" PRIu64
-				       " bytes skipped",
-				       in->path, at, skipped);
-			else
-				errorx(a, "%s: %s", in->path, pcapng_reader_error(in->r));
-			in->done = 1;
-			break;
-		}
-		errorx(a, "%s: %s", in->path, pcapng_reader_error(in->r));
-		in->done = 1;
+		in->done = 1; /* the input's last item */
 	}
 	in->has_ev = 0;
 	return 0;
@@ -732,7 +708,7 @@ static void write_event(struct app *a, const struct event *ev)
 	if (!a->writer || a->write_failed)
 		return;
 	if (ev->is_cause_event) {
-		if (trace_writer_event(a->writer, &ev->c) < 0)
+		if (trace_writer_event(a->writer, ev->c) < 0)
 			goto fail;
 		return;
 	}
@@ -839,6 +815,34 @@ static void cb_release(const struct flow_packet *p, void *ctx)
 
 /* ------------------------------------------------------------ main */
 
+/*
+ * A reader ahead of the analysis per input, on threads of their own up to
+ * --threads (the analysis is one of them); with one CPU online a thread
+ * would only take turns with the analysis. The same items either way.
+ */
+static void start_readers(struct app *a, struct input *inputs, int ninputs)
+{
+	long threads = a->threads;
+
+	if (!threads)
+		threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? (long)ninputs + 1 : 1;
+	for (int i = 0; i < ninputs; i++) {
+		struct input *in = &inputs[i];
+		bool threaded = threads > 1;
+		bool dissect = !a->anon; /* --anonymize rewrites the bytes before dissecting */
+
+		if (in->done)
+			continue;
+		if (reader_open(&in->rd, in->r, threaded, dissect) < 0 &&
+		    (!threaded || reader_open(&in->rd, in->r, false, dissect) < 0)) {
+			errorx(a, "%s: out of memory", in->path);
+			in->done = 1;
+			continue;
+		}
+		threads -= threaded;
+	}
+}
+
 static int parse_seconds(const char *s, uint64_t *ns)
 {
 	char *end;
@@ -868,6 +872,7 @@ enum {
 	OPT_GRAPH,
 	OPT_HOST,
 	OPT_WHY,
+	OPT_THREADS,
 };
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -895,6 +900,7 @@ int main(int argc, char **argv)
 	    {"compress", required_argument, NULL, OPT_COMPRESS},
 	    {"window", required_argument, NULL, OPT_WINDOW},
 	    {"pair-window", required_argument, NULL, OPT_PAIR_WINDOW},
+	    {"threads", required_argument, NULL, OPT_THREADS},
 	    {"anonymize", no_argument, NULL, OPT_ANONYMIZE},
 	    {"anonymize-key", required_argument, NULL, OPT_ANONYMIZE_KEY},
 	    {"quiet", no_argument, NULL, 'q'},
@@ -987,6 +993,16 @@ int main(int argc, char **argv)
 				    "--pair-window: '%s' is not a positive number of seconds",
 				    optarg);
 			break;
+		case OPT_THREADS: {
+			char *end;
+
+			errno = 0;
+			a.threads = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || a.threads < 1 || a.threads > 1024)
+				return bad_usage("--threads: '%s' is not a number from 1 to 1024",
+						 optarg);
+			break;
+		}
 		case OPT_ANONYMIZE:
 			a.anonymize = 1;
 			break;
@@ -1148,6 +1164,7 @@ int main(int argc, char **argv)
 	}
 	if (a.out.mode == MODE_EVENTS)
 		out_events_header(&a.out);
+	start_readers(&a, inputs, ninputs);
 	for (int i = 0; i < ninputs; i++)
 		if (!inputs[i].done)
 			input_fill(&a, &inputs[i]);
@@ -1168,26 +1185,26 @@ int main(int argc, char **argv)
 		    .has_track = ev->has_track,
 		    .track = ev->track,
 		    .has_skb = ev->ours,
-		    .skb = ev->c.skb,
-		    .hook = ev->ours ? ev->c.hook : "",
+		    .skb = ev->c->skb,
+		    .hook = ev->ours ? ev->c->hook : "",
 		    .has_netns = ev->has_netns,
-		    .netns = ev->c.netns,
-		    .ifname = ev->c.ifname,
+		    .netns = ev->c->netns,
+		    .ifname = ev->c->ifname,
 		    .dir = ev->dir,
-		    .drop = ev->c.drop,
-		    .loc = ev->c.loc,
-		    .pid = ev->ours ? ev->c.pid : 0,
-		    .comm = ev->ours ? ev->c.comm : "",
+		    .drop = ev->c->drop,
+		    .loc = ev->c->loc,
+		    .pid = ev->ours ? ev->c->pid : 0,
+		    .comm = ev->ours ? ev->c->comm : "",
 		    .len = ev->origlen,
-		    .pi = &ev->pi,
+		    .pi = ev->pi,
 		    .summary = ev->has_summary ? ev->summary : NULL,
-		    .extra = ev->ours ? ev->c.extra : NULL,
+		    .extra = ev->ours ? ev->c->extra : NULL,
 		};
 		uint64_t packet_id = 0;
 		uint64_t event_no = a.tot.events;
 
-		fe.has_head = ev->ours && ev->c.has_head;
-		fe.head = ev->c.head;
+		fe.has_head = ev->ours && ev->c->has_head;
+		fe.head = ev->c->head;
 
 		if (!a.tot.have_ts) {
 			a.tot.first_ts = a.tot.last_ts = ev->ts_ns;
@@ -1199,7 +1216,7 @@ int main(int argc, char **argv)
 			a.tot.last_ts = ev->ts_ns;
 		if (ev->is_cause_event) {
 			/* no packet: kept by time for the verdicts, never a hop */
-			if (causes_add(a.causes, ev->source, &ev->c) == -ENOMEM) {
+			if (causes_add(a.causes, ev->source, ev->c) == -ENOMEM) {
 				errorx(&a, "out of memory");
 				break;
 			}
@@ -1250,8 +1267,8 @@ int main(int argc, char **argv)
 	flow_free(a.flow);
 	causes_free(a.causes);
 	for (int i = 0; i < ninputs; i++) {
+		reader_close(inputs[i].rd); /* stops its thread first */
 		pcapng_reader_close(inputs[i].r);
-		free(inputs[i].ev.data);
 		free(inputs[i].noted);
 	}
 	free(inputs);

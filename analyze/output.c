@@ -201,18 +201,18 @@ static void json_event(struct output *o, const struct event *ev, uint64_t event_
 	json_key_str(f, "file", ev->file);
 	json_key_u64(f, "offset", 1, ev->offset);
 	json_host(o, f, ev->source);
-	json_key_str(f, "hook", ev->ours ? ev->c.hook : NULL);
-	json_key_u64(f, "netns", 1, ev->has_netns ? ev->c.netns : 0);
+	json_key_str(f, "hook", ev->ours ? ev->c->hook : NULL);
+	json_key_u64(f, "netns", 1, ev->has_netns ? ev->c->netns : 0);
 	/* an event block: no packet, so none of the packet's keys */
 	json_key_str(f, "netns_name",
-		     ev->has_netns ? nsnames_get(o->names, ev->source, ev->c.netns) : NULL);
-	json_key_str(f, "ifname", ev->c.ifname);
-	json_key_u64(f, "ifindex", ev->ours, ev->c.ifindex);
+		     ev->has_netns ? nsnames_get(o->names, ev->source, ev->c->netns) : NULL);
+	json_key_str(f, "ifname", ev->c->ifname);
+	json_key_u64(f, "ifindex", ev->ours, ev->c->ifindex);
 	json_key_str(f, "dir", dir_name(ev->dir));
 	json_key_u64(f, "track", ev->has_track, ev->track);
 	if (ev->ours && !ev->is_cause_event) {
 		static const char hex[] = "0123456789abcdef";
-		uint64_t v = ev->c.skb;
+		uint64_t v = ev->c->skb;
 		size_t n = sizeof(skb) - 1;
 
 		skb[n] = '\0';
@@ -226,26 +226,26 @@ static void json_event(struct output *o, const struct event *ev, uint64_t event_
 	} else {
 		json_key_str(f, "skb", NULL);
 	}
-	json_key_u64(f, "cpu", ev->ours, ev->c.cpu);
-	json_key_u64(f, "pid", ev->ours, ev->c.pid);
-	json_key_str(f, "comm", ev->ours ? ev->c.comm : NULL);
-	json_key_str(f, "drop", ev->c.drop[0] ? ev->c.drop : NULL);
-	if (ev->c.l2_synth)
+	json_key_u64(f, "cpu", ev->ours, ev->c->cpu);
+	json_key_u64(f, "pid", ev->ours, ev->c->pid);
+	json_key_str(f, "comm", ev->ours ? ev->c->comm : NULL);
+	json_key_str(f, "drop", ev->c->drop[0] ? ev->c->drop : NULL);
+	if (ev->c->l2_synth)
 		put_str(f, ",\"l2_synth\":true");
 	json_key_u64(f, "len", 1, ev->origlen);
 	json_key_u64(f, "caplen", 1, ev->caplen);
 	json_key_u64(f, "linktype", 1, ev->linktype);
-	json_key_str(f, "proto", pkt_proto_name(&ev->pi));
-	json_addrs(f, pkt_innermost(&ev->pi));
-	if (ev->pi.encap)
-		json_key_str(f, "encap", ev->pi.encap);
+	json_key_str(f, "proto", pkt_proto_name(ev->pi));
+	json_addrs(f, pkt_innermost(ev->pi));
+	if (ev->pi->encap)
+		json_key_str(f, "encap", ev->pi->encap);
 	json_key_str(f, "summary", ev->summary);
 	if (packet_id)
 		json_key_u64(f, "packet", 1, packet_id);
 	if (ev->is_cause_event)
 		put_str(f, ",\"no_packet\":true");
 	if (ev->ours)
-		json_hook_keys(f, ev->c.extra);
+		json_hook_keys(f, ev->c->extra);
 	put_str(f, "}\n");
 }
 
@@ -497,20 +497,20 @@ void out_event(struct output *o, const struct event *ev, uint64_t event_no, uint
 	const char *dir = dir_name(ev->dir);
 
 	fmt_offset(o, ev->ts_ns, off, sizeof(off));
-	fmt_netns(o, ev->source, ev->has_netns, ev->c.netns, ns, sizeof(ns));
-	short_hook(ev->ours ? ev->c.hook : "", hook, sizeof(hook));
+	fmt_netns(o, ev->source, ev->has_netns, ev->c->netns, ns, sizeof(ns));
+	short_hook(ev->ours ? ev->c->hook : "", hook, sizeof(hook));
 	if (ev->ours)
-		snprintf(pid, sizeof(pid), "%u", ev->c.pid);
+		snprintf(pid, sizeof(pid), "%u", ev->c->pid);
 	else
 		snprintf(pid, sizeof(pid), "-");
-	fprintf(o->f, "%-11s %-10s %6s %-15.15s %-18.18s %-3s %s", off, ns, pid, ev->c.ifname, hook,
-		dir ? dir : "", ev->summary);
-	if (ev->c.drop[0])
-		fprintf(o->f, " %sdrop=%s%s", col(o, C_RED), ev->c.drop, col(o, C_OFF));
+	fprintf(o->f, "%-11s %-10s %6s %-15.15s %-18.18s %-3s %s", off, ns, pid, ev->c->ifname,
+		hook, dir ? dir : "", ev->summary);
+	if (ev->c->drop[0])
+		fprintf(o->f, " %sdrop=%s%s", col(o, C_RED), ev->c->drop, col(o, C_OFF));
 	/* a cause hit's own keys (icmp=3/3 ...); an event block has them as its summary */
-	if (ev->ours && !ev->is_cause_event && ev->c.extra[0] &&
-	    pkt_hook_kind_is_cause(pkt_hook_kind(ev->c.hook)))
-		fprintf(o->f, " %s", ev->c.extra);
+	if (ev->ours && !ev->is_cause_event && ev->c->extra[0] &&
+	    pkt_hook_kind_is_cause(pkt_hook_kind(ev->c->hook)))
+		fprintf(o->f, " %s", ev->c->extra);
 	fputc('\n', o->f);
 }
 

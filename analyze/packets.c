@@ -93,6 +93,44 @@ void *heap_top(const struct heap *h)
 {
 	return h->n ? h->a[0].item : NULL;
 }
+/* ------------------------------------------------------------ free lists */
+
+void *freelist_get(struct freelist *l, size_t size)
+{
+	void *p = l->head;
+
+	if (!p)
+		return calloc(1, size);
+	memcpy(&l->head, p, sizeof(void *));
+	l->n--;
+	memset(p, 0, size);
+	return p;
+}
+
+void freelist_put(struct freelist *l, void *p)
+{
+	if (!p)
+		return;
+	if (l->n >= FREELIST_MAX) {
+		free(p);
+		return;
+	}
+	memcpy(p, &l->head, sizeof(void *));
+	l->head = p;
+	l->n++;
+}
+
+void freelist_drain(struct freelist *l)
+{
+	while (l->head) {
+		void *p = l->head;
+
+		memcpy(&l->head, p, sizeof(void *));
+		free(p);
+	}
+	l->n = 0;
+}
+
 /* ------------------------------------------------------------ names */
 
 /*
@@ -103,6 +141,7 @@ void *heap_top(const struct heap *h)
 struct name {
 	struct ht_node node;
 	enum pkt_hook_kind kind;
+	size_t len; /* of s: compared with memcmp, no strncmp per hit */
 	char s[];
 };
 
@@ -119,14 +158,14 @@ static const struct name *name_get(struct flow *f, const char *s, size_t cap)
 		: 0;
 	const struct name *c = f->name_cache[slot];
 
-	if (c && !strncmp(c->s, s ? s : "", len) && c->s[len] == '\0')
+	if (c && c->len == len && (!len || !memcmp(c->s, s, len)))
 		return c;
 	uint64_t h = ht_hash_bytes(KEY_STR, s ? s : "", len);
 
 	for (struct ht_node *n = ht_find_first(&f->strs, h); n; n = ht_find_next(n)) {
 		struct name *nm = ht_entry(n, struct name, node);
 
-		if (!strncmp(nm->s, s ? s : "", len) && nm->s[len] == '\0')
+		if (nm->len == len && (!len || !memcmp(nm->s, s, len)))
 			return f->name_cache[slot] = nm;
 	}
 	struct name *nm = malloc(sizeof(*nm) + len + 1);
@@ -136,6 +175,7 @@ static const struct name *name_get(struct flow *f, const char *s, size_t cap)
 	if (len)
 		memcpy(nm->s, s, len);
 	nm->s[len] = '\0';
+	nm->len = len;
 	nm->kind = pkt_hook_kind(nm->s);
 	ht_insert(&f->strs, &nm->node, h);
 	return f->name_cache[slot] = nm;
@@ -168,7 +208,7 @@ static uint64_t endpoint_key(uint32_t source, uint64_t netns, uint8_t family, co
 {
 	uint64_t h = ht_hash_add(ht_hash_add(KEY_END, source), netns);
 
-	return ht_hash_bytes(ht_hash_add(h, family), addr, 16);
+	return ht_hash_add16(ht_hash_add(h, family), addr);
 }
 
 static const struct endpoint *endpoint_find(const struct flow *f, uint32_t source, uint64_t netns,
@@ -452,8 +492,8 @@ uint64_t dir_key(const struct flow_tuple *t, int reversed)
 {
 	uint64_t h = ht_hash_add(KEY_DIR, t->family);
 
-	h = ht_hash_bytes(h, reversed ? t->dst : t->src, 16);
-	h = ht_hash_bytes(h, reversed ? t->src : t->dst, 16);
+	h = ht_hash_add16(h, reversed ? t->dst : t->src);
+	h = ht_hash_add16(h, reversed ? t->src : t->dst);
 	h = ht_hash_add(h, t->vlan_stack ^ t->netns << 1);
 	return ht_hash_add(h, reversed ? (uint64_t)t->dport << 16 | t->sport
 				       : (uint64_t)t->sport << 16 | t->dport);
@@ -640,7 +680,7 @@ static struct flow_branch *branch_new(struct flow *f, struct flow_packet *p,
 		p->branches = a;
 		p->branches_cap = cap;
 	}
-	struct flow_branch *b = calloc(1, sizeof(*b));
+	struct flow_branch *b = freelist_get(&f->free_branches, sizeof(*b));
 
 	if (!b)
 		return NULL;
@@ -692,16 +732,57 @@ static int path_tip(const struct flow_packet *p)
 
 /* ------------------------------------------------------------ packets */
 
-static void free_packet(struct flow_packet *p)
+/*
+ * Finished packets are kept for the next ones, with their hop and branch
+ * arrays: a packet and a hop array of 8 are beyond glibc's per-thread
+ * cache, and its bins cost the analysis about a sixth of its time. Bounded:
+ * the pool never holds more than this, and the packets in flight are what
+ * they were.
+ */
+#define PACKET_POOL_MAX 128
+
+static void free_packet(struct flow *f, struct flow_packet *p)
 {
 	for (size_t i = 0; i < p->nhops; i++)
-		free(p->hops[i].summary);
+		if (p->hops[i].summary)
+			free(p->hops[i].summary);
 	for (int i = 0; i < p->nbranches; i++)
-		free(p->branches[i]);
+		if (f)
+			freelist_put(&f->free_branches, p->branches[i]);
+		else
+			free(p->branches[i]);
+	free(p->note);
+	if (f && f->npool < PACKET_POOL_MAX) {
+		p->all_next = f->pool;
+		f->pool = p;
+		f->npool++;
+		return;
+	}
 	free(p->branches);
 	free(p->hops);
-	free(p->note);
 	free(p);
+}
+
+/* A zeroed packet, from the pool (its arrays kept, empty) or new. */
+static struct flow_packet *packet_alloc(struct flow *f)
+{
+	struct flow_packet *p = f->pool;
+
+	if (!p)
+		return calloc(1, sizeof(*p));
+	f->pool = p->all_next;
+	f->npool--;
+	struct flow_hop *hops = p->hops;
+	size_t hops_cap = p->hops_cap;
+	struct flow_branch **branches = p->branches;
+	int branches_cap = p->branches_cap;
+
+	memset(p, 0, sizeof(*p));
+	p->hops = hops;
+	p->hops_cap = hops_cap;
+	p->branches = branches;
+	p->branches_cap = branches_cap;
+	return p;
 }
 
 static void settle_at_endpoint(const struct flow *f, struct flow_packet *p);
@@ -719,7 +800,7 @@ void packet_unref(struct flow *f, struct flow_packet *p)
 		f->all_head = p->all_next;
 	if (p->all_next)
 		p->all_next->all_prev = p->all_prev;
-	free_packet(p);
+	free_packet(f, p);
 	f->stats.in_flight--;
 }
 
@@ -995,7 +1076,7 @@ static struct flow_packet *place_branch(struct flow *f, const struct flow_event 
 
 static struct flow_packet *packet_new(struct flow *f, const struct flow_event *ev)
 {
-	struct flow_packet *p = calloc(1, sizeof(*p));
+	struct flow_packet *p = packet_alloc(f);
 
 	if (!p)
 		return NULL;
@@ -1611,8 +1692,18 @@ void flow_free(struct flow *f)
 		struct flow_packet *p = f->all_head;
 
 		f->all_head = p->all_next;
-		free_packet(p);
+		free_packet(NULL, p);
 	}
+	while (f->pool) {
+		struct flow_packet *p = f->pool;
+
+		f->pool = p->all_next;
+		free(p->branches);
+		free(p->hops);
+		free(p);
+	}
+	freelist_drain(&f->free_branches);
+	freelist_drain(&f->free_waits);
 	ht_for_each(&f->strs, name_free, NULL);
 	ht_for_each(&f->dirs, dir_free, NULL);
 	ht_for_each(&f->endpoints, endpoint_free, NULL);

@@ -114,8 +114,8 @@ static uint64_t tuple_key(enum pair_kind kind, const struct flow_tuple *t, int r
 {
 	uint64_t h = ht_hash_add(0x7061697200ull + kind, t->family);
 
-	h = ht_hash_bytes(h, reversed ? t->dst : t->src, 16);
-	h = ht_hash_bytes(h, reversed ? t->src : t->dst, 16);
+	h = ht_hash_add16(h, reversed ? t->dst : t->src);
+	h = ht_hash_add16(h, reversed ? t->src : t->dst);
 	h = ht_hash_add(h, t->vlan_stack ^ t->netns << 1);
 	return ht_hash_add(h, reversed ? (uint64_t)t->dport << 16 | t->sport
 				       : (uint64_t)t->sport << 16 | t->dport);
@@ -201,7 +201,7 @@ static void wait_drop(struct flow *f, struct pending *w)
 	if (w->next)
 		packet_unref(f, w->next);
 	packet_unref(f, w->packet);
-	free(w);
+	freelist_put(&f->free_waits, w);
 }
 
 /* The wait is over without a counterpart: a request is unanswered. */
@@ -385,7 +385,7 @@ static void single_key(struct role_desc *r, uint64_t a, uint64_t b)
 
 static struct pending *add_wait(struct flow *f, const struct role_desc *r, struct flow_packet *p)
 {
-	struct pending *w = calloc(1, sizeof(*w));
+	struct pending *w = freelist_get(&f->free_waits, sizeof(*w));
 
 	if (!w)
 		return NULL;
@@ -410,7 +410,7 @@ static struct pending *add_wait(struct flow *f, const struct role_desc *r, struc
 	if (heap_push(&f->expiring, w->expiry, ++f->wait_seq, &w->heap_idx, w) < 0) {
 		for (int i = 0; i < w->nkeys; i++)
 			ht_remove(&f->waits, &w->keys[i].node);
-		free(w);
+		freelist_put(&f->free_waits, w);
 		return NULL;
 	}
 	p->refs++;
@@ -490,8 +490,8 @@ static uint64_t tdir_key(const struct flow_tuple *t, int reversed)
 {
 	uint64_t h = ht_hash_add(0x74637000ull, t->family);
 
-	h = ht_hash_bytes(h, reversed ? t->dst : t->src, 16);
-	h = ht_hash_bytes(h, reversed ? t->src : t->dst, 16);
+	h = ht_hash_add16(h, reversed ? t->dst : t->src);
+	h = ht_hash_add16(h, reversed ? t->src : t->dst);
 	h = ht_hash_add(h, t->vlan_stack);
 	return ht_hash_add(h, reversed ? (uint64_t)t->dport << 16 | t->sport
 				       : (uint64_t)t->sport << 16 | t->dport);

@@ -102,6 +102,23 @@ test_zstd_same_as_plain() {
 	diff -u "$WORK/plain.jsonl" "$WORK/zst.jsonl" >&2 || fail "zstd output differs"
 }
 
+# The readers ahead of the analysis (one thread per input) change nothing:
+# output, warnings and exit status as with one thread, merges and a cut file included.
+test_threads_same_output() {
+	local cut=$WORK/cut.pcapng files mode one many
+	head -c 1500 "$GOLDEN_DATA/record.pcapng" >"$cut"
+	for files in "$GOLDEN_DATA/record.pcapng" "$GOLDEN_DATA/real-why.pcapng.zst $GOLDEN_DATA/foreign.pcap" \
+		"$GOLDEN_DATA/record.pcapng.zst $cut $GOLDEN_DATA/record-be.pcapng"; do
+		for mode in "" "--format json" "--why" "--events"; do
+			# shellcheck disable=SC2086 # several words on purpose
+			one=$("$PKT_ANALYZE" --threads 1 $mode $files 2>&1; echo "exit $?")
+			# shellcheck disable=SC2086
+			many=$("$PKT_ANALYZE" --threads 4 $mode $files 2>&1; echo "exit $?")
+			assert_eq "$many" "$one" "--threads 4 as --threads 1: $mode $files" || return 1
+		done
+	done
+}
+
 test_stdin() {
 	"$PKT_ANALYZE" --stats --format json - <"$GOLDEN_DATA/record.pcapng.zst" >"$WORK/s.json" || fail "exit $?" || return 1
 	assert_eq "$(json_field "$WORK/s.json" summary events)" 18 "events from stdin"

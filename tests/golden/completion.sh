@@ -117,7 +117,8 @@ test_analyze_options() {
 	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze --format ' | lines)" "json text" "--format" || return 1
 	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze --format=j' | lines)" "json" "--format=j" || return 1
 	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze --st' | lines)" "--stats" "--st" || return 1
-	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze -' | wc -l)" 20 "all options" || return 1
+	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze -' | wc -l)" 21 "all options" || return 1
+	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze --thr' | lines)" "--threads" "--thr" || return 1
 	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze --ho' | lines)" "--host" "--ho" || return 1
 	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze --format json --only ' | lines)" "events packets pairs" "--only" || return 1
 	assert_eq "$(complete_line "$ANA_COMP" 'pkt-analyze --only=pa' | lines)" "packets pairs" "--only=pa" || return 1

@@ -3,6 +3,7 @@
 #include "hashtab.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct item {
 	struct ht_node node;
@@ -86,4 +87,22 @@ TEST(hashtab_hash_bytes_length_matters)
 	ASSERT_TRUE(ht_hash_bytes(0, z, 3) != ht_hash_bytes(0, z, 4), "zero bytes of other lengths");
 	ASSERT_TRUE(ht_hash_str(0, "eth0") == ht_hash_bytes(0, "eth0", 4), "str = bytes");
 	ASSERT_TRUE(ht_hash_str(0, "eth0") != ht_hash_str(0, "eth1"), "names differ");
+}
+
+TEST(hashtab_hash_add16_is_two_words)
+{
+	/* the flow's address keys: each half and their order matter, a seed too */
+	uint8_t a[16] = {10, 0, 0, 1}, b[16] = {10, 0, 0, 1};
+	uint64_t lo, hi;
+
+	memcpy(&lo, a, 8);
+	memcpy(&hi, a + 8, 8);
+	ASSERT_TRUE(ht_hash_add16(7, a) == ht_hash_add(ht_hash_add(7, lo), hi), "two ht_hash_add");
+	ASSERT_TRUE(ht_hash_add16(7, a) == ht_hash_add16(7, b), "same bytes, same hash");
+	b[15] = 1;
+	ASSERT_TRUE(ht_hash_add16(7, a) != ht_hash_add16(7, b), "the last byte counts");
+	memcpy(b, a + 8, 8);
+	memcpy(b + 8, a, 8);
+	ASSERT_TRUE(ht_hash_add16(7, a) != ht_hash_add16(7, b), "the halves' order counts");
+	ASSERT_TRUE(ht_hash_add16(7, a) != ht_hash_add16(8, a), "the seed counts");
 }

@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: MIT
+/*
+ * One input read ahead of the analysis (reader.h): a producer fills batches
+ * of decoded items, a consumer takes them in order. Threaded, the batches go
+ * round between the two through a mutex and two condition variables: a
+ * fixed number of them, so the reader is never more than that far ahead and
+ * memory stays bounded whatever the file.
+ */
+#include "reader.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Items per batch: a hand-over (a lock, maybe a wake-up) per this many hits. */
+#define BATCH_ITEMS 256
+/* A batch's bytes (snapshots, comments, names) before it is handed over. */
+#define BATCH_BYTES (192u * 1024)
+/* Batches of a threaded input: one being filled, one being read, the rest queued. */
+#define THREAD_BATCHES 6
+
+struct reader_batch {
+	struct reader_batch *next;
+	size_t n;
+	uint8_t *bytes;
+	size_t used, cap;
+	struct reader_item items[BATCH_ITEMS];
+};
+
+enum producer_state {
+	PRODUCE_READ,	/* the next block */
+	PRODUCE_RESYNC, /* after a corrupt block: look for the next valid one */
+	PRODUCE_END,	/* after a corrupt block at the offset of the one before: give up */
+	PRODUCE_DONE,	/* a last item was made */
+};
+
+struct reader {
+	struct pcapng_reader *r;
+	bool threaded, dissect;
+
+	/* the producer's (the reader thread's, when threaded) */
+	struct pcapng_record rec;
+	enum producer_state state;
+	bool if_cached; /* the previous packet's interface is (if_section, if_id) */
+	uint32_t if_section, if_id;
+	int errors;
+	uint64_t error_at, last_error_offset;
+
+	/* the hand-over, under lock */
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock;
+	pthread_cond_t ready, space;
+	struct reader_batch *full_head, *full_tail, *free_list;
+	bool stop;
+
+	/* the consumer's */
+	struct reader_batch *cur;
+	size_t pos;
+};
+
+static struct reader_batch *batch_new(void)
+{
+	struct reader_batch *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->bytes = malloc(BATCH_BYTES);
+	if (!b->bytes) {
+		free(b);
+		return NULL;
+	}
+	b->cap = BATCH_BYTES;
+	return b;
+}
+
+static void batch_free_list(struct reader_batch *b)
+{
+	while (b) {
+		struct reader_batch *next = b->next;
+
+		free(b->bytes);
+		free(b);
+		b = next;
+	}
+}
+
+/* n bytes of room at the end of the batch's bytes: their offset, or SIZE_MAX. */
+static size_t reserve(struct reader_batch *b, size_t n)
+{
+	size_t off = b->used;
+
+	if (b->cap - b->used < n) {
+		size_t cap = b->cap * 2 > b->used + n ? b->cap * 2 : b->used + n;
+		uint8_t *a = realloc(b->bytes, cap);
+
+		if (!a)
+			return SIZE_MAX;
+		b->bytes = a;
+		b->cap = cap;
+	}
+	b->used += n;
+	return off;
+}
+
+/* n bytes (and a NUL after them with nul) into the batch: their offset, or SIZE_MAX. */
+static size_t put(struct reader_batch *b, const void *p, size_t n, bool nul)
+{
+	size_t off = reserve(b, n + (nul ? 1 : 0));
+
+	if (off == SIZE_MAX)
+		return SIZE_MAX;
+	if (n)
+		memcpy(b->bytes + off, p, n);
+	if (nul)
+		b->bytes[off + n] = '\0';
+	return off;
+}
+
+static size_t put_str(struct reader_batch *b, const char *s)
+{
+	return put(b, s, strlen(s), true);
+}
+
+/*
+ * s cut to cap - 1 bytes and zero-filled to cap: the consumer copies cap
+ * bytes at once (a string of unknown length cost it a slow rep movs a hit).
+ */
+static size_t put_padded(struct reader_batch *b, const char *s, size_t cap)
+{
+	size_t n = strnlen(s, cap - 1), off = reserve(b, cap);
+
+	if (off == SIZE_MAX)
+		return SIZE_MAX;
+	memcpy(b->bytes + off, s, n);
+	memset(b->bytes + off + n, 0, cap - n);
+	return off;
+}
+
+static void item_init(struct reader_item *it, enum reader_kind kind,
+		      const struct pcapng_record *rec)
+{
+	it->kind = kind;
+	it->offset = rec ? rec->offset : 0;
+	it->section = rec ? rec->section : 0;
+	it->if_id = rec ? rec->if_id : 0;
+	it->data = it->comment = it->if_name = it->if_description = it->text = SIZE_MAX;
+}
+
+/* A packet block as an item: false when its strings found no memory. */
+static bool make_packet(struct reader *rd, struct reader_batch *b, struct reader_item *it)
+{
+	const struct pcapng_record *rec = &rd->rec;
+	const struct pcapng_interface *itf = pcapng_interface(rd->r, rec->if_id);
+
+	item_init(it, READER_PACKET, rec);
+	trace_hop_decode(&it->c, rec, itf);
+	it->c.data = NULL; /* the record's bytes go with the next block */
+	it->has_ts = rec->has_ts;
+	it->has_itf = itf != NULL;
+	it->linktype = itf ? itf->linktype : PCAPNG_LINKTYPE_ETHERNET;
+	it->snaplen = itf ? itf->snaplen : 0;
+	it->iface_change =
+	    !rd->if_cached || rd->if_section != rec->section || rd->if_id != rec->if_id;
+	if (it->iface_change) {
+		it->if_name = put_padded(b, itf ? itf->name : "", READER_IF_NAME_LEN);
+		it->if_description =
+		    put_padded(b, itf ? itf->description : "", READER_IF_DESCRIPTION_LEN);
+		if (it->if_name == SIZE_MAX || it->if_description == SIZE_MAX)
+			return false;
+		rd->if_cached = true;
+		rd->if_section = rec->section;
+		rd->if_id = rec->if_id;
+	}
+	it->caplen = rec->caplen;
+	it->origlen = rec->origlen;
+	if (it->caplen) {
+		it->data = put(b, rec->data, rec->caplen, false);
+		if (it->data == SIZE_MAX)
+			it->caplen = 0; /* dissect nothing rather than fail the file */
+	}
+	it->has_flags = rec->has_flags;
+	it->flags = rec->flags;
+	it->has_packetid = rec->has_packetid;
+	it->packetid = rec->packetid;
+	it->has_dropcount = rec->has_dropcount;
+	it->dropcount = rec->dropcount;
+	it->has_comment = rec->has_comment;
+	if (rec->has_comment && (it->comment = put_str(b, rec->comment)) == SIZE_MAX)
+		return false;
+	it->dissected = rd->dissect;
+	if (rd->dissect)
+		it->dissect_rc = pkt_dissect(it->caplen ? b->bytes + it->data : NULL, it->caplen,
+					     it->linktype, &it->pi);
+	return true;
+}
+
+/* The next item into b (one is always made): true when it was the input's last. */
+static bool produce(struct reader *rd, struct reader_batch *b)
+{
+	struct reader_item *it = &b->items[b->n];
+	struct pcapng_record *rec = &rd->rec;
+	bool last = true;
+
+	switch (rd->state) {
+	case PRODUCE_DONE:
+	case PRODUCE_END:
+		item_init(it, READER_END, NULL);
+		goto made;
+	case PRODUCE_RESYNC: {
+		uint64_t skipped = 0;
+		int rs = pcapng_resync(rd->r, &skipped);
+
+		item_init(it, READER_RESYNC_NONE, NULL);
+		it->skipped = skipped;
+		if (rs == 0) {
+			it->kind = READER_RESYNCED;
+			it->offset = pcapng_reader_offset(rd->r);
+			rd->state = PRODUCE_READ;
+			last = false;
+		} else if (rs == PCAPNG_EOF) {
+			it->offset = rd->error_at;
+		} else {
+			it->kind = READER_ERROR;
+			it->text = put_str(b, pcapng_reader_error(rd->r));
+		}
+		goto made;
+	}
+	case PRODUCE_READ:
+		break;
+	}
+	for (;;) {
+		int rc = pcapng_next(rd->r, rec);
+
+		if (rc == 0) {
+			switch (rec->kind) {
+			case PCAPNG_REC_PACKET:
+				if (!make_packet(rd, b, it))
+					goto out_of_memory;
+				last = false;
+				goto made;
+			case PCAPNG_REC_EVENT:
+				item_init(it, READER_EVENT, rec);
+				it->event_ok = trace_event_decode(&it->c, rec) == 0;
+				/* the comment even when it has none: "" then */
+				if ((it->comment = put_str(b, rec->comment)) == SIZE_MAX)
+					goto out_of_memory;
+				last = false;
+				goto made;
+			case PCAPNG_REC_SECTION:
+				rd->if_cached = false;
+				item_init(it, READER_SECTION, rec);
+				if (rec->has_comment &&
+				    (it->text = put_str(b, rec->comment)) == SIZE_MAX)
+					goto out_of_memory;
+				last = false;
+				goto made;
+			case PCAPNG_REC_INTERFACE:
+				rd->if_cached = false; /* the interface table changed */
+				continue;
+			case PCAPNG_REC_STATS:
+				item_init(it, READER_STATS, rec);
+				it->has_ifdrop = rec->has_ifdrop;
+				it->ifdrop = rec->ifdrop;
+				it->has_osdrop = rec->has_osdrop;
+				it->osdrop = rec->osdrop;
+				last = false;
+				goto made;
+			default:
+				continue;
+			}
+		}
+		if (rc == PCAPNG_EOF) {
+			item_init(it, READER_END, NULL);
+			goto made;
+		}
+		if (rc == PCAPNG_TRUNCATED) {
+			item_init(it, READER_TRUNCATED, NULL);
+			it->text = put_str(b, pcapng_reader_error(rd->r));
+			goto made;
+		}
+		item_init(it, rc == -EBADMSG ? READER_CORRUPT : READER_ERROR, NULL);
+		it->text = put_str(b, pcapng_reader_error(rd->r));
+		if (rc == -EBADMSG) {
+			uint64_t at = pcapng_reader_offset(rd->r);
+
+			/* Guard against a reader that would not move forward. */
+			rd->state = ++rd->errors > 1 && at == rd->last_error_offset
+					? PRODUCE_END
+					: PRODUCE_RESYNC;
+			rd->last_error_offset = at;
+			rd->error_at = at;
+			last = false;
+		}
+		goto made;
+	}
+out_of_memory:
+	item_init(it, READER_OUT_OF_MEMORY, NULL);
+	last = true;
+made:
+	b->n++;
+	if (last)
+		rd->state = PRODUCE_DONE;
+	return last;
+}
+
+/* Fill an empty batch: up to its items or bytes, or to the input's last item. */
+static void fill(struct reader *rd, struct reader_batch *b)
+{
+	b->n = 0;
+	b->used = 0;
+	while (b->n < BATCH_ITEMS && b->used < BATCH_BYTES)
+		if (produce(rd, b))
+			break;
+}
+
+static void *reader_thread(void *arg)
+{
+	struct reader *rd = arg;
+
+	for (;;) {
+		struct reader_batch *b;
+
+		pthread_mutex_lock(&rd->lock);
+		while (!rd->free_list && !rd->stop)
+			pthread_cond_wait(&rd->space, &rd->lock);
+		if (rd->stop) {
+			pthread_mutex_unlock(&rd->lock);
+			break;
+		}
+		b = rd->free_list;
+		rd->free_list = b->next;
+		pthread_mutex_unlock(&rd->lock);
+
+		fill(rd, b);
+
+		pthread_mutex_lock(&rd->lock);
+		b->next = NULL;
+		if (rd->full_tail)
+			rd->full_tail->next = b;
+		else
+			rd->full_head = b;
+		rd->full_tail = b;
+		pthread_cond_signal(&rd->ready);
+		pthread_mutex_unlock(&rd->lock);
+		if (rd->state == PRODUCE_DONE)
+			break;
+	}
+	return NULL;
+}
+
+int reader_open(struct reader **rdp, struct pcapng_reader *r, bool threaded, bool dissect)
+{
+	struct reader *rd = calloc(1, sizeof(*rd));
+	int rc = -ENOMEM;
+
+	*rdp = NULL;
+	if (!rd)
+		return -ENOMEM;
+	rd->r = r;
+	rd->threaded = threaded;
+	rd->dissect = dissect;
+	rd->state = PRODUCE_READ;
+	if (!threaded) {
+		rd->cur = batch_new();
+		if (!rd->cur)
+			goto fail;
+		rd->pos = rd->cur->n = 0;
+		*rdp = rd;
+		return 0;
+	}
+	for (int i = 0; i < THREAD_BATCHES; i++) {
+		struct reader_batch *b = batch_new();
+
+		if (!b)
+			goto fail;
+		b->next = rd->free_list;
+		rd->free_list = b;
+	}
+	if ((rc = -pthread_mutex_init(&rd->lock, NULL)) < 0)
+		goto fail;
+	if ((rc = -pthread_cond_init(&rd->ready, NULL)) < 0) {
+		pthread_mutex_destroy(&rd->lock);
+		goto fail;
+	}
+	if ((rc = -pthread_cond_init(&rd->space, NULL)) < 0) {
+		pthread_cond_destroy(&rd->ready);
+		pthread_mutex_destroy(&rd->lock);
+		goto fail;
+	}
+	if ((rc = -pthread_create(&rd->thread, NULL, reader_thread, rd)) < 0) {
+		pthread_cond_destroy(&rd->space);
+		pthread_cond_destroy(&rd->ready);
+		pthread_mutex_destroy(&rd->lock);
+		goto fail;
+	}
+	rd->thread_started = true;
+	(void)pthread_setname_np(rd->thread, "pkt-analyze-rd"); /* for top and perf; cosmetic */
+	*rdp = rd;
+	return 0;
+fail:
+	batch_free_list(rd->free_list);
+	batch_free_list(rd->cur);
+	free(rd);
+	return rc;
+}
+
+struct reader_item *reader_next(struct reader *rd)
+{
+	if (rd->cur && rd->pos < rd->cur->n)
+		return &rd->cur->items[rd->pos++];
+	if (!rd->threaded) {
+		fill(rd, rd->cur);
+	} else {
+		pthread_mutex_lock(&rd->lock);
+		if (rd->cur) {
+			rd->cur->next = rd->free_list;
+			rd->free_list = rd->cur;
+			pthread_cond_signal(&rd->space);
+		}
+		while (!rd->full_head)
+			pthread_cond_wait(&rd->ready, &rd->lock);
+		rd->cur = rd->full_head;
+		rd->full_head = rd->cur->next;
+		rd->cur->next = NULL;
+		if (!rd->full_head)
+			rd->full_tail = NULL;
+		pthread_mutex_unlock(&rd->lock);
+	}
+	rd->pos = 0;
+	return &rd->cur->items[rd->pos++];
+}
+
+const char *reader_text(const struct reader *rd, size_t off)
+{
+	return off == SIZE_MAX ? NULL : (const char *)rd->cur->bytes + off;
+}
+
+uint8_t *reader_bytes(const struct reader *rd, size_t off)
+{
+	return off == SIZE_MAX ? NULL : rd->cur->bytes + off;
+}
+
+void reader_close(struct reader *rd)
+{
+	if (!rd)
+		return;
+	if (rd->thread_started) {
+		pthread_mutex_lock(&rd->lock);
+		rd->stop = true;
+		pthread_cond_broadcast(&rd->space);
+		pthread_mutex_unlock(&rd->lock);
+		pthread_join(rd->thread, NULL);
+		pthread_cond_destroy(&rd->space);
+		pthread_cond_destroy(&rd->ready);
+		pthread_mutex_destroy(&rd->lock);
+	}
+	batch_free_list(rd->full_head);
+	batch_free_list(rd->free_list);
+	batch_free_list(rd->cur);
+	free(rd);
+}
