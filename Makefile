@@ -86,7 +86,7 @@ $(BUILD)/reader-replay: tests/perf/reader_replay.c $(RECORD_UNIT_SRC) record/out
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-pkt-record: $(RECORD_SRC) $(wildcard record/*.h) $(COMMON_OBJ) $(SKELS) bpf/pktrec.h bpf/hooks.def
+pkt-record: $(RECORD_SRC) $(wildcard record/*.h) $(COMMON_OBJ) $(SKELS) $(wildcard bpf/*.h) bpf/hooks.def
 	$(COMPILE) -o $@ $(RECORD_SRC) $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
 
 pkt-analyze: $(ANALYZE_SRC) $(wildcard analyze/*.h) $(COMMON_OBJ)
@@ -124,7 +124,7 @@ samples: all
 	@bash samples/record-samples.sh
 
 format:
-	clang-format -i $(COMMON_SRC) $(COMMON_HDR) $(RECORD_SRC) $(ANALYZE_SRC) $(BPF_SRC) bpf/pktrec.h $(UNIT_SRC) $(FUZZ_SRC)
+	clang-format -i $(COMMON_SRC) $(COMMON_HDR) $(RECORD_SRC) $(ANALYZE_SRC) $(BPF_SRC) bpf/pktrec.h bpf/track_rules.h $(UNIT_SRC) $(FUZZ_SRC)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man1

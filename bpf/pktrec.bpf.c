@@ -12,6 +12,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "pktrec.h"
+#include "track_rules.h"
 #include "cbpf.h"
 #include "l2.h"
 
@@ -70,23 +71,7 @@ const volatile bool user_track = false;
  */
 __u64 track_timeout_ns = 1000000000ULL;
 
-struct track_val {
-	__u64 id; /* 0: ended (the sk_buff was freed); ids start at 1 */
-	__u64 last_ts;
-	/* fallback mode only (no cleanup hook): where the last hit was */
-	__u64 head; /* skb->head when the id was given */
-	__u64 netns;
-	__u32 ifindex;
-	__u32 hook;
-	__u64 fp; /* the first 8 bytes of its IP header, what forwarding keeps (0: none) */
-};
-
 /* hooks.def's columns (pktrec.h): constant per stub, so these fold away */
-static __always_inline bool hook_is_entry(int hook)
-{
-	return PKTREC_HOOKS_ENTRY >> hook & 1;
-}
-
 static __always_inline bool hook_is_tx(int hook)
 {
 	return PKTREC_HOOKS_TX >> hook & 1;
@@ -95,34 +80,6 @@ static __always_inline bool hook_is_tx(int hook)
 static __always_inline bool hook_is_free(int hook)
 {
 	return PKTREC_HOOKS_FREE >> hook & 1;
-}
-
-/*
- * Fallback mode: is this hit plausibly the same packet as the entry's last
- * hit? One skb keeps its head; it enters a device (queue/rx entry hooks) at
- * most once in a row, and the core receives it (netif_receive_skb) at most
- * once in a row on one device; and it is queued or sent only in the
- * namespace where it was last seen (it changes namespace on receive: veth,
- * tunnels).
- */
-static __always_inline bool same_packet(const struct track_val *tv, __u64 head, __u64 netns,
-					__u32 ifindex, int hook, __u64 fp)
-{
-	if (tv->head != head)
-		return false;
-	/*
-	 * Slab reuse hands a new sk_buff the freed one's address and often its
-	 * head too (a TCP segment silently freed by __kfree_skb, then an ACK):
-	 * the IP header's first bytes tell them apart, and forwarding keeps them.
-	 */
-	if (fp && tv->fp && fp != tv->fp)
-		return false;
-	if (tv->netns == netns && tv->ifindex == ifindex &&
-	    (hook_is_entry(hook) || (hook == HOOK_NETIF_RECEIVE_SKB && tv->hook == hook)))
-		return false;
-	if (hook_is_tx(hook) && tv->netns != netns)
-		return false;
-	return true;
 }
 
 /*
@@ -136,7 +93,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
-	__type(value, struct track_val);
+	__type(value, struct pktrec_track);
 } tracks SEC(".maps");
 
 struct {
@@ -318,31 +275,21 @@ static __always_inline void snap_geometry(struct sk_buff *skb, struct net_device
 }
 
 /*
- * Fallback mode: the first 8 bytes of the IPv4/IPv6 header (the snapshot's
- * network header), less what forwarding changes (ECN bits, the IPv6 hop
- * limit; the IPv4 TTL and checksum come later). 0 when it is not IP.
- * Taken from snap (n bytes copied from the snapshot's start) when it holds
- * them, which spares a helper call, else read from the sk_buff.
+ * Fallback mode: the fingerprint (track_rules.h) of the snapshot's network
+ * header, 0 when it is not IP. Taken from snap (n bytes copied from the
+ * snapshot's start) when it holds them, which spares a helper call, else
+ * read from the sk_buff.
  */
 static __always_inline __u64 ip_fingerprint(const struct snap_geom *g, const __u8 *snap, __u64 n)
 {
 	__u8 b[8];
-	__u64 off = g->synth ? 0 : ETH_HLEN, fp = 0;
+	__u64 off = g->synth ? 0 : ETH_HLEN;
 
 	if (snap && n >= off + sizeof(b))
 		__builtin_memcpy(b, snap + off, sizeof(b));
 	else if (bpf_probe_read_kernel(b, sizeof(b), g->head + g->start + off))
 		return 0;
-	if (b[0] >> 4 == 4) {
-		b[1] &= 0xfc;
-	} else if (b[0] >> 4 == 6) {
-		b[1] &= 0xcf;
-		b[7] = 0;
-	} else {
-		return 0;
-	}
-	__builtin_memcpy(&fp, b, sizeof(fp));
-	return fp ? fp : 1;
+	return pktrec_ip_fingerprint(b);
 }
 
 /* Copy the snapshot into the event; returns the bytes copied. */
@@ -434,7 +381,7 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
  */
 __s64 tracked_live = 0;
 
-static __always_inline void end_track(struct track_val *tv)
+static __always_inline void end_track(struct pktrec_track *tv)
 {
 	if (tv->id) {
 		tv->id = 0;
@@ -445,7 +392,7 @@ static __always_inline void end_track(struct track_val *tv)
 /* A free of an sk_buff we may be tracking: its entry ends (a lookup and a store, no lock). */
 static __always_inline void forget(__u64 key)
 {
-	struct track_val *tv = bpf_map_lookup_elem(&tracks, &key);
+	struct pktrec_track *tv = bpf_map_lookup_elem(&tracks, &key);
 
 	if (tv)
 		end_track(tv);
@@ -560,7 +507,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 
 	struct snap_geom g;
 	struct pktrec_event *e = NULL;
-	struct track_val *tv = NULL;
+	struct pktrec_track *tv = NULL;
 	__u64 track = 0, headp = (__u64)skb->head, n = 0, fp = 0;
 	__u64 timeout = track_timeout_ns;
 	bool live = false, known = false, fresh = false;
@@ -569,7 +516,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 	if (user_track) {
 		/*
 		 * No filter: every hit is recorded and the reader gives the ids
-		 * (record/tracker.c: same_packet()'s rules on skb=, head=, the
+		 * (record/tracker.c: track_rules.h's rules on skb=, head=, the
 		 * snapshot, the device and the time): no map lookup or update.
 		 */
 		e = bpf_ringbuf_reserve(&events, event_size, 0);
@@ -604,8 +551,9 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 			now = bpf_ktime_get_ns();
 			if (timeout && !is_free)
 				fp = ip_fingerprint(&g, e ? e->data : NULL, n);
-			known = !timeout || (now - tv->last_ts <= timeout &&
-					     same_packet(tv, headp, netns, ifindex, hook, fp));
+			known =
+			    !timeout || (now - tv->last_ts <= timeout &&
+					 pktrec_same_packet(tv, headp, netns, ifindex, hook, fp));
 		}
 		/*
 		 * With a pcap filter, only packets that matched are tracked: a known
@@ -652,7 +600,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 	} else {
 		if (timeout && !is_free && !fp)
 			fp = ip_fingerprint(&g, e ? e->data : NULL, n);
-		struct track_val nv = {
+		struct pktrec_track nv = {
 		    .id = new_track_id(cs),
 		    .last_ts = now,
 		    .head = headp,
@@ -845,7 +793,7 @@ static __always_inline int emit_cause(int hook, const struct net_device *dev, __
 		return 0;
 	if (skb && !user_track) {
 		__u64 key = (__u64)skb;
-		struct track_val *tv = bpf_map_lookup_elem(&tracks, &key);
+		struct pktrec_track *tv = bpf_map_lookup_elem(&tracks, &key);
 
 		if (tv)
 			track = tv->id;

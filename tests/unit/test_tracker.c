@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * record/tracker.c: the tracking ids the reader gives without a filter, by
- * the rules of the kernel's fallback mode (bpf/pktrec.bpf.c same_packet()).
+ * the rules the kernel's fallback mode shares (bpf/track_rules.h).
  */
 #include "test.h"
 #include "pktbuild.h"
