@@ -48,8 +48,9 @@ struct event {
 	int has_comment;
 	const char *comment;	 /* "" when it has none */
 	char anon_comment[1024]; /* --anonymize: the comment rewritten */
-	char if_rawname[128];
-	char if_description[256];
+	/* its interface's name and description ("" unknown): valid while its input is open */
+	const char *if_rawname;
+	const char *if_description;
 	uint32_t snaplen;
 	struct pkt_info *pi;
 	int has_summary; /* summary is filled in (only where it is shown) */

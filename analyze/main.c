@@ -42,6 +42,8 @@ struct input {
 	int has_ev;
 	int done;
 	uint64_t last_ts;
+	/* the last packet's interface strings (the reader keeps them until it closes) */
+	const char *if_name, *if_description;
 	/* interfaces of section noted_section already given to nsnames_note */
 	uint8_t *noted;
 	size_t noted_n;
@@ -342,8 +344,8 @@ static int event_from_event_block(struct app *a, struct input *in, struct event 
 	ev->dropcount = 0;
 	ev->has_comment = 1;
 	ev->comment = reader_text(in->rd, it->comment);
-	ev->if_rawname[0] = '\0';
-	ev->if_description[0] = '\0';
+	ev->if_rawname = "";
+	ev->if_description = "";
 	memset(&it->pi, 0, sizeof(it->pi));
 	ev->pi = &it->pi;
 	/* its keys are its summary */
@@ -370,26 +372,26 @@ static void event_from_record(struct app *a, struct input *in, struct event *ev,
 	ev->linktype = it->linktype;
 	ev->snaplen = it->snaplen;
 	if (it->iface_change) {
-		const char *name = reader_text(in->rd, it->if_name);
-		const char *desc = reader_text(in->rd, it->if_description);
+		const char *name = it->if_name;
+		const char *desc = it->if_description;
 
-		_Static_assert(sizeof(ev->if_rawname) == READER_IF_NAME_LEN &&
-				   sizeof(ev->if_description) == READER_IF_DESCRIPTION_LEN,
-			       "copied whole from the reader's items");
-		memcpy(ev->if_rawname, name, sizeof(ev->if_rawname));
-		memcpy(ev->if_description, desc, sizeof(ev->if_description));
+		in->if_name = name;
+		in->if_description = desc;
 		/* names the file gives its namespaces; out of memory: inodes are shown */
 		int first = a->names && it->has_itf && first_on_iface(in, it->section, it->if_id);
 
 		if (first && !a->anon)
 			(void)nsnames_note(a->names, in->index, name, desc);
 		if (first && a->anon) {
-			char d[sizeof(ev->if_description)];
+			char d[READER_IF_DESCRIPTION_LEN];
 
 			anon_description(a, desc, d, sizeof(d)); /* nsK, never names */
 			(void)nsnames_note(a->names, in->index, name, d);
 		}
 	}
+	/* an event block in between does not change the packets' interface */
+	ev->if_rawname = in->if_name ? in->if_name : "";
+	ev->if_description = in->if_description ? in->if_description : "";
 	ev->caplen = it->caplen;
 	ev->origlen = it->origlen;
 	ev->data = reader_bytes(in->rd, it->data);
@@ -718,7 +720,7 @@ static void write_event(struct app *a, const struct event *ev)
 		return;
 	if (!s->out) {
 		/* Interface names (netns inodes) are kept, also with --anonymize. */
-		char desc[sizeof(ev->if_description)];
+		char desc[READER_IF_DESCRIPTION_LEN];
 
 		if (a->anon)
 			anon_description(a, ev->if_description, desc, sizeof(desc));

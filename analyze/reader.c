@@ -35,6 +35,16 @@ enum producer_state {
 	PRODUCE_DONE,	/* a last item was made */
 };
 
+/* An interface's name and description for items to point at, until reader_close. */
+struct reader_iface {
+	struct reader_iface *next; /* the reader's ifs_all */
+	char name[READER_IF_NAME_LEN];
+	char description[READER_IF_DESCRIPTION_LEN];
+};
+
+/* a packet whose interface block is missing */
+static const struct reader_iface no_iface;
+
 struct reader {
 	struct pcapng_reader *r;
 	bool threaded, dissect;
@@ -44,6 +54,11 @@ struct reader {
 	enum producer_state state;
 	bool if_cached; /* the previous packet's interface is (if_section, if_id) */
 	uint32_t if_section, if_id;
+	/* the interfaces' strings items point at: by if_id for ifs_section, and all */
+	struct reader_iface **ifs;
+	size_t ifs_n;
+	uint32_t ifs_section;
+	struct reader_iface *ifs_all;
 	int errors;
 	uint64_t error_at, last_error_offset;
 
@@ -124,18 +139,45 @@ static size_t put_str(struct reader_batch *b, const char *s)
 }
 
 /*
- * s cut to cap - 1 bytes and zero-filled to cap: the consumer copies cap
- * bytes at once (a string of unknown length cost it a slow rep movs a hit).
+ * The strings of interface if_id of section (itf): made once per interface
+ * and section, where a recording changes interface nearly every hit. NULL:
+ * no memory.
  */
-static size_t put_padded(struct reader_batch *b, const char *s, size_t cap)
+static const struct reader_iface *iface_strings(struct reader *rd, uint32_t section, uint32_t if_id,
+						const struct pcapng_interface *itf)
 {
-	size_t n = strnlen(s, cap - 1), off = reserve(b, cap);
+	struct reader_iface *f;
 
-	if (off == SIZE_MAX)
-		return SIZE_MAX;
-	memcpy(b->bytes + off, s, n);
-	memset(b->bytes + off + n, 0, cap - n);
-	return off;
+	if (!itf)
+		return &no_iface;
+	if (section != rd->ifs_section) {
+		if (rd->ifs_n)
+			memset(rd->ifs, 0, rd->ifs_n * sizeof(*rd->ifs));
+		rd->ifs_section = section;
+	}
+	if (if_id < rd->ifs_n && rd->ifs[if_id])
+		return rd->ifs[if_id];
+	if (if_id >= rd->ifs_n) {
+		size_t n = (size_t)if_id * 2 + 16;
+		struct reader_iface **a = realloc(rd->ifs, n * sizeof(*a));
+
+		if (!a)
+			return NULL;
+		memset(a + rd->ifs_n, 0, (n - rd->ifs_n) * sizeof(*a));
+		rd->ifs = a;
+		rd->ifs_n = n;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	/* cut to the size pcapng's reader keeps; zero-filled: copied whole */
+	memcpy(f->name, itf->name, strnlen(itf->name, sizeof(f->name) - 1));
+	memcpy(f->description, itf->description,
+	       strnlen(itf->description, sizeof(f->description) - 1));
+	f->next = rd->ifs_all;
+	rd->ifs_all = f;
+	rd->ifs[if_id] = f;
+	return f;
 }
 
 static void item_init(struct reader_item *it, enum reader_kind kind,
@@ -145,7 +187,8 @@ static void item_init(struct reader_item *it, enum reader_kind kind,
 	it->offset = rec ? rec->offset : 0;
 	it->section = rec ? rec->section : 0;
 	it->if_id = rec ? rec->if_id : 0;
-	it->data = it->comment = it->if_name = it->if_description = it->text = SIZE_MAX;
+	it->data = it->comment = it->text = SIZE_MAX;
+	it->if_name = it->if_description = NULL;
 }
 
 /* A packet block as an item: false when its strings found no memory. */
@@ -164,11 +207,12 @@ static bool make_packet(struct reader *rd, struct reader_batch *b, struct reader
 	it->iface_change =
 	    !rd->if_cached || rd->if_section != rec->section || rd->if_id != rec->if_id;
 	if (it->iface_change) {
-		it->if_name = put_padded(b, itf ? itf->name : "", READER_IF_NAME_LEN);
-		it->if_description =
-		    put_padded(b, itf ? itf->description : "", READER_IF_DESCRIPTION_LEN);
-		if (it->if_name == SIZE_MAX || it->if_description == SIZE_MAX)
+		const struct reader_iface *f = iface_strings(rd, rec->section, rec->if_id, itf);
+
+		if (!f)
 			return false;
+		it->if_name = f->name;
+		it->if_description = f->description;
 		rd->if_cached = true;
 		rd->if_section = rec->section;
 		rd->if_id = rec->if_id;
@@ -459,5 +503,12 @@ void reader_close(struct reader *rd)
 	batch_free_list(rd->full_head);
 	batch_free_list(rd->free_list);
 	batch_free_list(rd->cur);
+	while (rd->ifs_all) {
+		struct reader_iface *next = rd->ifs_all->next;
+
+		free(rd->ifs_all);
+		rd->ifs_all = next;
+	}
+	free(rd->ifs);
 	free(rd);
 }

@@ -65,12 +65,14 @@ struct reader_item {
 	uint64_t ifdrop, osdrop;
 	/* RESYNCED, RESYNC_NONE */
 	uint64_t skipped;
+	/* offsets into the batch's bytes; SIZE_MAX: none */
+	size_t data, comment, text;
 	/*
-	 * offsets into the batch's bytes; SIZE_MAX: none. if_name and
-	 * if_description (with iface_change) are zero-filled to their
-	 * READER_IF_*_LEN, to be copied whole.
+	 * PACKET with iface_change: its interface's name and description,
+	 * kept by the reader until reader_close (one copy per interface, not
+	 * one per item).
 	 */
-	size_t data, comment, if_name, if_description, text;
+	const char *if_name, *if_description;
 	struct trace_hop c; /* PACKET, EVENT: c.data is not set */
 	struct pkt_info pi; /* PACKET with dissected */
 };
