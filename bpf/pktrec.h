@@ -67,6 +67,22 @@ enum pktrec_hook_sets {
 #include "hooks.def"
 #undef HOOK
 	,
+	/* a device sends or receives it */
+	PKTREC_HOOKS_DEVICE = 0
+#define HOOK(id, group, tp, dir, dflt, kind, entry)                                                \
+	| PKTREC_HOOK_BIT_IF(PKT_HOOK_KIND_##kind == PKT_HOOK_KIND_TX ||                           \
+				 PKT_HOOK_KIND_##kind == PKT_HOOK_KIND_RX,                         \
+			     id)
+#include "hooks.def"
+#undef HOOK
+	,
+	/* a process reads its data from a socket */
+	PKTREC_HOOKS_DELIVER = 0
+#define HOOK(id, group, tp, dir, dflt, kind, entry)                                                \
+	| PKTREC_HOOK_BIT_IF(PKT_HOOK_KIND_##kind == PKT_HOOK_KIND_DELIVER, id)
+#include "hooks.def"
+#undef HOOK
+	,
 	/* the sk_buff is freed: its tracking entry ends */
 	PKTREC_HOOKS_FREE = 0
 #define HOOK(id, group, tp, dir, dflt, kind, entry)                                                \

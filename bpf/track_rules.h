@@ -52,8 +52,8 @@ static __always_inline __u64 pktrec_ip_fingerprint(__u8 b[8])
  * keeps its head; it enters a device (queue/rx entry hooks) at most once in
  * a row, and the core receives it (netif_receive_skb) at most once in a row
  * on one device; and it is queued or sent only in the namespace where it
- * was last seen (it changes namespace on receive: veth, tunnels). The
- * caller checks the time-out.
+ * was last seen (it changes namespace on receive: veth, tunnels); once a
+ * process read it, no device sees it again. The caller checks the time-out.
  */
 static __always_inline bool pktrec_same_packet(const struct pktrec_track *was, __u64 head,
 					       __u64 netns, __u32 ifindex, __u32 hook, __u64 fp)
@@ -72,6 +72,15 @@ static __always_inline bool pktrec_same_packet(const struct pktrec_track *was, _
 	     (hook == HOOK_NETIF_RECEIVE_SKB && was->hook == hook)))
 		return false;
 	if ((PKTREC_HOOKS_TX >> hook & 1) && was->netns != netns)
+		return false;
+	/*
+	 * Data a process has read is not sent or received again: the next
+	 * device hit at that address is a new packet. Without a free hook
+	 * nothing else tells (a TCP segment nc read, then an echo reply in the
+	 * same sk_buff and data buffer: the read's snapshot is payload, so no
+	 * fingerprint either).
+	 */
+	if ((PKTREC_HOOKS_DELIVER >> was->hook & 1) && (PKTREC_HOOKS_DEVICE >> hook & 1))
 		return false;
 	return true;
 }

@@ -127,3 +127,31 @@ TEST(tracker_many_addresses_keep_their_ids)
 	}
 	tracker_free(t);
 }
+
+/*
+ * Read by a process, then the same sk_buff and data buffer sent again in the
+ * same namespace (slab reuse, no free hook, the read's snapshot is payload
+ * with no fingerprint): a new packet, not the read one's continuation.
+ */
+TEST(tracker_new_packet_after_a_read)
+{
+	struct tracker *t = tracker_new();
+	struct pktrec_event e;
+	uint64_t id;
+
+	ASSERT_TRUE(t, "tracker_new");
+	/* its earlier hops were lost or evicted: the id starts at the read */
+	hit(&e, HOOK_SKB_COPY_DATAGRAM_IOVEC, SKB_A, NS_1, 0, 1, 2000);
+	memset(e.data, 0, sizeof(e.data)); /* payload: not IP */
+	tracker_assign(t, &e);
+	id = e.track;
+	hit(&e, HOOK_SKB_COPY_DATAGRAM_IOVEC, SKB_A, NS_1, 0, 1, 2500);
+	memset(e.data, 0, sizeof(e.data));
+	tracker_assign(t, &e);
+	ASSERT_U64_EQ(e.track, id, "a second read of the same data too");
+	hit(&e, HOOK_NET_DEV_START_XMIT, SKB_A, NS_1, 2, 2, 3000);
+	tracker_assign(t, &e);
+	ASSERT_TRUE(e.track != id, "a device hit after the read is another packet");
+	ASSERT_TRUE(e.flags & PKTREC_F_NEW_TRACK, "new");
+	tracker_free(t);
+}
