@@ -42,8 +42,6 @@ struct input {
 	int has_ev;
 	int done;
 	uint64_t last_ts;
-	/* the last packet's interface strings (the reader keeps them until it closes) */
-	const char *if_name, *if_description;
 	/* interfaces of section noted_section already given to nsnames_note */
 	uint8_t *noted;
 	size_t noted_n;
@@ -371,27 +369,20 @@ static void event_from_record(struct app *a, struct input *in, struct event *ev,
 	ev->if_id = it->if_id;
 	ev->linktype = it->linktype;
 	ev->snaplen = it->snaplen;
-	if (it->iface_change) {
-		const char *name = it->if_name;
-		const char *desc = it->if_description;
-
-		in->if_name = name;
-		in->if_description = desc;
-		/* names the file gives its namespaces; out of memory: inodes are shown */
-		int first = a->names && it->has_itf && first_on_iface(in, it->section, it->if_id);
-
-		if (first && !a->anon)
-			(void)nsnames_note(a->names, in->index, name, desc);
-		if (first && a->anon) {
+	ev->if_rawname = it->if_name;
+	ev->if_description = it->if_description;
+	/* names the file gives its namespaces; out of memory: inodes are shown */
+	if (a->names && it->has_itf && first_on_iface(in, it->section, it->if_id)) {
+		if (!a->anon) {
+			(void)nsnames_note(a->names, in->index, it->if_name, it->if_description);
+		} else {
 			char d[READER_IF_DESCRIPTION_LEN];
 
-			anon_description(a, desc, d, sizeof(d)); /* nsK, never names */
-			(void)nsnames_note(a->names, in->index, name, d);
+			anon_description(a, it->if_description, d,
+					 sizeof(d)); /* nsK, never names */
+			(void)nsnames_note(a->names, in->index, it->if_name, d);
 		}
 	}
-	/* an event block in between does not change the packets' interface */
-	ev->if_rawname = in->if_name ? in->if_name : "";
-	ev->if_description = in->if_description ? in->if_description : "";
 	ev->caplen = it->caplen;
 	ev->origlen = it->origlen;
 	ev->data = reader_bytes(in->rd, it->data);

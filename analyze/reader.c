@@ -52,8 +52,6 @@ struct reader {
 	/* the producer's (the reader thread's, when threaded) */
 	struct pcapng_record rec;
 	enum producer_state state;
-	bool if_cached; /* the previous packet's interface is (if_section, if_id) */
-	uint32_t if_section, if_id;
 	/* the interfaces' strings items point at: by if_id for ifs_section, and all */
 	struct reader_iface **ifs;
 	size_t ifs_n;
@@ -204,19 +202,12 @@ static bool make_packet(struct reader *rd, struct reader_batch *b, struct reader
 	it->has_itf = itf != NULL;
 	it->linktype = itf ? itf->linktype : PCAPNG_LINKTYPE_ETHERNET;
 	it->snaplen = itf ? itf->snaplen : 0;
-	it->iface_change =
-	    !rd->if_cached || rd->if_section != rec->section || rd->if_id != rec->if_id;
-	if (it->iface_change) {
-		const struct reader_iface *f = iface_strings(rd, rec->section, rec->if_id, itf);
+	const struct reader_iface *f = iface_strings(rd, rec->section, rec->if_id, itf);
 
-		if (!f)
-			return false;
-		it->if_name = f->name;
-		it->if_description = f->description;
-		rd->if_cached = true;
-		rd->if_section = rec->section;
-		rd->if_id = rec->if_id;
-	}
+	if (!f)
+		return false;
+	it->if_name = f->name;
+	it->if_description = f->description;
 	it->caplen = rec->caplen;
 	it->origlen = rec->origlen;
 	if (it->caplen) {
@@ -293,7 +284,6 @@ static bool produce(struct reader *rd, struct reader_batch *b)
 				last = false;
 				goto made;
 			case PCAPNG_REC_SECTION:
-				rd->if_cached = false;
 				item_init(it, READER_SECTION, rec);
 				if (rec->has_comment &&
 				    (it->text = put_str(b, rec->comment)) == SIZE_MAX)
@@ -301,7 +291,6 @@ static bool produce(struct reader *rd, struct reader_batch *b)
 				last = false;
 				goto made;
 			case PCAPNG_REC_INTERFACE:
-				rd->if_cached = false; /* the interface table changed */
 				continue;
 			case PCAPNG_REC_STATS:
 				item_init(it, READER_STATS, rec);

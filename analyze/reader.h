@@ -48,9 +48,8 @@ struct reader_item {
 	uint64_t offset; /* block offset in the (decompressed) file; RESYNCED: resumed at */
 	uint32_t section, if_id;
 	/* PACKET */
-	bool has_ts;	   /* SPB: no timestamp */
-	bool has_itf;	   /* its interface is known */
-	bool iface_change; /* another interface than the previous packet's (or a new table) */
+	bool has_ts;  /* SPB: no timestamp */
+	bool has_itf; /* its interface is known */
 	bool has_flags, has_packetid, has_dropcount, has_comment;
 	bool dissected; /* pi is the snapshot's dissection (reader_open's dissect) */
 	int dissect_rc; /* pkt_dissect's return */
@@ -68,7 +67,7 @@ struct reader_item {
 	/* offsets into the batch's bytes; SIZE_MAX: none */
 	size_t data, comment, text;
 	/*
-	 * PACKET with iface_change: its interface's name and description,
+	 * PACKET: its interface's name and description,
 	 * kept by the reader until reader_close (one copy per interface, not
 	 * one per item).
 	 */
