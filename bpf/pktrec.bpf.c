@@ -98,7 +98,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 * 1024 * 1024); /* resized by --buffer-size */
+	__uint(max_entries, 32 * 1024 * 1024); /* resized by --buffer-size */
 } events SEC(".maps");
 
 struct {

@@ -60,7 +60,13 @@ test_record_options() {
 	fake_pkt_record
 	assert_eq "$(complete_line "$REC_COMP" 'pkt-record --comp' | lines)" "--compress" "--comp" || return 1
 	assert_eq "$(complete_line "$REC_COMP" 'pkt-record --l' | lines)" "--list-events" "--l" || return 1
-	assert_eq "$(complete_line "$REC_COMP" 'pkt-record -' | wc -l)" 27 "all options" || return 1
+	assert_eq "$(complete_line "$REC_COMP" 'pkt-record -' | wc -l)" 28 "all options" || return 1
+	# every long option --help documents is offered
+	local all o
+	all=$(complete_line "$REC_COMP" 'pkt-record -' | lines)
+	for o in $("$TOP_DIR/pkt-record" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+		assert_match " $all " " $o " "completion offers $o" || return 1
+	done
 	assert_eq "$(complete_line "$REC_COMP" 'pkt-record -c ' | lines)" "" "-c takes a number"
 }
 

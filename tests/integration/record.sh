@@ -289,6 +289,9 @@ test_errors_and_exit_status() {
 
 	"$PKT_RECORD" --bogus >/dev/null 2>&1; rc=$?
 	assert_eq "$rc" 2 "usage error exit status" || return 1
+	err=$("$PKT_RECORD" --nice 20 -c 1 2>&1); rc=$?
+	assert_eq "$rc" 2 "--nice out of range: usage error" || return 1
+	assert_match "$err" "--nice: expected -20..19, got '20'" "--nice range message" || return 1
 	"$PKT_RECORD" --help | grep -q "Exit status" || { fail "--help documents exit status"; return 1; }
 	assert_match "$("$PKT_RECORD" --version)" "^pkt-record [0-9]" "--version" || return 1
 	assert_match "$("$PKT_RECORD" --list-events)" "skb:kfree_skb +yes +available" "--list-events" || return 1
@@ -416,7 +419,8 @@ test_loss_accounting_exact() {
 	topo_create || return 1
 	local f err rec lost bytes hits filt unw epb recv drop isb shb
 	f=$(_rec_file loss .zst)
-	record_start "$f" -v --buffer-size 1 --compress zstd:19 -s 0 || return 1
+	# --nice 0: at the ordinary priority, the loss this test needs comes sooner
+	record_start "$f" -v --buffer-size 1 --compress zstd:19 -s 0 --nice 0 || return 1
 	ip netns exec "$NS_A" ping -f -c 20000 -s 1000 -w 5 "$IP_C" >/dev/null
 	record_stop || return 1
 	_read_summary || return 1
@@ -431,6 +435,35 @@ test_loss_accounting_exact() {
 	assert_eq "$recv" "$rec" "sum of isb_ifrecv == recorded" || return 1
 	assert_eq "$drop" "$lost" "sum of isb_ifdrop == lost" || return 1
 	assert_eq "$((recv + drop))" "$hits" "ISB ifrecv + ifdrop == BPF hits" || return 1
+	return 0
+}
+
+# --nice: every thread of the recorder (reader, libzstd's worker) runs at the
+# nice value asked, -10 by default; 0 leaves the caller's
+_thread_nices() { # PID: the distinct nice values of its threads
+	ps -L -o ni= -p "$1" | tr -d ' ' | sort -u | tr '\n' ' ' | sed 's/ $//'
+}
+test_recorder_priority() {
+	need_root || return $?
+	_need_tools || return $?
+	local f threads
+	f=$(_rec_file nice .zst)
+	record_start "$f" --force || return 1
+	ping -c 3 -i 0.2 127.0.0.1 >/dev/null
+	sleep 1.2 # past the first timed flush: libzstd has made its worker
+	threads=$(ps -L -o tid= -p "$REC_PID" | wc -l)
+	if [ "$(nproc)" -gt 1 ]; then
+		assert_ge "$threads" 2 "threads of the recorder (reader and zstd worker)" || { record_stop; return 1; }
+	fi
+	assert_eq "$(_thread_nices "$REC_PID")" "-10" "default nice of all $threads threads" || { record_stop; return 1; }
+	record_stop || return 1
+	record_start "$f" --force --nice 5 || return 1
+	ping -c 3 -i 0.2 127.0.0.1 >/dev/null
+	assert_eq "$(_thread_nices "$REC_PID")" "5" "--nice 5 on all threads" || { record_stop; return 1; }
+	record_stop || return 1
+	record_start "$f" --force --nice 0 || return 1
+	assert_eq "$(_thread_nices "$REC_PID")" "$(nice)" "--nice 0 keeps the caller's" || { record_stop; return 1; }
+	record_stop || return 1
 	return 0
 }
 
