@@ -69,11 +69,13 @@ flood() {
 	wait "$SRV" 2>/dev/null
 	SRV=
 	after=$(rcvbuf_errors)
-	python3 - "$json" $((after - before)) <<'PY'
+	python3 - "$json" $((after - before)) "$WORK/crossed" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 s = d["end"]["sum"]
-print(int((s["packets"] - s["lost_packets"] + int(sys.argv[2])) / s["seconds"]))
+crossed = s["packets"] - s["lost_packets"] + int(sys.argv[2])
+open(sys.argv[3], "w").write(f"{crossed}\n")
+print(int(crossed / s["seconds"]))
 PY
 }
 
@@ -84,12 +86,51 @@ proc_cpu() { # utime+stime seconds of pid
 }
 proc_hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; } # kB
 
+# The kernel's own accounting of the BPF programs PID holds: "run_time_ns run_cnt"
+# summed (kernel.bpf_stats_enabled must be on while they run)
+# (from the fdinfo of its program descriptors: bpftool's pids need a build
+# with BPF iterators, which Debian's lacks)
+bpf_prog_time() {
+	python3 - "$1" <<'PY'
+import glob, sys
+seen, ns, cnt = set(), 0, 0
+for path in glob.glob(f"/proc/{sys.argv[1]}/fdinfo/*"):
+    try:
+        kv = dict(l.split(":", 1) for l in open(path) if ":" in l)
+    except OSError:
+        continue
+    pid = kv.get("prog_id", "").strip()
+    if pid and "run_time_ns" in kv and pid not in seen:
+        seen.add(pid)
+        ns += int(kv["run_time_ns"])
+        cnt += int(kv["run_cnt"])
+print(ns, cnt)
+PY
+}
+# One flood with the kernel's accounting on, for the programs of PID: appends
+# "BPF-ns-per-packet hits-per-packet" (over the packets that crossed the
+# path) to $WORK/acct-NAME (this runs in $(...): no variable survives it),
+# prints the rate. The accounting reads the clock twice per run, so these
+# floods' rates are not the table's (they run apart from it).
+accounted_flood() { # NAME PID
+	local old b_ns b_cnt a_ns a_cnt rate crossed
+	old=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -qw kernel.bpf_stats_enabled=1
+	read -r b_ns b_cnt < <(bpf_prog_time "$2")
+	rate=$(flood)
+	read -r a_ns a_cnt < <(bpf_prog_time "$2")
+	sysctl -qw kernel.bpf_stats_enabled="$old"
+	crossed=$(cat "$WORK/crossed")
+	python3 -c "c = max($crossed, 1); print(($a_ns - $b_ns) // c, round(($a_cnt - $b_cnt) / c, 2))" >>"$WORK/acct-$1"
+	echo "$rate"
+}
+
 declare -A RATE RATES EV LOST
 run_once() { # CONDITION: one flood under it; its rate is appended to RATES[CONDITION]
 	local name=$1 rates=()
 	case $name in
 	baseline) rates+=("$(flood)") ;;
-	floor)
+	floor | floor-bpf)
 		# count-only tp_btf programs on the default hooks: the floor
 		"$FLOOR" "$PERF_EVENTS" >"$WORK/floor.out" 2>&1 &
 		local fp=$! i
@@ -98,7 +139,11 @@ run_once() { # CONDITION: one flood under it; its rate is appended to RATES[COND
 			kill -0 $fp 2>/dev/null || { cat "$WORK/floor.out" >&2; exit 1; }
 			sleep 0.05
 		done
-		rates+=("$(flood)")
+		if [ $name = floor-bpf ]; then
+			rates+=("$(accounted_flood $name $fp)")
+		else
+			rates+=("$(flood)")
+		fi
 		kill -INT $fp
 		wait $fp || { cat "$WORK/floor.out" >&2; exit 1; }
 		;;
@@ -133,6 +178,12 @@ run_once() { # CONDITION: one flood under it; its rate is appended to RATES[COND
 			PERF_EV_ALL=$((${PERF_EV_ALL:-0} + PERF_EVENTS_N))
 			PERF_LOST_ALL=$((${PERF_LOST_ALL:-0} + PERF_LOST_N))
 		fi
+		;;
+	pkt-record-bpf)
+		rm -f "$WORK/rec.pcapng.zst"
+		record_start "$WORK/rec.pcapng.zst" --force || exit 1
+		rates+=("$(accounted_flood $name "$REC_PID")")
+		record_stop || exit 1
 		;;
 	pkt-record | pkt-record-filtered | pkt-record-all | pkt-record-ref | pkt-record-ref-filtered)
 		local args=() bin=$PKT_RECORD
@@ -304,7 +355,7 @@ if [ "${BENCH_ONLY:-}" = hooks ]; then
 	exit 0
 fi
 
-ALL_CONDITIONS="baseline floor perf-stat perf pkt-record pkt-record-filtered perf-all pkt-record-all"
+ALL_CONDITIONS="baseline floor perf-stat perf pkt-record pkt-record-filtered perf-all pkt-record-all floor-bpf pkt-record-bpf"
 CONDITIONS=${BENCH_CONDITIONS:-$ALL_CONDITIONS}
 # BENCH_REF_RECORD=path/to/another/pkt-record: condition pkt-record-ref runs
 # that binary, default hooks (an A/B of two builds in the same run);
@@ -337,6 +388,13 @@ for c in $CONDITIONS; do
 done
 for c in "${!EV[@]}"; do
 	echo "  $c: events lost over its runs: ${LOST[$c]} of $((EV[$c] + LOST[$c]))" >&2
+done
+declare -A NS_MED HITS_MED
+for c in floor-bpf pkt-record-bpf; do
+	[ -s "$WORK/acct-$c" ] || continue
+	NS_MED[$c]=$(cut -d' ' -f1 "$WORK/acct-$c" | median)
+	HITS_MED[$c]=$(cut -d' ' -f2 "$WORK/acct-$c" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	echo "  $c: BPF ns per packet $(cut -d' ' -f1 "$WORK/acct-$c" | tr '\n' ' ')-> median ${NS_MED[$c]}, hits per packet $(cut -d' ' -f2 "$WORK/acct-$c" | tr '\n' ' ')" >&2
 done
 if [ -n "${PERF_EV_ALL:-}" ]; then
 	echo "  perf record samples lost over its default-hook runs: ${PERF_LOST_ALL} of $((PERF_EV_ALL + PERF_LOST_ALL))" >&2
@@ -395,6 +453,8 @@ def of(k):
 ta, tt, tc = float("$T_ANALYZE"), float("$T_TSHARK"), float("$T_CAPINFOS")
 mev, tm, tmt = int("${MIXED_EVENTS:-0}"), float("${T_MIXED:-0}"), float("${T_MIXED_TSHARK:-0}")
 secs = $SECS
+nsf, nsr = int("${NS_MED[floor-bpf]:-0}"), int("${NS_MED[pkt-record-bpf]:-0}")
+hpf, hpr = "${HITS_MED[floor-bpf]:-?}", "${HITS_MED[pkt-record-bpf]:-?}"
 rows = [
  ("flood rate, no recording (pkt/s across the path)", f"{rate['baseline']:,}", ""),
  ("default hooks: $PERF_EVENTS", "", ""),
@@ -404,6 +464,8 @@ rows = [
  ("perf record samples lost over its runs", f"{plost_all:,}", f"{100*plost_all/max(pev_all+plost_all,1):.3f}% of {pev_all+plost_all:,}"),
  ("with pkt-record, default hooks, zstd", f"{rate['rec']:,}", of('rec')),
  ("with pkt-record, filter 'icmp' (matches nothing)", f"{rate['filt']:,}", of('filt')),
+ ("BPF time per packet, the floor (kernel accounting)", f"{nsf:,} ns", f"{hpf} hits a packet"),
+ ("BPF time per packet, pkt-record", f"{nsr:,} ns", f"{hpr} hits a packet; {nsr - nsf:,} ns more than the floor, {nsr/max(nsf,1):.1f}x its time" if nsf else ""),
  ("with perf record on every hook (-e all's list)", f"{rate['perfall']:,}", f"{rate['perfall']/rate['baseline']:.2f} of baseline"),
  ("with pkt-record -e all", f"{rate['recall']:,}", f"{rate['recall']/rate['baseline']:.2f} of baseline, {rate['recall']/max(rate['perfall'],1):.2f}x perf"),
  ("pkt-record events recorded (last run)", f"{ev:,}", f"{ev/secs:,.0f} events/s"),
