@@ -95,8 +95,12 @@ struct flow_hop {
 	uint32_t pid;
 	int has_netns;
 	uint8_t dir;
-	int branch;	   /* index in the packet's branches */
-	struct pkt_l3l4 l; /* innermost layer at this hop (addresses may differ: NAT) */
+	int branch; /* index in the packet's branches */
+	/*
+	 * innermost layer at this hop (addresses may differ: NAT), shared by the
+	 * packet's hops that saw the same header; valid until the packet is freed
+	 */
+	const struct pkt_l3l4 *l;
 };
 
 /* How a branch came to the packet. */
@@ -143,6 +147,7 @@ enum flow_fate {
 };
 
 struct flow_dir;
+struct flow_look;
 
 /*
  * An ICMP/ICMPv6 error that quotes a request, or a TCP reset that answers
@@ -179,6 +184,7 @@ struct flow_packet {
 	uint64_t path_first_ts, path_last_ts; /* hops of the path (main branches) */
 	struct flow_hop *hops;		      /* in time order, every branch */
 	size_t nhops, hops_cap;
+	struct flow_look *looks; /* what the hops' l point to (packets.c) */
 	struct flow_branch **branches;
 	int nbranches, branches_cap;
 	struct pkt_info pi; /* of the first hop */

@@ -733,6 +733,16 @@ static int path_tip(const struct flow_packet *p)
 /* ------------------------------------------------------------ packets */
 
 /*
+ * A header as the packet's hops saw it. Hops point to one: most hops of a
+ * packet see the header the hop before saw, and a copy in every hop made
+ * half of its size (cache misses when the packet is added to and finished).
+ */
+struct flow_look {
+	struct flow_look *next; /* the packet's, newest first */
+	struct pkt_l3l4 l;
+};
+
+/*
  * Finished packets are kept for the next ones, with their hop and branch
  * arrays: a packet and a hop array of 8 are beyond glibc's per-thread
  * cache, and its bins cost the analysis about a sixth of its time. Bounded:
@@ -752,6 +762,15 @@ static void free_packet(struct flow *f, struct flow_packet *p)
 		else
 			free(p->branches[i]);
 	free(p->note);
+	while (p->looks) {
+		struct flow_look *k = p->looks;
+
+		p->looks = k->next;
+		if (f)
+			freelist_put(&f->free_looks, k);
+		else
+			free(k);
+	}
 	if (f && f->npool < PACKET_POOL_MAX) {
 		p->all_next = f->pool;
 		f->pool = p;
@@ -873,15 +892,31 @@ static void packet_add_tuple(struct flow_packet *p, const struct pkt_l3l4 *l,
 /* Looks the same as the hop before: the same addresses, ports and tunnel. */
 static int same_look(const struct flow_hop *h, const struct pkt_l3l4 *l, const char *encap)
 {
-	return h->l.family == l->family && !memcmp(h->l.src, l->src, 16) &&
-	       !memcmp(h->l.dst, l->dst, 16) && h->l.sport == l->sport && h->l.dport == l->dport &&
-	       h->encap == encap;
+	return h->l->family == l->family && !memcmp(h->l->src, l->src, 16) &&
+	       !memcmp(h->l->dst, l->dst, 16) && h->l->sport == l->sport &&
+	       h->l->dport == l->dport && h->encap == encap;
 }
 
 struct names {
 	const struct name *hook, *ifname, *drop, *comm;
 	const char *loc;
 };
+
+/* The header of the packet's newest hop if it is l's, else a new one for it. */
+static const struct pkt_l3l4 *packet_look(struct flow *f, struct flow_packet *p,
+					  const struct pkt_l3l4 *l)
+{
+	if (p->nhops && !memcmp(p->hops[p->nhops - 1].l, l, sizeof(*l)))
+		return p->hops[p->nhops - 1].l;
+	struct flow_look *k = freelist_get(&f->free_looks, sizeof(*k));
+
+	if (!k)
+		return NULL;
+	k->l = *l;
+	k->next = p->looks;
+	p->looks = k;
+	return &k->l;
+}
 
 static int add_hop(struct flow *f, struct flow_packet *p, struct flow_branch *b,
 		   const struct flow_event *ev, const struct pkt_l3l4 *l, const struct names *nm)
@@ -904,6 +939,10 @@ static int add_hop(struct flow *f, struct flow_packet *p, struct flow_branch *b,
 			if (p->branches[p->hops[i].branch]->main)
 				prev = &p->hops[i];
 
+	const struct pkt_l3l4 *look = packet_look(f, p, l);
+
+	if (!look)
+		return -ENOMEM;
 	struct flow_hop *h = &p->hops[p->nhops];
 
 	h->ts_ns = ev->ts_ns;
@@ -923,7 +962,7 @@ static int add_hop(struct flow *f, struct flow_packet *p, struct flow_branch *b,
 	h->has_netns = ev->has_netns;
 	h->dir = ev->dir;
 	h->branch = bi;
-	h->l = *l;
+	h->l = look;
 	/*
 	 * Most hops look the same: a summary of its own only where the packet
 	 * changed on the way (NAT, tunnel), which is where it is shown.
@@ -1014,9 +1053,9 @@ static const struct pkt_l3l4 *last_content(const struct flow_branch *b)
 	const struct flow_packet *p = b->packet;
 
 	for (size_t i = b->last_hop + 1; i-- > 0;)
-		if (p->hops[i].branch == b->index && has_content(&p->hops[i].l))
-			return &p->hops[i].l;
-	return &p->hops[b->last_hop].l;
+		if (p->hops[i].branch == b->index && has_content(p->hops[i].l))
+			return p->hops[i].l;
+	return p->hops[b->last_hop].l;
 }
 
 /*
@@ -1223,7 +1262,7 @@ int flow_add_event(struct flow *f, const struct flow_event *ev, uint64_t *packet
 	}
 	list_unlink(f, p);
 	/* a hop that looks like the one before has its keys already */
-	if (!p->nhops || !same_fp(&p->hops[p->nhops - 1].l, l)) {
+	if (!p->nhops || !same_fp(p->hops[p->nhops - 1].l, l)) {
 		if (has_content(l)) {
 			packet_add_content(f, p, fp_exact(l));
 			packet_add_content(f, p, fp_nat(l));
@@ -1526,7 +1565,7 @@ static void settle_at_endpoint(const struct flow *f, struct flow_packet *p)
 
 	if (!pl || pl->kind != PKT_HOOK_KIND_RX || !pl->has_netns ||
 	    p->branches[tip]->end == FLOW_END_DROP ||
-	    !endpoint_find(f, pl->source, pl->netns, pl->l.family, pl->l.dst))
+	    !endpoint_find(f, pl->source, pl->netns, pl->l->family, pl->l->dst))
 		return;
 	t = fate_at(FF_AT_ENDPOINT, pl);
 	set_fate(p, FLOW_FATE_DELIVERED, tip, pl, &t);
@@ -1583,7 +1622,7 @@ static void decide_fate(struct flow *f, struct flow_packet *p, int at_end)
 		 * wanted it). Without a read hook (skb:skb_copy_datagram_iovec) the
 		 * file cannot tell whether a raw socket took the copy.
 		 */
-		const struct pkt_l3l4 *l = &th->l;
+		const struct pkt_l3l4 *l = th->l;
 		int echo_reply = l->has_l4 && ((l->ip_proto == 1 && l->icmp_type == 0) ||
 					       (l->ip_proto == 58 && l->icmp_type == 129));
 
@@ -1704,6 +1743,7 @@ void flow_free(struct flow *f)
 	}
 	freelist_drain(&f->free_branches);
 	freelist_drain(&f->free_waits);
+	freelist_drain(&f->free_looks);
 	ht_for_each(&f->strs, name_free, NULL);
 	ht_for_each(&f->dirs, dir_free, NULL);
 	ht_for_each(&f->endpoints, endpoint_free, NULL);
