@@ -7,6 +7,7 @@
  * See flow.h for the rules, docs/format.md ("Packets") for the contract.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -782,25 +783,39 @@ static void free_packet(struct flow *f, struct flow_packet *p)
 	free(p);
 }
 
-/* A zeroed packet, from the pool (its arrays kept, empty) or new. */
+/* The part of a packet that starts zeroed: the rest is written before it is read. */
+#define PACKET_CLEARED offsetof(struct flow_packet, tuples)
+
+/*
+ * A packet from the pool (its arrays kept, empty) or new, cleared up to its
+ * tuples: clearing all of its 1.5 KB was a quarter of the analysis' cache
+ * misses on writes (cachegrind), for lines a packet mostly never uses.
+ */
 static struct flow_packet *packet_alloc(struct flow *f)
 {
 	struct flow_packet *p = f->pool;
+	struct flow_hop *hops = NULL;
+	size_t hops_cap = 0;
+	struct flow_branch **branches = NULL;
+	int branches_cap = 0;
 
-	if (!p)
-		return calloc(1, sizeof(*p));
-	f->pool = p->all_next;
-	f->npool--;
-	struct flow_hop *hops = p->hops;
-	size_t hops_cap = p->hops_cap;
-	struct flow_branch **branches = p->branches;
-	int branches_cap = p->branches_cap;
-
-	memset(p, 0, sizeof(*p));
+	if (p) {
+		f->pool = p->all_next;
+		f->npool--;
+		hops = p->hops;
+		hops_cap = p->hops_cap;
+		branches = p->branches;
+		branches_cap = p->branches_cap;
+	} else if (!(p = malloc(sizeof(*p)))) {
+		return NULL;
+	}
+	memset(p, 0, PACKET_CLEARED);
 	p->hops = hops;
 	p->hops_cap = hops_cap;
 	p->branches = branches;
 	p->branches_cap = branches_cap;
+	p->drop[0] = '\0';
+	p->summary[0] = '\0';
 	return p;
 }
 
@@ -1126,7 +1141,7 @@ static struct flow_packet *packet_new(struct flow *f, const struct flow_event *e
 	p->first_ts = p->last_ts = ev->ts_ns;
 	p->pi = *ev->pi;
 	if (f->cfg.no_summaries)
-		; /* calloc: "" (formatting it was a seventh of --stats' time) */
+		; /* packet_alloc: "" (formatting it was a seventh of --stats' time) */
 	else if (ev->summary)
 		snprintf(p->summary, sizeof(p->summary), "%s", ev->summary);
 	else
