@@ -196,6 +196,10 @@ struct flow_packet {
 	int unknowable; /* a hit whose sk_buff is unknown: only the window finishes it */
 	int settled;	/* TCP that got where it was going: closes as if freed */
 	int ncontent;	/* of content */
+	int nreads;	/* hops where a process read it */
+	int nsummaries; /* hops with a summary of their own (to free) */
+	/* the first read on the path, and on a copy: index in hops + 1, 0 if none */
+	size_t read_on_path, read_on_copy;
 	struct flow_packet *lru_prev, *lru_next; /* every unfinished one, oldest last hit first */
 	size_t heap_idx; /* in the heap of packets whose sk_buffs are all freed, or SIZE_MAX */
 	/* unfinished packets by direction of their first hop, oldest last hit first */

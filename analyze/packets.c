@@ -754,7 +754,8 @@ struct flow_look {
 
 static void free_packet(struct flow *f, struct flow_packet *p)
 {
-	for (size_t i = 0; i < p->nhops; i++)
+	/* the hops are read only if some has a summary: by then they are out of the caches */
+	for (size_t i = 0; p->nsummaries && i < p->nhops; i++)
 		if (p->hops[i].summary)
 			free(p->hops[i].summary);
 	for (int i = 0; i < p->nbranches; i++)
@@ -917,11 +918,17 @@ struct names {
 	const char *loc;
 };
 
-/* The header of the packet's newest hop if it is l's, else a new one for it. */
+/*
+ * The header of the packet's newest hop if it is l's, else a new one for it.
+ * The first hop's is the packet's own (p->pi is its dissection): most
+ * packets then keep no look of their own.
+ */
 static const struct pkt_l3l4 *packet_look(struct flow *f, struct flow_packet *p,
 					  const struct pkt_l3l4 *l)
 {
-	if (p->nhops && !memcmp(p->hops[p->nhops - 1].l, l, sizeof(*l)))
+	if (!p->nhops)
+		return pkt_innermost(&p->pi);
+	if (!memcmp(p->hops[p->nhops - 1].l, l, sizeof(*l)))
 		return p->hops[p->nhops - 1].l;
 	struct flow_look *k = freelist_get(&f->free_looks, sizeof(*k));
 
@@ -990,10 +997,18 @@ static int add_hop(struct flow *f, struct flow_packet *p, struct flow_branch *b,
 			pkt_summary(ev->pi, buf, sizeof(buf));
 			sum = buf;
 		}
-		if (strcmp(sum, p->summary) != 0)
-			h->summary = strdup(sum); /* NULL on failure: shown as the packet's */
+		if (strcmp(sum, p->summary) != 0 && (h->summary = strdup(sum)))
+			p->nsummaries++; /* NULL on failure: shown as the packet's */
 	}
 	p->nhops++;
+	if (h->kind == PKT_HOOK_KIND_DELIVER) {
+		/* noted here, so that deciding its fate need not read every hop again */
+		size_t *first = b->main ? &p->read_on_path : &p->read_on_copy;
+
+		if (!*first)
+			*first = p->nhops;
+		p->nreads++;
+	}
 
 	if (ev->ts_ns < p->first_ts)
 		p->first_ts = ev->ts_ns;
@@ -1470,7 +1485,7 @@ static void set_delivered(struct flow_packet *p, size_t k)
 	struct flow_fate_text t = {.form = FF_READ};
 	int others = 0;
 
-	for (size_t i = 0; i < p->nhops; i++)
+	for (size_t i = 0; p->nreads > 1 && i < p->nhops; i++)
 		others += p->hops[i].kind == PKT_HOOK_KIND_DELIVER && p->hops[i].pid != h->pid;
 	t.arg = h->comm[0] ? h->comm : "pid";
 	t.pid = h->pid;
@@ -1600,16 +1615,10 @@ static void decide_fate(struct flow *f, struct flow_packet *p, int at_end)
 	const struct flow_hop *th = &p->hops[t->last_hop];
 
 	/* a process read it: the path's own read first, else a copy's */
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t k = 0; k < p->nhops; k++) {
-			const struct flow_hop *h = &p->hops[k];
-
-			if (h->kind != PKT_HOOK_KIND_DELIVER ||
-			    (pass == 0) != (p->branches[h->branch]->main != 0))
-				continue;
-			set_delivered(p, k);
-			return;
-		}
+	if (p->read_on_path || p->read_on_copy) {
+		set_delivered(p, (p->read_on_path ? p->read_on_path : p->read_on_copy) - 1);
+		return;
+	}
 	/* it left through a device: the path, else a copy */
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < p->nbranches; i++) {
