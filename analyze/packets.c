@@ -34,29 +34,21 @@ static void heap_set(struct heap *h, size_t i, struct heap_ent e)
 	*e.idx = i;
 }
 
-/*
- * Four children a node: half the levels of a binary heap, and every entry
- * moved on the way writes its item's slot, a cache miss in a packet or a wait
- * not touched for a while. The four children are two adjacent cache lines.
- */
-#define HEAP_ARITY 4
-
 static void heap_sift(struct heap *h, size_t i)
 {
 	struct heap_ent e = h->a[i];
 
-	while (i > 0 && heap_less(&e, &h->a[(i - 1) / HEAP_ARITY])) {
-		heap_set(h, i, h->a[(i - 1) / HEAP_ARITY]);
-		i = (i - 1) / HEAP_ARITY;
+	while (i > 0 && heap_less(&e, &h->a[(i - 1) / 2])) {
+		heap_set(h, i, h->a[(i - 1) / 2]);
+		i = (i - 1) / 2;
 	}
 	for (;;) {
-		size_t first = HEAP_ARITY * i + 1, c = first;
+		size_t c = 2 * i + 1;
 
-		if (first >= h->n)
+		if (c >= h->n)
 			break;
-		for (size_t k = first + 1; k < first + HEAP_ARITY && k < h->n; k++)
-			if (heap_less(&h->a[k], &h->a[c]))
-				c = k;
+		if (c + 1 < h->n && heap_less(&h->a[c + 1], &h->a[c]))
+			c++;
 		if (!heap_less(&h->a[c], &e))
 			break;
 		heap_set(h, i, h->a[c]);
