@@ -95,8 +95,12 @@ struct flow_hop {
 	uint32_t pid;
 	int has_netns;
 	uint8_t dir;
-	int branch;	   /* index in the packet's branches */
-	struct pkt_l3l4 l; /* innermost layer at this hop (addresses may differ: NAT) */
+	int branch; /* index in the packet's branches */
+	/*
+	 * innermost layer at this hop (addresses may differ: NAT), shared by the
+	 * packet's hops that saw the same header; valid until the packet is freed
+	 */
+	const struct pkt_l3l4 *l;
 };
 
 /* How a branch came to the packet. */
@@ -143,6 +147,7 @@ enum flow_fate {
 };
 
 struct flow_dir;
+struct flow_look;
 
 /*
  * An ICMP/ICMPv6 error that quotes a request, or a TCP reset that answers
@@ -170,19 +175,40 @@ struct flow_tuple {
 	uint64_t netns;	     /* pkt-record files: flows in other namespaces are others */
 };
 
+/*
+ * In the order a hit touches them: the fields every hit of the packet reads
+ * or writes first (a few cache lines), then its fate, then what a reused
+ * packet does not clear (each written before it is read: see packet_alloc).
+ */
 struct flow_packet {
-	uint64_t id; /* 1-based, in order of first hit */
-	int has_track;
-	uint64_t track; /* the first tracking id seen */
-	uint32_t source;
+	uint64_t id;			      /* 1-based, in order of first hit */
 	uint64_t first_ts, last_ts;	      /* every hop */
 	uint64_t path_first_ts, path_last_ts; /* hops of the path (main branches) */
 	struct flow_hop *hops;		      /* in time order, every branch */
 	size_t nhops, hops_cap;
+	struct flow_look *looks; /* what the hops' l point to (packets.c) */
 	struct flow_branch **branches;
 	int nbranches, branches_cap;
-	struct pkt_info pi; /* of the first hop */
-	char summary[FLOW_SUMMARY_LEN];
+	/* internal */
+	int refs;
+	int finished;
+	int nalive;	/* branches whose sk_buff is not known freed */
+	int unknowable; /* a hit whose sk_buff is unknown: only the window finishes it */
+	int settled;	/* TCP that got where it was going: closes as if freed */
+	int ncontent;	/* of content */
+	int nreads;	/* hops where a process read it */
+	int nsummaries; /* hops with a summary of their own (to free) */
+	/* the first read on the path, and on a copy: index in hops + 1, 0 if none */
+	size_t read_on_path, read_on_copy;
+	struct flow_packet *lru_prev, *lru_next; /* every unfinished one, oldest last hit first */
+	size_t heap_idx; /* in the heap of packets whose sk_buffs are all freed, or SIZE_MAX */
+	/* unfinished packets by direction of their first hop, oldest last hit first */
+	struct flow_dir *dir;
+	struct flow_packet *dir_prev, *dir_next;
+	int ntuples; /* of tuples */
+	int has_track;
+	uint64_t track; /* the first tracking id seen */
+	uint32_t source;
 	/*
 	 * fate, from the packet callback on; pairing may still settle an open
 	 * one (unknown, in-flight: an answered request is delivered) before
@@ -205,36 +231,26 @@ struct flow_packet {
 	int fate_branch; /* the branch the fate comes from, -1 if none */
 	int fate_hop;	 /* the hop it was decided at (drop, delivery, exit), -1 if none */
 	int dropped;	 /* fate == FLOW_FATE_DROPPED */
-	char drop[PKT_DROP_LEN];
-	struct flow_tuple tuples[FLOW_MAX_TUPLES]; /* of the path's hops */
-	int ntuples;
 	/* outcome, valid in the release callback */
 	int requests_answered; /* pairs where it was the request */
 	int replies;	       /* pairs where it was the reply */
 	int unanswered;	       /* it was a request that got no reply */
 	int has_answer;	       /* an ICMP error or reset answered it instead (answer) */
-	struct flow_answer answer;
 	uint64_t answers; /* it is an ICMP error or reset that answered packet #answers, else 0 */
 	/* what cause hooks said of it (why.h): NULL until one did; freed with it */
 	struct why_note *note;
-	/* internal */
-	int refs;
-	int finished;
-	int nalive;	/* branches whose sk_buff is not known freed */
-	int unknowable; /* a hit whose sk_buff is unknown: only the window finishes it */
-	int settled;	/* TCP that got where it was going: closes as if freed */
-	struct flow_packet *lru_prev, *lru_next; /* every unfinished one, oldest last hit first */
-	size_t heap_idx; /* in the heap of packets whose sk_buffs are all freed, or SIZE_MAX */
 	struct flow_packet *all_prev, *all_next; /* every live packet, for flow_free */
+	/* not cleared for a reused packet: from here on each is written before it is read */
+	struct flow_tuple tuples[FLOW_MAX_TUPLES]; /* of the path's hops */
 	struct flow_content_key {
 		struct ht_node node;
 		uint64_t key;
 		struct flow_packet *packet;
-	} content[FLOW_MAX_KEYS]; /* in the content index */
-	int ncontent;
-	/* unfinished packets by direction of their first hop, oldest last hit first */
-	struct flow_dir *dir;
-	struct flow_packet *dir_prev, *dir_next;
+	} content[FLOW_MAX_KEYS];  /* in the content index */
+	struct flow_answer answer; /* when has_answer */
+	char drop[PKT_DROP_LEN];   /* when dropped */
+	char summary[FLOW_SUMMARY_LEN];
+	struct pkt_info pi; /* of the first hop */
 };
 
 struct flow_pair {

@@ -75,6 +75,7 @@ struct flow {
 	size_t npool;
 	struct freelist free_branches; /* struct flow_branch */
 	struct freelist free_waits;    /* pairs.c's struct pending */
+	struct freelist free_looks;    /* struct flow_look */
 	uint64_t now;
 	uint64_t next_id;
 	/* pairs.c */

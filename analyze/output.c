@@ -392,7 +392,7 @@ static void print_branch_hops(struct output *o, const struct flow_packet *p, int
 			line[--n] = '\0';
 		fprintf(o->f, "%s\n", line);
 		/* NAT or a tunnel changed what the packet looks like at this hop */
-		if (prev && (!same_addrs(&h->l, &prev->l) || h->encap != prev->encap))
+		if (prev && (!same_addrs(h->l, prev->l) || h->encap != prev->encap))
 			print_fitted(o, "      = ", h->summary ? h->summary : p->summary);
 		if (flow_hop_is_drop(h))
 			fprintf(o->f, "      %sdropped: %s%s\n", col(o, C_RED),
@@ -529,7 +529,7 @@ static void json_hop(const struct output *o, FILE *f, const struct flow_hop *h,
 	json_key_str(f, "ifname", h->ifname);
 	json_key_str(f, "dir", dir_name(h->dir));
 	json_key_str(f, "drop", flow_hop_is_drop(h) ? (h->drop[0] ? h->drop : "unknown") : NULL);
-	json_addrs(f, &h->l);
+	json_addrs(f, h->l);
 	json_key_u64(f, "event", 1, h->event_no);
 	if (h->comm[0]) {
 		json_key_u64(f, "pid", 1, h->pid);

@@ -605,9 +605,12 @@ static void tcp_ack(struct flow *f, const struct role_desc *r, struct flow_packe
 {
 	struct tcp_dir *d = NULL;
 	struct pending *w;
+	uint64_t keys[FLOW_MAX_TUPLES]; /* the directions its data would go: hashed once */
 
+	for (int i = 0; i < p->ntuples; i++)
+		keys[i] = tdir_key(&p->tuples[i], 1);
 	for (int i = 0; i < p->ntuples && !d; i++)
-		d = tdir_find(f, tdir_key(&p->tuples[i], 1));
+		d = tdir_find(f, keys[i]);
 	if (d)
 		while ((w = d->segs_head)) {
 			int32_t ahead = (int32_t)(w->seq_end - r->ack);
@@ -626,12 +629,12 @@ static void tcp_ack(struct flow *f, const struct role_desc *r, struct flow_packe
 			}
 			d = NULL;
 			for (int i = 0; i < p->ntuples && !d; i++)
-				d = tdir_find(f, tdir_key(&p->tuples[i], 1));
+				d = tdir_find(f, keys[i]);
 			if (!d)
 				break;
 		}
 	if (!d && p->ntuples)
-		d = tdir_get(f, tdir_key(&p->tuples[p->ntuples - 1], 1));
+		d = tdir_get(f, keys[p->ntuples - 1]);
 	if (!d || !tdir_wait(f, d, r, p))
 		return;
 	uint64_t oldest = oldest_open(f, p, 1);
@@ -707,17 +710,21 @@ static int classify(const struct flow_packet *p, struct role_desc *roles)
 		}
 		if (fl & 0x04)
 			return 0;
+		/*
+		 * No keys: segments and ACKs are found by their connection's
+		 * direction (tcp_data, tcp_ack), and no ICMP error or reset
+		 * answers one (answer_role): hashing up to four tuples
+		 * twice for no lookup that could find anything.
+		 */
 		if (l->l4_payload_len || (fl & 0x01)) {
 			roles[n].kind = PK_TCPDATA;
 			roles[n].role = ROLE_REQUEST;
-			roles[n].seq_end = l->tcp_seq + l->l4_payload_len + (fl & 0x01);
-			tuple_keys(&roles[n++], p, 0);
+			roles[n++].seq_end = l->tcp_seq + l->l4_payload_len + (fl & 0x01);
 		}
 		if (fl & 0x10) {
 			roles[n].kind = PK_TCPDATA;
 			roles[n].role = ROLE_REPLY;
-			roles[n].ack = l->tcp_ack;
-			tuple_keys(&roles[n++], p, 1);
+			roles[n++].ack = l->tcp_ack;
 		}
 		return n;
 	}

@@ -272,7 +272,7 @@ static int neigh_failed(const struct cause *n)
 
 int why_note_drop(struct flow_packet *p, const struct flow_hop *h, const struct causes *c)
 {
-	const struct pkt_l3l4 *l = h->l.family ? &h->l : pkt_innermost(&p->pi);
+	const struct pkt_l3l4 *l = h->l->family ? h->l : pkt_innermost(&p->pi);
 	struct cause_addr d = {0};
 	const struct drop_rule *dr = drop_rule(h->drop);
 	unsigned look = dr ? dr->look : 0;
@@ -612,7 +612,7 @@ static int build(const struct flow_packet *p, const struct nsnames *names, int n
 	if (p->dropped)
 		v->reason = end && end->drop[0] ? end->drop : "unknown";
 	/* the request as it was when it ended (after NAT: the addresses it had there) */
-	const struct pkt_l3l4 *l = end && end->l.family ? &end->l : pkt_innermost(&p->pi);
+	const struct pkt_l3l4 *l = end && end->l->family ? end->l : pkt_innermost(&p->pi);
 
 	if (p->has_answer) {
 		const struct flow_answer *a = &p->answer;

@@ -27,7 +27,7 @@ static void touch_packet(const struct flow_packet *p)
 	char detail[256];
 
 	for (size_t i = 0; i < p->nhops; i++)
-		sink += p->hops[i].ts_ns + (uint8_t)p->hops[i].ifname[0] + p->hops[i].l.sport +
+		sink += p->hops[i].ts_ns + (uint8_t)p->hops[i].ifname[0] + p->hops[i].l->sport +
 			(uint8_t)p->hops[i].comm[0] + (uint64_t)flow_hop_on_path(p, &p->hops[i]);
 	for (int i = 0; i < p->nbranches; i++)
 		sink += p->branches[i]->track + (uint64_t)p->branches[i]->end +
