@@ -179,9 +179,11 @@ run_once() { # CONDITION: one flood under it; its rate is appended to RATES[COND
 			PERF_LOST_ALL=$((${PERF_LOST_ALL:-0} + PERF_LOST_N))
 		fi
 		;;
-	pkt-record-bpf)
+	pkt-record-bpf | pkt-record-filtered-bpf)
+		local fargs=()
+		[ $name = pkt-record-filtered-bpf ] && fargs=(icmp)
 		rm -f "$WORK/rec.pcapng.zst"
-		record_start "$WORK/rec.pcapng.zst" --force || exit 1
+		record_start "$WORK/rec.pcapng.zst" --force "${fargs[@]}" || exit 1
 		rates+=("$(accounted_flood $name "$REC_PID")")
 		record_stop || exit 1
 		;;
@@ -355,7 +357,7 @@ if [ "${BENCH_ONLY:-}" = hooks ]; then
 	exit 0
 fi
 
-ALL_CONDITIONS="baseline floor perf-stat perf pkt-record pkt-record-filtered perf-all pkt-record-all floor-bpf pkt-record-bpf"
+ALL_CONDITIONS="baseline floor perf-stat perf pkt-record pkt-record-filtered perf-all pkt-record-all floor-bpf pkt-record-bpf pkt-record-filtered-bpf"
 CONDITIONS=${BENCH_CONDITIONS:-$ALL_CONDITIONS}
 # BENCH_REF_RECORD=path/to/another/pkt-record: condition pkt-record-ref runs
 # that binary, default hooks (an A/B of two builds in the same run);
@@ -390,7 +392,7 @@ for c in "${!EV[@]}"; do
 	echo "  $c: events lost over its runs: ${LOST[$c]} of $((EV[$c] + LOST[$c]))" >&2
 done
 declare -A NS_MED HITS_MED
-for c in floor-bpf pkt-record-bpf; do
+for c in floor-bpf pkt-record-bpf pkt-record-filtered-bpf; do
 	[ -s "$WORK/acct-$c" ] || continue
 	NS_MED[$c]=$(cut -d' ' -f1 "$WORK/acct-$c" | median)
 	HITS_MED[$c]=$(cut -d' ' -f2 "$WORK/acct-$c" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
@@ -461,6 +463,7 @@ ta, tt, tc = float("$T_ANALYZE"), float("$T_TSHARK"), float("$T_CAPINFOS")
 mev, tm, tmt = int("${MIXED_EVENTS:-0}"), float("${T_MIXED:-0}"), float("${T_MIXED_TSHARK:-0}")
 secs = $SECS
 nsf, nsr = int("${NS_MED[floor-bpf]:-0}"), int("${NS_MED[pkt-record-bpf]:-0}")
+nsx = int("${NS_MED[pkt-record-filtered-bpf]:-0}")
 hpf, hpr = "${HITS_MED[floor-bpf]:-?}", "${HITS_MED[pkt-record-bpf]:-?}"
 rows = [
  ("flood rate, no recording (pkt/s across the path)", f"{rate['baseline']:,}", ""),
@@ -473,6 +476,7 @@ rows = [
  ("with pkt-record, filter 'icmp' (matches nothing)", f"{rate['filt']:,}", of('filt')),
  ("BPF time per packet, the floor (kernel accounting)", f"{nsf:,} ns", f"{hpf} hits a packet"),
  ("BPF time per packet, pkt-record", f"{nsr:,} ns", f"{hpr} hits a packet; {nsr - nsf:,} ns more than the floor, {nsr/max(nsf,1):.1f}x its time" if nsf else ""),
+ ("BPF time per packet, pkt-record, filter 'icmp'", f"{nsx:,} ns", f"{nsx - nsf:,} ns more than the floor, {nsx/max(nsf,1):.1f}x its time" if nsf else ""),
  ("with perf record on every hook (-e all's list)", f"{rate['perfall']:,}", f"{rate['perfall']/rate['baseline']:.2f} of baseline"),
  ("with pkt-record -e all", f"{rate['recall']:,}", f"{rate['recall']/rate['baseline']:.2f} of baseline, {rate['recall']/max(rate['perfall'],1):.2f}x perf"),
  ("pkt-record events recorded (last run)", f"{ev:,}", f"{ev/secs:,.0f} events/s"),
