@@ -1096,7 +1096,6 @@ static void set_priority(void)
 {
 	if (!opt.nice)
 		return;
-	errno = 0;
 	if (setpriority(PRIO_PROCESS, 0, opt.nice) < 0 && opt.verbose)
 		fprintf(stderr,
 			"pkt-record: cannot run at nice %d (%s): events may be lost under load\n",
