@@ -332,7 +332,6 @@ static int event_from_event_block(struct app *a, struct input *in, struct event 
 	ev->snaplen = 0;
 	ev->caplen = ev->origlen = 0;
 	ev->data = NULL;
-	ev->c->data = NULL;
 	ev->has_flags = 0;
 	ev->flags = 0;
 	ev->dir = PCAPNG_DIR_UNKNOWN;
@@ -386,8 +385,6 @@ static void event_from_record(struct app *a, struct input *in, struct event *ev,
 	ev->caplen = it->caplen;
 	ev->origlen = it->origlen;
 	ev->data = reader_bytes(in->rd, it->data);
-	ev->c->data = ev->data;
-	ev->c->caplen = ev->caplen;
 	ev->has_flags = it->has_flags;
 	ev->flags = it->flags;
 	ev->dir = ev->c->dir;
@@ -510,8 +507,13 @@ static int event_anonymize(struct app *a, struct event *ev)
 			ev->has_comment = 0;
 			ev->comment = "";
 		}
-		trace_hop_identify(ev->c, ev->has_comment ? ev->comment : NULL, ev->if_rawname,
+		struct trace_hop *h = &ev->anon_hop;
+
+		h->has_packetid = ev->has_packetid;
+		h->packetid = ev->packetid;
+		trace_hop_identify(h, ev->has_comment ? ev->comment : NULL, ev->if_rawname,
 				   ev->if_id);
+		reader_hop_keys(ev->c, h);
 		event_meta(ev);
 	}
 	return 0;
@@ -701,7 +703,7 @@ static void write_event(struct app *a, const struct event *ev)
 	if (!a->writer || a->write_failed)
 		return;
 	if (ev->is_cause_event) {
-		if (trace_writer_event(a->writer, ev->c) < 0)
+		if (trace_writer_event(a->writer, ev->c->event) < 0)
 			goto fail;
 		return;
 	}
@@ -1209,7 +1211,7 @@ int main(int argc, char **argv)
 			a.tot.last_ts = ev->ts_ns;
 		if (ev->is_cause_event) {
 			/* no packet: kept by time for the verdicts, never a hop */
-			if (causes_add(a.causes, ev->source, ev->c) == -ENOMEM) {
+			if (causes_add(a.causes, ev->source, ev->c->event) == -ENOMEM) {
 				errorx(&a, "out of memory");
 				break;
 			}

@@ -19,12 +19,22 @@
 #define BATCH_BYTES (192u * 1024)
 /* Batches of a threaded input: one being filled, one being read, the rest queued. */
 #define THREAD_BATCHES 6
+/* A batch's hop strings: ~40 bytes a hit, one chunk holds a batch's unless names are long. */
+#define STR_CHUNK_BYTES (16u * 1024)
+
+/* Room for a batch's hop strings, in chunks that never move: items point into them. */
+struct str_chunk {
+	struct str_chunk *next; /* an older chunk of the batch */
+	size_t used, cap;
+	char s[];
+};
 
 struct reader_batch {
 	struct reader_batch *next;
 	size_t n;
 	uint8_t *bytes;
 	size_t used, cap;
+	struct str_chunk *strs; /* the newest first; the oldest is kept from batch to batch */
 	struct reader_item items[BATCH_ITEMS];
 };
 
@@ -51,6 +61,7 @@ struct reader {
 
 	/* the producer's (the reader thread's, when threaded) */
 	struct pcapng_record rec;
+	struct trace_hop hop; /* the record's, decoded here and put into its item slimmer */
 	enum producer_state state;
 	/* the interfaces' strings items point at: by if_id for ifs_section, and all */
 	struct reader_iface **ifs;
@@ -88,15 +99,109 @@ static struct reader_batch *batch_new(void)
 	return b;
 }
 
+/* The batch's strings forgotten, its first chunk kept for the next fill. */
+static void batch_strs_reset(struct reader_batch *b)
+{
+	while (b->strs && b->strs->next) {
+		struct str_chunk *older = b->strs->next;
+
+		free(b->strs);
+		b->strs = older;
+	}
+	if (b->strs)
+		b->strs->used = 0;
+}
+
 static void batch_free_list(struct reader_batch *b)
 {
 	while (b) {
 		struct reader_batch *next = b->next;
 
+		batch_strs_reset(b);
+		free(b->strs);
 		free(b->bytes);
 		free(b);
 		b = next;
 	}
+}
+
+/* n bytes aligned to align (a power of 2) among the batch's strings; NULL: no memory. */
+static void *str_alloc(struct reader_batch *b, size_t n, size_t align)
+{
+	struct str_chunk *c = b->strs;
+	size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
+
+	if (!c || at > c->cap || c->cap - at < n) {
+		size_t cap = n > STR_CHUNK_BYTES ? n : STR_CHUNK_BYTES;
+
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+		c->cap = cap;
+		c->next = b->strs;
+		b->strs = c;
+		at = 0;
+	}
+	c->used = at + n;
+	return c->s + at;
+}
+
+/*
+ * The hop h into the item's v: its numbers, and its strings copied to the
+ * batch's (in one piece; an empty one is a constant ""). false: no memory.
+ */
+static bool put_hop(struct reader_batch *b, struct reader_hop *v, const struct trace_hop *h)
+{
+	const char *src[6] = {h->hook, h->ifname, h->comm, h->drop, h->loc, h->extra};
+	const char **dst[6] = {&v->hook, &v->ifname, &v->comm, &v->drop, &v->loc, &v->extra};
+	size_t len[6], total = 0;
+	char *p;
+
+	reader_hop_keys(v, h);
+	v->ts_ns = h->ts_ns;
+	v->dir = h->dir;
+	v->event = NULL;
+	for (size_t i = 0; i < 6; i++) {
+		len[i] = src[i][0] ? strlen(src[i]) + 1 : 0;
+		total += len[i];
+		*dst[i] = ""; /* not h's: h is decoded again for the next record */
+	}
+	if (!total)
+		return true;
+	if (!(p = str_alloc(b, total, 1)))
+		return false;
+	for (size_t i = 0; i < 6; i++)
+		if (len[i]) {
+			memcpy(p, src[i], len[i]);
+			*dst[i] = p;
+			p += len[i];
+		}
+	return true;
+}
+
+void reader_hop_keys(struct reader_hop *v, const struct trace_hop *h)
+{
+	v->hook = h->hook;
+	v->ifname = h->ifname;
+	v->comm = h->comm;
+	v->drop = h->drop;
+	v->loc = h->loc;
+	v->extra = h->extra;
+	v->netns = h->netns;
+	v->skb = h->skb;
+	v->track = h->track;
+	v->head = h->head;
+	v->ifindex = h->ifindex;
+	v->cpu = h->cpu;
+	v->pid = h->pid;
+	v->proto = h->proto;
+	v->l2_synth = h->l2_synth;
+	v->has_head = h->has_head;
+	v->has_proto = h->has_proto;
+	v->is_event = h->is_event;
+	v->ours = h->ours;
+	v->has_netns = h->has_netns;
+	v->has_track = h->has_track;
 }
 
 /* n bytes of room at the end of the batch's bytes: their offset, or SIZE_MAX. */
@@ -196,8 +301,9 @@ static bool make_packet(struct reader *rd, struct reader_batch *b, struct reader
 	const struct pcapng_interface *itf = pcapng_interface(rd->r, rec->if_id);
 
 	item_init(it, READER_PACKET, rec);
-	trace_hop_decode(&it->c, rec, itf);
-	it->c.data = NULL; /* the record's bytes go with the next block */
+	trace_hop_decode(&rd->hop, rec, itf);
+	if (!put_hop(b, &it->c, &rd->hop))
+		return false;
 	it->has_ts = rec->has_ts;
 	it->has_itf = itf != NULL;
 	it->linktype = itf ? itf->linktype : PCAPNG_LINKTYPE_ETHERNET;
@@ -277,10 +383,24 @@ static bool produce(struct reader *rd, struct reader_batch *b)
 				goto made;
 			case PCAPNG_REC_EVENT:
 				item_init(it, READER_EVENT, rec);
-				it->event_ok = trace_event_decode(&it->c, rec) == 0;
+				it->event_ok = trace_event_decode(&rd->hop, rec) == 0;
 				/* the comment even when it has none: "" then */
 				if ((it->comment = put_str(b, rec->comment)) == SIZE_MAX)
 					goto out_of_memory;
+				if (it->event_ok) { /* rare: kept whole, the item points into it */
+					struct trace_hop *e =
+					    str_alloc(b, sizeof(*e), _Alignof(struct trace_hop));
+
+					if (!e)
+						goto out_of_memory;
+					/* the record's bytes go with the next block */
+					*e = rd->hop;
+					e->data = NULL;
+					reader_hop_keys(&it->c, e);
+					it->c.ts_ns = e->ts_ns;
+					it->c.dir = e->dir;
+					it->c.event = e;
+				}
 				last = false;
 				goto made;
 			case PCAPNG_REC_SECTION:
@@ -343,6 +463,7 @@ static void fill(struct reader *rd, struct reader_batch *b)
 {
 	b->n = 0;
 	b->used = 0;
+	batch_strs_reset(b);
 	while (b->n < BATCH_ITEMS && b->used < BATCH_BYTES)
 		if (produce(rd, b))
 			break;

@@ -40,6 +40,32 @@ enum reader_kind {
 };
 
 /*
+ * A hop as items carry it to the analysis: struct trace_hop's numbers, and
+ * its strings as pointers ("" when absent) to copies that live as long as
+ * the item. trace_hop's fixed arrays are 560 of its 640 bytes, mostly empty
+ * (drop, loc, extra), and every byte of an item is written on the reader's
+ * CPU and read on the analysis's.
+ */
+struct reader_hop {
+	const char *hook, *ifname, *comm, *drop, *loc, *extra;
+	uint64_t netns, skb, track, head;
+	uint32_t ifindex, cpu, pid;
+	uint16_t proto;
+	uint8_t dir;
+	bool l2_synth, has_head, has_proto, is_event;
+	bool ours, has_netns, has_track;
+	uint64_t ts_ns;
+	/* EVENT with event_ok: the whole hop (the causes and --write take it) */
+	const struct trace_hop *event;
+};
+
+/*
+ * The comment keys of h, and what trace_hop_identify() says of them, into
+ * v: its strings point into h (v is valid as long as h is).
+ */
+void reader_hop_keys(struct reader_hop *v, const struct trace_hop *h);
+
+/*
  * One record of an input, decoded. Strings and bytes: reader_text(),
  * reader_bytes() (a message that found no memory is NULL).
  */
@@ -72,8 +98,8 @@ struct reader_item {
 	 * one per item).
 	 */
 	const char *if_name, *if_description;
-	struct trace_hop c; /* PACKET, EVENT: c.data is not set */
-	struct pkt_info pi; /* PACKET with dissected */
+	struct reader_hop c; /* PACKET, EVENT */
+	struct pkt_info pi;  /* PACKET with dissected */
 };
 
 struct reader;
