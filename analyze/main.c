@@ -1194,6 +1194,8 @@ int main(int argc, char **argv)
 		    .pi = ev->pi,
 		    .summary = ev->has_summary ? ev->summary : NULL,
 		    .extra = ev->ours ? ev->c->extra : NULL,
+		    /* the reader's names, or literals ("") where they are not shown */
+		    .names_stable = ev->c->names_stable,
 		};
 		uint64_t packet_id = 0;
 		uint64_t event_no = a.tot.events;

@@ -182,6 +182,34 @@ static const struct name *name_get(struct flow *f, const char *s, size_t cap)
 	return f->name_cache[slot] = nm;
 }
 
+/*
+ * name_get for a string that never changes at its address (names_stable):
+ * found by the address, without reading it, from a cache of the last seen
+ * at each slot.
+ */
+static const struct name *name_at(struct flow *f, const char *s, size_t cap)
+{
+	struct name_by_addr *c =
+	    &f->name_addrs[((uintptr_t)s * 0x9e3779b97f4a7c15ull) >> (64 - NAME_ADDR_BITS)];
+	const struct name *nm;
+
+	if (s && c->s == s)
+		return c->name;
+	nm = name_get(f, s, cap);
+	if (nm && s) {
+		c->s = s;
+		c->name = nm;
+	}
+	return nm;
+}
+
+/* The name of an event's string: by address when the event says it may be. */
+static const struct name *event_name(struct flow *f, const struct flow_event *ev, const char *s,
+				     size_t cap)
+{
+	return ev->names_stable ? name_at(f, s, cap) : name_get(f, s, cap);
+}
+
 static void name_free(struct ht_node *n, void *ctx)
 {
 	(void)ctx;
@@ -1212,10 +1240,10 @@ int flow_add_event(struct flow *f, const struct flow_event *ev, uint64_t *packet
 {
 	const struct pkt_l3l4 *l = pkt_innermost(ev->pi);
 	struct names nm = {
-	    name_get(f, ev->hook, PKT_HOOK_LEN),
-	    name_get(f, ev->ifname, PKT_IFNAME_LEN),
-	    name_get(f, ev->drop, PKT_DROP_LEN),
-	    name_get(f, ev->comm, PKT_COMM_LEN),
+	    event_name(f, ev, ev->hook, PKT_HOOK_LEN),
+	    event_name(f, ev, ev->ifname, PKT_IFNAME_LEN),
+	    event_name(f, ev, ev->drop, PKT_DROP_LEN),
+	    event_name(f, ev, ev->comm, PKT_COMM_LEN),
 	    "",
 	};
 	struct flow_branch *b = NULL;
@@ -1224,7 +1252,7 @@ int flow_add_event(struct flow *f, const struct flow_event *ev, uint64_t *packet
 	if (!nm.hook || !nm.ifname || !nm.drop || !nm.comm)
 		return -ENOMEM;
 	if (ev->loc && ev->loc[0]) { /* only frees have one */
-		const struct name *loc = name_get(f, ev->loc, PKT_LOC_LEN);
+		const struct name *loc = event_name(f, ev, ev->loc, PKT_LOC_LEN);
 
 		if (!loc)
 			return -ENOMEM;

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hashtab.h"
 
 /* Items per batch: a hand-over (a lock, maybe a wake-up) per this many hits. */
 #define BATCH_ITEMS 256
@@ -55,6 +56,22 @@ struct reader_iface {
 /* a packet whose interface block is missing */
 static const struct reader_iface no_iface;
 
+/*
+ * A hop's name (hook, interface, command, drop reason, loc) kept once for
+ * the input, until reader_close: items point at it, so that the analysis
+ * finds its own copy by the address (reader_hop.names_stable). A recording
+ * has a few dozen; past this many (a hostile file), names go with their
+ * batch like the other strings.
+ */
+struct reader_name {
+	struct ht_node node;
+	size_t len;
+	char s[];
+};
+#define READER_NAMES_MAX 65536
+/* slots of the recent names, by length and end bytes: most hits find theirs there, unhashed */
+#define READER_NAMES_RECENT 61
+
 struct reader {
 	struct pcapng_reader *r;
 	bool threaded, dissect;
@@ -68,6 +85,9 @@ struct reader {
 	size_t ifs_n;
 	uint32_t ifs_section;
 	struct reader_iface *ifs_all;
+	struct hashtab names; /* struct reader_name */
+	bool names_ok;	      /* names is initialized */
+	const struct reader_name *names_recent[READER_NAMES_RECENT];
 	int errors;
 	uint64_t error_at, last_error_offset;
 
@@ -146,12 +166,53 @@ static void *str_alloc(struct reader_batch *b, size_t n, size_t align)
 	return c->s + at;
 }
 
-/*
- * The hop h into the item's v: its numbers, and its strings copied to the
- * batch's (in one piece; an empty one is a constant ""). false: no memory.
- */
-static bool put_hop(struct reader_batch *b, struct reader_hop *v, const struct trace_hop *h)
+/* s (len bytes) kept for the input: NULL when there is no room. */
+static const char *name_keep(struct reader *rd, const char *s, size_t len)
 {
+	/* len > 0 */
+	const struct reader_name **recent =
+	    &rd->names_recent[(len * 31 + (unsigned char)s[0] + 7u * (unsigned char)s[len - 1]) %
+			      READER_NAMES_RECENT];
+	uint64_t h;
+	struct reader_name *nm;
+
+	if (*recent && (*recent)->len == len && !memcmp((*recent)->s, s, len))
+		return (*recent)->s;
+	if (!rd->names_ok)
+		return NULL;
+	h = ht_hash_bytes(0, s, len);
+	for (struct ht_node *n = ht_find_first(&rd->names, h); n; n = ht_find_next(n)) {
+		nm = ht_entry(n, struct reader_name, node);
+		if (nm->len == len && !memcmp(nm->s, s, len)) {
+			*recent = nm;
+			return nm->s;
+		}
+	}
+	if (ht_count(&rd->names) >= READER_NAMES_MAX || !(nm = malloc(sizeof(*nm) + len + 1)))
+		return NULL;
+	nm->len = len;
+	memcpy(nm->s, s, len + 1);
+	ht_insert(&rd->names, &nm->node, h);
+	*recent = nm;
+	return nm->s;
+}
+
+static void name_free(struct ht_node *n, void *ctx)
+{
+	(void)ctx;
+	free(ht_entry(n, struct reader_name, node));
+}
+
+/*
+ * The hop h into the item's v: its numbers, its names kept for the input
+ * (name_keep), and what else it has (extra, or names with no room left)
+ * copied to the batch's strings in one piece; an empty string is a
+ * constant "". false: no memory.
+ */
+static bool put_hop(struct reader *rd, struct reader_batch *b, struct reader_hop *v,
+		    const struct trace_hop *h)
+{
+	/* the names first, extra last: free-form (rmem=, icmp=...), never kept */
 	const char *src[6] = {h->hook, h->ifname, h->comm, h->drop, h->loc, h->extra};
 	const char **dst[6] = {&v->hook, &v->ifname, &v->comm, &v->drop, &v->loc, &v->extra};
 	size_t len[6], total = 0;
@@ -161,10 +222,19 @@ static bool put_hop(struct reader_batch *b, struct reader_hop *v, const struct t
 	v->ts_ns = h->ts_ns;
 	v->dir = h->dir;
 	v->event = NULL;
+	v->names_stable = true;
 	for (size_t i = 0; i < 6; i++) {
-		len[i] = src[i][0] ? strlen(src[i]) + 1 : 0;
-		total += len[i];
+		len[i] = 0;
 		*dst[i] = ""; /* not h's: h is decoded again for the next record */
+		if (!src[i][0])
+			continue;
+		size_t n = strlen(src[i]);
+
+		if (i < 5 && (*dst[i] = name_keep(rd, src[i], n)))
+			continue;
+		v->names_stable = v->names_stable && i == 5;
+		len[i] = n + 1;
+		total += len[i];
 	}
 	if (!total)
 		return true;
@@ -202,6 +272,7 @@ void reader_hop_keys(struct reader_hop *v, const struct trace_hop *h)
 	v->ours = h->ours;
 	v->has_netns = h->has_netns;
 	v->has_track = h->has_track;
+	v->names_stable = false;
 }
 
 /* n bytes of room at the end of the batch's bytes: their offset, or SIZE_MAX. */
@@ -302,7 +373,7 @@ static bool make_packet(struct reader *rd, struct reader_batch *b, struct reader
 
 	item_init(it, READER_PACKET, rec);
 	trace_hop_decode(&rd->hop, rec, itf);
-	if (!put_hop(b, &it->c, &rd->hop))
+	if (!put_hop(rd, b, &it->c, &rd->hop))
 		return false;
 	it->has_ts = rec->has_ts;
 	it->has_itf = itf != NULL;
@@ -516,6 +587,7 @@ int reader_open(struct reader **rdp, struct pcapng_reader *r, bool threaded, boo
 	rd->threaded = threaded;
 	rd->dissect = dissect;
 	rd->state = PRODUCE_READ;
+	rd->names_ok = ht_init(&rd->names, 64) == 0; /* else no name is kept: they go by batch */
 	if (!threaded) {
 		rd->cur = batch_new();
 		if (!rd->cur)
@@ -556,6 +628,8 @@ int reader_open(struct reader **rdp, struct pcapng_reader *r, bool threaded, boo
 fail:
 	batch_free_list(rd->free_list);
 	batch_free_list(rd->cur);
+	if (rd->names_ok)
+		ht_destroy(&rd->names);
 	free(rd);
 	return rc;
 }
@@ -637,5 +711,9 @@ void reader_close(struct reader *rd)
 		rd->ifs_all = next;
 	}
 	free(rd->ifs);
+	if (rd->names_ok) {
+		ht_for_each(&rd->names, name_free, NULL);
+		ht_destroy(&rd->names);
+	}
 	free(rd);
 }

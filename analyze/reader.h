@@ -54,6 +54,12 @@ struct reader_hop {
 	uint8_t dir;
 	bool l2_synth, has_head, has_proto, is_event;
 	bool ours, has_netns, has_track;
+	/*
+	 * hook, ifname, comm, drop and loc are the reader's own copies, the
+	 * same address for the same string until reader_close: the analysis
+	 * may know them by their address (flow_event.names_stable).
+	 */
+	bool names_stable;
 	uint64_t ts_ns;
 	/* EVENT with event_ok: the whole hop (the causes and --write take it) */
 	const struct trace_hop *event;
@@ -61,7 +67,7 @@ struct reader_hop {
 
 /*
  * The comment keys of h, and what trace_hop_identify() says of them, into
- * v: its strings point into h (v is valid as long as h is).
+ * v: its strings point into h (v is valid as long as h is; not names_stable).
  */
 void reader_hop_keys(struct reader_hop *v, const struct trace_hop *h);
 
