@@ -235,9 +235,9 @@ struct endpoint {
 
 static uint64_t endpoint_key(uint32_t source, uint64_t netns, uint8_t family, const uint8_t *addr)
 {
-	uint64_t h = ht_hash_add(ht_hash_add(KEY_END, source), netns);
+	uint64_t h = ht_hash_fold(ht_hash_fold(KEY_END, source), netns);
 
-	return ht_hash_add16(ht_hash_add(h, family), addr);
+	return ht_hash_fold16(ht_hash_fold(h, family), addr);
 }
 
 static const struct endpoint *endpoint_find(const struct flow *f, uint32_t source, uint64_t netns,
@@ -517,15 +517,16 @@ static void update_closing(struct flow *f, struct flow_packet *p)
 
 /* ------------------------------------------------------------ directions */
 
+/* Only compared and looked up (f->dirs is iterated only to free it): folded, not added. */
 uint64_t dir_key(const struct flow_tuple *t, int reversed)
 {
-	uint64_t h = ht_hash_add(KEY_DIR, t->family);
+	uint64_t h = ht_hash_fold(KEY_DIR, t->family);
 
-	h = ht_hash_add16(h, reversed ? t->dst : t->src);
-	h = ht_hash_add16(h, reversed ? t->src : t->dst);
-	h = ht_hash_add(h, t->vlan_stack ^ t->netns << 1);
-	return ht_hash_add(h, reversed ? (uint64_t)t->dport << 16 | t->sport
-				       : (uint64_t)t->sport << 16 | t->dport);
+	h = ht_hash_fold16(h, reversed ? t->dst : t->src);
+	h = ht_hash_fold16(h, reversed ? t->src : t->dst);
+	h = ht_hash_fold(h, t->vlan_stack ^ t->netns << 1);
+	return ht_hash_fold(h, reversed ? (uint64_t)t->dport << 16 | t->sport
+					: (uint64_t)t->sport << 16 | t->dport);
 }
 
 static void dir_join(struct flow *f, struct flow_packet *p, uint64_t key)
@@ -1130,13 +1131,29 @@ static int tunnel_step(const struct flow_packet *p, const struct flow_branch *fr
 	return (was != NULL) != (now != NULL) || (was && now && strcmp(was, now));
 }
 
+/* A hit's content keys (fp_exact, fp_nat of its layer), hashed once for the hit. */
+struct hit_fps {
+	bool done;
+	uint64_t exact, nat;
+};
+
+static void hit_fps(struct hit_fps *k, const struct pkt_l3l4 *l)
+{
+	if (k->done)
+		return;
+	k->exact = has_content(l) ? fp_exact(l) : 0;
+	k->nat = has_content(l) ? fp_nat(l) : 0;
+	k->done = true;
+}
+
 /* The packet the new branch's data belongs to, and how; NULL: a new packet. */
 static struct flow_packet *place_branch(struct flow *f, const struct flow_event *ev,
-					const struct pkt_l3l4 *l, const struct names *nm,
-					enum flow_branch_how *how, int *parent)
+					const struct pkt_l3l4 *l, struct hit_fps *fps,
+					const struct names *nm, enum flow_branch_how *how,
+					int *parent)
 {
-	uint64_t exact = has_content(l) ? fp_exact(l) : 0;
-	uint64_t nat = has_content(l) ? fp_nat(l) : 0;
+	hit_fps(fps, l);
+	uint64_t exact = fps->exact, nat = fps->nat;
 	struct flow_packet *p = NULL;
 
 	if (ev->has_head) {
@@ -1248,6 +1265,7 @@ int flow_add_event(struct flow *f, const struct flow_event *ev, uint64_t *packet
 	};
 	struct flow_branch *b = NULL;
 	struct flow_packet *p = NULL;
+	struct hit_fps fps = {.done = false};
 
 	if (!nm.hook || !nm.ifname || !nm.drop || !nm.comm)
 		return -ENOMEM;
@@ -1290,7 +1308,7 @@ int flow_add_event(struct flow *f, const struct flow_event *ev, uint64_t *packet
 		enum flow_branch_how how = FLOW_BRANCH_ORIGINAL;
 		int parent = -1, main = 1;
 
-		p = place_branch(f, ev, l, &nm, &how, &parent);
+		p = place_branch(f, ev, l, &fps, &nm, &how, &parent);
 		if (p && !ev->has_track) {
 			/* foreign captures: one branch, the path, found by content */
 			b = p->branches[path_tip(p)];
@@ -1322,8 +1340,9 @@ int flow_add_event(struct flow *f, const struct flow_event *ev, uint64_t *packet
 	/* a hop that looks like the one before has its keys already */
 	if (!p->nhops || !same_fp(p->hops[p->nhops - 1].l, l)) {
 		if (has_content(l)) {
-			packet_add_content(f, p, fp_exact(l));
-			packet_add_content(f, p, fp_nat(l));
+			hit_fps(&fps, l);
+			packet_add_content(f, p, fps.exact);
+			packet_add_content(f, p, fps.nat);
 		}
 	}
 	int err = add_hop(f, p, b, ev, l, &nm);
