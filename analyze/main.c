@@ -393,7 +393,8 @@ static void event_from_record(struct app *a, struct input *in, struct event *ev,
 	ev->has_dropcount = it->has_dropcount;
 	ev->dropcount = it->dropcount;
 	ev->has_comment = it->has_comment;
-	ev->comment = it->has_comment ? reader_text(in->rd, it->comment) : "";
+	/* not kept (reader_open's comments) when nothing reads it again */
+	ev->comment = it->comment != SIZE_MAX ? reader_text(in->rd, it->comment) : "";
 	ev->has_summary = 0;
 	event_meta(ev);
 }
@@ -825,11 +826,13 @@ static void start_readers(struct app *a, struct input *inputs, int ninputs)
 		struct input *in = &inputs[i];
 		bool threaded = threads > 1;
 		bool dissect = !a->anon; /* --anonymize rewrites the bytes before dissecting */
+		/* a comment's text is read again only to rewrite or export it */
+		bool comments = a->anon || a->write_path;
 
 		if (in->done)
 			continue;
-		if (reader_open(&in->rd, in->r, threaded, dissect) < 0 &&
-		    (!threaded || reader_open(&in->rd, in->r, false, dissect) < 0)) {
+		if (reader_open(&in->rd, in->r, threaded, dissect, comments) < 0 &&
+		    (!threaded || reader_open(&in->rd, in->r, false, dissect, comments) < 0)) {
 			errorx(a, "%s: out of memory", in->path);
 			in->done = 1;
 			continue;

@@ -74,7 +74,7 @@ struct reader_name {
 
 struct reader {
 	struct pcapng_reader *r;
-	bool threaded, dissect;
+	bool threaded, dissect, comments;
 
 	/* the producer's (the reader thread's, when threaded) */
 	struct pcapng_record rec;
@@ -399,7 +399,8 @@ static bool make_packet(struct reader *rd, struct reader_batch *b, struct reader
 	it->has_dropcount = rec->has_dropcount;
 	it->dropcount = rec->dropcount;
 	it->has_comment = rec->has_comment;
-	if (rec->has_comment && (it->comment = put_str(b, rec->comment)) == SIZE_MAX)
+	if (rec->has_comment && rd->comments &&
+	    (it->comment = put_str(b, rec->comment)) == SIZE_MAX)
 		return false;
 	it->dissected = rd->dissect;
 	if (rd->dissect)
@@ -575,7 +576,8 @@ static void *reader_thread(void *arg)
 	return NULL;
 }
 
-int reader_open(struct reader **rdp, struct pcapng_reader *r, bool threaded, bool dissect)
+int reader_open(struct reader **rdp, struct pcapng_reader *r, bool threaded, bool dissect,
+		bool comments)
 {
 	struct reader *rd = calloc(1, sizeof(*rd));
 	int rc = -ENOMEM;
@@ -586,6 +588,7 @@ int reader_open(struct reader **rdp, struct pcapng_reader *r, bool threaded, boo
 	rd->r = r;
 	rd->threaded = threaded;
 	rd->dissect = dissect;
+	rd->comments = comments;
 	rd->state = PRODUCE_READ;
 	rd->names_ok = ht_init(&rd->names, 64) == 0; /* else no name is kept: they go by batch */
 	if (!threaded) {

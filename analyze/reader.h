@@ -114,9 +114,12 @@ struct reader;
  * Read r ahead (r stays the caller's: close it after reader_close). threaded:
  * on a thread of its own, else on the caller's thread as items are taken.
  * dissect: dissect every snapshot (not when the consumer rewrites it first).
- * Returns 0, or -errno (memory, thread) with nothing started.
+ * comments: keep a packet's comment text (else its comment is SIZE_MAX; the
+ * hop is decoded from it either way). Returns 0, or -errno (memory, thread)
+ * with nothing started.
  */
-int reader_open(struct reader **rd, struct pcapng_reader *r, bool threaded, bool dissect);
+int reader_open(struct reader **rd, struct pcapng_reader *r, bool threaded, bool dissect,
+		bool comments);
 /*
  * The next item, valid until the next call: the caller may change it and
  * its bytes in place (--anonymize rewrites them). After an item that is a
