@@ -11,6 +11,7 @@
 #include "nsnames.h"
 #include "hosts.h"
 #include "why.h"
+#include "reader.h"
 
 enum out_format { FMT_TEXT, FMT_JSON };
 /* MODE_WHY: --why, the verdicts grouped by cause and place */
@@ -30,9 +31,9 @@ struct event {
 	uint64_t ts_ns;
 	uint32_t linktype;
 	uint32_t section, if_id;
-	int ours;	     /* the comment followed pkt-record's grammar */
-	int is_cause_event;  /* an event block: no packet (c.is_event), never a hop */
-	struct trace_hop *c; /* from the comment, or filled from the IDB */
+	int ours;	      /* the comment followed pkt-record's grammar */
+	int is_cause_event;   /* an event block: no packet (c.is_event), never a hop */
+	struct reader_hop *c; /* from the comment, or filled from the IDB (its item's) */
 	int has_netns;
 	int has_track;
 	uint64_t track;
@@ -46,8 +47,9 @@ struct event {
 	uint32_t caplen, origlen;
 	uint8_t *data; /* caplen bytes */
 	int has_comment;
-	const char *comment;	 /* "" when it has none */
-	char anon_comment[1024]; /* --anonymize: the comment rewritten */
+	const char *comment;	   /* "" when it has none */
+	char anon_comment[1024];   /* --anonymize: the comment rewritten */
+	struct trace_hop anon_hop; /* --anonymize: anon_comment decoded, c's strings point here */
 	/* its interface's name and description ("" unknown): valid while its input is open */
 	const char *if_rawname;
 	const char *if_description;

@@ -68,6 +68,12 @@ struct flow_event {
 	const char *summary;
 	/* the optional keys of the hit (trace_hop.extra: icmp=, rmem=...), NULL or "" if none */
 	const char *extra;
+	/*
+	 * hook, ifname, drop, comm and loc each hold the same string at the
+	 * same address for as long as the flow lives (the reader's names): the
+	 * flow may find them by address, not by content.
+	 */
+	int names_stable;
 };
 
 /*

@@ -45,7 +45,13 @@ void *freelist_get(struct freelist *l, size_t size);
 void freelist_put(struct freelist *l, void *p);
 void freelist_drain(struct freelist *l);
 
-#define NAME_CACHE 61 /* slots of the interned-name cache (packets.c) */
+#define NAME_CACHE     61 /* slots of the interned-name cache (packets.c) */
+#define NAME_ADDR_BITS 7  /* 128 slots of names by address (flow_event.names_stable) */
+
+struct name_by_addr {
+	const char *s;
+	const struct name *name;
+};
 
 /* Unfinished packets going one way (pairs.c reads the oldest). */
 struct flow_dir {
@@ -65,7 +71,8 @@ struct flow {
 	struct hashtab content;			   /* content keys -> packet */
 	struct hashtab strs;			   /* interned names */
 	const struct name *name_cache[NAME_CACHE]; /* recent names, see name_get */
-	struct hashtab dirs;			   /* direction -> struct flow_dir */
+	struct name_by_addr name_addrs[1 << NAME_ADDR_BITS]; /* see name_at */
+	struct hashtab dirs;				     /* direction -> struct flow_dir */
 	struct hashtab endpoints;		   /* TCP (namespace, address) -> struct endpoint */
 	struct settled_head *settled;		   /* data buffers of settled TCP packets */
 	struct flow_packet *open_head, *open_tail; /* by last hit: the window ends them */

@@ -332,7 +332,6 @@ static int event_from_event_block(struct app *a, struct input *in, struct event 
 	ev->snaplen = 0;
 	ev->caplen = ev->origlen = 0;
 	ev->data = NULL;
-	ev->c->data = NULL;
 	ev->has_flags = 0;
 	ev->flags = 0;
 	ev->dir = PCAPNG_DIR_UNKNOWN;
@@ -386,8 +385,6 @@ static void event_from_record(struct app *a, struct input *in, struct event *ev,
 	ev->caplen = it->caplen;
 	ev->origlen = it->origlen;
 	ev->data = reader_bytes(in->rd, it->data);
-	ev->c->data = ev->data;
-	ev->c->caplen = ev->caplen;
 	ev->has_flags = it->has_flags;
 	ev->flags = it->flags;
 	ev->dir = ev->c->dir;
@@ -396,7 +393,8 @@ static void event_from_record(struct app *a, struct input *in, struct event *ev,
 	ev->has_dropcount = it->has_dropcount;
 	ev->dropcount = it->dropcount;
 	ev->has_comment = it->has_comment;
-	ev->comment = it->has_comment ? reader_text(in->rd, it->comment) : "";
+	/* not kept (reader_open's comments) when nothing reads it again */
+	ev->comment = it->comment != SIZE_MAX ? reader_text(in->rd, it->comment) : "";
 	ev->has_summary = 0;
 	event_meta(ev);
 }
@@ -510,8 +508,13 @@ static int event_anonymize(struct app *a, struct event *ev)
 			ev->has_comment = 0;
 			ev->comment = "";
 		}
-		trace_hop_identify(ev->c, ev->has_comment ? ev->comment : NULL, ev->if_rawname,
+		struct trace_hop *h = &ev->anon_hop;
+
+		h->has_packetid = ev->has_packetid;
+		h->packetid = ev->packetid;
+		trace_hop_identify(h, ev->has_comment ? ev->comment : NULL, ev->if_rawname,
 				   ev->if_id);
+		reader_hop_keys(ev->c, h);
 		event_meta(ev);
 	}
 	return 0;
@@ -701,7 +704,7 @@ static void write_event(struct app *a, const struct event *ev)
 	if (!a->writer || a->write_failed)
 		return;
 	if (ev->is_cause_event) {
-		if (trace_writer_event(a->writer, ev->c) < 0)
+		if (trace_writer_event(a->writer, ev->c->event) < 0)
 			goto fail;
 		return;
 	}
@@ -823,11 +826,13 @@ static void start_readers(struct app *a, struct input *inputs, int ninputs)
 		struct input *in = &inputs[i];
 		bool threaded = threads > 1;
 		bool dissect = !a->anon; /* --anonymize rewrites the bytes before dissecting */
+		/* a comment's text is read again only to rewrite or export it */
+		bool comments = a->anon || a->write_path;
 
 		if (in->done)
 			continue;
-		if (reader_open(&in->rd, in->r, threaded, dissect) < 0 &&
-		    (!threaded || reader_open(&in->rd, in->r, false, dissect) < 0)) {
+		if (reader_open(&in->rd, in->r, threaded, dissect, comments) < 0 &&
+		    (!threaded || reader_open(&in->rd, in->r, false, dissect, comments) < 0)) {
 			errorx(a, "%s: out of memory", in->path);
 			in->done = 1;
 			continue;
@@ -1192,6 +1197,8 @@ int main(int argc, char **argv)
 		    .pi = ev->pi,
 		    .summary = ev->has_summary ? ev->summary : NULL,
 		    .extra = ev->ours ? ev->c->extra : NULL,
+		    /* the reader's names, or literals ("") where they are not shown */
+		    .names_stable = ev->c->names_stable,
 		};
 		uint64_t packet_id = 0;
 		uint64_t event_no = a.tot.events;
@@ -1209,7 +1216,7 @@ int main(int argc, char **argv)
 			a.tot.last_ts = ev->ts_ns;
 		if (ev->is_cause_event) {
 			/* no packet: kept by time for the verdicts, never a hop */
-			if (causes_add(a.causes, ev->source, ev->c) == -ENOMEM) {
+			if (causes_add(a.causes, ev->source, ev->c->event) == -ENOMEM) {
 				errorx(&a, "out of memory");
 				break;
 			}

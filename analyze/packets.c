@@ -182,6 +182,34 @@ static const struct name *name_get(struct flow *f, const char *s, size_t cap)
 	return f->name_cache[slot] = nm;
 }
 
+/*
+ * name_get for a string that never changes at its address (names_stable):
+ * found by the address, without reading it, from a cache of the last seen
+ * at each slot.
+ */
+static const struct name *name_at(struct flow *f, const char *s, size_t cap)
+{
+	struct name_by_addr *c =
+	    &f->name_addrs[((uintptr_t)s * 0x9e3779b97f4a7c15ull) >> (64 - NAME_ADDR_BITS)];
+	const struct name *nm;
+
+	if (s && c->s == s)
+		return c->name;
+	nm = name_get(f, s, cap);
+	if (nm && s) {
+		c->s = s;
+		c->name = nm;
+	}
+	return nm;
+}
+
+/* The name of an event's string: by address when the event says it may be. */
+static const struct name *event_name(struct flow *f, const struct flow_event *ev, const char *s,
+				     size_t cap)
+{
+	return ev->names_stable ? name_at(f, s, cap) : name_get(f, s, cap);
+}
+
 static void name_free(struct ht_node *n, void *ctx)
 {
 	(void)ctx;
@@ -207,9 +235,9 @@ struct endpoint {
 
 static uint64_t endpoint_key(uint32_t source, uint64_t netns, uint8_t family, const uint8_t *addr)
 {
-	uint64_t h = ht_hash_add(ht_hash_add(KEY_END, source), netns);
+	uint64_t h = ht_hash_fold(ht_hash_fold(KEY_END, source), netns);
 
-	return ht_hash_add16(ht_hash_add(h, family), addr);
+	return ht_hash_fold16(ht_hash_fold(h, family), addr);
 }
 
 static const struct endpoint *endpoint_find(const struct flow *f, uint32_t source, uint64_t netns,
@@ -489,15 +517,16 @@ static void update_closing(struct flow *f, struct flow_packet *p)
 
 /* ------------------------------------------------------------ directions */
 
+/* Only compared and looked up (f->dirs is iterated only to free it): folded, not added. */
 uint64_t dir_key(const struct flow_tuple *t, int reversed)
 {
-	uint64_t h = ht_hash_add(KEY_DIR, t->family);
+	uint64_t h = ht_hash_fold(KEY_DIR, t->family);
 
-	h = ht_hash_add16(h, reversed ? t->dst : t->src);
-	h = ht_hash_add16(h, reversed ? t->src : t->dst);
-	h = ht_hash_add(h, t->vlan_stack ^ t->netns << 1);
-	return ht_hash_add(h, reversed ? (uint64_t)t->dport << 16 | t->sport
-				       : (uint64_t)t->sport << 16 | t->dport);
+	h = ht_hash_fold16(h, reversed ? t->dst : t->src);
+	h = ht_hash_fold16(h, reversed ? t->src : t->dst);
+	h = ht_hash_fold(h, t->vlan_stack ^ t->netns << 1);
+	return ht_hash_fold(h, reversed ? (uint64_t)t->dport << 16 | t->sport
+					: (uint64_t)t->sport << 16 | t->dport);
 }
 
 static void dir_join(struct flow *f, struct flow_packet *p, uint64_t key)
@@ -1102,13 +1131,29 @@ static int tunnel_step(const struct flow_packet *p, const struct flow_branch *fr
 	return (was != NULL) != (now != NULL) || (was && now && strcmp(was, now));
 }
 
+/* A hit's content keys (fp_exact, fp_nat of its layer), hashed once for the hit. */
+struct hit_fps {
+	bool done;
+	uint64_t exact, nat;
+};
+
+static void hit_fps(struct hit_fps *k, const struct pkt_l3l4 *l)
+{
+	if (k->done)
+		return;
+	k->exact = has_content(l) ? fp_exact(l) : 0;
+	k->nat = has_content(l) ? fp_nat(l) : 0;
+	k->done = true;
+}
+
 /* The packet the new branch's data belongs to, and how; NULL: a new packet. */
 static struct flow_packet *place_branch(struct flow *f, const struct flow_event *ev,
-					const struct pkt_l3l4 *l, const struct names *nm,
-					enum flow_branch_how *how, int *parent)
+					const struct pkt_l3l4 *l, struct hit_fps *fps,
+					const struct names *nm, enum flow_branch_how *how,
+					int *parent)
 {
-	uint64_t exact = has_content(l) ? fp_exact(l) : 0;
-	uint64_t nat = has_content(l) ? fp_nat(l) : 0;
+	hit_fps(fps, l);
+	uint64_t exact = fps->exact, nat = fps->nat;
 	struct flow_packet *p = NULL;
 
 	if (ev->has_head) {
@@ -1212,19 +1257,20 @@ int flow_add_event(struct flow *f, const struct flow_event *ev, uint64_t *packet
 {
 	const struct pkt_l3l4 *l = pkt_innermost(ev->pi);
 	struct names nm = {
-	    name_get(f, ev->hook, PKT_HOOK_LEN),
-	    name_get(f, ev->ifname, PKT_IFNAME_LEN),
-	    name_get(f, ev->drop, PKT_DROP_LEN),
-	    name_get(f, ev->comm, PKT_COMM_LEN),
+	    event_name(f, ev, ev->hook, PKT_HOOK_LEN),
+	    event_name(f, ev, ev->ifname, PKT_IFNAME_LEN),
+	    event_name(f, ev, ev->drop, PKT_DROP_LEN),
+	    event_name(f, ev, ev->comm, PKT_COMM_LEN),
 	    "",
 	};
 	struct flow_branch *b = NULL;
 	struct flow_packet *p = NULL;
+	struct hit_fps fps = {.done = false};
 
 	if (!nm.hook || !nm.ifname || !nm.drop || !nm.comm)
 		return -ENOMEM;
 	if (ev->loc && ev->loc[0]) { /* only frees have one */
-		const struct name *loc = name_get(f, ev->loc, PKT_LOC_LEN);
+		const struct name *loc = event_name(f, ev, ev->loc, PKT_LOC_LEN);
 
 		if (!loc)
 			return -ENOMEM;
@@ -1262,7 +1308,7 @@ int flow_add_event(struct flow *f, const struct flow_event *ev, uint64_t *packet
 		enum flow_branch_how how = FLOW_BRANCH_ORIGINAL;
 		int parent = -1, main = 1;
 
-		p = place_branch(f, ev, l, &nm, &how, &parent);
+		p = place_branch(f, ev, l, &fps, &nm, &how, &parent);
 		if (p && !ev->has_track) {
 			/* foreign captures: one branch, the path, found by content */
 			b = p->branches[path_tip(p)];
@@ -1294,8 +1340,9 @@ int flow_add_event(struct flow *f, const struct flow_event *ev, uint64_t *packet
 	/* a hop that looks like the one before has its keys already */
 	if (!p->nhops || !same_fp(p->hops[p->nhops - 1].l, l)) {
 		if (has_content(l)) {
-			packet_add_content(f, p, fp_exact(l));
-			packet_add_content(f, p, fp_nat(l));
+			hit_fps(&fps, l);
+			packet_add_content(f, p, fps.exact);
+			packet_add_content(f, p, fps.nat);
 		}
 	}
 	int err = add_hop(f, p, b, ev, l, &nm);

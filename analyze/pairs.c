@@ -485,16 +485,19 @@ static void restart_stream(struct flow *f, const struct pending *w, uint64_t t)
 	nw->maybe_reply = oldest_open(f, n, 1) < n->last_ts;
 }
 
-/* A direction of a connection without namespace (both ends see it the same way). */
+/*
+ * A direction of a connection without namespace (both ends see it the same
+ * way). Only compared and looked up, like dir_key: folded, not added.
+ */
 static uint64_t tdir_key(const struct flow_tuple *t, int reversed)
 {
-	uint64_t h = ht_hash_add(0x74637000ull, t->family);
+	uint64_t h = ht_hash_fold(0x74637000ull, t->family);
 
-	h = ht_hash_add16(h, reversed ? t->dst : t->src);
-	h = ht_hash_add16(h, reversed ? t->src : t->dst);
-	h = ht_hash_add(h, t->vlan_stack);
-	return ht_hash_add(h, reversed ? (uint64_t)t->dport << 16 | t->sport
-				       : (uint64_t)t->sport << 16 | t->dport);
+	h = ht_hash_fold16(h, reversed ? t->dst : t->src);
+	h = ht_hash_fold16(h, reversed ? t->src : t->dst);
+	h = ht_hash_fold(h, t->vlan_stack);
+	return ht_hash_fold(h, reversed ? (uint64_t)t->dport << 16 | t->sport
+					: (uint64_t)t->sport << 16 | t->dport);
 }
 
 static struct tcp_dir *tdir_find(const struct flow *f, uint64_t key)

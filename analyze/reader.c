@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hashtab.h"
 
 /* Items per batch: a hand-over (a lock, maybe a wake-up) per this many hits. */
 #define BATCH_ITEMS 256
@@ -19,12 +20,22 @@
 #define BATCH_BYTES (192u * 1024)
 /* Batches of a threaded input: one being filled, one being read, the rest queued. */
 #define THREAD_BATCHES 6
+/* A batch's hop strings: ~40 bytes a hit, one chunk holds a batch's unless names are long. */
+#define STR_CHUNK_BYTES (16u * 1024)
+
+/* Room for a batch's hop strings, in chunks that never move: items point into them. */
+struct str_chunk {
+	struct str_chunk *next; /* an older chunk of the batch */
+	size_t used, cap;
+	char s[];
+};
 
 struct reader_batch {
 	struct reader_batch *next;
 	size_t n;
 	uint8_t *bytes;
 	size_t used, cap;
+	struct str_chunk *strs; /* the newest first; the oldest is kept from batch to batch */
 	struct reader_item items[BATCH_ITEMS];
 };
 
@@ -45,18 +56,38 @@ struct reader_iface {
 /* a packet whose interface block is missing */
 static const struct reader_iface no_iface;
 
+/*
+ * A hop's name (hook, interface, command, drop reason, loc) kept once for
+ * the input, until reader_close: items point at it, so that the analysis
+ * finds its own copy by the address (reader_hop.names_stable). A recording
+ * has a few dozen; past this many (a hostile file), names go with their
+ * batch like the other strings.
+ */
+struct reader_name {
+	struct ht_node node;
+	size_t len;
+	char s[];
+};
+#define READER_NAMES_MAX 65536
+/* slots of the recent names, by length and end bytes: most hits find theirs there, unhashed */
+#define READER_NAMES_RECENT 61
+
 struct reader {
 	struct pcapng_reader *r;
-	bool threaded, dissect;
+	bool threaded, dissect, comments;
 
 	/* the producer's (the reader thread's, when threaded) */
 	struct pcapng_record rec;
+	struct trace_hop hop; /* the record's, decoded here and put into its item slimmer */
 	enum producer_state state;
 	/* the interfaces' strings items point at: by if_id for ifs_section, and all */
 	struct reader_iface **ifs;
 	size_t ifs_n;
 	uint32_t ifs_section;
 	struct reader_iface *ifs_all;
+	struct hashtab names; /* struct reader_name */
+	bool names_ok;	      /* names is initialized */
+	const struct reader_name *names_recent[READER_NAMES_RECENT];
 	int errors;
 	uint64_t error_at, last_error_offset;
 
@@ -88,15 +119,160 @@ static struct reader_batch *batch_new(void)
 	return b;
 }
 
+/* The batch's strings forgotten, its first chunk kept for the next fill. */
+static void batch_strs_reset(struct reader_batch *b)
+{
+	while (b->strs && b->strs->next) {
+		struct str_chunk *older = b->strs->next;
+
+		free(b->strs);
+		b->strs = older;
+	}
+	if (b->strs)
+		b->strs->used = 0;
+}
+
 static void batch_free_list(struct reader_batch *b)
 {
 	while (b) {
 		struct reader_batch *next = b->next;
 
+		batch_strs_reset(b);
+		free(b->strs);
 		free(b->bytes);
 		free(b);
 		b = next;
 	}
+}
+
+/* n bytes aligned to align (a power of 2) among the batch's strings; NULL: no memory. */
+static void *str_alloc(struct reader_batch *b, size_t n, size_t align)
+{
+	struct str_chunk *c = b->strs;
+	size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
+
+	if (!c || at > c->cap || c->cap - at < n) {
+		size_t cap = n > STR_CHUNK_BYTES ? n : STR_CHUNK_BYTES;
+
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+		c->cap = cap;
+		c->next = b->strs;
+		b->strs = c;
+		at = 0;
+	}
+	c->used = at + n;
+	return c->s + at;
+}
+
+/* s (len bytes) kept for the input: NULL when there is no room. */
+static const char *name_keep(struct reader *rd, const char *s, size_t len)
+{
+	/* len > 0 */
+	const struct reader_name **recent =
+	    &rd->names_recent[(len * 31 + (unsigned char)s[0] + 7u * (unsigned char)s[len - 1]) %
+			      READER_NAMES_RECENT];
+	uint64_t h;
+	struct reader_name *nm;
+
+	if (*recent && (*recent)->len == len && !memcmp((*recent)->s, s, len))
+		return (*recent)->s;
+	if (!rd->names_ok)
+		return NULL;
+	h = ht_hash_bytes(0, s, len);
+	for (struct ht_node *n = ht_find_first(&rd->names, h); n; n = ht_find_next(n)) {
+		nm = ht_entry(n, struct reader_name, node);
+		if (nm->len == len && !memcmp(nm->s, s, len)) {
+			*recent = nm;
+			return nm->s;
+		}
+	}
+	if (ht_count(&rd->names) >= READER_NAMES_MAX || !(nm = malloc(sizeof(*nm) + len + 1)))
+		return NULL;
+	nm->len = len;
+	memcpy(nm->s, s, len + 1);
+	ht_insert(&rd->names, &nm->node, h);
+	*recent = nm;
+	return nm->s;
+}
+
+static void name_free(struct ht_node *n, void *ctx)
+{
+	(void)ctx;
+	free(ht_entry(n, struct reader_name, node));
+}
+
+/*
+ * The hop h into the item's v: its numbers, its names kept for the input
+ * (name_keep), and what else it has (extra, or names with no room left)
+ * copied to the batch's strings in one piece; an empty string is a
+ * constant "". false: no memory.
+ */
+static bool put_hop(struct reader *rd, struct reader_batch *b, struct reader_hop *v,
+		    const struct trace_hop *h)
+{
+	/* the names first, extra last: free-form (rmem=, icmp=...), never kept */
+	const char *src[6] = {h->hook, h->ifname, h->comm, h->drop, h->loc, h->extra};
+	const char **dst[6] = {&v->hook, &v->ifname, &v->comm, &v->drop, &v->loc, &v->extra};
+	size_t len[6], total = 0;
+	char *p;
+
+	reader_hop_keys(v, h);
+	v->ts_ns = h->ts_ns;
+	v->dir = h->dir;
+	v->event = NULL;
+	v->names_stable = true;
+	for (size_t i = 0; i < 6; i++) {
+		len[i] = 0;
+		*dst[i] = ""; /* not h's: h is decoded again for the next record */
+		if (!src[i][0])
+			continue;
+		size_t n = strlen(src[i]);
+
+		if (i < 5 && (*dst[i] = name_keep(rd, src[i], n)))
+			continue;
+		v->names_stable = v->names_stable && i == 5;
+		len[i] = n + 1;
+		total += len[i];
+	}
+	if (!total)
+		return true;
+	if (!(p = str_alloc(b, total, 1)))
+		return false;
+	for (size_t i = 0; i < 6; i++)
+		if (len[i]) {
+			memcpy(p, src[i], len[i]);
+			*dst[i] = p;
+			p += len[i];
+		}
+	return true;
+}
+
+void reader_hop_keys(struct reader_hop *v, const struct trace_hop *h)
+{
+	v->hook = h->hook;
+	v->ifname = h->ifname;
+	v->comm = h->comm;
+	v->drop = h->drop;
+	v->loc = h->loc;
+	v->extra = h->extra;
+	v->netns = h->netns;
+	v->skb = h->skb;
+	v->track = h->track;
+	v->head = h->head;
+	v->ifindex = h->ifindex;
+	v->cpu = h->cpu;
+	v->pid = h->pid;
+	v->proto = h->proto;
+	v->l2_synth = h->l2_synth;
+	v->has_head = h->has_head;
+	v->has_proto = h->has_proto;
+	v->is_event = h->is_event;
+	v->ours = h->ours;
+	v->has_netns = h->has_netns;
+	v->has_track = h->has_track;
+	v->names_stable = false;
 }
 
 /* n bytes of room at the end of the batch's bytes: their offset, or SIZE_MAX. */
@@ -196,8 +372,9 @@ static bool make_packet(struct reader *rd, struct reader_batch *b, struct reader
 	const struct pcapng_interface *itf = pcapng_interface(rd->r, rec->if_id);
 
 	item_init(it, READER_PACKET, rec);
-	trace_hop_decode(&it->c, rec, itf);
-	it->c.data = NULL; /* the record's bytes go with the next block */
+	trace_hop_decode(&rd->hop, rec, itf);
+	if (!put_hop(rd, b, &it->c, &rd->hop))
+		return false;
 	it->has_ts = rec->has_ts;
 	it->has_itf = itf != NULL;
 	it->linktype = itf ? itf->linktype : PCAPNG_LINKTYPE_ETHERNET;
@@ -222,7 +399,8 @@ static bool make_packet(struct reader *rd, struct reader_batch *b, struct reader
 	it->has_dropcount = rec->has_dropcount;
 	it->dropcount = rec->dropcount;
 	it->has_comment = rec->has_comment;
-	if (rec->has_comment && (it->comment = put_str(b, rec->comment)) == SIZE_MAX)
+	if (rec->has_comment && rd->comments &&
+	    (it->comment = put_str(b, rec->comment)) == SIZE_MAX)
 		return false;
 	it->dissected = rd->dissect;
 	if (rd->dissect)
@@ -277,10 +455,24 @@ static bool produce(struct reader *rd, struct reader_batch *b)
 				goto made;
 			case PCAPNG_REC_EVENT:
 				item_init(it, READER_EVENT, rec);
-				it->event_ok = trace_event_decode(&it->c, rec) == 0;
+				it->event_ok = trace_event_decode(&rd->hop, rec) == 0;
 				/* the comment even when it has none: "" then */
 				if ((it->comment = put_str(b, rec->comment)) == SIZE_MAX)
 					goto out_of_memory;
+				if (it->event_ok) { /* rare: kept whole, the item points into it */
+					struct trace_hop *e =
+					    str_alloc(b, sizeof(*e), _Alignof(struct trace_hop));
+
+					if (!e)
+						goto out_of_memory;
+					/* the record's bytes go with the next block */
+					*e = rd->hop;
+					e->data = NULL;
+					reader_hop_keys(&it->c, e);
+					it->c.ts_ns = e->ts_ns;
+					it->c.dir = e->dir;
+					it->c.event = e;
+				}
 				last = false;
 				goto made;
 			case PCAPNG_REC_SECTION:
@@ -343,6 +535,7 @@ static void fill(struct reader *rd, struct reader_batch *b)
 {
 	b->n = 0;
 	b->used = 0;
+	batch_strs_reset(b);
 	while (b->n < BATCH_ITEMS && b->used < BATCH_BYTES)
 		if (produce(rd, b))
 			break;
@@ -383,7 +576,8 @@ static void *reader_thread(void *arg)
 	return NULL;
 }
 
-int reader_open(struct reader **rdp, struct pcapng_reader *r, bool threaded, bool dissect)
+int reader_open(struct reader **rdp, struct pcapng_reader *r, bool threaded, bool dissect,
+		bool comments)
 {
 	struct reader *rd = calloc(1, sizeof(*rd));
 	int rc = -ENOMEM;
@@ -394,7 +588,9 @@ int reader_open(struct reader **rdp, struct pcapng_reader *r, bool threaded, boo
 	rd->r = r;
 	rd->threaded = threaded;
 	rd->dissect = dissect;
+	rd->comments = comments;
 	rd->state = PRODUCE_READ;
+	rd->names_ok = ht_init(&rd->names, 64) == 0; /* else no name is kept: they go by batch */
 	if (!threaded) {
 		rd->cur = batch_new();
 		if (!rd->cur)
@@ -435,6 +631,8 @@ int reader_open(struct reader **rdp, struct pcapng_reader *r, bool threaded, boo
 fail:
 	batch_free_list(rd->free_list);
 	batch_free_list(rd->cur);
+	if (rd->names_ok)
+		ht_destroy(&rd->names);
 	free(rd);
 	return rc;
 }
@@ -516,5 +714,9 @@ void reader_close(struct reader *rd)
 		rd->ifs_all = next;
 	}
 	free(rd->ifs);
+	if (rd->names_ok) {
+		ht_for_each(&rd->names, name_free, NULL);
+		ht_destroy(&rd->names);
+	}
 	free(rd);
 }

@@ -40,6 +40,38 @@ enum reader_kind {
 };
 
 /*
+ * A hop as items carry it to the analysis: struct trace_hop's numbers, and
+ * its strings as pointers ("" when absent) to copies that live as long as
+ * the item. trace_hop's fixed arrays are 560 of its 640 bytes, mostly empty
+ * (drop, loc, extra), and every byte of an item is written on the reader's
+ * CPU and read on the analysis's.
+ */
+struct reader_hop {
+	const char *hook, *ifname, *comm, *drop, *loc, *extra;
+	uint64_t netns, skb, track, head;
+	uint32_t ifindex, cpu, pid;
+	uint16_t proto;
+	uint8_t dir;
+	bool l2_synth, has_head, has_proto, is_event;
+	bool ours, has_netns, has_track;
+	/*
+	 * hook, ifname, comm, drop and loc are the reader's own copies, the
+	 * same address for the same string until reader_close: the analysis
+	 * may know them by their address (flow_event.names_stable).
+	 */
+	bool names_stable;
+	uint64_t ts_ns;
+	/* EVENT with event_ok: the whole hop (the causes and --write take it) */
+	const struct trace_hop *event;
+};
+
+/*
+ * The comment keys of h, and what trace_hop_identify() says of them, into
+ * v: its strings point into h (v is valid as long as h is; not names_stable).
+ */
+void reader_hop_keys(struct reader_hop *v, const struct trace_hop *h);
+
+/*
  * One record of an input, decoded. Strings and bytes: reader_text(),
  * reader_bytes() (a message that found no memory is NULL).
  */
@@ -72,8 +104,8 @@ struct reader_item {
 	 * one per item).
 	 */
 	const char *if_name, *if_description;
-	struct trace_hop c; /* PACKET, EVENT: c.data is not set */
-	struct pkt_info pi; /* PACKET with dissected */
+	struct reader_hop c; /* PACKET, EVENT */
+	struct pkt_info pi;  /* PACKET with dissected */
 };
 
 struct reader;
@@ -82,9 +114,12 @@ struct reader;
  * Read r ahead (r stays the caller's: close it after reader_close). threaded:
  * on a thread of its own, else on the caller's thread as items are taken.
  * dissect: dissect every snapshot (not when the consumer rewrites it first).
- * Returns 0, or -errno (memory, thread) with nothing started.
+ * comments: keep a packet's comment text (else its comment is SIZE_MAX; the
+ * hop is decoded from it either way). Returns 0, or -errno (memory, thread)
+ * with nothing started.
  */
-int reader_open(struct reader **rd, struct pcapng_reader *r, bool threaded, bool dissect);
+int reader_open(struct reader **rd, struct pcapng_reader *r, bool threaded, bool dissect,
+		bool comments);
 /*
  * The next item, valid until the next call: the caller may change it and
  * its bytes in place (--anonymize rewrites them). After an item that is a

@@ -720,6 +720,9 @@ static void opt_comment(struct pcapng_record *rec, const struct opt *o)
 /* Raw timestamp in interface units -> ns since the epoch, clamped. */
 static uint64_t ts_to_ns(const struct pcapng_interface *ifc, uint64_t raw)
 {
+	/* nanoseconds and no offset (pkt-record's): as they are, without a 128-bit division */
+	if (ifc->ts_units_per_sec == 1000000000 && !ifc->ts_offset_sec)
+		return raw;
 	/* 128 bits: raw * 1e9 cannot overflow, whatever the resolution */
 	__int128 ns = (__int128)((unsigned __int128)raw * 1000000000u / ifc->ts_units_per_sec);
 
@@ -1198,12 +1201,19 @@ static int host_is_le(void)
 	return *(const uint8_t *)&one == 1;
 }
 
-/* Clears a record without touching the comment text beyond its first byte. */
+/*
+ * Clears a record without touching its texts beyond their first byte (the
+ * section header's three are 384 bytes a block, for the rare block that
+ * has them).
+ */
 static void rec_reset(struct pcapng_record *rec)
 {
 	memset(rec, 0, offsetof(struct pcapng_record, comment));
 	rec->comment[0] = '\0';
-	memset(&rec->has_ifrecv, 0, sizeof(*rec) - offsetof(struct pcapng_record, has_ifrecv));
+	memset(&rec->has_ifrecv, 0,
+	       offsetof(struct pcapng_record, shb_userappl) -
+		   offsetof(struct pcapng_record, has_ifrecv));
+	rec->shb_userappl[0] = rec->shb_os[0] = rec->shb_hardware[0] = '\0';
 }
 
 static int read_block(struct pcapng_reader *r, struct pcapng_record *rec)

@@ -164,8 +164,9 @@ int trace_comment_format(char *buf, size_t cap, const struct trace_hop *hop);
  * Parse a comment into the hop's comment keys (the other fields are left
  * alone). Returns 0 when the nine leading keys were found in order (a
  * pkt-record comment), -EINVAL otherwise (the keys that parsed are set, the
- * rest zeroed). Known optional keys with a value out of their form, and
- * unknown ones, go to extra verbatim. Never reads past the NUL.
+ * rest zero, the strings empty). Known optional keys with a value out of
+ * their form, and unknown ones, go to extra verbatim. Never reads past the
+ * NUL.
  */
 int trace_comment_parse(const char *s, struct trace_hop *hop);
 

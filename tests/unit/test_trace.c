@@ -129,6 +129,49 @@ TEST(comment_parse_leading_in_other_forms)
 		    "comm missing");
 }
 
+/* 16-digit addresses are read 8 digits at a time: every digit, case and bad byte still counts */
+TEST(comment_parse_sixteen_digit_addresses)
+{
+	struct trace_hop c;
+
+	ASSERT_OK(trace_comment_parse("hook=a netns=1 if=a ifindex=1 skb=0x0123456789abcdef "
+				      "track=0x1 cpu=0 pid=0 comm=a head=0xfedcba9876543210",
+				      &c),
+		  "lowercase");
+	ASSERT_EQ(c.skb, 0x0123456789abcdefull, "skb");
+	ASSERT_EQ(c.head, 0xfedcba9876543210ull, "head");
+	ASSERT_OK(trace_comment_parse("hook=a netns=1 if=a ifindex=1 skb=0xFFFF8881037E86A0 "
+				      "track=0x1 cpu=0 pid=0 comm=a head=0xAbCdEf0123456789",
+				      &c),
+		  "uppercase");
+	ASSERT_EQ(c.skb, 0xffff8881037e86a0ull, "skb, uppercase");
+	ASSERT_EQ(c.head, 0xabcdef0123456789ull, "head, mixed case");
+	ASSERT_OK(trace_comment_parse("hook=a netns=1 if=a ifindex=1 skb=0x0123456789abcdef "
+				      "track=0x1 cpu=0 pid=0 comm=a head=0x0123456789abcdef",
+				      &c),
+		  "head at the end");
+	ASSERT_EQ(c.head, 0x0123456789abcdefull, "head at the end");
+	/* a byte out of the digits, in each half, at either end of it */
+	static const char *const bad[] = {
+	    "g123456789abcdef", "0123456g89abcdef", "01234567g9abcdef", "0123456789abcdeg",
+	    "0123456789abcde:", "01234567/9abcdef", "1123456789abcdef0"};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char buf[256];
+
+		snprintf(buf, sizeof(buf),
+			 "hook=a netns=1 if=a ifindex=1 skb=0x%s track=0x1 cpu=0 pid=0 comm=a",
+			 bad[i]);
+		ASSERT_TRUE(trace_comment_parse(buf, &c) < 0, bad[i]);
+		snprintf(buf, sizeof(buf),
+			 "hook=a netns=1 if=a ifindex=1 skb=0x1 track=0x1 cpu=0 pid=0 comm=a "
+			 "head=0x%s",
+			 bad[i]);
+		ASSERT_OK(trace_comment_parse(buf, &c), "a bad head= goes to extra");
+		ASSERT_TRUE(!c.has_head && strstr(c.extra, bad[i]), bad[i]);
+	}
+}
+
 TEST(comment_format_reports_nospace)
 {
 	struct trace_hop c = {0};
