@@ -392,6 +392,13 @@ static __always_inline void end_track(struct pktrec_track *tv)
 /* A free of an sk_buff we may be tracking: its entry ends (a lookup and a store, no lock). */
 static __always_inline void forget(__u64 key)
 {
+	/*
+	 * No live entry (a filter that has matched nothing): none to end. The
+	 * unrecorded consume_skb of a filtered recording runs for every packet;
+	 * this spares it the LRU map's hash lookup.
+	 */
+	if (!tracked_live)
+		return;
 	struct pktrec_track *tv = bpf_map_lookup_elem(&tracks, &key);
 
 	if (tv)
