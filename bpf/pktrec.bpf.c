@@ -448,6 +448,39 @@ int BPF_KPROBE(kp_free_napi_cache, struct sk_buff *skb)
 }
 #endif
 
+/*
+ * Where the hit is: the device's namespace, index and name; without a
+ * device, the socket's namespace, else the current task's (dev_scratch: a
+ * UDP scratch word where skb->dev was, namespace 0).
+ */
+static __always_inline void hit_place(struct sk_buff *skb, struct net_device *dev, bool dev_scratch,
+				      __u64 *netns, __u32 *ifindex, char *name)
+{
+	if (dev) {
+		*netns = dev->nd_net.net->ns.inum;
+		*ifindex = dev->ifindex;
+		__builtin_memcpy(name, dev->name, PKTREC_IFNAMSIZ);
+	} else if (!dev_scratch) {
+		struct sock *sk = skb->sk;
+		if (sk)
+			*netns = sk->__sk_common.skc_net.net->ns.inum;
+		if (!*netns) {
+			struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+			*netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+		}
+	}
+}
+
+/* a hit the pcap filter rejected in the kernel */
+static __always_inline void count_filtered(int hook)
+{
+	__u32 hk = hook;
+	struct pktrec_stats *st = bpf_map_lookup_elem(&stats, &hk);
+
+	if (st)
+		st->filtered++;
+}
+
 static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, __u64 location)
 {
 	__u64 now = 0;
@@ -491,25 +524,21 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 
 	if (dev_scratch)
 		dev = NULL;
-	if (dev) {
-		netns = dev->nd_net.net->ns.inum;
-		ifindex = dev->ifindex;
-		__builtin_memcpy(name, dev->name, sizeof(name));
-	} else if (!dev_scratch) {
-		/* no device: the socket's namespace, else the current task's */
-		struct sock *sk = skb->sk;
-		if (sk)
-			netns = sk->__sk_common.skc_net.net->ns.inum;
-		if (!netns) {
-			struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-			netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
-		}
-	}
 
-	if ((n_netns && !netns_matches(netns)) || (n_ifnames && !name_matches(name))) {
-		if (is_free && !user_track)
-			forget(key);
-		return 0;
+	/*
+	 * With -i or --netns the place decides first: a hit elsewhere costs
+	 * nothing more. Without them it is read after the pcap filter, which
+	 * does not need it: a hit the filter rejects never reads it.
+	 */
+	bool by_place = n_netns || n_ifnames;
+
+	if (by_place) {
+		hit_place(skb, dev, dev_scratch, &netns, &ifindex, name);
+		if ((n_netns && !netns_matches(netns)) || (n_ifnames && !name_matches(name))) {
+			if (is_free && !user_track)
+				forget(key);
+			return 0;
+		}
 	}
 
 	struct snap_geom g;
@@ -517,9 +546,26 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 	struct pktrec_track *tv = NULL;
 	__u64 track = 0, headp = (__u64)skb->head, n = 0, fp = 0;
 	__u64 timeout = track_timeout_ns;
-	bool live = false, known = false, fresh = false;
+	bool live = false, known = false, fresh = false, match = true;
 
 	snap_geometry(skb, dev, hook, &g);
+	/*
+	 * The pcap filter first, before any tracking branch: the verifier then
+	 * walks it from one state, not once per branch (a filter's load time
+	 * grew threefold the other way round). A known packet is recorded
+	 * whatever the verdict: its cost is paid only by packets that matched
+	 * once. With no packet tracked, a rejected hit cannot be a known one:
+	 * counted and done, no map operation and no clock read.
+	 */
+	if (!user_track && cbpf_len) {
+		match = filter_accepts(skb, &g);
+		if (!match && !tracked_live) {
+			count_filtered(hook);
+			return 0;
+		}
+	}
+	if (!by_place)
+		hit_place(skb, dev, dev_scratch, &netns, &ifindex, name);
 	if (user_track) {
 		/*
 		 * No filter: every hit is recorded and the reader gives the ids
@@ -530,18 +576,8 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 		if (e)
 			n = snap_copy(e, &g);
 	} else {
-		/*
-		 * The pcap filter first, before any tracking branch: the verifier
-		 * then walks it from one state, not once per branch (a filter's
-		 * load time grew threefold the other way round). A known packet
-		 * is recorded whatever the verdict: its cost is paid only by
-		 * packets that matched once.
-		 */
-		bool match = !cbpf_len || filter_accepts(skb, &g);
-
-		/* with a filter and no packet tracked, this hit cannot be a known one */
-		if (match || tracked_live)
-			tv = bpf_map_lookup_elem(&tracks, &key);
+		/* a rejected hit gets here only while some packet is tracked */
+		tv = bpf_map_lookup_elem(&tracks, &key);
 		live = tv && tv->id;
 		/*
 		 * With the filter in user space every hit is recorded: its ring
@@ -568,11 +604,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 		 * encapsulation); an unknown one must match here.
 		 */
 		if (!match && !known) {
-			__u32 fk = hook;
-			struct pktrec_stats *fs = bpf_map_lookup_elem(&stats, &fk);
-
-			if (fs)
-				fs->filtered++;
+			count_filtered(hook);
 			if (live)
 				end_track(tv); /* stale: another packet's */
 			if (e)
