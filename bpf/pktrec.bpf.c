@@ -109,20 +109,28 @@ struct {
 } stats SEC(".maps");
 
 /*
- * Per CPU: the frame the pcap filter sees (room for a synthetic Ethernet
- * header + the snapshot), and the last verdict with the bytes it depended
- * on. A packet's next hits (queue then xmit, rx then receive, the bridge,
- * the veth peer) mostly see the same bytes on the same CPU: a few word
- * compares replace running the filter again. Exact: the verdict of a
- * classic BPF program depends only on the bytes it can read (cbpf_extent),
- * the captured length and the wire length.
+ * Per CPU: the frame the pcap filter sees (the snapshot at SNAP_AT, a
+ * synthetic Ethernet header in front of it where there is none), and the
+ * last verdict with what it depended on. A packet's next hits (queue then
+ * xmit, rx then receive, the bridge, the veth peer) mostly see the same
+ * bytes on the same CPU: a few word compares replace running the filter
+ * again. Exact: the verdict of a classic BPF program depends only on the
+ * bytes it can read (cbpf_extent), the captured length and the wire
+ * length; a frame's bytes are the snapshot's, behind the synthetic header
+ * (whose only variable part is its ethertype) or not. The memo compares
+ * the snapshot's words, 8-byte aligned at SNAP_AT: one load a word, where
+ * the frame's words (at 14, or 0) took eight byte loads each.
  */
-#define MEMO_WORDS ((ETH_HLEN + PKTREC_MAX_SNAP + 7) / 8)
+#define SNAP_AT	   16
+#define MEMO_WORDS ((PKTREC_MAX_SNAP + 7) / 8)
 struct filter_state {
-	__u8 b[ETH_HLEN + CBPF_BUF_SIZE + 2];
+	__u8 b[SNAP_AT + CBPF_BUF_SIZE];
 	__u32 memo_valid, memo_buflen, memo_wirelen, memo_verdict;
+	__u32 memo_l2; /* 0, or 1 << 16 | the synthetic header's ethertype */
+	__u32 pad;
 	__u64 memo_w[MEMO_WORDS];
 };
+_Static_assert(SNAP_AT >= ETH_HLEN && SNAP_AT % 8 == 0, "a synthetic header fits in front");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -330,29 +338,32 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
 	asm volatile("" : "+r"(copy));
 	if (copy > PKTREC_MAX_SNAP)
 		copy = PKTREC_MAX_SNAP;
-	if (copy && bpf_probe_read_kernel(fs->b + ETH_HLEN, copy, g->head + g->start))
+	if (copy && bpf_probe_read_kernel(fs->b + SNAP_AT, copy, g->head + g->start))
 		copy = n = 0;
 
-	__u32 base = ETH_HLEN, buflen, wirelen;
+	const __u64 *snap_w = (const __u64 *)(fs->b + SNAP_AT);
+	__u32 base = SNAP_AT, l2 = 0, buflen, wirelen, ethertype = 0;
 
 	if (g->synth) {
-		l2_synth_header(fs->b, bpf_ntohs(skb->protocol), (__u32)copy);
-		base = 0;
+		ethertype =
+		    l2_synth_ethertype(bpf_ntohs(skb->protocol), fs->b + SNAP_AT, (__u32)copy);
+		l2 = 1u << 16 | ethertype;
+		base = SNAP_AT - ETH_HLEN;
 	}
 	l2_frame_lengths(g->synth, (__u32)n, g->orig_len, snaplen, &buflen, &wirelen);
 
+	/* the frame's bytes the verdict can depend on, and the snapshot's among them */
 	__u32 cmp = cbpf_extent < buflen ? cbpf_extent : buflen;
-	__u32 words = (cmp + 7) / 8;
-	const __u8 *frame = fs->b + base;
+	__u32 snap_cmp = base == SNAP_AT ? cmp : cmp > ETH_HLEN ? cmp - ETH_HLEN : 0;
+	__u32 words = (snap_cmp + 7) / 8;
 
-	if (fs->memo_valid && fs->memo_buflen == buflen && fs->memo_wirelen == wirelen) {
+	if (fs->memo_valid && fs->memo_buflen == buflen && fs->memo_wirelen == wirelen &&
+	    fs->memo_l2 == l2) {
 		bool same = true;
 
+		/* bytes past copy in the last word are stale, compared alike: a miss at worst */
 		for (__u32 i = 0; i < MEMO_WORDS && i < words; i++) {
-			__u64 v;
-
-			__builtin_memcpy(&v, frame + i * 8, 8);
-			if (v != fs->memo_w[i]) {
+			if (snap_w[i] != fs->memo_w[i]) {
 				same = false;
 				break;
 			}
@@ -360,12 +371,20 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
 		if (same)
 			return fs->memo_verdict != 0;
 	}
-	__u32 verdict = cbpf_run(cbpf_prog, cbpf_len, frame, buflen, wirelen);
+	if (g->synth) {
+		__u8 *hdr = fs->b + SNAP_AT - ETH_HLEN;
+
+		__builtin_memset(hdr, 0, 12);
+		hdr[12] = ethertype >> 8;
+		hdr[13] = ethertype & 0xff;
+	}
+	__u32 verdict = cbpf_run(cbpf_prog, cbpf_len, fs->b + base, buflen, wirelen);
 
 	for (__u32 i = 0; i < MEMO_WORDS && i < words; i++)
-		__builtin_memcpy(&fs->memo_w[i], frame + i * 8, 8);
+		fs->memo_w[i] = snap_w[i];
 	fs->memo_buflen = buflen;
 	fs->memo_wirelen = wirelen;
+	fs->memo_l2 = l2;
 	fs->memo_verdict = verdict;
 	fs->memo_valid = 1;
 	return verdict != 0;
