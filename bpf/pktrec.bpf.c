@@ -473,12 +473,19 @@ int BPF_KPROBE(kp_free_napi_cache, struct sk_buff *skb)
  * UDP scratch word where skb->dev was, namespace 0).
  */
 static __always_inline void hit_place(struct sk_buff *skb, struct net_device *dev, bool dev_scratch,
-				      __u64 *netns, __u32 *ifindex, char *name)
+				      __u64 *netns, __u32 *ifindex, __u64 name[2])
 {
 	if (dev) {
+		/*
+		 * Two word loads: a copy of the char array compiles to sixteen byte
+		 * loads, each a checked load through the BTF pointer.
+		 */
+		const __u64 *dev_name = (const __u64 *)dev->name;
+
 		*netns = dev->nd_net.net->ns.inum;
 		*ifindex = dev->ifindex;
-		__builtin_memcpy(name, dev->name, PKTREC_IFNAMSIZ);
+		name[0] = dev_name[0];
+		name[1] = dev_name[1];
 	} else if (!dev_scratch) {
 		struct sock *sk = skb->sk;
 		if (sk)
@@ -505,7 +512,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 	__u64 now = 0;
 	__u64 key = (__u64)skb;
 	bool is_free = hook_is_free(hook);
-	char name[PKTREC_IFNAMSIZ] = {};
+	__u64 name[PKTREC_IFNAMSIZ / 8] = {}; /* in words: copied as words */
 	struct net_device *dev;
 	__u64 netns = 0;
 	__u32 ifindex = 0;
@@ -553,7 +560,8 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 
 	if (by_place) {
 		hit_place(skb, dev, dev_scratch, &netns, &ifindex, name);
-		if ((n_netns && !netns_matches(netns)) || (n_ifnames && !name_matches(name))) {
+		if ((n_netns && !netns_matches(netns)) ||
+		    (n_ifnames && !name_matches((const char *)name))) {
 			if (is_free && !user_track)
 				forget(key);
 			return 0;
