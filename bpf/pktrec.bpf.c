@@ -46,6 +46,12 @@ const volatile __u32 cbpf_len = 0;
 const volatile struct cbpf_insn cbpf_prog[CBPF_MAX_INSNS] = {};
 const volatile __u32 cbpf_extent = 0xffffffff; /* cbpf_read_extent() of the program */
 /*
+ * cbpf_read_mask() of the program over the snapshot's bytes, as the memo's
+ * words: [0] where the frame is the snapshot, [1] behind a synthetic header
+ * (the frame's bytes from 14 on)
+ */
+const volatile __u64 cbpf_memo_mask[2][(PKTREC_MAX_SNAP + 7) / 8] = {};
+/*
  * Wake the reader when this much is waiting (0: at every event). The reader
  * also polls on a short timer, so nothing waits longer than that; under a
  * flood it saves a wake-up (an irq_work and a context switch) per event.
@@ -116,10 +122,11 @@ struct {
  * bytes on the same CPU: a few word compares replace running the filter
  * again. Exact: the verdict of a classic BPF program depends only on the
  * bytes it can read (cbpf_extent), the captured length and the wire
- * length; a frame's bytes are the snapshot's, behind the synthetic header
- * (whose only variable part is its ethertype) or not. The memo compares
- * the snapshot's words, 8-byte aligned at SNAP_AT: one load a word, where
- * the frame's words (at 14, or 0) took eight byte loads each.
+ * length, and of those bytes only on the ones it loads (cbpf_memo_mask);
+ * a frame's bytes are the snapshot's, behind the synthetic header (whose
+ * only variable part is its ethertype) or not. The memo compares the
+ * snapshot's words under the mask, 8-byte aligned at SNAP_AT: one load a
+ * word, where the frame's words (at 14, or 0) took eight byte loads each.
  */
 #define SNAP_AT	   16
 #define MEMO_WORDS ((PKTREC_MAX_SNAP + 7) / 8)
@@ -363,7 +370,7 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
 
 		/* bytes past copy in the last word are stale, compared alike: a miss at worst */
 		for (__u32 i = 0; i < MEMO_WORDS && i < words; i++) {
-			if (snap_w[i] != fs->memo_w[i]) {
+			if ((snap_w[i] ^ fs->memo_w[i]) & cbpf_memo_mask[g->synth][i]) {
 				same = false;
 				break;
 			}
