@@ -35,33 +35,33 @@ struct cbpf_insn {
 };
 
 /* instruction classes and fields (linux/filter.h, pcap/bpf.h) */
-#define CBPF_CLASS(c) ((c) & 0x07)
-#define CBPF_LD	      0x00
-#define CBPF_LDX      0x01
-#define CBPF_ST	      0x02
-#define CBPF_STX      0x03
-#define CBPF_ALU      0x04
-#define CBPF_JMP      0x05
-#define CBPF_RET      0x06
-#define CBPF_MISC     0x07
-#define CBPF_SIZE(c)  ((c) & 0x18)
-#define CBPF_W	      0x00
-#define CBPF_H	      0x08
-#define CBPF_B	      0x10
-#define CBPF_MODE(c)  ((c) & 0xe0)
-#define CBPF_IMM      0x00
-#define CBPF_ABS      0x20
-#define CBPF_IND      0x40
-#define CBPF_MEM      0x60
-#define CBPF_LEN      0x80
-#define CBPF_MSH      0xa0
-#define CBPF_OP(c)    ((c) & 0xf0)
-#define CBPF_SRC(c)   ((c) & 0x08)
-#define CBPF_X	      0x08
-#define CBPF_RVAL(c)  ((c) & 0x18)
-#define CBPF_RA	      0x10
-#define CBPF_MISCOP(c) ((c) & 0xf8)
-#define CBPF_TXA      0x80
+#define CBPF_CLASS(c)  ((c)&0x07)
+#define CBPF_LD	       0x00
+#define CBPF_LDX       0x01
+#define CBPF_ST	       0x02
+#define CBPF_STX       0x03
+#define CBPF_ALU       0x04
+#define CBPF_JMP       0x05
+#define CBPF_RET       0x06
+#define CBPF_MISC      0x07
+#define CBPF_SIZE(c)   ((c)&0x18)
+#define CBPF_W	       0x00
+#define CBPF_H	       0x08
+#define CBPF_B	       0x10
+#define CBPF_MODE(c)   ((c)&0xe0)
+#define CBPF_IMM       0x00
+#define CBPF_ABS       0x20
+#define CBPF_IND       0x40
+#define CBPF_MEM       0x60
+#define CBPF_LEN       0x80
+#define CBPF_MSH       0xa0
+#define CBPF_OP(c)     ((c)&0xf0)
+#define CBPF_SRC(c)    ((c)&0x08)
+#define CBPF_X	       0x08
+#define CBPF_RVAL(c)   ((c)&0x18)
+#define CBPF_RA	       0x10
+#define CBPF_MISCOP(c) ((c)&0xf8)
+#define CBPF_TXA       0x80
 
 /*
  * Load size bytes (1, 2 or 4, big-endian) at off from buf, whose first
@@ -267,6 +267,45 @@ static inline __u32 cbpf_read_extent(const struct cbpf_insn *prog, __u32 n)
 			extent = end;
 	}
 	return extent;
+}
+
+/*
+ * The bytes of the frame prog can ever read, as a byte mask (0xff: read)
+ * over its first mask_len bytes: 0, or -1 when it loads at a computed
+ * offset (BPF_IND: any byte; mask left unset). Two frames that agree on
+ * these bytes, on the captured length and on the wire length get the same
+ * verdict: a load past the capture fails whatever the bytes. Finer than
+ * cbpf_read_extent(): `icmp` reads bytes 12, 13 and 23 of its 24, and a
+ * flood's IP ids and checksums differ in the others.
+ */
+static inline int cbpf_read_mask(const struct cbpf_insn *prog, __u32 n, __u8 *mask, __u32 mask_len)
+{
+	for (__u32 k = 0; k < mask_len; k++)
+		mask[k] = 0;
+	for (__u32 i = 0; i < n; i++) {
+		__u16 code = prog[i].code;
+		__u32 size;
+
+		if (CBPF_CLASS(code) != CBPF_LD && CBPF_CLASS(code) != CBPF_LDX)
+			continue;
+		switch (CBPF_MODE(code)) {
+		case CBPF_ABS:
+			size = CBPF_SIZE(code) == CBPF_W ? 4 : CBPF_SIZE(code) == CBPF_H ? 2 : 1;
+			break;
+		case CBPF_MSH:
+			size = 1;
+			break;
+		case CBPF_IND:
+			return -1;
+		default:
+			continue;
+		}
+		/* bytes at or past mask_len are never captured: no mark needed */
+		for (__u32 k = 0; k < size; k++)
+			if (prog[i].k < mask_len && k < mask_len - prog[i].k)
+				mask[prog[i].k + k] = 0xff;
+	}
+	return 0;
 }
 
 #endif

@@ -46,6 +46,12 @@ const volatile __u32 cbpf_len = 0;
 const volatile struct cbpf_insn cbpf_prog[CBPF_MAX_INSNS] = {};
 const volatile __u32 cbpf_extent = 0xffffffff; /* cbpf_read_extent() of the program */
 /*
+ * cbpf_read_mask() of the program over the snapshot's bytes, as the memo's
+ * words: [0] where the frame is the snapshot, [1] behind a synthetic header
+ * (the frame's bytes from 14 on)
+ */
+const volatile __u64 cbpf_memo_mask[2][(PKTREC_MAX_SNAP + 7) / 8] = {};
+/*
  * Wake the reader when this much is waiting (0: at every event). The reader
  * also polls on a short timer, so nothing waits longer than that; under a
  * flood it saves a wake-up (an irq_work and a context switch) per event.
@@ -109,20 +115,29 @@ struct {
 } stats SEC(".maps");
 
 /*
- * Per CPU: the frame the pcap filter sees (room for a synthetic Ethernet
- * header + the snapshot), and the last verdict with the bytes it depended
- * on. A packet's next hits (queue then xmit, rx then receive, the bridge,
- * the veth peer) mostly see the same bytes on the same CPU: a few word
- * compares replace running the filter again. Exact: the verdict of a
- * classic BPF program depends only on the bytes it can read (cbpf_extent),
- * the captured length and the wire length.
+ * Per CPU: the frame the pcap filter sees (the snapshot at SNAP_AT, a
+ * synthetic Ethernet header in front of it where there is none), and the
+ * last verdict with what it depended on. A packet's next hits (queue then
+ * xmit, rx then receive, the bridge, the veth peer) mostly see the same
+ * bytes on the same CPU: a few word compares replace running the filter
+ * again. Exact: the verdict of a classic BPF program depends only on the
+ * bytes it can read (cbpf_extent), the captured length and the wire
+ * length, and of those bytes only on the ones it loads (cbpf_memo_mask);
+ * a frame's bytes are the snapshot's, behind the synthetic header (whose
+ * only variable part is its ethertype) or not. The memo compares the
+ * snapshot's words under the mask, 8-byte aligned at SNAP_AT: one load a
+ * word, where the frame's words (at 14, or 0) took eight byte loads each.
  */
-#define MEMO_WORDS ((ETH_HLEN + PKTREC_MAX_SNAP + 7) / 8)
+#define SNAP_AT	   16
+#define MEMO_WORDS ((PKTREC_MAX_SNAP + 7) / 8)
 struct filter_state {
-	__u8 b[ETH_HLEN + CBPF_BUF_SIZE + 2];
+	__u8 b[SNAP_AT + CBPF_BUF_SIZE];
 	__u32 memo_valid, memo_buflen, memo_wirelen, memo_verdict;
+	__u32 memo_l2; /* 0, or 1 << 16 | the synthetic header's ethertype */
+	__u32 pad;
 	__u64 memo_w[MEMO_WORDS];
 };
+_Static_assert(SNAP_AT >= ETH_HLEN && SNAP_AT % 8 == 0, "a synthetic header fits in front");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -330,29 +345,32 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
 	asm volatile("" : "+r"(copy));
 	if (copy > PKTREC_MAX_SNAP)
 		copy = PKTREC_MAX_SNAP;
-	if (copy && bpf_probe_read_kernel(fs->b + ETH_HLEN, copy, g->head + g->start))
+	if (copy && bpf_probe_read_kernel(fs->b + SNAP_AT, copy, g->head + g->start))
 		copy = n = 0;
 
-	__u32 base = ETH_HLEN, buflen, wirelen;
+	const __u64 *snap_w = (const __u64 *)(fs->b + SNAP_AT);
+	__u32 base = SNAP_AT, l2 = 0, buflen, wirelen, ethertype = 0;
 
 	if (g->synth) {
-		l2_synth_header(fs->b, bpf_ntohs(skb->protocol), (__u32)copy);
-		base = 0;
+		ethertype =
+		    l2_synth_ethertype(bpf_ntohs(skb->protocol), fs->b + SNAP_AT, (__u32)copy);
+		l2 = 1u << 16 | ethertype;
+		base = SNAP_AT - ETH_HLEN;
 	}
 	l2_frame_lengths(g->synth, (__u32)n, g->orig_len, snaplen, &buflen, &wirelen);
 
+	/* the frame's bytes the verdict can depend on, and the snapshot's among them */
 	__u32 cmp = cbpf_extent < buflen ? cbpf_extent : buflen;
-	__u32 words = (cmp + 7) / 8;
-	const __u8 *frame = fs->b + base;
+	__u32 snap_cmp = base == SNAP_AT ? cmp : cmp > ETH_HLEN ? cmp - ETH_HLEN : 0;
+	__u32 words = (snap_cmp + 7) / 8;
 
-	if (fs->memo_valid && fs->memo_buflen == buflen && fs->memo_wirelen == wirelen) {
+	if (fs->memo_valid && fs->memo_buflen == buflen && fs->memo_wirelen == wirelen &&
+	    fs->memo_l2 == l2) {
 		bool same = true;
 
+		/* bytes past copy in the last word are stale, compared alike: a miss at worst */
 		for (__u32 i = 0; i < MEMO_WORDS && i < words; i++) {
-			__u64 v;
-
-			__builtin_memcpy(&v, frame + i * 8, 8);
-			if (v != fs->memo_w[i]) {
+			if ((snap_w[i] ^ fs->memo_w[i]) & cbpf_memo_mask[g->synth][i]) {
 				same = false;
 				break;
 			}
@@ -360,12 +378,20 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
 		if (same)
 			return fs->memo_verdict != 0;
 	}
-	__u32 verdict = cbpf_run(cbpf_prog, cbpf_len, frame, buflen, wirelen);
+	if (g->synth) {
+		__u8 *hdr = fs->b + SNAP_AT - ETH_HLEN;
+
+		__builtin_memset(hdr, 0, 12);
+		hdr[12] = ethertype >> 8;
+		hdr[13] = ethertype & 0xff;
+	}
+	__u32 verdict = cbpf_run(cbpf_prog, cbpf_len, fs->b + base, buflen, wirelen);
 
 	for (__u32 i = 0; i < MEMO_WORDS && i < words; i++)
-		__builtin_memcpy(&fs->memo_w[i], frame + i * 8, 8);
+		fs->memo_w[i] = snap_w[i];
 	fs->memo_buflen = buflen;
 	fs->memo_wirelen = wirelen;
+	fs->memo_l2 = l2;
 	fs->memo_verdict = verdict;
 	fs->memo_valid = 1;
 	return verdict != 0;
@@ -392,6 +418,13 @@ static __always_inline void end_track(struct pktrec_track *tv)
 /* A free of an sk_buff we may be tracking: its entry ends (a lookup and a store, no lock). */
 static __always_inline void forget(__u64 key)
 {
+	/*
+	 * No live entry (a filter that has matched nothing): none to end. The
+	 * unrecorded consume_skb of a filtered recording runs for every packet;
+	 * this spares it the LRU map's hash lookup.
+	 */
+	if (!tracked_live)
+		return;
 	struct pktrec_track *tv = bpf_map_lookup_elem(&tracks, &key);
 
 	if (tv)
@@ -441,12 +474,52 @@ int BPF_KPROBE(kp_free_napi_cache, struct sk_buff *skb)
 }
 #endif
 
+/*
+ * Where the hit is: the device's namespace, index and name; without a
+ * device, the socket's namespace, else the current task's (dev_scratch: a
+ * UDP scratch word where skb->dev was, namespace 0).
+ */
+static __always_inline void hit_place(struct sk_buff *skb, struct net_device *dev, bool dev_scratch,
+				      __u64 *netns, __u32 *ifindex, __u64 name[2])
+{
+	if (dev) {
+		/*
+		 * Two word loads: a copy of the char array compiles to sixteen byte
+		 * loads, each a checked load through the BTF pointer.
+		 */
+		const __u64 *dev_name = (const __u64 *)dev->name;
+
+		*netns = dev->nd_net.net->ns.inum;
+		*ifindex = dev->ifindex;
+		name[0] = dev_name[0];
+		name[1] = dev_name[1];
+	} else if (!dev_scratch) {
+		struct sock *sk = skb->sk;
+		if (sk)
+			*netns = sk->__sk_common.skc_net.net->ns.inum;
+		if (!*netns) {
+			struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+			*netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+		}
+	}
+}
+
+/* a hit the pcap filter rejected in the kernel */
+static __always_inline void count_filtered(int hook)
+{
+	__u32 hk = hook;
+	struct pktrec_stats *st = bpf_map_lookup_elem(&stats, &hk);
+
+	if (st)
+		st->filtered++;
+}
+
 static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, __u64 location)
 {
 	__u64 now = 0;
 	__u64 key = (__u64)skb;
 	bool is_free = hook_is_free(hook);
-	char name[PKTREC_IFNAMSIZ] = {};
+	__u64 name[PKTREC_IFNAMSIZ / 8] = {}; /* in words: copied as words */
 	struct net_device *dev;
 	__u64 netns = 0;
 	__u32 ifindex = 0;
@@ -484,22 +557,16 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 
 	if (dev_scratch)
 		dev = NULL;
-	if (dev) {
-		netns = dev->nd_net.net->ns.inum;
-		ifindex = dev->ifindex;
-		__builtin_memcpy(name, dev->name, sizeof(name));
-	} else if (!dev_scratch) {
-		/* no device: the socket's namespace, else the current task's */
-		struct sock *sk = skb->sk;
-		if (sk)
-			netns = sk->__sk_common.skc_net.net->ns.inum;
-		if (!netns) {
-			struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-			netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
-		}
-	}
 
-	if ((n_netns && !netns_matches(netns)) || (n_ifnames && !name_matches(name))) {
+	/*
+	 * The hit's place first, though the pcap filter does not need it:
+	 * read after the filter (so never for a rejected hit) it saved a few
+	 * loads a hit but doubled the filter's load time, the verifier
+	 * walking the place's branches once per way out of the filter.
+	 */
+	hit_place(skb, dev, dev_scratch, &netns, &ifindex, name);
+	if ((n_netns && !netns_matches(netns)) ||
+	    (n_ifnames && !name_matches((const char *)name))) {
 		if (is_free && !user_track)
 			forget(key);
 		return 0;
@@ -510,9 +577,24 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 	struct pktrec_track *tv = NULL;
 	__u64 track = 0, headp = (__u64)skb->head, n = 0, fp = 0;
 	__u64 timeout = track_timeout_ns;
-	bool live = false, known = false, fresh = false;
+	bool live = false, known = false, fresh = false, match = true;
 
 	snap_geometry(skb, dev, hook, &g);
+	/*
+	 * The pcap filter first, before any tracking branch: the verifier then
+	 * walks it from one state, not once per branch (a filter's load time
+	 * grew threefold the other way round). A known packet is recorded
+	 * whatever the verdict: its cost is paid only by packets that matched
+	 * once. With no packet tracked, a rejected hit cannot be a known one:
+	 * counted and done, no map operation and no clock read.
+	 */
+	if (!user_track && cbpf_len) {
+		match = filter_accepts(skb, &g);
+		if (!match && !tracked_live) {
+			count_filtered(hook);
+			return 0;
+		}
+	}
 	if (user_track) {
 		/*
 		 * No filter: every hit is recorded and the reader gives the ids
@@ -523,18 +605,8 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 		if (e)
 			n = snap_copy(e, &g);
 	} else {
-		/*
-		 * The pcap filter first, before any tracking branch: the verifier
-		 * then walks it from one state, not once per branch (a filter's
-		 * load time grew threefold the other way round). A known packet
-		 * is recorded whatever the verdict: its cost is paid only by
-		 * packets that matched once.
-		 */
-		bool match = !cbpf_len || filter_accepts(skb, &g);
-
-		/* with a filter and no packet tracked, this hit cannot be a known one */
-		if (match || tracked_live)
-			tv = bpf_map_lookup_elem(&tracks, &key);
+		/* a rejected hit gets here only while some packet is tracked */
+		tv = bpf_map_lookup_elem(&tracks, &key);
 		live = tv && tv->id;
 		/*
 		 * With the filter in user space every hit is recorded: its ring
@@ -561,11 +633,7 @@ static __always_inline int handle(struct sk_buff *skb, int hook, __u32 reason, _
 		 * encapsulation); an unknown one must match here.
 		 */
 		if (!match && !known) {
-			__u32 fk = hook;
-			struct pktrec_stats *fs = bpf_map_lookup_elem(&stats, &fk);
-
-			if (fs)
-				fs->filtered++;
+			count_filtered(hook);
 			if (live)
 				end_track(tv); /* stale: another packet's */
 			if (e)

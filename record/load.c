@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "hooks.h"
+#include "l2.h"
 #include "load.h"
 #include "record.h"
 #include "pktrec.skel.h"
@@ -57,6 +58,28 @@ static enum cleanup_hook choose_cleanup(const struct bpf_object *obj, enum clean
 	return CLEANUP_NONE;
 }
 
+/*
+ * The filter memo's masks (pktrec.bpf.c, struct filter_state): the bytes
+ * the filter reads, in the snapshot's place in each frame layout; every
+ * byte when it reads at computed offsets.
+ */
+static void set_memo_mask(struct pktrec_bpf *skel, const struct cbpf_insn *prog, uint32_t n)
+{
+	uint8_t frame[PKTREC_ETH_HLEN + PKTREC_MAX_SNAP];
+	uint8_t direct[sizeof(skel->rodata->cbpf_memo_mask[0])] = {0};
+	uint8_t synth[sizeof(direct)] = {0};
+
+	if (cbpf_read_mask(prog, n, frame, sizeof(frame)))
+		memset(frame, 0xff, sizeof(frame));
+	/* snapshot byte j is frame byte j, or j + 14 behind a synthetic header */
+	for (size_t j = 0; j < PKTREC_MAX_SNAP && j < sizeof(direct); j++) {
+		direct[j] = frame[j];
+		synth[j] = frame[j + PKTREC_ETH_HLEN];
+	}
+	memcpy((void *)skel->rodata->cbpf_memo_mask[0], direct, sizeof(direct));
+	memcpy((void *)skel->rodata->cbpf_memo_mask[1], synth, sizeof(synth));
+}
+
 /* Set everything that must be known before load: tunables, programs to load, ring size. */
 static int configure(struct pktrec_bpf *skel, const struct load_cfg *cfg, bool kfilter,
 		     bool has_drop_reason, char *err, size_t errlen)
@@ -84,6 +107,7 @@ static int configure(struct pktrec_bpf *skel, const struct load_cfg *cfg, bool k
 		       (size_t)cfg->kfilter_len * sizeof(cfg->kfilter[0]));
 		skel->rodata->cbpf_len = cfg->kfilter_len;
 		skel->rodata->cbpf_extent = cfg->kfilter_extent;
+		set_memo_mask(skel, cfg->kfilter, cfg->kfilter_len);
 	}
 
 	for (int i = 0; i < HOOK_MAX; i++) {

@@ -16,36 +16,38 @@
 #endif
 #include "../../bpf/cbpf.h"
 
-/* Frames to start from: Ethernet + IPv4/TCP, IPv4/UDP(DNS), IPv4/ICMP, IPv6/TCP, ICMPv6, ARP, VLAN */
+/* Frames to start from: Ethernet + IPv4/TCP, IPv4/UDP(DNS), IPv4/ICMP, IPv6/TCP, ICMPv6, ARP, VLAN
+ */
 static const uint8_t tmpl_tcp4[] = {
-    0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45, 0x00, 0x00, 0x3c, 0x12, 0x34,
-    0x40, 0x00, 0x40, 0x06, 0,	  0, 198, 18, 1, 2,   198, 18,	 1,    3,    0xc3, 0x50,
-    0x00, 0x50, 0,    0,    0,	  1, 0,	   0,  0, 0,   0xa0, 0x02, 0xfa, 0xf0, 0,    0,
-    0,	  0,	2,    4,    5,	  0xb4};
-static const uint8_t tmpl_udp4[] = {0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00, 0x46,
-				    0x00, 0x00, 0x30, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10,
-				    0, 0, 2, 1, 1, 0, 0, 0x30, 0x39, 0, 53, 0, 0x18, 0, 0, 0x12,
-				    0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0};
-static const uint8_t tmpl_icmp4[] = {0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00,
-				     0x45, 0, 0, 84, 0, 2, 0x40, 0, 64, 1, 0, 0, 198, 18, 1, 2,
-				     198, 18, 1, 3, 8, 0, 0, 0, 0x22, 0xb5, 0, 1, 'a', 'b', 'c'};
+    0x02, 0,	0,    0,    0,	  2,	0x02, 0,    0,	  0, 0, 1,   0x08, 0x00, 0x45,
+    0x00, 0x00, 0x3c, 0x12, 0x34, 0x40, 0x00, 0x40, 0x06, 0, 0, 198, 18,   1,	 2,
+    198,  18,	1,    3,    0xc3, 0x50, 0x00, 0x50, 0,	  0, 0, 1,   0,	   0,	 0,
+    0,	  0xa0, 0x02, 0xfa, 0xf0, 0,	0,    0,    0,	  2, 4, 5,   0xb4};
+static const uint8_t tmpl_udp4[] = {
+    0x02, 0,	0,    0, 0, 2, 0x02, 0,	 0,    0,    0, 1,  0x08, 0x00, 0x46,
+    0x00, 0x00, 0x30, 0, 1, 0, 0,    64, 17,   0,    0, 10, 0,	  0,	1,
+    10,	  0,	0,    2, 1, 1, 0,    0,	 0x30, 0x39, 0, 53, 0,	  0x18, 0,
+    0,	  0x12, 0x34, 1, 0, 0, 1,    0,	 0,    0,    0, 0,  0};
+static const uint8_t tmpl_icmp4[] = {0x02, 0,	 0,    0,    0, 2,  0x02, 0,   0,    0, 0,  1,
+				     0x08, 0x00, 0x45, 0,    0, 84, 0,	  2,   0x40, 0, 64, 1,
+				     0,	   0,	 198,  18,   1, 2,  198,  18,  1,    3, 8,  0,
+				     0,	   0,	 0x22, 0xb5, 0, 1,  'a',  'b', 'c'};
 static const uint8_t tmpl_tcp6[] = {
-    0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x86, 0xdd, 0x60, 0, 0, 0, 0, 20, 6, 64,
-    0xfd, 0,	0, 20, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0xfd, 0, 0, 20, 0, 1, 0, 0, 0,
-    0,	  0,	0, 0,  0, 0, 3, 0x01, 0xbb, 0x9c, 0x40, 0, 0, 0, 9, 0, 0, 0, 0, 0x50, 0x12,
-    0xff, 0xff, 0, 0,  0, 0};
-static const uint8_t tmpl_icmp6[] = {0x33, 0x33, 0xff, 0, 0, 3, 0x02, 0, 0, 0, 0, 1, 0x86, 0xdd,
-				     0x60, 0,	 0,    0, 0, 8, 58, 255, 0xfe, 0x80, 0, 0, 0, 0,
-				     0,	   0,	 0,    0, 0, 0, 0,  0,	 0,    1,    0xff, 2, 0,
-				     0,	   0,	 0,    0, 0, 0, 0,  0,	 1,    0xff, 0,	   0,	 3,
-				     135,  0,	 0,    0, 0, 0, 0,  0};
-static const uint8_t tmpl_arp[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1,
-				   0x08, 0x06, 0,    1,	   8,	 0,    6,    4,	   0,	 1,
-				   0x02, 0,    0,    0,	   0,	 1,    198,  18,   1,	 2,
-				   0,	 0,    0,    0,	   0,	 0,    198,  18,   1,	 3};
-static const uint8_t tmpl_vlan[] = {0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x81, 0x00,
-				    0x00, 0x64, 0x08, 0x00, 0x45, 0, 0, 28, 0, 3, 0, 0, 64, 1,
-				    0, 0, 198, 18, 1, 2, 198, 18, 1, 3, 0, 0, 0, 0, 0, 7, 0, 9};
+    0x02, 0, 0,	 0,    0, 2, 0x02, 0, 0, 0,    0,    1,	   0x86, 0xdd, 0x60, 0, 0,    0,    0,
+    20,	  6, 64, 0xfd, 0, 0, 20,   0, 1, 0,    0,    0,	   0,	 0,    0,    0, 0,    0,    2,
+    0xfd, 0, 0,	 20,   0, 1, 0,	   0, 0, 0,    0,    0,	   0,	 0,    0,    3, 0x01, 0xbb, 0x9c,
+    0x40, 0, 0,	 0,    9, 0, 0,	   0, 0, 0x50, 0x12, 0xff, 0xff, 0,    0,    0, 0};
+static const uint8_t tmpl_icmp6[] = {
+    0x33, 0x33, 0xff, 0, 0, 3, 0x02, 0, 0,    0, 0, 1, 0x86, 0xdd, 0x60, 0, 0, 0,    0, 8, 58,
+    255,  0xfe, 0x80, 0, 0, 0, 0,    0, 0,    0, 0, 0, 0,    0,	   0,	 0, 1, 0xff, 2, 0, 0,
+    0,	  0,	0,    0, 0, 0, 0,    1, 0xff, 0, 0, 3, 135,  0,	   0,	 0, 0, 0,    0, 0};
+static const uint8_t tmpl_arp[] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0,   0,  0, 0, 1, 0x08, 0x06, 0, 1, 8, 0,	  6,  4, 0,
+    1,	  0x02, 0,    0,    0,	  0,	1,    198, 18, 1, 2, 0, 0,    0,    0, 0, 0, 198, 18, 1, 3};
+static const uint8_t tmpl_vlan[] = {0x02, 0,	0,    0,    0,	  2,	0x02, 0,  0, 0,	 0,   1,
+				    0x81, 0x00, 0x00, 0x64, 0x08, 0x00, 0x45, 0,  0, 28, 0,   3,
+				    0,	  0,	64,   1,    0,	  0,	198,  18, 1, 2,	 198, 18,
+				    1,	  3,	0,    0,    0,	  0,	0,    7,  0, 9};
 
 static const struct {
 	const uint8_t *b;
@@ -142,8 +144,8 @@ TEST(cbpf_same_verdict_as_libpcap)
 			hdr.caplen = caplen;
 			hdr.len = wirelen;
 			theirs = (uint32_t)pcap_offline_filter(&prog, &hdr, buf);
-			ours = cbpf_run((const volatile struct cbpf_insn *)prog.bf_insns, prog.bf_len,
-					buf, caplen, wirelen);
+			ours = cbpf_run((const volatile struct cbpf_insn *)prog.bf_insns,
+					prog.bf_len, buf, caplen, wirelen);
 			if (ours != theirs) {
 				snprintf(what, sizeof(what),
 					 "filter '%s' template %zu caplen %u: ours %u, libpcap %u",
@@ -187,7 +189,8 @@ TEST(cbpf_hand_written_edge_cases)
 	ASSERT_EQ(cbpf_run(len_mem, 5, buf, 5, 1234), 1234, "wire length through memory");
 	ASSERT_EQ(cbpf_run(msh, 3, buf, 5, 5), 0x55, "ldx msh then ind load");
 	ASSERT_EQ(cbpf_run(no_ret, 1, buf, 5, 5), 0, "no ret");
-	ASSERT_EQ(cbpf_run(msh, 3, buf, CBPF_BUF_SIZE + 1, 5), 0, "buffer length beyond the buffer");
+	ASSERT_EQ(cbpf_run(msh, 3, buf, CBPF_BUF_SIZE + 1, 5), 0,
+		  "buffer length beyond the buffer");
 }
 
 TEST(cbpf_read_extent_bounds_what_the_verdict_depends_on)
@@ -239,4 +242,65 @@ TEST(cbpf_read_extent_bounds_what_the_verdict_depends_on)
 	}
 	pcap_close(p);
 	ASSERT_TRUE(bounded >= 10, "enough filters with a bounded extent to prove anything");
+}
+
+TEST(cbpf_read_mask_bounds_what_the_verdict_depends_on)
+{
+	pcap_t *p = pcap_open_dead(DLT_EN10MB, 256);
+	uint8_t buf[CBPF_BUF_SIZE], mask[CBPF_BUF_SIZE];
+	int bounded = 0;
+
+	ASSERT_TRUE(p != NULL, "pcap_open_dead");
+	for (size_t f = 0; f < sizeof(filters) / sizeof(filters[0]); f++) {
+		struct bpf_program prog;
+		const struct cbpf_insn *insns;
+		char what[200];
+
+		ASSERT_TRUE(pcap_compile(p, &prog, filters[f], 1, PCAP_NETMASK_UNKNOWN) == 0,
+			    filters[f]);
+		insns = (const struct cbpf_insn *)prog.bf_insns;
+		if (cbpf_read_mask(insns, prog.bf_len, mask, sizeof(mask))) {
+			ASSERT_EQ(cbpf_read_extent(insns, prog.bf_len), 0xffffffff,
+				  "no mask only where the extent is unbounded too");
+			pcap_freecode(&prog);
+			continue;
+		}
+		bounded++;
+		if (!strcmp(filters[f], "icmp")) {
+			int marked = 0;
+
+			for (size_t k = 0; k < sizeof(mask); k++)
+				marked += mask[k] != 0;
+			ASSERT_EQ(marked, 3, "icmp reads three bytes");
+			ASSERT_TRUE(mask[12] && mask[13] && mask[23],
+				    "the ethertype and the protocol");
+		}
+		/* bytes outside the mask never change libpcap's verdict, whole or cut */
+		for (int i = 0; i < 2000; i++) {
+			size_t t = (size_t)rnd() % (sizeof(templates) / sizeof(templates[0]));
+			uint32_t len = (uint32_t)templates[t].len;
+			struct pcap_pkthdr hdr = {.caplen = len, .len = len};
+			int before, after;
+
+			if (i % 4 == 0)
+				hdr.caplen = (uint32_t)rnd() % (len + 1);
+			memset(buf, 0, sizeof(buf));
+			memcpy(buf, templates[t].b, len);
+			before = pcap_offline_filter(&prog, &hdr, buf);
+			for (uint32_t k = 0; k < len; k++)
+				if (!mask[k])
+					buf[k] = (uint8_t)rnd();
+			after = pcap_offline_filter(&prog, &hdr, buf);
+			if (before != after) {
+				snprintf(what, sizeof(what), "'%s': verdict %d then %d", filters[f],
+					 before, after);
+				pcap_freecode(&prog);
+				pcap_close(p);
+				ASSERT_TRUE(0, what);
+			}
+		}
+		pcap_freecode(&prog);
+	}
+	pcap_close(p);
+	ASSERT_TRUE(bounded >= 10, "enough filters with a mask to prove anything");
 }
