@@ -148,3 +148,12 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD) pkt-record pkt-analyze tests/out
+
+# ceiling builds of the kernel side (issue 17; throwaway, branch recceil-ceil)
+$(BUILD)/ceil.bpf.o: tests/perf/ceil.bpf.c $(wildcard bpf/*.h) bpf/hooks.def | $(BUILD)/common
+	$(BPF_COMPILE) -c $< -o $@.tmp
+	$(BPFTOOL) gen object $@ $@.tmp
+	rm -f $@.tmp
+
+$(BUILD)/ceil: tests/perf/ceil.c $(BUILD)/ceil.skel.h
+	$(COMPILE) -o $@ $< $(LDFLAGS) $(LDLIBS)

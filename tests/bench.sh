@@ -149,6 +149,28 @@ run_once() { # CONDITION: one flood under it; its rate is appended to RATES[COND
 		kill -INT $fp
 		wait $fp || { cat "$WORK/floor.out" >&2; exit 1; }
 		;;
+	ceil-? | ceil-?-bpf)
+		# a ceiling build (tests/perf/ceil.bpf.c), its reader dropping what it drains
+		local mode=${name#ceil-} cp
+		mode=${mode%-bpf}
+		"$TOP_DIR/build/ceil" "$mode" "$PERF_EVENTS" >"$WORK/ceil.out" 2>&1 &
+		cp=$!
+		for i in $(seq 1 100); do
+			grep -q attached "$WORK/ceil.out" && break
+			kill -0 $cp 2>/dev/null || { cat "$WORK/ceil.out" >&2; exit 1; }
+			sleep 0.05
+		done
+		if [[ $name = *-bpf ]]; then
+			rates+=("$(accounted_flood $name $cp)")
+		else
+			rates+=("$(flood)")
+		fi
+		kill -INT $cp
+		wait $cp || { cat "$WORK/ceil.out" >&2; exit 1; }
+		read -r _ ev _ lost < <(grep '^events' "$WORK/ceil.out")
+		EV[$name]=$((${EV[$name]:-0} + ev))
+		LOST[$name]=$((${LOST[$name]:-0} + lost))
+		;;
 	perf-stat)
 		# counting only, in the kernel: the floor any tracepoint user pays
 		perf stat -a -e "$PERF_EVENTS" -x, -o "$WORK/perf-stat.txt" >/dev/null 2>&1 &
@@ -394,7 +416,7 @@ for c in "${!EV[@]}"; do
 	echo "  $c: events lost over its runs: ${LOST[$c]} of $((EV[$c] + LOST[$c]))" >&2
 done
 declare -A NS_MED HITS_MED
-for c in floor-bpf pkt-record-bpf pkt-record-filtered-bpf; do
+for c in floor-bpf pkt-record-bpf pkt-record-filtered-bpf ceil-a-bpf ceil-b-bpf ceil-c-bpf ceil-d-bpf; do
 	[ -s "$WORK/acct-$c" ] || continue
 	NS_MED[$c]=$(cut -d' ' -f1 "$WORK/acct-$c" | median)
 	HITS_MED[$c]=$(cut -d' ' -f2 "$WORK/acct-$c" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
