@@ -149,6 +149,20 @@ run_once() { # CONDITION: one flood under it; its rate is appended to RATES[COND
 		kill -INT $fp
 		wait $fp || { cat "$WORK/floor.out" >&2; exit 1; }
 		;;
+	var-*)
+		# var-NAME[-filtered][-bpf]: the pkt-record build $BENCH_VAR_DIR/NAME
+		local v=${name#var-} vargs=() acct=
+		[[ $v = *-bpf ]] && { acct=1; v=${v%-bpf}; }
+		[[ $v = *-filtered ]] && { vargs=("$NO_MATCH_FILTER"); v=${v%-filtered}; }
+		rm -f "$WORK/rec.pcapng.zst"
+		PKT_RECORD=$BENCH_VAR_DIR/$v record_start "$WORK/rec.pcapng.zst" --force "${vargs[@]}" || exit 1
+		if [ -n "$acct" ]; then
+			rates+=("$(accounted_flood $name "$REC_PID")")
+		else
+			rates+=("$(flood)")
+		fi
+		record_stop || exit 1
+		;;
 	ceil-? | ceil-?-bpf)
 		# a ceiling build (tests/perf/ceil.bpf.c), its reader dropping what it drains
 		local mode=${name#ceil-} cp
@@ -416,7 +430,7 @@ for c in "${!EV[@]}"; do
 	echo "  $c: events lost over its runs: ${LOST[$c]} of $((EV[$c] + LOST[$c]))" >&2
 done
 declare -A NS_MED HITS_MED
-for c in floor-bpf pkt-record-bpf pkt-record-filtered-bpf ceil-a-bpf ceil-b-bpf ceil-c-bpf ceil-d-bpf; do
+for c in $(tr ' ' '\n' <<<"$CONDITIONS" | grep -- '-bpf$'); do
 	[ -s "$WORK/acct-$c" ] || continue
 	NS_MED[$c]=$(cut -d' ' -f1 "$WORK/acct-$c" | median)
 	HITS_MED[$c]=$(cut -d' ' -f2 "$WORK/acct-$c" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')

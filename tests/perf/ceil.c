@@ -152,8 +152,11 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	/* the programs never wake the reader: it polls every 20 ms, as pkt-record can */
 	while (!stop) {
+		/* poll() returns on its time-out without reading: read anyway */
 		int n = ring_buffer__poll(rb, 20);
 
+		if (n >= 0)
+			n = ring_buffer__consume(rb);
 		if (n < 0 && n != -EINTR) {
 			fprintf(stderr, "ceil: poll: %s\n", strerror(-n));
 			goto out;
