@@ -149,7 +149,8 @@ uninstall:
 clean:
 	rm -rf $(BUILD) pkt-record pkt-analyze tests/out
 
-# ceiling builds of the kernel side (issue 17; throwaway, branch recceil-ceil)
+# ceiling builds of the kernel side (docs/performance.md, issue 17): measurement only,
+# not installed; make bench's conditions ceil-a..d run them
 $(BUILD)/ceil.bpf.o: tests/perf/ceil.bpf.c $(wildcard bpf/*.h) bpf/hooks.def | $(BUILD)/common
 	$(BPF_COMPILE) -c $< -o $@.tmp
 	$(BPFTOOL) gen object $@ $@.tmp

@@ -16,7 +16,11 @@
 # Results: printed as a table and written to docs/performance.md.
 # BENCH_CONDITIONS="baseline floor pkt-record" runs only those (an A/B of a
 # change: its rates and ratios are printed, the analysis part and the report
-# are left out).
+# are left out). Besides the conditions of the full run: pkt-record-ref and
+# pkt-record-ref-filtered (another build, BENCH_REF_RECORD, below); ceil-a
+# to ceil-d, the ceiling builds of the kernel side (tests/perf/ceil.bpf.c,
+# `make build/ceil`: a reader that drops what it drains); NAME-bpf of a
+# recording condition: the kernel's accounting of BPF time per packet.
 set -u
 TESTS_DIR=$(cd "$(dirname "$0")" && pwd)
 source "$TESTS_DIR/lib.sh"
@@ -148,20 +152,6 @@ run_once() { # CONDITION: one flood under it; its rate is appended to RATES[COND
 		fi
 		kill -INT $fp
 		wait $fp || { cat "$WORK/floor.out" >&2; exit 1; }
-		;;
-	var-*)
-		# var-NAME[-filtered][-bpf]: the pkt-record build $BENCH_VAR_DIR/NAME
-		local v=${name#var-} vargs=() acct=
-		[[ $v = *-bpf ]] && { acct=1; v=${v%-bpf}; }
-		[[ $v = *-filtered ]] && { vargs=("$NO_MATCH_FILTER"); v=${v%-filtered}; }
-		rm -f "$WORK/rec.pcapng.zst"
-		PKT_RECORD=$BENCH_VAR_DIR/$v record_start "$WORK/rec.pcapng.zst" --force "${vargs[@]}" || exit 1
-		if [ -n "$acct" ]; then
-			rates+=("$(accounted_flood $name "$REC_PID")")
-		else
-			rates+=("$(flood)")
-		fi
-		record_stop || exit 1
 		;;
 	ceil-? | ceil-?-bpf)
 		# a ceiling build (tests/perf/ceil.bpf.c), its reader dropping what it drains
@@ -405,6 +395,9 @@ case " $CONDITIONS " in *" pkt-record-ref"*)
 esac
 FLOOR=$TOP_DIR/build/bench-floor
 [ -x "$FLOOR" ] || { echo "bench: $FLOOR missing (make build/bench-floor)" >&2; exit 1; }
+case " $CONDITIONS " in *" ceil-"*)
+	[ -x "$TOP_DIR/build/ceil" ] || { echo "bench: $TOP_DIR/build/ceil missing (make build/ceil)" >&2; exit 1; } ;;
+esac
 echo "bench: $REPS x ${SECS}s 64-byte UDP floods across bridge + veth + router, conditions in turn" >&2
 echo "bench: default hooks $PERF_EVENTS; all: $PERF_EVENTS_ALL" >&2
 for r in $(seq 1 "$REPS"); do

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Ceiling builds of the recorder's kernel side (issue 17), throwaway: each
+ * Ceiling builds of the recorder's kernel side (issue 17), measurement only: each
  * does part of a hit's work on the default hooks, its reader
  * (tests/perf/ceil.c) drains the ring and drops what it reads.
  *

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Ceiling builds of the recorder's kernel side (tests/perf/ceil.bpf.c),
- * throwaway. Attach mode MODE's programs to the hooks named, say
+ * measurement only, not part of the product. Attach mode MODE's programs to the hooks named, say
  * "attached", drain the ring and drop what it reads until SIGINT/SIGTERM,
  * then print "events N lost M".
  *
