@@ -151,10 +151,10 @@ clean:
 
 # ceiling builds of the kernel side (docs/performance.md, issue 17): measurement only,
 # not installed; make bench's conditions ceil-a..d run them
-$(BUILD)/ceil.bpf.o: tests/perf/ceil.bpf.c $(wildcard bpf/*.h) bpf/hooks.def | $(BUILD)/common
+$(BUILD)/ceil.bpf.o: tests/bench/ceil.bpf.c $(wildcard bpf/*.h) bpf/hooks.def | $(BUILD)/common
 	$(BPF_COMPILE) -c $< -o $@.tmp
 	$(BPFTOOL) gen object $@ $@.tmp
 	rm -f $@.tmp
 
-$(BUILD)/ceil: tests/perf/ceil.c $(BUILD)/ceil.skel.h
+$(BUILD)/ceil: tests/bench/ceil.c $(BUILD)/ceil.skel.h
 	$(COMPILE) -o $@ $< $(LDFLAGS) $(LDLIBS)

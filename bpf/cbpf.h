@@ -232,6 +232,27 @@ static __always_inline __u32 cbpf_run(const volatile struct cbpf_insn *prog, __u
 }
 
 /*
+ * How many frame bytes instruction code loads at its offset k: 1, 2 or 4;
+ * 0 when it loads no frame byte at a fixed offset (not a load, or an
+ * immediate, memory or length load); -1 at a computed offset (BPF_IND).
+ */
+static inline int cbpf_load_width(__u16 code)
+{
+	if (CBPF_CLASS(code) != CBPF_LD && CBPF_CLASS(code) != CBPF_LDX)
+		return 0;
+	switch (CBPF_MODE(code)) {
+	case CBPF_ABS:
+		return CBPF_SIZE(code) == CBPF_W ? 4 : CBPF_SIZE(code) == CBPF_H ? 2 : 1;
+	case CBPF_MSH:
+		return 1;
+	case CBPF_IND:
+		return -1;
+	default:
+		return 0;
+	}
+}
+
+/*
  * How many leading bytes of the frame prog can ever read (loads at a fixed
  * offset), or 0xffffffff when it loads at a computed one (BPF_IND). Two
  * frames that agree on those bytes, on the captured length and on the wire
@@ -243,24 +264,14 @@ static inline __u32 cbpf_read_extent(const struct cbpf_insn *prog, __u32 n)
 	__u32 extent = 0;
 
 	for (__u32 i = 0; i < n; i++) {
-		__u16 code = prog[i].code;
-		__u32 size, end;
+		int size = cbpf_load_width(prog[i].code);
+		__u32 end;
 
-		if (CBPF_CLASS(code) != CBPF_LD && CBPF_CLASS(code) != CBPF_LDX)
-			continue;
-		switch (CBPF_MODE(code)) {
-		case CBPF_ABS:
-			size = CBPF_SIZE(code) == CBPF_W ? 4 : CBPF_SIZE(code) == CBPF_H ? 2 : 1;
-			break;
-		case CBPF_MSH:
-			size = 1;
-			break;
-		case CBPF_IND:
+		if (size < 0)
 			return 0xffffffff;
-		default:
+		if (!size)
 			continue;
-		}
-		end = prog[i].k + size;
+		end = prog[i].k + (__u32)size;
 		if (end < prog[i].k)
 			return 0xffffffff;
 		if (end > extent)
@@ -283,25 +294,12 @@ static inline int cbpf_read_mask(const struct cbpf_insn *prog, __u32 n, __u8 *ma
 	for (__u32 k = 0; k < mask_len; k++)
 		mask[k] = 0;
 	for (__u32 i = 0; i < n; i++) {
-		__u16 code = prog[i].code;
-		__u32 size;
+		int size = cbpf_load_width(prog[i].code);
 
-		if (CBPF_CLASS(code) != CBPF_LD && CBPF_CLASS(code) != CBPF_LDX)
-			continue;
-		switch (CBPF_MODE(code)) {
-		case CBPF_ABS:
-			size = CBPF_SIZE(code) == CBPF_W ? 4 : CBPF_SIZE(code) == CBPF_H ? 2 : 1;
-			break;
-		case CBPF_MSH:
-			size = 1;
-			break;
-		case CBPF_IND:
+		if (size < 0)
 			return -1;
-		default:
-			continue;
-		}
 		/* bytes at or past mask_len are never captured: no mark needed */
-		for (__u32 k = 0; k < size; k++)
+		for (__u32 k = 0; k < (__u32)size; k++)
 			if (prog[i].k < mask_len && k < mask_len - prog[i].k)
 				mask[prog[i].k + k] = 0xff;
 	}

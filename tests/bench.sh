@@ -18,7 +18,7 @@
 # change: its rates and ratios are printed, the analysis part and the report
 # are left out). Besides the conditions of the full run: pkt-record-ref and
 # pkt-record-ref-filtered (another build, BENCH_REF_RECORD, below); ceil-a
-# to ceil-d, the ceiling builds of the kernel side (tests/perf/ceil.bpf.c,
+# to ceil-d, the ceiling builds of the kernel side (tests/bench/ceil.bpf.c,
 # `make build/ceil`: a reader that drops what it drains); NAME-bpf of a
 # recording condition: the kernel's accounting of BPF time per packet.
 set -u
@@ -154,7 +154,7 @@ run_once() { # CONDITION: one flood under it; its rate is appended to RATES[COND
 		wait $fp || { cat "$WORK/floor.out" >&2; exit 1; }
 		;;
 	ceil-? | ceil-?-bpf)
-		# a ceiling build (tests/perf/ceil.bpf.c), its reader dropping what it drains
+		# a ceiling build (tests/bench/ceil.bpf.c), its reader dropping what it drains
 		local mode=${name#ceil-} cp
 		mode=${mode%-bpf}
 		"$TOP_DIR/build/ceil" "$mode" "$PERF_EVENTS" >"$WORK/ceil.out" 2>&1 &

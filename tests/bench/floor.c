@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "floor.skel.h"
+#include "hooklist.h"
 
 static volatile sig_atomic_t stop;
 
@@ -22,17 +23,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-/* tp ("net_dev_queue") is one of list's group:tracepoint names */
-static int listed(const char *list, const char *tp)
-{
-	size_t n = strlen(tp);
-
-	for (const char *p = list; (p = strstr(p, tp)); p += n)
-		if (p > list && p[-1] == ':' && (p[n] == ',' || p[n] == '\0'))
-			return 1;
-	return 0;
 }
 
 int main(int argc, char **argv)

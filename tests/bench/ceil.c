@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Ceiling builds of the recorder's kernel side (tests/perf/ceil.bpf.c),
+ * Ceiling builds of the recorder's kernel side (tests/bench/ceil.bpf.c),
  * measurement only, not part of the product. Attach mode MODE's programs to the hooks named, say
  * "attached", drain the ring and drop what it reads until SIGINT/SIGTERM,
  * then print "events N lost M".
@@ -19,6 +19,7 @@
 #include <linux/types.h>
 #include "pktrec.h"
 #include "ceil.skel.h"
+#include "hooklist.h"
 
 /* ceil.bpf.c's staging area: only its counters are read */
 struct stage {
@@ -34,16 +35,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static int listed(const char *list, const char *tp)
-{
-	size_t n = strlen(tp);
-
-	for (const char *p = list; (p = strstr(p, tp)); p += n)
-		if (p > list && p[-1] == ':' && (p[n] == ',' || p[n] == '\0'))
-			return 1;
-	return 0;
 }
 
 static unsigned long long drained;
@@ -108,8 +99,9 @@ static int clock_cost(__u64 loops, int rounds)
 			per[j] = per[j - 1];
 			per[j - 1] = t;
 		}
-	printf("bpf_ktime_get_ns: median %.2f ns a call (min %.2f, max %.2f) over %d rounds of %llu\n",
-	       per[rounds / 2], per[0], per[rounds - 1], rounds, (unsigned long long)loops);
+	printf(
+	    "bpf_ktime_get_ns: median %.2f ns a call (min %.2f, max %.2f) over %d rounds of %llu\n",
+	    per[rounds / 2], per[0], per[rounds - 1], rounds, (unsigned long long)loops);
 	rc = 0;
 out:
 	ceil_bpf__destroy(skel);
@@ -127,7 +119,9 @@ int main(int argc, char **argv)
 		return clock_cost(argc > 2 ? strtoull(argv[2], NULL, 0) : 4000000,
 				  argc > 3 ? atoi(argv[3]) : 11);
 	if (argc != 3 || strlen(argv[1]) != 1 || argv[1][0] < 'a' || argv[1][0] > 'd') {
-		fprintf(stderr, "usage: ceil a|b|c|d GROUP:TRACEPOINT[,...] | ceil clock [LOOPS [ROUNDS]]\n");
+		fprintf(
+		    stderr,
+		    "usage: ceil a|b|c|d GROUP:TRACEPOINT[,...] | ceil clock [LOOPS [ROUNDS]]\n");
 		return 2;
 	}
 	mode = argv[1][0] - 'a' + 1;
@@ -136,7 +130,12 @@ int main(int argc, char **argv)
 		return 1;
 	skel->rodata->mode = (__u32)mode;
 	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog, listed(argv[2], bpf_program__name(prog)));
+	{
+		if (bpf_program__set_autoload(prog, listed(argv[2], bpf_program__name(prog)))) {
+			fprintf(stderr, "ceil: cannot select %s\n", bpf_program__name(prog));
+			goto out;
+		}
+	}
 	if (ceil_bpf__load(skel) || ceil_bpf__attach(skel)) {
 		fprintf(stderr, "ceil: load/attach: %s\n", strerror(errno));
 		goto out;

@@ -2,7 +2,7 @@
 /*
  * Ceiling builds of the recorder's kernel side (issue 17), measurement only: each
  * does part of a hit's work on the default hooks, its reader
- * (tests/perf/ceil.c) drains the ring and drops what it reads.
+ * (tests/bench/ceil.c) drains the ring and drops what it reads.
  *
  *   mode 1 (a): reserve one full-size record per hit, a few stores, submit
  *   mode 2 (b): the whole ~240-byte record (header, 128-byte snapshot by
