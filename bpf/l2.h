@@ -29,17 +29,21 @@ static __always_inline __u16 l2_synth_ethertype(__u16 protocol, const __u8 *l3, 
 	return protocol;
 }
 
+/* The synthetic header with this ethertype into frame[0..14): zero MAC addresses. */
+static __always_inline void l2_put_header(__u8 *frame, __u16 ethertype)
+{
+	__builtin_memset(frame, 0, 12);
+	frame[12] = ethertype >> 8;
+	frame[13] = ethertype & 0xff;
+}
+
 /*
  * Write the header into frame[0..14), in front of the l3_len snapshot bytes
  * already at frame + PKTREC_ETH_HLEN.
  */
 static __always_inline void l2_synth_header(__u8 *frame, __u16 protocol, __u32 l3_len)
 {
-	__u16 ethertype = l2_synth_ethertype(protocol, frame + PKTREC_ETH_HLEN, l3_len);
-
-	__builtin_memset(frame, 0, 12);
-	frame[12] = ethertype >> 8;
-	frame[13] = ethertype & 0xff;
+	l2_put_header(frame, l2_synth_ethertype(protocol, frame + PKTREC_ETH_HLEN, l3_len));
 }
 
 /*

@@ -378,13 +378,8 @@ static __always_inline bool filter_accepts(struct sk_buff *skb, const struct sna
 		if (same)
 			return fs->memo_verdict != 0;
 	}
-	if (g->synth) {
-		__u8 *hdr = fs->b + SNAP_AT - ETH_HLEN;
-
-		__builtin_memset(hdr, 0, 12);
-		hdr[12] = ethertype >> 8;
-		hdr[13] = ethertype & 0xff;
-	}
+	if (g->synth)
+		l2_put_header(fs->b + SNAP_AT - ETH_HLEN, (__u16)ethertype);
 	__u32 verdict = cbpf_run(cbpf_prog, cbpf_len, fs->b + base, buflen, wirelen);
 
 	for (__u32 i = 0; i < MEMO_WORDS && i < words; i++)
