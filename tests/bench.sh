@@ -129,6 +129,29 @@ accounted_flood() { # NAME PID
 	echo "$rate"
 }
 
+# NAME OUT CMD...: one of the bench's BPF builds (the floor, a ceiling) run in
+# the background until it says "attached" in OUT, one flood under it (with the
+# kernel's accounting for NAME-bpf), then stopped; the rate in BUILD_RATE (not
+# printed: an exit here must end the bench, not a $(...) subshell)
+flood_under_build() {
+	local name=$1 out=$2 pid i
+	shift 2
+	"$@" >"$out" 2>&1 &
+	pid=$!
+	for i in $(seq 1 100); do
+		grep -q attached "$out" && break
+		kill -0 $pid 2>/dev/null || { cat "$out" >&2; exit 1; }
+		sleep 0.05
+	done
+	if [[ $name = *-bpf ]]; then
+		BUILD_RATE=$(accounted_flood "$name" $pid)
+	else
+		BUILD_RATE=$(flood)
+	fi
+	kill -INT $pid
+	wait $pid || { cat "$out" >&2; exit 1; }
+}
+
 # The filtered conditions' filter: it matches nothing in the UDP flood
 NO_MATCH_FILTER=icmp
 declare -A RATE RATES EV LOST
@@ -138,39 +161,15 @@ run_once() { # CONDITION: one flood under it; its rate is appended to RATES[COND
 	baseline) rates+=("$(flood)") ;;
 	floor | floor-bpf)
 		# count-only tp_btf programs on the default hooks: the floor
-		"$FLOOR" "$PERF_EVENTS" >"$WORK/floor.out" 2>&1 &
-		local fp=$! i
-		for i in $(seq 1 100); do
-			grep -q attached "$WORK/floor.out" && break
-			kill -0 $fp 2>/dev/null || { cat "$WORK/floor.out" >&2; exit 1; }
-			sleep 0.05
-		done
-		if [ $name = floor-bpf ]; then
-			rates+=("$(accounted_flood $name $fp)")
-		else
-			rates+=("$(flood)")
-		fi
-		kill -INT $fp
-		wait $fp || { cat "$WORK/floor.out" >&2; exit 1; }
+		flood_under_build $name "$WORK/floor.out" "$FLOOR" "$PERF_EVENTS"
+		rates+=("$BUILD_RATE")
 		;;
 	ceil-? | ceil-?-bpf)
 		# a ceiling build (tests/bench/ceil.bpf.c), its reader dropping what it drains
-		local mode=${name#ceil-} cp
+		local mode=${name#ceil-}
 		mode=${mode%-bpf}
-		"$TOP_DIR/build/ceil" "$mode" "$PERF_EVENTS" >"$WORK/ceil.out" 2>&1 &
-		cp=$!
-		for i in $(seq 1 100); do
-			grep -q attached "$WORK/ceil.out" && break
-			kill -0 $cp 2>/dev/null || { cat "$WORK/ceil.out" >&2; exit 1; }
-			sleep 0.05
-		done
-		if [[ $name = *-bpf ]]; then
-			rates+=("$(accounted_flood $name $cp)")
-		else
-			rates+=("$(flood)")
-		fi
-		kill -INT $cp
-		wait $cp || { cat "$WORK/ceil.out" >&2; exit 1; }
+		flood_under_build $name "$WORK/ceil.out" "$TOP_DIR/build/ceil" "$mode" "$PERF_EVENTS"
+		rates+=("$BUILD_RATE")
 		read -r _ ev _ lost < <(grep '^events' "$WORK/ceil.out")
 		EV[$name]=$((${EV[$name]:-0} + ev))
 		LOST[$name]=$((${LOST[$name]:-0} + lost))
